@@ -1,0 +1,60 @@
+import type { AnalysisSpec } from '../api/schema.js';
+import type { Verdict } from '../api/status.js';
+
+/** Credentials and address resolved from the Rollout (Secrets already read). */
+export interface PrometheusTarget {
+  address: string;
+  headers?: Record<string, string>;
+}
+
+/** One analysis check of the canary, over the current step so far. */
+export interface CheckRequest {
+  namespace: string;
+  /** Istio `destination_workload` of each track: `<app>-canary`, `<app>-stable`. */
+  canaryWorkload: string;
+  stableWorkload: string;
+  analysis: AnalysisSpec;
+  prometheus: PrometheusTarget;
+  /** Evaluation time of the instant queries. */
+  at: Date;
+  /** When the current step's weight took effect: the start of the measurement window. */
+  stepStartedAt: Date;
+  /** Time of the previous check of this canary revision (any step), for per-interval increments. */
+  previousCheckAt?: Date;
+  /** The comparison's state from status.analysis.comparison (undefined at the first check). */
+  comparison?: unknown;
+}
+
+/** A threshold or metric the canary breached. */
+export interface Finding {
+  /** `errorRate`, `p99Latency`, `comparison` or a custom metric's name. */
+  metric: string;
+  value: number;
+  limit: number;
+  /** Human sentence: "canary error rate 4.83% is above the limit 1%". */
+  message: string;
+}
+
+export interface CheckResult {
+  verdict: Verdict;
+  /** A failure that rolls back at once, whatever failureLimit says (the comparison's evidence crossed its bound). */
+  decisive?: boolean;
+  /** Canary requests in the step window. */
+  requests?: number;
+  errorRate?: number;
+  p99Ms?: number;
+  metrics: Record<string, number>;
+  evidence?: number;
+  rateRatio?: { lower: number; upper: number };
+  /** Why the check failed (verdict `fail`). */
+  failures: Finding[];
+  /** Why the check was inconclusive: missing series, NaN, too few requests, Prometheus unreachable. */
+  inconclusive: string[];
+  /** New comparison state to store in status. */
+  comparison?: unknown;
+}
+
+/** Runs one check against the metrics backend. Never throws: errors become inconclusive results. */
+export interface CanaryAnalyzer {
+  check(request: CheckRequest): Promise<CheckResult>;
+}

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.js';
+
+// The Rollout spec is defined here and only here: the TypeScript types, the CRD's OpenAPI schema
+// (scripts/generate-crd.ts) and the controller's validation (validate.ts) all derive from it.
+
+export const GROUP = 'stepwise.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'Rollout';
+export const PLURAL = 'rollouts';
+
+const duration = (description: string) =>
+  z
+    .string()
+    .regex(new RegExp(DURATION_PATTERN), { error: 'duration' })
+    .describe(`${description} A duration such as 500ms, 15s, 1m or 1h30m.`);
+
+// DNS-1123 subdomain: what Kubernetes accepts as an object name.
+const objectName = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: 'objectName' })
+    .describe(description);
+
+const secretKeyRef = z
+  .strictObject({
+    name: objectName('Secret in the Rollout namespace.'),
+    key: z.string().min(1).describe('Key inside the Secret.'),
+  })
+  .describe('A key of a Secret in the Rollout namespace.');
+
+export const stepSchema = z
+  .strictObject({
+    weight: z.int().min(1).max(100).describe('Percent of the managed route sent to the canary in this step.'),
+    pause: z
+      .boolean()
+      .optional()
+      .describe('Manual gate: once the analysis passed, wait in Paused for `stepwise promote`.'),
+    duration: duration('Minimum observation of this step; overrides analysis.stepDuration.').optional(),
+  })
+  .describe('One traffic step.');
+
+export const DEFAULT_STEPS = [{ weight: 5 }, { weight: 25 }, { weight: 50 }, { weight: 100 }];
+
+const prometheusSchema = z
+  .strictObject({
+    address: z
+      .url({ protocol: /^https?$/, error: 'url' })
+      .describe('Prometheus base URL, e.g. http://prometheus.istio-system:9090.'),
+    bearerTokenSecretRef: secretKeyRef.optional().describe('Bearer token sent to Prometheus.'),
+    basicAuthSecretRef: z
+      .strictObject({ name: objectName('Secret with the keys `username` and `password`.') })
+      .optional()
+      .describe('Basic auth credentials for Prometheus.'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra HTTP headers sent to Prometheus.'),
+  })
+  .describe('Where the Istio metrics are read. Defaults to the controller flag --prometheus-address.');
+
+const metricSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, { error: 'metricName' })
+      .describe('Name shown in status and rollback reasons.'),
+    query: z
+      .string()
+      .min(1)
+      .describe(
+        'PromQL returning one value. {{ namespace }}, {{ canary }}, {{ stable }}, {{ interval }} are substituted (escaped).',
+      ),
+    min: z.number().optional().describe('The check fails below this value.'),
+    max: z.number().optional().describe('The check fails above this value.'),
+  })
+  .describe('An extra PromQL check on the canary.');
+
+export const analysisSchema = z
+  .strictObject({
+    prometheus: prometheusSchema.optional(),
+    interval: duration('How often metrics are read.').default('15s'),
+    stepDuration: duration('Minimum observation of every step.').default('1m'),
+    minRequests: z.int().min(0).default(50).describe('Canary requests needed in a step before it can pass.'),
+    thresholds: z
+      .strictObject({
+        maxErrorRate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.01)
+          .describe('Highest canary 5xx ratio (0..1), reporter="destination".'),
+        maxP99LatencyMs: z.number().positive().default(500).describe('Highest canary P99 latency in ms.'),
+      })
+      .default({ maxErrorRate: 0.01, maxP99LatencyMs: 500 })
+      .describe('Hard SLO guards on the canary.'),
+    failureLimit: z.int().min(0).default(1).describe('Failed checks tolerated; the next one rolls back.'),
+    comparison: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Compare the canary with stable on the same traffic.'),
+        falseRollbackRate: z
+          .number()
+          .gt(0)
+          .lt(0.5)
+          .default(0.01)
+          .describe('Chance of rolling back a canary that is as good as stable, for the whole rollout.'),
+        tolerance: z
+          .number()
+          .min(1)
+          .default(1.5)
+          .describe('A step passes only when the canary/stable rate ratio is shown to be below this.'),
+        slowRequestMs: z
+          .number()
+          .positive()
+          .optional()
+          .describe('Latency bucket edge (ms) above which a request counts as slow; default: from stable.'),
+      })
+      .default({ enabled: true, falseRollbackRate: 0.01, tolerance: 1.5 })
+      .describe('Anytime-valid sequential comparison of canary against stable.'),
+    metrics: z.array(metricSchema).default([]).describe('Extra PromQL checks.'),
+    onInconclusive: z
+      .enum(['hold', 'rollback'])
+      .default('hold')
+      .describe('What to do after inconclusiveLimit inconclusive checks in a row.'),
+    inconclusiveLimit: z
+      .int()
+      .min(1)
+      .default(10)
+      .describe('Consecutive inconclusive checks before onInconclusive applies.'),
+  })
+  .describe('How each step is judged.');
+
+export const ANALYSIS_DEFAULTS = analysisSchema.parse({});
+
+export const rolloutSpecSchema = z
+  .strictObject({
+    targetRef: z
+      .strictObject({
+        kind: z
+          .literal('Deployment', { error: 'targetKind' })
+          .default('Deployment')
+          .describe('Only Deployment is supported.'),
+        name: objectName('The Deployment whose pod template is the desired version.'),
+      })
+      .describe('The user Deployment Stepwise takes the pod template from.'),
+    trafficRouting: z
+      .strictObject({
+        istio: z.strictObject({
+          virtualService: z.strictObject({
+            name: objectName('VirtualService in the Rollout namespace.'),
+            routes: z
+              .array(z.string().min(1))
+              .min(1)
+              .optional()
+              .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
+          }),
+          destinationRule: z.strictObject({
+            name: objectName('DestinationRule in the Rollout namespace.'),
+            stableSubset: z.string().min(1).default('stable').describe('Subset selecting the stable pods.'),
+            canarySubset: z.string().min(1).default('canary').describe('Subset selecting the canary pods.'),
+          }),
+        }),
+      })
+      .describe('How traffic is split between stable and canary.'),
+    steps: z
+      .array(stepSchema)
+      .min(1)
+      .default(DEFAULT_STEPS)
+      .describe('Traffic steps, weights strictly increasing; after the last one the canary is promoted.'),
+    analysis: analysisSchema.default(ANALYSIS_DEFAULTS),
+    progressDeadline: duration('How long canary pods may take to become ready before rollback.').default('10m'),
+  })
+  .describe('Progressive canary delivery of a Deployment behind Istio.');
+
+export type RolloutSpec = z.output<typeof rolloutSpecSchema>;
+export type RolloutSpecInput = z.input<typeof rolloutSpecSchema>;
+export type Step = z.output<typeof stepSchema>;
+export type AnalysisSpec = z.output<typeof analysisSchema>;
+export type MetricSpec = z.output<typeof metricSchema>;

@@ -1,0 +1,156 @@
+import type { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { API_VERSION, KIND, rolloutSpecSchema, type RolloutSpec } from './schema.js';
+
+/** One thing wrong with a Rollout: the field to fix and what to do. */
+export interface Problem {
+  /** Field path as users write it: `spec.steps[2].weight`. */
+  path: string;
+  message: string;
+}
+
+export type SpecValidation = { ok: true; spec: RolloutSpec } | { ok: false; problems: Problem[] };
+
+export const TEMPLATE_PLACEHOLDERS = ['namespace', 'canary', 'stable', 'interval'] as const;
+const PLACEHOLDER_RE = /\{\{\s*([^}\s]*)\s*\}\}/g;
+
+/** Validates a Rollout's spec: schema first, then meaning. Returns every problem, not just the first. */
+export function validateSpec(spec: unknown): SpecValidation {
+  const parsed = rolloutSpecSchema.safeParse(spec, { reportInput: true });
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.flatMap((issue) => describeIssue(issue, 'spec')) };
+  }
+  const problems = meaningProblems(parsed.data);
+  return problems.length ? { ok: false, problems } : { ok: true, spec: parsed.data };
+}
+
+/** Validates a whole Rollout object as found in a manifest. */
+export function validateRollout(object: unknown): SpecValidation {
+  const problems: Problem[] = [];
+  const o = (object ?? {}) as Record<string, unknown>;
+  if (o.apiVersion !== API_VERSION) {
+    problems.push({ path: 'apiVersion', message: `is ${JSON.stringify(o.apiVersion)}; set it to ${API_VERSION}` });
+  }
+  if (o.kind !== KIND) {
+    problems.push({ path: 'kind', message: `is ${JSON.stringify(o.kind)}; set it to ${KIND}` });
+  }
+  const name = (o.metadata as Record<string, unknown> | undefined)?.name;
+  if (typeof name !== 'string' || name === '') {
+    problems.push({ path: 'metadata.name', message: 'is missing; give the Rollout a name' });
+  }
+  if (o.spec === undefined) {
+    problems.push({ path: 'spec', message: 'is missing; add spec.targetRef and spec.trafficRouting at least' });
+    return { ok: false, problems };
+  }
+  const result = validateSpec(o.spec);
+  if (!result.ok) problems.push(...result.problems);
+  return problems.length ? { ok: false, problems } : result;
+}
+
+export function formatPath(root: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : `${text}.${String(key)}`),
+    root,
+  );
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+}
+
+// Schema refinements carry a short key as their error (schema.ts); here each key becomes a sentence with a fix.
+const FORMAT_FIXES: Record<string, string> = {
+  duration: 'is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
+  objectName: 'is not a valid Kubernetes object name; use lower-case letters, digits, "-" and "."',
+  url: 'is not an http(s) URL; use an address such as http://prometheus.istio-system:9090',
+  metricName: 'is not a valid metric name; start with a letter, then letters, digits, "_" or "-"',
+  targetKind: 'is not supported; set it to Deployment',
+};
+
+function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
+  const path = formatPath(root, issue.path);
+  const input = (issue as { input?: unknown }).input;
+  const fix = FORMAT_FIXES[issue.message];
+  if (fix) return [{ path, message: `${show(input)} ${fix}` }];
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => ({
+        path: formatPath(root, [...issue.path, key]),
+        message: 'is not a known field; remove it or check its spelling',
+      }));
+    case 'invalid_type':
+      if (input === undefined) return [{ path, message: `is required; add it (${issue.expected})` }];
+      return [{ path, message: `${show(input)} is not ${article(issue.expected)}; write ${article(issue.expected)}` }];
+    case 'too_small':
+      if (issue.origin === 'array') return [{ path, message: `needs at least ${issue.minimum} item(s); add one` }];
+      if (issue.origin === 'string') return [{ path, message: 'is empty; set a value' }];
+      return [
+        {
+          path,
+          message: `${show(input)} is below the minimum ${issue.inclusive ? '' : 'above '}${issue.minimum}; use a larger value`,
+        },
+      ];
+    case 'too_big':
+      if (issue.origin === 'string') return [{ path, message: `is longer than ${issue.maximum} characters; shorten it` }];
+      return [
+        {
+          path,
+          message: `${show(input)} is above the maximum ${issue.inclusive ? '' : 'below '}${issue.maximum}; use a smaller value`,
+        },
+      ];
+    case 'invalid_value':
+      return [{ path, message: `${show(input)} is not allowed; use one of ${issue.values.map(show).join(', ')}` }];
+    case 'invalid_format':
+      return [{ path, message: `${show(input)} is not a valid ${issue.format}` }];
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+function article(type: string): string {
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/** What the schema cannot say: relations between fields. */
+function meaningProblems(spec: RolloutSpec): Problem[] {
+  const problems: Problem[] = [];
+  spec.steps.forEach((step, i) => {
+    const previous = spec.steps[i - 1];
+    if (previous && step.weight <= previous.weight) {
+      problems.push({
+        path: `spec.steps[${i}].weight`,
+        message: `${step.weight} is not above the previous step's ${previous.weight}; weights must increase from step to step`,
+      });
+    }
+  });
+  const positive: [string, string][] = [
+    ['spec.analysis.interval', spec.analysis.interval],
+    ['spec.progressDeadline', spec.progressDeadline],
+  ];
+  for (const [path, text] of positive) {
+    if (parseDuration(text) === 0) problems.push({ path, message: `${show(text)} must be above zero; use e.g. 15s` });
+  }
+  const names = new Set<string>();
+  spec.analysis.metrics.forEach((metric, i) => {
+    const path = `spec.analysis.metrics[${i}]`;
+    if (names.has(metric.name)) {
+      problems.push({ path: `${path}.name`, message: `${show(metric.name)} is used twice; give each metric its own name` });
+    }
+    names.add(metric.name);
+    if (metric.min === undefined && metric.max === undefined) {
+      problems.push({ path, message: 'sets neither min nor max; add at least one limit' });
+    }
+    if (metric.min !== undefined && metric.max !== undefined && metric.min > metric.max) {
+      problems.push({ path: `${path}.min`, message: `${metric.min} is above max ${metric.max}; swap them` });
+    }
+    for (const [, placeholder] of metric.query.matchAll(PLACEHOLDER_RE)) {
+      if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(placeholder ?? '')) {
+        problems.push({
+          path: `${path}.query`,
+          message: `{{ ${placeholder} }} is not a known placeholder; use ${TEMPLATE_PLACEHOLDERS.map((p) => `{{ ${p} }}`).join(', ')}`,
+        });
+      }
+    }
+  });
+  return problems;
+}

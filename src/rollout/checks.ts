@@ -1,0 +1,119 @@
+// How analysis checks are scheduled and what their verdicts do to the rollout (DESIGN §2 "How a step is judged").
+import type { RolloutSpec } from '../api/schema.js';
+import type { RolloutStatus } from '../api/status.js';
+import type { CheckResult, Finding } from '../analysis/types.js';
+import { rollback } from './moves.js';
+import type { Pass } from './pass.js';
+import { intervalMs, stepDurationMs } from './plan.js';
+
+export interface DueCheck {
+  stepStartedAt: Date;
+  previousCheckAt?: Date;
+}
+
+const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
+
+/** Time of the latest check in the current step, else the step's start. */
+function lastLookMs(status: RolloutStatus): number | undefined {
+  const started = ms(status.stepStartedAt);
+  if (started === undefined) return undefined;
+  const last = ms(status.analysis?.lastCheckAt);
+  return last !== undefined && last >= started ? last : started;
+}
+
+/** Whether a check is due now: one interval after the step's weight took effect, then every interval. */
+export function checkDue(spec: RolloutSpec | undefined, status: RolloutStatus, now: Date): DueCheck | undefined {
+  if (!spec || (status.phase !== 'Progressing' && status.phase !== 'Paused')) return undefined;
+  const look = lastLookMs(status);
+  if (look === undefined || now.getTime() < look + intervalMs(spec)) return undefined;
+  const previous = ms(status.analysis?.lastCheckAt);
+  return {
+    stepStartedAt: new Date(ms(status.stepStartedAt)!),
+    ...(previous !== undefined ? { previousCheckAt: new Date(previous) } : {}),
+  };
+}
+
+export function nextCheckAtMs(spec: RolloutSpec, status: RolloutStatus): number | undefined {
+  const look = lastLookMs(status);
+  return look === undefined ? undefined : look + intervalMs(spec);
+}
+
+const REASONS: Record<string, string> = {
+  errorRate: 'ErrorRate',
+  p99Latency: 'P99Latency',
+  comparison: 'CanaryWorseThanStable',
+};
+
+function reasonOf(finding: Finding | undefined): string {
+  if (!finding) return 'CheckFailed';
+  return REASONS[finding.metric] ?? 'MetricCheckFailed';
+}
+
+/** Records a check's values and applies its verdict: count it, roll back, hold or resume. */
+export function recordCheck(p: Pass, check: CheckResult): void {
+  const a = p.analysis;
+  const spec = p.spec.analysis;
+  a.checks += 1;
+  a.lastCheckAt = p.nowIso;
+  a.lastVerdict = check.verdict;
+  a.requests = check.requests;
+  a.errorRate = check.errorRate;
+  a.p99Ms = check.p99Ms;
+  a.metrics = Object.keys(check.metrics).length ? check.metrics : undefined;
+  a.evidence = check.evidence;
+  a.rateRatio = check.rateRatio;
+  if (check.comparison !== undefined) a.comparison = check.comparison;
+
+  if (check.verdict === 'fail') {
+    a.failed += 1;
+    a.consecutiveInconclusive = 0;
+    const what = check.failures.map((f) => f.message).join('; ');
+    a.lastMessage = what;
+    if (check.decisive || a.failed > spec.failureLimit) {
+      const tally = check.decisive
+        ? `check ${a.checks}`
+        : `check ${a.checks}; ${a.failed} failed checks > failureLimit ${spec.failureLimit}`;
+      rollback(p, 'RolledBack', reasonOf(check.failures[0]), `${p.stepLabel()}: ${what} (${tally})`);
+    } else {
+      p.announce(
+        'Warning',
+        'CheckFailed',
+        `${p.stepLabel()}: ${what} (${a.failed} of ${spec.failureLimit} tolerated failed checks)`,
+      );
+    }
+    return;
+  }
+
+  if (check.verdict === 'inconclusive') {
+    a.inconclusive += 1;
+    a.consecutiveInconclusive += 1;
+    const why = check.inconclusive.join('; ') || 'no usable data';
+    a.lastMessage = why;
+    if (a.consecutiveInconclusive < spec.inconclusiveLimit) return;
+    const message = `${p.stepLabel()}: ${a.consecutiveInconclusive} inconclusive checks in a row (inconclusiveLimit ${spec.inconclusiveLimit}): ${why}`;
+    if (spec.onInconclusive === 'rollback') {
+      rollback(p, 'RolledBack', 'Inconclusive', message);
+    } else if (p.phase === 'Progressing') {
+      p.moveTo('Paused', 'Inconclusive', `${message}; holding until the data come back or \`stepwise promote\``, 'Warning');
+    }
+    return;
+  }
+
+  a.consecutiveInconclusive = 0;
+  a.lastMessage = undefined;
+  if (p.phase === 'Paused' && p.status.reason === 'Inconclusive') {
+    p.moveTo('Progressing', 'AnalysisResumed', `${p.stepLabel()}: analysis conclusive again; continuing`);
+  }
+}
+
+/** A step passes when its duration has elapsed, it saw minRequests canary requests, and its latest check passed. */
+export function stepPassed(p: Pass): boolean {
+  const started = ms(p.status.stepStartedAt);
+  const last = ms(p.analysis.lastCheckAt);
+  if (started === undefined || last === undefined || last < started) return false;
+  return (
+    p.nowMs >= started + stepDurationMs(p.spec, p.step()) &&
+    p.analysis.lastVerdict === 'pass' &&
+    (p.analysis.requests ?? 0) >= p.spec.analysis.minRequests
+  );
+}

@@ -1,0 +1,61 @@
+// Manual commands arrive as the annotations stepwise.dev/command + stepwise.dev/command-id (DESIGN §4);
+// each id is executed once and recorded in status.lastCommand.
+import { advance, rollback, startPromotion, startRollout } from './moves.js';
+import type { Pass } from './pass.js';
+
+export const COMMAND_ANNOTATION = 'stepwise.dev/command';
+export const COMMAND_ID_ANNOTATION = 'stepwise.dev/command-id';
+export const COMMANDS = ['promote', 'promote-full', 'abort', 'retry'] as const;
+
+interface Outcome {
+  accepted: boolean;
+  message: string;
+}
+
+const rejected = (message: string): Outcome => ({ accepted: false, message });
+
+function execute(p: Pass, command: string, valid: boolean): Outcome {
+  const phase = p.phase ?? 'Initializing';
+  if (!valid) return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
+  const inRollout = phase === 'Progressing' || phase === 'Paused';
+  switch (command) {
+    case 'promote': {
+      if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
+      const at = p.stepLabel();
+      advance(p, 'promoted by command');
+      return { accepted: true, message: `promoted past ${at}` };
+    }
+    case 'promote-full': {
+      if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
+      const at = p.stepLabel();
+      startPromotion(p, `promoted to the end by command at ${at}; promoting revision ${p.status.canaryRevision}`);
+      return { accepted: true, message: `skipping the remaining steps from ${at}` };
+    }
+    case 'abort': {
+      if (!inRollout) return rejected(`nothing to abort: the rollout is ${phase}`);
+      const at = p.stepLabel();
+      rollback(p, 'Aborted', 'Aborted', `aborted by command at ${at}; all traffic back to stable`);
+      return { accepted: true, message: `aborted at ${at}` };
+    }
+    case 'retry': {
+      if (phase !== 'RolledBack' && phase !== 'Aborted') return rejected(`nothing to retry: the rollout is ${phase}`);
+      const revision = p.observed.target!.revision;
+      if (revision === p.status.stableRevision) {
+        return rejected(`nothing to retry: the target runs the stable revision ${revision}`);
+      }
+      startRollout(p, revision, 'Retry');
+      return { accepted: true, message: `retrying revision ${revision} from step 1` };
+    }
+    default:
+      return rejected(`unknown command ${JSON.stringify(command)}; use one of ${COMMANDS.join(', ')}`);
+  }
+}
+
+/** Runs the command on the Rollout if its id was not executed yet. */
+export function runCommand(p: Pass, valid: boolean): void {
+  const command = p.observed.command;
+  if (!command || command.id === p.status.lastCommand?.id) return;
+  const outcome = execute(p, command.name, valid);
+  p.status.lastCommand = { id: command.id, command: command.name, ...outcome, at: p.nowIso };
+  if (!outcome.accepted) p.announce('Warning', 'CommandRejected', `${command.name}: ${outcome.message}`);
+}

@@ -1,0 +1,55 @@
+// The transitions several phases share: start a rollout, move to the next step, promote, roll back.
+import type { Pass } from './pass.js';
+import { freshAnalysis } from './pass.js';
+import { describeSteps } from './plan.js';
+
+export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted'): void {
+  const s = p.status;
+  s.canaryRevision = revision;
+  s.currentStep = 1;
+  s.canaryWeight = 0;
+  s.stepStartedAt = undefined;
+  s.waitingSince = p.nowIso;
+  s.rolledBackRevision = undefined;
+  s.analysis = freshAnalysis();
+  p.moveTo(
+    'Progressing',
+    reason,
+    `rolling out revision ${revision} (stable ${s.stableRevision}) over steps ${describeSteps(p.spec)}`,
+  );
+}
+
+/** The current step passed (or was promoted past): the next step, or promotion after the last. */
+export function advance(p: Pass, how: string): void {
+  const s = p.status;
+  const passed = p.stepLabel();
+  if ((s.currentStep ?? 1) >= p.spec.steps.length) {
+    startPromotion(p, `${passed} ${how}; promoting revision ${s.canaryRevision}`);
+    return;
+  }
+  s.currentStep = (s.currentStep ?? 1) + 1;
+  s.stepStartedAt = undefined;
+  s.waitingSince = p.nowIso;
+  p.analysis.requests = undefined;
+  p.moveTo('Progressing', 'StepPassed', `${passed} ${how}; preparing ${p.stepLabel()}`);
+}
+
+export function startPromotion(p: Pass, message: string): void {
+  p.status.stepStartedAt = undefined;
+  p.status.waitingSince = p.nowIso;
+  p.moveTo('Promoting', 'Promoting', message);
+}
+
+/**
+ * Traffic back to stable at once (the controller applies the weight before anything else, DESIGN §3.2),
+ * then the canary is scaled to 0. The revision is remembered so it is not retried by itself (§3.4).
+ */
+export function rollback(p: Pass, phase: 'RolledBack' | 'Aborted', reason: string, message: string): void {
+  const s = p.status;
+  s.canaryWeight = 0;
+  s.stepStartedAt = undefined;
+  s.waitingSince = undefined;
+  s.rolledBackRevision = s.canaryRevision;
+  p.act({ kind: 'scaleCanary', replicas: 0 });
+  p.moveTo(phase, reason, message, 'Warning');
+}

@@ -1,0 +1,127 @@
+import type { RolloutSpec, Step } from '../api/schema.js';
+import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
+import type { CheckResult } from '../analysis/types.js';
+import type { Action, Announcement, Observed } from './types.js';
+
+export const freshAnalysis = (): AnalysisStatus => ({
+  checks: 0,
+  failed: 0,
+  inconclusive: 0,
+  consecutiveInconclusive: 0,
+});
+
+/**
+ * Everything one decision works on: the spec, a draft of the new status, what was observed, the clock,
+ * and the actions and announcements accumulated so far. Phase handlers only touch a Pass.
+ */
+export class Pass {
+  readonly status: RolloutStatus;
+  readonly announcements: Announcement[] = [];
+  private readonly actionsByKind = new Map<Action['kind'], Action>();
+  private readonly wakeTimes: number[] = [];
+  private check: CheckResult | undefined;
+  private readonly checkScope: string;
+
+  constructor(
+    private readonly rolloutSpec: RolloutSpec | undefined,
+    previous: RolloutStatus,
+    readonly observed: Observed,
+    readonly now: Date,
+  ) {
+    this.status = structuredClone(previous);
+    this.check = observed.check;
+    this.checkScope = scopeOf(previous);
+  }
+
+  /** The spec; only handlers that run on a valid spec call this. */
+  get spec(): RolloutSpec {
+    if (!this.rolloutSpec) throw new Error('no valid spec in this pass');
+    return this.rolloutSpec;
+  }
+
+  get phase(): Phase | undefined {
+    return this.status.phase;
+  }
+
+  get nowMs(): number {
+    return this.now.getTime();
+  }
+
+  get nowIso(): string {
+    return this.now.toISOString();
+  }
+
+  /** The current step (1-based `currentStep`). */
+  step(): Step {
+    const step = this.spec.steps[(this.status.currentStep ?? 1) - 1];
+    if (!step) throw new Error(`status.currentStep ${this.status.currentStep} is outside spec.steps`);
+    return step;
+  }
+
+  stepLabel(): string {
+    return `step ${this.status.currentStep}/${this.spec.steps.length} (weight ${this.step().weight}%)`;
+  }
+
+  get analysis(): AnalysisStatus {
+    this.status.analysis ??= freshAnalysis();
+    return this.status.analysis;
+  }
+
+  /** Total replicas of the service: the target's when it still has some, else what was recorded. */
+  desiredReplicas(): number {
+    const fromTarget = this.observed.target?.replicas ?? 0;
+    return fromTarget > 0 ? fromTarget : (this.status.replicas ?? 1);
+  }
+
+  /**
+   * The check run for this pass, once, and only while the rollout is still on the revision and step it was
+   * run for (a new revision or a command earlier in the pass makes it stale).
+   */
+  takeCheck(): CheckResult | undefined {
+    const check = this.check;
+    this.check = undefined;
+    return check && scopeOf(this.status) === this.checkScope ? check : undefined;
+  }
+
+  /** Each action kind is a desired state, so a later one of the same kind replaces an earlier one. */
+  act(action: Action): void {
+    this.actionsByKind.delete(action.kind);
+    this.actionsByKind.set(action.kind, action);
+  }
+
+  actions(): Action[] {
+    return [...this.actionsByKind.values()];
+  }
+
+  announce(type: Announcement['type'], reason: string, message: string): void {
+    this.announcements.push({ type, reason, message });
+  }
+
+  moveTo(phase: Phase, reason: string, message: string, type: Announcement['type'] = 'Normal'): void {
+    this.status.phase = phase;
+    this.status.reason = reason;
+    this.status.message = message;
+    this.announce(type, reason, message);
+  }
+
+  /** Status message without a transition (progress notes such as "waiting for pods"). */
+  note(message: string): void {
+    this.status.message = message;
+  }
+
+  wakeAt(timeMs: number): void {
+    this.wakeTimes.push(Math.max(0, timeMs - this.nowMs));
+  }
+
+  wakeIn(ms: number): void {
+    this.wakeTimes.push(Math.max(0, ms));
+  }
+
+  requeueAfterMs(): number | undefined {
+    return this.wakeTimes.length ? Math.min(...this.wakeTimes) : undefined;
+  }
+}
+
+function scopeOf(status: RolloutStatus): string {
+  return `${status.canaryRevision}/${status.currentStep}/${status.stepStartedAt}`;
+}

@@ -1,0 +1,227 @@
+// What each phase does in one pass. The table that maps phases to these handlers is in transitions.ts.
+import { formatDuration } from '../api/duration.js';
+import { checkDue, nextCheckAtMs, recordCheck, stepPassed } from './checks.js';
+import { advance, rollback, startRollout } from './moves.js';
+import type { Pass } from './pass.js';
+import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
+import type { WorkloadObservation } from './types.js';
+
+const CONFIRM_WEIGHT_MS = 1_000;
+
+function isReady(w: WorkloadObservation | undefined, replicas: number, revision: string | undefined): boolean {
+  return !!w && w.revision === revision && w.rolledOut && w.replicas === replicas && w.readyReplicas >= replicas;
+}
+
+function readiness(name: string, w: WorkloadObservation | undefined, replicas: number): string {
+  return `waiting for ${name}: ${w?.readyReplicas ?? 0}/${replicas} ready`;
+}
+
+/** True when the progress deadline passed; otherwise schedules a look at the deadline. */
+function deadlinePassed(p: Pass): boolean {
+  const since = Date.parse(p.status.waitingSince ?? p.nowIso);
+  const deadline = since + progressDeadlineMs(p.spec);
+  if (p.nowMs >= deadline) return true;
+  p.wakeAt(deadline);
+  return false;
+}
+
+/** Keep the user's Deployment at 0 replicas, remembering how many it asked for (only once stable can serve). */
+function parkTarget(p: Pass): void {
+  const fromTarget = p.observed.target?.replicas ?? 0;
+  if (fromTarget > 0) {
+    p.status.replicas = fromTarget;
+    p.act({ kind: 'scaleTarget', replicas: 0 });
+  }
+}
+
+/** Initializing (and Failed, once its cause is gone): create `-stable` from the target and route 100% to it. */
+export function initialize(p: Pass): void {
+  const target = p.observed.target!;
+  const stable = p.observed.stable;
+  const replicas = p.desiredReplicas();
+  p.status.replicas = replicas;
+  p.status.waitingSince ??= p.nowIso;
+  if (!stable) {
+    p.status.stableRevision = target.revision;
+    p.act({ kind: 'applyStable', template: target.template, revision: target.revision, replicas });
+    p.note(`creating the stable Deployment with revision ${target.revision}`);
+    return;
+  }
+  p.status.stableRevision = stable.revision;
+  if (!isReady(stable, replicas, stable.revision)) {
+    if (stable.replicas !== replicas) {
+      p.act({ kind: 'applyStable', template: stable.template, revision: stable.revision, replicas });
+    }
+    if (deadlinePassed(p) && p.phase !== 'Failed') {
+      p.moveTo(
+        'Failed',
+        'ProgressDeadlineExceeded',
+        `stable pods not ready within progressDeadline ${p.spec.progressDeadline}: ${stable.readyReplicas}/${replicas} ready`,
+        'Warning',
+      );
+    } else if (p.phase !== 'Failed') {
+      p.note(readiness('the stable Deployment', stable, replicas));
+    }
+    return;
+  }
+  p.status.canaryWeight = 0;
+  p.status.currentStep = 0;
+  p.status.waitingSince = undefined;
+  parkTarget(p);
+  p.moveTo('Healthy', 'Initialized', `stable revision ${stable.revision} serves 100% of the traffic`);
+}
+
+/** Healthy, Succeeded, RolledBack, Aborted: stable serves everything; start when a new revision appears. */
+export function awaitRevision(p: Pass): void {
+  const s = p.status;
+  const { target, stable, canary } = p.observed;
+  if (!stable) {
+    p.moveTo('Initializing', 'StableMissing', 'the stable Deployment disappeared; creating it again', 'Warning');
+    return;
+  }
+  s.canaryWeight = 0;
+  if (canary && canary.replicas > 0) p.act({ kind: 'scaleCanary', replicas: 0 });
+  const replicas = p.desiredReplicas();
+  if (stable.replicas !== replicas) {
+    p.act({ kind: 'applyStable', template: stable.template, revision: stable.revision, replicas });
+  }
+  if (isReady(stable, stable.replicas, stable.revision)) parkTarget(p);
+  s.replicas = replicas;
+
+  const revision = target!.revision;
+  if (revision === s.stableRevision) {
+    if (p.phase === 'RolledBack' || p.phase === 'Aborted') {
+      s.rolledBackRevision = undefined;
+      p.moveTo('Healthy', 'Reverted', `the target is back at the stable revision ${revision}`);
+    }
+    return;
+  }
+  // A rolled-back revision is not retried by itself (DESIGN §3.4); `retry` or a newer revision starts again.
+  if ((p.phase === 'RolledBack' || p.phase === 'Aborted') && revision === s.rolledBackRevision) return;
+  startRollout(p, revision);
+}
+
+/** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
+export function progress(p: Pass): void {
+  const s = p.status;
+  const check = p.takeCheck();
+  if (check) {
+    recordCheck(p, check);
+    if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
+  }
+  const step = p.step();
+  const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
+  const canary = p.observed.canary;
+  const target = p.observed.target!;
+  if (!isReady(canary, replicas, s.canaryRevision)) {
+    if (!canary || canary.revision !== s.canaryRevision || canary.replicas !== replicas) {
+      p.act({ kind: 'applyCanary', template: target.template, revision: s.canaryRevision!, replicas });
+    }
+  }
+  // Stable is never scaled down during a rollout (DESIGN §3.2), only up when the service grows.
+  const stable = p.observed.stable;
+  if (stable && stable.replicas < p.desiredReplicas()) {
+    p.act({ kind: 'applyStable', template: stable.template, revision: stable.revision, replicas: p.desiredReplicas() });
+  }
+
+  if ((s.canaryWeight ?? 0) < step.weight) {
+    // The weight goes up only once the canary pods for this step are ready (DESIGN §3.1).
+    if (!isReady(canary, replicas, s.canaryRevision)) {
+      if (deadlinePassed(p)) {
+        rollback(
+          p,
+          'RolledBack',
+          'ProgressDeadlineExceeded',
+          `${p.stepLabel()}: canary pods not ready within progressDeadline ${p.spec.progressDeadline} (${canary?.readyReplicas ?? 0}/${replicas} ready)`,
+        );
+      } else {
+        p.note(`${p.stepLabel()}: ${readiness('the canary Deployment', canary, replicas)}`);
+      }
+      return;
+    }
+    s.canaryWeight = step.weight;
+    s.stepStartedAt = undefined;
+    s.waitingSince = undefined;
+    p.announce('Normal', 'StepStarted', `${p.stepLabel()}: sending ${step.weight}% of the traffic to the canary`);
+    p.note(`${p.stepLabel()}: setting the canary weight`);
+    p.wakeIn(CONFIRM_WEIGHT_MS);
+    return;
+  }
+
+  if (!s.stepStartedAt) {
+    // The step's clock starts once the VirtualService carries the weight.
+    if (p.observed.canaryWeight !== s.canaryWeight) {
+      p.wakeIn(CONFIRM_WEIGHT_MS);
+      return;
+    }
+    s.stepStartedAt = p.nowIso;
+    p.note(`${p.stepLabel()}: analysing the canary`);
+  }
+
+  if (p.phase === 'Progressing' && stepPassed(p)) {
+    if (step.pause) {
+      p.moveTo(
+        'Paused',
+        'Gate',
+        `${p.stepLabel()} passed its analysis; waiting for \`stepwise promote\` (analysis keeps running)`,
+      );
+    } else {
+      advance(p, 'passed');
+      return;
+    }
+  }
+
+  const nextCheck = checkDue(p.spec, s, p.now) ? p.nowMs : nextCheckAtMs(p.spec, s);
+  if (nextCheck !== undefined) p.wakeAt(nextCheck);
+  const stepEnd = Date.parse(s.stepStartedAt) + stepDurationMs(p.spec, step);
+  if (stepEnd > p.nowMs) p.wakeAt(stepEnd);
+  if (p.phase === 'Progressing' && !s.message?.startsWith(p.stepLabel())) p.note(`${p.stepLabel()}: analysing the canary`);
+  if (p.phase === 'Progressing' && p.nowMs >= stepEnd && p.analysis.lastVerdict === 'pass') {
+    const needed = p.spec.analysis.minRequests;
+    p.note(
+      `${p.stepLabel()}: step time ${formatDuration(p.nowMs - Date.parse(s.stepStartedAt))} elapsed; waiting for ${needed} canary requests (${p.analysis.requests ?? 0} so far)`,
+    );
+  }
+}
+
+/** Promoting: stable takes the canary's template, and once it is rolled out and ready, 100% goes back to it. */
+export function promote(p: Pass): void {
+  const s = p.status;
+  const { stable, canary, target } = p.observed;
+  const template =
+    canary?.revision === s.canaryRevision
+      ? canary!.template
+      : target?.revision === s.canaryRevision
+        ? target!.template
+        : undefined;
+  const replicas = Math.max(p.desiredReplicas(), stable?.replicas ?? 0);
+  if (!stable || stable.revision !== s.canaryRevision) {
+    if (!template) {
+      p.note(`promotion needs the template of revision ${s.canaryRevision}, but neither the canary nor the target has it`);
+      return;
+    }
+    p.act({ kind: 'applyStable', template, revision: s.canaryRevision!, replicas });
+    p.note(`updating the stable Deployment to revision ${s.canaryRevision}`);
+    return;
+  }
+  if (!isReady(stable, replicas, s.canaryRevision)) {
+    p.note(readiness('the stable Deployment', stable, replicas));
+    return;
+  }
+  s.canaryWeight = 0;
+  s.stableRevision = s.canaryRevision;
+  s.currentStep = 0;
+  s.waitingSince = undefined;
+  p.act({ kind: 'scaleCanary', replicas: 0 });
+  p.moveTo('Succeeded', 'Promoted', `revision ${s.stableRevision} is now stable and serves 100% of the traffic`);
+}
+
+/** Failed: an invalid spec that became valid, or stable that was late, starts over from Initializing. */
+export function recover(p: Pass): void {
+  if (p.status.reason === 'InvalidSpec') {
+    p.moveTo('Initializing', 'SpecValid', 'the Rollout and its objects are valid again');
+    return;
+  }
+  initialize(p);
+}
+

@@ -1,0 +1,127 @@
+import type { Condition, ConditionType, Phase } from '../api/status.js';
+import { runCommand } from './commands.js';
+import { startRollout } from './moves.js';
+import { Pass } from './pass.js';
+import { awaitRevision, initialize, progress, promote, recover } from './phases.js';
+import type { DecideInput, Decision } from './types.js';
+
+/**
+ * The transition table: what each phase does in a pass and where it can go.
+ *
+ * | phase        | handler        | moves to                                                                  |
+ * |--------------|----------------|---------------------------------------------------------------------------|
+ * | Initializing | initialize     | Healthy once `-stable` is ready; Failed after progressDeadline            |
+ * | Healthy      | awaitRevision  | Progressing when the target has a new revision                            |
+ * | Progressing  | progress       | next step, Paused (gate / inconclusive hold), Promoting, RolledBack       |
+ * | Paused       | progress       | Progressing (data back), RolledBack; `promote` continues                   |
+ * | Promoting    | promote        | Succeeded once stable runs the canary's template and 100% is back on it   |
+ * | Succeeded    | awaitRevision  | like Healthy                                                              |
+ * | RolledBack   | awaitRevision  | Progressing for a newer revision or `retry`; Healthy if the target reverts |
+ * | Aborted      | awaitRevision  | like RolledBack                                                           |
+ * | Failed       | recover        | Initializing once the spec and its objects are valid again                |
+ *
+ * Before the handler, in every pass: an invalid spec or missing object → Failed (no traffic change, §3.6);
+ * a new revision mid-rollout → back to stable and step 1 (§3.3); then a new command annotation (§4).
+ */
+const HANDLERS: Record<Phase, (p: Pass) => void> = {
+  Initializing: initialize,
+  Healthy: awaitRevision,
+  Progressing: progress,
+  Paused: progress,
+  Promoting: promote,
+  Succeeded: awaitRevision,
+  RolledBack: awaitRevision,
+  Aborted: awaitRevision,
+  Failed: recover,
+};
+
+// A pass may chain a few transitions (Healthy → Progressing → scale the canary) but never loops.
+const MAX_TRANSITIONS_PER_PASS = 4;
+
+/** The state machine: (spec, status, observed world, now) → (new status, actions). Pure. */
+export function decide({ spec, status, observed, now }: DecideInput): Decision {
+  const p = new Pass(spec, status, observed, now);
+  p.status.observedGeneration = observed.generation;
+
+  const valid = !!spec && observed.problems.length === 0;
+  if (!valid) {
+    markInvalid(p);
+    runCommand(p, false);
+    return finish(p, false);
+  }
+  if (!p.phase) p.moveTo('Initializing', 'Created', 'creating the stable Deployment from the target');
+  followNewRevision(p);
+  runCommand(p, true);
+  for (let i = 0; i < MAX_TRANSITIONS_PER_PASS; i++) {
+    const before = signature(p);
+    HANDLERS[p.phase!](p);
+    if (signature(p) === before) break;
+  }
+  return finish(p, true);
+}
+
+function signature(p: Pass): string {
+  const s = p.status;
+  return `${s.phase}/${s.currentStep}/${s.canaryRevision}/${s.stableRevision}`;
+}
+
+function markInvalid(p: Pass): void {
+  const message = p.observed.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+  if (p.phase !== 'Failed' || p.status.reason !== 'InvalidSpec' || p.status.message !== message) {
+    p.moveTo('Failed', 'InvalidSpec', message, 'Warning');
+  }
+}
+
+/** A new revision mid-rollout: traffic back to stable, then step 1 with the new canary (DESIGN §3.3). */
+function followNewRevision(p: Pass): void {
+  if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
+  const s = p.status;
+  const revision = p.observed.target!.revision;
+  if (revision === s.canaryRevision) return;
+  if (revision === s.stableRevision) {
+    s.canaryWeight = 0;
+    s.currentStep = 0;
+    s.stepStartedAt = undefined;
+    p.act({ kind: 'scaleCanary', replicas: 0 });
+    p.moveTo('Healthy', 'Reverted', `the target is back at the stable revision ${revision}; canary withdrawn`);
+    return;
+  }
+  p.announce('Warning', 'NewRevision', `revision ${revision} replaces ${s.canaryRevision} mid-rollout`);
+  startRollout(p, revision, 'NewRevision');
+}
+
+const READY_PHASES: Phase[] = ['Healthy', 'Succeeded'];
+const PROGRESSING_PHASES: Phase[] = ['Initializing', 'Progressing', 'Paused', 'Promoting'];
+
+function finish(p: Pass, valid: boolean): Decision {
+  const phase = p.phase!;
+  const s = p.status;
+  setCondition(p, 'Ready', READY_PHASES.includes(phase), phase, s.message ?? '');
+  setCondition(p, 'Progressing', PROGRESSING_PHASES.includes(phase), phase, s.message ?? '');
+  const invalid = phase === 'Failed' && s.reason === 'InvalidSpec';
+  setCondition(p, 'InvalidSpec', invalid, invalid ? 'InvalidSpec' : 'Valid', invalid ? (s.message ?? '') : '');
+
+  // The VirtualService follows status.canaryWeight; the weight always goes first (DESIGN §3.2).
+  const actions = p.actions();
+  if (valid && s.canaryWeight !== undefined && p.observed.canaryWeight !== s.canaryWeight) {
+    actions.unshift({ kind: 'setCanaryWeight', weight: s.canaryWeight });
+  }
+  const requeueAfterMs = p.requeueAfterMs();
+  return {
+    status: s,
+    actions,
+    announcements: p.announcements,
+    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+  };
+}
+
+function setCondition(p: Pass, type: ConditionType, on: boolean, reason: string, message: string): void {
+  const conditions = (p.status.conditions ??= []);
+  const status: Condition['status'] = on ? 'True' : 'False';
+  const existing = conditions.find((c) => c.type === type);
+  const lastTransitionTime =
+    existing && existing.status === status ? existing.lastTransitionTime : p.nowIso;
+  const next: Condition = { type, status, reason, message, lastTransitionTime };
+  if (existing) Object.assign(existing, next);
+  else conditions.push(next);
+}

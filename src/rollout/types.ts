@@ -1,0 +1,67 @@
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { RolloutSpec } from '../api/schema.js';
+import type { RolloutStatus } from '../api/status.js';
+import type { Problem } from '../api/validate.js';
+import type { CheckResult } from '../analysis/types.js';
+
+/** A `-stable` or `-canary` Deployment as the state machine needs to see it. */
+export interface WorkloadObservation {
+  revision: string;
+  /** Pod template without Stepwise's additions (what the revision hashes). */
+  template: V1PodTemplateSpec;
+  replicas: number;
+  readyReplicas: number;
+  /** The Deployment controller has rolled out the current template to all replicas and they are available. */
+  rolledOut: boolean;
+}
+
+/** Everything the controller read from the world for one pass. */
+export interface Observed {
+  generation: number;
+  /** Spec and environment problems (missing target, VirtualService, bad route...): the rollout cannot run. */
+  problems: Problem[];
+  target?: { revision: string; template: V1PodTemplateSpec; replicas: number };
+  stable?: WorkloadObservation;
+  canary?: WorkloadObservation;
+  /** Canary weight currently on the managed routes (undefined when it could not be read). */
+  canaryWeight?: number;
+  /** The command annotation pair, when present on the Rollout. */
+  command?: { id: string; name: string };
+  /** The analysis check run in this pass, when one was due (see `checkDue`). */
+  check?: CheckResult;
+}
+
+/** What the controller must do for a decision. Every action is idempotent. */
+export type Action =
+  | { kind: 'setCanaryWeight'; weight: number }
+  | { kind: 'applyStable'; template: V1PodTemplateSpec; revision: string; replicas: number }
+  | { kind: 'applyCanary'; template: V1PodTemplateSpec; revision: string; replicas: number }
+  | { kind: 'scaleCanary'; replicas: number }
+  | { kind: 'scaleTarget'; replicas: 0 };
+
+/** A Kubernetes Event (and log line, and notification) describing a transition. */
+export interface Announcement {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  status: RolloutStatus;
+  /**
+   * In order. The controller applies canary weight decreases before writing status (traffic leaves the
+   * canary first) and everything else after (traffic reaches the canary only once status records it).
+   */
+  actions: Action[];
+  announcements: Announcement[];
+  /** When the controller should look again even if nothing changes in the cluster. */
+  requeueAfterMs?: number;
+}
+
+export interface DecideInput {
+  /** Undefined when the spec is invalid; `observed.problems` then says why. */
+  spec: RolloutSpec | undefined;
+  status: RolloutStatus;
+  observed: Observed;
+  now: Date;
+}
