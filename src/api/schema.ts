@@ -168,7 +168,9 @@ export const rolloutSpecSchema = z
       .default(DEFAULT_STEPS)
       .describe('Traffic steps, weights strictly increasing; after the last one the canary is promoted.'),
     analysis: analysisSchema.default(ANALYSIS_DEFAULTS),
-    progressDeadline: duration('How long canary pods may take to become ready before rollback.').default('10m'),
+    progressDeadline: duration('How long canary pods may take to become ready before rollback.').default(
+      '10m',
+    ),
   })
   .describe('Progressive canary delivery of a Deployment behind Istio.');
 

@@ -29,7 +29,10 @@ export function validateRollout(object: unknown): SpecValidation {
   const problems: Problem[] = [];
   const o = (object ?? {}) as Record<string, unknown>;
   if (o.apiVersion !== API_VERSION) {
-    problems.push({ path: 'apiVersion', message: `is ${JSON.stringify(o.apiVersion)}; set it to ${API_VERSION}` });
+    problems.push({
+      path: 'apiVersion',
+      message: `is ${JSON.stringify(o.apiVersion)}; set it to ${API_VERSION}`,
+    });
   }
   if (o.kind !== KIND) {
     problems.push({ path: 'kind', message: `is ${JSON.stringify(o.kind)}; set it to ${KIND}` });
@@ -39,7 +42,10 @@ export function validateRollout(object: unknown): SpecValidation {
     problems.push({ path: 'metadata.name', message: 'is missing; give the Rollout a name' });
   }
   if (o.spec === undefined) {
-    problems.push({ path: 'spec', message: 'is missing; add spec.targetRef and spec.trafficRouting at least' });
+    problems.push({
+      path: 'spec',
+      message: 'is missing; add spec.targetRef and spec.trafficRouting at least',
+    });
     return { ok: false, problems };
   }
   const result = validateSpec(o.spec);
@@ -80,9 +86,15 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
       }));
     case 'invalid_type':
       if (input === undefined) return [{ path, message: `is required; add it (${issue.expected})` }];
-      return [{ path, message: `${show(input)} is not ${article(issue.expected)}; write ${article(issue.expected)}` }];
+      return [
+        {
+          path,
+          message: `${show(input)} is not ${article(issue.expected)}; write ${article(issue.expected)}`,
+        },
+      ];
     case 'too_small':
-      if (issue.origin === 'array') return [{ path, message: `needs at least ${issue.minimum} item(s); add one` }];
+      if (issue.origin === 'array')
+        return [{ path, message: `needs at least ${issue.minimum} item(s); add one` }];
       if (issue.origin === 'string') return [{ path, message: 'is empty; set a value' }];
       return [
         {
@@ -91,7 +103,8 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
         },
       ];
     case 'too_big':
-      if (issue.origin === 'string') return [{ path, message: `is longer than ${issue.maximum} characters; shorten it` }];
+      if (issue.origin === 'string')
+        return [{ path, message: `is longer than ${issue.maximum} characters; shorten it` }];
       return [
         {
           path,
@@ -99,7 +112,9 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
         },
       ];
     case 'invalid_value':
-      return [{ path, message: `${show(input)} is not allowed; use one of ${issue.values.map(show).join(', ')}` }];
+      return [
+        { path, message: `${show(input)} is not allowed; use one of ${issue.values.map(show).join(', ')}` },
+      ];
     case 'invalid_format':
       return [{ path, message: `${show(input)} is not a valid ${issue.format}` }];
     default:
@@ -128,13 +143,17 @@ function meaningProblems(spec: RolloutSpec): Problem[] {
     ['spec.progressDeadline', spec.progressDeadline],
   ];
   for (const [path, text] of positive) {
-    if (parseDuration(text) === 0) problems.push({ path, message: `${show(text)} must be above zero; use e.g. 15s` });
+    if (parseDuration(text) === 0)
+      problems.push({ path, message: `${show(text)} must be above zero; use e.g. 15s` });
   }
   const names = new Set<string>();
   spec.analysis.metrics.forEach((metric, i) => {
     const path = `spec.analysis.metrics[${i}]`;
     if (names.has(metric.name)) {
-      problems.push({ path: `${path}.name`, message: `${show(metric.name)} is used twice; give each metric its own name` });
+      problems.push({
+        path: `${path}.name`,
+        message: `${show(metric.name)} is used twice; give each metric its own name`,
+      });
     }
     names.add(metric.name);
     if (metric.min === undefined && metric.max === undefined) {

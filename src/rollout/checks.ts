@@ -22,7 +22,11 @@ function lastLookMs(status: RolloutStatus): number | undefined {
 }
 
 /** Whether a check is due now: one interval after the step's weight took effect, then every interval. */
-export function checkDue(spec: RolloutSpec | undefined, status: RolloutStatus, now: Date): DueCheck | undefined {
+export function checkDue(
+  spec: RolloutSpec | undefined,
+  status: RolloutStatus,
+  now: Date,
+): DueCheck | undefined {
   if (!spec || (status.phase !== 'Progressing' && status.phase !== 'Paused')) return undefined;
   const look = lastLookMs(status);
   if (look === undefined || now.getTime() < look + intervalMs(spec)) return undefined;
@@ -94,7 +98,12 @@ export function recordCheck(p: Pass, check: CheckResult): void {
     if (spec.onInconclusive === 'rollback') {
       rollback(p, 'RolledBack', 'Inconclusive', message);
     } else if (p.phase === 'Progressing') {
-      p.moveTo('Paused', 'Inconclusive', `${message}; holding until the data come back or \`stepwise promote\``, 'Warning');
+      p.moveTo(
+        'Paused',
+        'Inconclusive',
+        `${message}; holding until the data come back or \`stepwise promote\``,
+        'Warning',
+      );
     }
     return;
   }

@@ -28,7 +28,10 @@ function execute(p: Pass, command: string, valid: boolean): Outcome {
     case 'promote-full': {
       if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
       const at = p.stepLabel();
-      startPromotion(p, `promoted to the end by command at ${at}; promoting revision ${p.status.canaryRevision}`);
+      startPromotion(
+        p,
+        `promoted to the end by command at ${at}; promoting revision ${p.status.canaryRevision}`,
+      );
       return { accepted: true, message: `skipping the remaining steps from ${at}` };
     }
     case 'abort': {
@@ -38,7 +41,8 @@ function execute(p: Pass, command: string, valid: boolean): Outcome {
       return { accepted: true, message: `aborted at ${at}` };
     }
     case 'retry': {
-      if (phase !== 'RolledBack' && phase !== 'Aborted') return rejected(`nothing to retry: the rollout is ${phase}`);
+      if (phase !== 'RolledBack' && phase !== 'Aborted')
+        return rejected(`nothing to retry: the rollout is ${phase}`);
       const revision = p.observed.target!.revision;
       if (revision === p.status.stableRevision) {
         return rejected(`nothing to retry: the target runs the stable revision ${revision}`);

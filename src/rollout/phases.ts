@@ -8,8 +8,14 @@ import type { WorkloadObservation } from './types.js';
 
 const CONFIRM_WEIGHT_MS = 1_000;
 
-function isReady(w: WorkloadObservation | undefined, replicas: number, revision: string | undefined): boolean {
-  return !!w && w.revision === revision && w.rolledOut && w.replicas === replicas && w.readyReplicas >= replicas;
+function isReady(
+  w: WorkloadObservation | undefined,
+  replicas: number,
+  revision: string | undefined,
+): boolean {
+  return (
+    !!w && w.revision === revision && w.rolledOut && w.replicas === replicas && w.readyReplicas >= replicas
+  );
 }
 
 function readiness(name: string, w: WorkloadObservation | undefined, replicas: number): string {
@@ -76,7 +82,12 @@ export function awaitRevision(p: Pass): void {
   const s = p.status;
   const { target, stable, canary } = p.observed;
   if (!stable) {
-    p.moveTo('Initializing', 'StableMissing', 'the stable Deployment disappeared; creating it again', 'Warning');
+    p.moveTo(
+      'Initializing',
+      'StableMissing',
+      'the stable Deployment disappeared; creating it again',
+      'Warning',
+    );
     return;
   }
   s.canaryWeight = 0;
@@ -121,7 +132,12 @@ export function progress(p: Pass): void {
   // Stable is never scaled down during a rollout (DESIGN §3.2), only up when the service grows.
   const stable = p.observed.stable;
   if (stable && stable.replicas < p.desiredReplicas()) {
-    p.act({ kind: 'applyStable', template: stable.template, revision: stable.revision, replicas: p.desiredReplicas() });
+    p.act({
+      kind: 'applyStable',
+      template: stable.template,
+      revision: stable.revision,
+      replicas: p.desiredReplicas(),
+    });
   }
 
   if ((s.canaryWeight ?? 0) < step.weight) {
@@ -142,7 +158,11 @@ export function progress(p: Pass): void {
     s.canaryWeight = step.weight;
     s.stepStartedAt = undefined;
     s.waitingSince = undefined;
-    p.announce('Normal', 'StepStarted', `${p.stepLabel()}: sending ${step.weight}% of the traffic to the canary`);
+    p.announce(
+      'Normal',
+      'StepStarted',
+      `${p.stepLabel()}: sending ${step.weight}% of the traffic to the canary`,
+    );
     p.note(`${p.stepLabel()}: setting the canary weight`);
     p.wakeIn(CONFIRM_WEIGHT_MS);
     return;
@@ -175,7 +195,8 @@ export function progress(p: Pass): void {
   if (nextCheck !== undefined) p.wakeAt(nextCheck);
   const stepEnd = Date.parse(s.stepStartedAt) + stepDurationMs(p.spec, step);
   if (stepEnd > p.nowMs) p.wakeAt(stepEnd);
-  if (p.phase === 'Progressing' && !s.message?.startsWith(p.stepLabel())) p.note(`${p.stepLabel()}: analysing the canary`);
+  if (p.phase === 'Progressing' && !s.message?.startsWith(p.stepLabel()))
+    p.note(`${p.stepLabel()}: analysing the canary`);
   if (p.phase === 'Progressing' && p.nowMs >= stepEnd && p.analysis.lastVerdict === 'pass') {
     const needed = p.spec.analysis.minRequests;
     p.note(
@@ -197,7 +218,9 @@ export function promote(p: Pass): void {
   const replicas = Math.max(p.desiredReplicas(), stable?.replicas ?? 0);
   if (!stable || stable.revision !== s.canaryRevision) {
     if (!template) {
-      p.note(`promotion needs the template of revision ${s.canaryRevision}, but neither the canary nor the target has it`);
+      p.note(
+        `promotion needs the template of revision ${s.canaryRevision}, but neither the canary nor the target has it`,
+      );
       return;
     }
     p.act({ kind: 'applyStable', template, revision: s.canaryRevision!, replicas });
@@ -213,7 +236,11 @@ export function promote(p: Pass): void {
   s.currentStep = 0;
   s.waitingSince = undefined;
   p.act({ kind: 'scaleCanary', replicas: 0 });
-  p.moveTo('Succeeded', 'Promoted', `revision ${s.stableRevision} is now stable and serves 100% of the traffic`);
+  p.moveTo(
+    'Succeeded',
+    'Promoted',
+    `revision ${s.stableRevision} is now stable and serves 100% of the traffic`,
+  );
 }
 
 /** Failed: an invalid spec that became valid, or stable that was late, starts over from Initializing. */
@@ -224,4 +251,3 @@ export function recover(p: Pass): void {
   }
   initialize(p);
 }
-

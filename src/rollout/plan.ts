@@ -14,10 +14,7 @@ export function progressDeadlineMs(spec: RolloutSpec): number {
   return durationMs(spec.progressDeadline);
 }
 
-/** Canary pods scale with the weight, at least one (DESIGN §3.1). */
-export function canaryReplicas(total: number, weight: number): number {
-  return Math.max(1, Math.ceil((total * weight) / 100));
-}
+export { canaryReplicas } from '../workload/deployments.js';
 
 /** "5 → 25 → 50 → 100" */
 export function describeSteps(spec: RolloutSpec): string {

@@ -83,7 +83,11 @@ function followNewRevision(p: Pass): void {
     s.currentStep = 0;
     s.stepStartedAt = undefined;
     p.act({ kind: 'scaleCanary', replicas: 0 });
-    p.moveTo('Healthy', 'Reverted', `the target is back at the stable revision ${revision}; canary withdrawn`);
+    p.moveTo(
+      'Healthy',
+      'Reverted',
+      `the target is back at the stable revision ${revision}; canary withdrawn`,
+    );
     return;
   }
   p.announce('Warning', 'NewRevision', `revision ${revision} replaces ${s.canaryRevision} mid-rollout`);
@@ -99,7 +103,13 @@ function finish(p: Pass, valid: boolean): Decision {
   setCondition(p, 'Ready', READY_PHASES.includes(phase), phase, s.message ?? '');
   setCondition(p, 'Progressing', PROGRESSING_PHASES.includes(phase), phase, s.message ?? '');
   const invalid = phase === 'Failed' && s.reason === 'InvalidSpec';
-  setCondition(p, 'InvalidSpec', invalid, invalid ? 'InvalidSpec' : 'Valid', invalid ? (s.message ?? '') : '');
+  setCondition(
+    p,
+    'InvalidSpec',
+    invalid,
+    invalid ? 'InvalidSpec' : 'Valid',
+    invalid ? (s.message ?? '') : '',
+  );
 
   // The VirtualService follows status.canaryWeight; the weight always goes first (DESIGN §3.2).
   const actions = p.actions();
@@ -119,8 +129,7 @@ function setCondition(p: Pass, type: ConditionType, on: boolean, reason: string,
   const conditions = (p.status.conditions ??= []);
   const status: Condition['status'] = on ? 'True' : 'False';
   const existing = conditions.find((c) => c.type === type);
-  const lastTransitionTime =
-    existing && existing.status === status ? existing.lastTransitionTime : p.nowIso;
+  const lastTransitionTime = existing && existing.status === status ? existing.lastTransitionTime : p.nowIso;
   const next: Condition = { type, status, reason, message, lastTransitionTime };
   if (existing) Object.assign(existing, next);
   else conditions.push(next);

@@ -3,17 +3,9 @@ import type { RolloutSpec } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
 import type { Problem } from '../api/validate.js';
 import type { CheckResult } from '../analysis/types.js';
+import type { WorkloadObservation } from '../workload/deployments.js';
 
-/** A `-stable` or `-canary` Deployment as the state machine needs to see it. */
-export interface WorkloadObservation {
-  revision: string;
-  /** Pod template without Stepwise's additions (what the revision hashes). */
-  template: V1PodTemplateSpec;
-  replicas: number;
-  readyReplicas: number;
-  /** The Deployment controller has rolled out the current template to all replicas and they are available. */
-  rolledOut: boolean;
-}
+export type { WorkloadObservation };
 
 /** Everything the controller read from the world for one pass. */
 export interface Observed {

@@ -114,7 +114,18 @@ describe('a bad release', () => {
       n += 1;
       // fail, pass, fail, pass, fail: the third failure rolls back although passes came in between
       return n % 2 === 1
-        ? { ...result, verdict: 'fail', failures: [{ metric: 'p99Latency', value: 900, limit: 500, message: 'canary P99 latency 900 ms is above the limit 500 ms' }] }
+        ? {
+            ...result,
+            verdict: 'fail',
+            failures: [
+              {
+                metric: 'p99Latency',
+                value: 900,
+                limit: 500,
+                message: 'canary P99 latency 900 ms is above the limit 500 ms',
+              },
+            ],
+          }
         : result;
     });
     w.release('app:v2');
@@ -132,7 +143,9 @@ describe('a bad release', () => {
       requests: 40,
       metrics: {},
       evidence: 140,
-      failures: [{ metric: 'comparison', value: 140, limit: 100, message: 'evidence 140 against the canary' }],
+      failures: [
+        { metric: 'comparison', value: 140, limit: 100, message: 'evidence 140 against the canary' },
+      ],
       inconclusive: [],
     }));
     w.release('app:v2');
@@ -172,10 +185,18 @@ describe('no data is not good data', () => {
   });
 
   it('never promotes a step on inconclusive checks, and holds in Paused after inconclusiveLimit', () => {
-    const w = adopted({ ...baseSpec, analysis: { ...baseSpec.analysis, inconclusiveLimit: 3 } }, inconclusive);
+    const w = adopted(
+      { ...baseSpec, analysis: { ...baseSpec.analysis, inconclusiveLimit: 3 } },
+      inconclusive,
+    );
     w.release('app:v2');
     w.runFor(10 * 60_000);
-    expect(w.status).toMatchObject({ phase: 'Paused', reason: 'Inconclusive', currentStep: 1, canaryWeight: 5 });
+    expect(w.status).toMatchObject({
+      phase: 'Paused',
+      reason: 'Inconclusive',
+      currentStep: 1,
+      canaryWeight: 5,
+    });
     expect(w.status.message).toContain('Prometheus unreachable');
   });
 
@@ -305,7 +326,9 @@ describe('invalid input', () => {
     const w = adopted();
     w.release('app:v2');
     w.runUntil((x) => x.vsWeight === 25);
-    w.problems = [{ path: 'spec.trafficRouting.istio.virtualService.name', message: 'VirtualService "nope" not found' }];
+    w.problems = [
+      { path: 'spec.trafficRouting.istio.virtualService.name', message: 'VirtualService "nope" not found' },
+    ];
     w.generation = 2;
     w.runFor(60_000);
     expect(w.status).toMatchObject({ phase: 'Failed', reason: 'InvalidSpec', observedGeneration: 2 });

@@ -9,7 +9,13 @@ import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
 import { canaryReplicas } from '../../src/rollout/plan.js';
 import { decide } from '../../src/rollout/transitions.js';
-import type { Action, Announcement, Decision, Observed, WorkloadObservation } from '../../src/rollout/types.js';
+import type {
+  Action,
+  Announcement,
+  Decision,
+  Observed,
+  WorkloadObservation,
+} from '../../src/rollout/types.js';
 
 export const template = (image: string): V1PodTemplateSpec => ({
   metadata: { labels: { app: 'product-service' } },
@@ -37,7 +43,8 @@ export function scriptedChecker(errorRates: Record<string, number>, rps = 100, l
     const seconds = (world.now - due.stepStartedAt.getTime()) / 1000;
     const requests = Math.floor((rps * weight * seconds) / 100);
     const errorRate = errorRates[image] ?? 0;
-    if (requests === 0) return { verdict: 'inconclusive', metrics: {}, failures: [], inconclusive: ['no canary traffic'] };
+    if (requests === 0)
+      return { verdict: 'inconclusive', metrics: {}, failures: [], inconclusive: ['no canary traffic'] };
     const failures =
       errorRate > limit
         ? [
@@ -114,7 +121,11 @@ export class World {
     return {
       generation: this.generation,
       problems: this.problems,
-      target: { revision: this.target.image, template: template(this.target.image), replicas: this.target.replicas },
+      target: {
+        revision: this.target.image,
+        template: template(this.target.image),
+        replicas: this.target.replicas,
+      },
       stable: this.observe(this.stable),
       canary: this.observe(this.canary),
       canaryWeight: this.vsWeight,
@@ -131,7 +142,12 @@ export class World {
       : undefined;
     const observed = this.observed(check);
     const before = this.status;
-    const decision = decide({ spec: this.problems.length ? undefined : this.spec, status: before, observed, now: new Date(this.now) });
+    const decision = decide({
+      spec: this.problems.length ? undefined : this.spec,
+      status: before,
+      observed,
+      now: new Date(this.now),
+    });
     // The status must survive a JSON round trip: it is all a restarted controller has.
     const status = JSON.parse(JSON.stringify(decision.status)) as RolloutStatus;
     if (this.crashNextPass) {
@@ -150,18 +166,31 @@ export class World {
     switch (action.kind) {
       case 'setCanaryWeight':
         this.vsWeight = action.weight;
-        this.weights.push({ at: this.now, weight: action.weight, phase: this.status.phase, step: this.status.currentStep });
+        this.weights.push({
+          at: this.now,
+          weight: action.weight,
+          phase: this.status.phase,
+          step: this.status.currentStep,
+        });
         break;
       case 'applyStable': {
         const image = action.template.spec!.containers[0]!.image!;
         const changed = !this.stable || this.stable.image !== image || this.stable.replicas < action.replicas;
-        this.stable = { image, replicas: action.replicas, readyAt: changed ? readyAt(image) : this.stable!.readyAt };
+        this.stable = {
+          image,
+          replicas: action.replicas,
+          readyAt: changed ? readyAt(image) : this.stable!.readyAt,
+        };
         break;
       }
       case 'applyCanary': {
         const image = action.template.spec!.containers[0]!.image!;
         const changed = !this.canary || this.canary.image !== image || this.canary.replicas < action.replicas;
-        this.canary = { image, replicas: action.replicas, readyAt: changed ? readyAt(image) : this.canary!.readyAt };
+        this.canary = {
+          image,
+          replicas: action.replicas,
+          readyAt: changed ? readyAt(image) : this.canary!.readyAt,
+        };
         break;
       }
       case 'scaleCanary':
@@ -184,7 +213,8 @@ export class World {
       expect(decision.actions[0]).toEqual(weightAction);
     }
     if ((after.phase === 'RolledBack' || after.phase === 'Aborted') && before.phase !== after.phase) {
-      if ((observed.canaryWeight ?? 0) > 0) expect(decision.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 0 });
+      if ((observed.canaryWeight ?? 0) > 0)
+        expect(decision.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 0 });
     }
     // §3.1: the canary never gets more than the step's weight, nor traffic before its pods for that weight are ready.
     if (weightAction && weightAction.weight > (observed.canaryWeight ?? 0)) {
@@ -215,7 +245,8 @@ export class World {
       this.now += tickMs;
       this.pass();
     }
-    if (!until(this)) throw new Error(`condition not reached; phase ${this.status.phase}, ${this.status.message}`);
+    if (!until(this))
+      throw new Error(`condition not reached; phase ${this.status.phase}, ${this.status.message}`);
   }
 
   runFor(ms: number, tickMs = 500): void {

@@ -1,0 +1,137 @@
+import { errorRateQuery, p99LatencyQuery, renderMetricQuery, requestsQuery } from './promql.js';
+import {
+  createPrometheusClient,
+  noValue,
+  type AnalysisLogger,
+  type PrometheusClientOptions,
+  type QueryValue,
+} from './prometheus.js';
+import { evaluateThresholds } from './thresholds.js';
+import type { CanaryAnalyzer, CheckRequest, CheckResult } from './types.js';
+
+/**
+ * The canary-vs-stable comparison, run after the thresholds when `analysis.comparison.enabled`.
+ * `query` evaluates PromQL at `request.at` with the Rollout's Prometheus (escaping is the caller's job:
+ * use the builders of promql.ts). Its result is merged into the check; a `decisive` fail wins.
+ */
+export type ComparisonStep = (
+  request: CheckRequest,
+  query: (promql: string) => Promise<QueryValue>,
+) => Promise<Partial<CheckResult>>;
+
+export interface PrometheusAnalyzerOptions extends PrometheusClientOptions {
+  comparison?: ComparisonStep;
+  logger?: AnalysisLogger;
+}
+
+/** Reads the canary's Istio metrics from the Rollout's Prometheus and judges them against the spec. */
+export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}): CanaryAnalyzer {
+  return {
+    async check(request) {
+      const client = createPrometheusClient(request.prometheus, options);
+      const query = (promql: string) => client.query(promql, request.at);
+      const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
+
+      const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
+      const result =
+        options.comparison && request.analysis.comparison.enabled
+          ? mergeComparison(
+              thresholds,
+              await runComparison(options.comparison, request, query, options.logger),
+            )
+          : { ...thresholds, comparison: request.comparison };
+
+      options.logger?.debug('canary check', {
+        namespace: request.namespace,
+        canary: request.canaryWorkload,
+        verdict: result.verdict,
+        requests: result.requests,
+        errorRate: result.errorRate,
+        p99Ms: result.p99Ms,
+        failures: result.failures.map((finding) => finding.message),
+        inconclusive: result.inconclusive,
+      });
+      return result;
+    },
+  };
+}
+
+async function measureCanary(
+  request: CheckRequest,
+  windowMs: number,
+  query: (promql: string) => Promise<QueryValue>,
+) {
+  const metricQueries = request.analysis.metrics.map(async (metric): Promise<[string, QueryValue]> => {
+    if (windowMs <= 0) return [metric.name, stepJustStarted];
+    try {
+      const promql = renderMetricQuery(metric.query, {
+        namespace: request.namespace,
+        canary: request.canaryWorkload,
+        stable: request.stableWorkload,
+        windowMs,
+      });
+      return [metric.name, await query(promql)];
+    } catch (error) {
+      return [metric.name, noValue('invalid-query', (error as Error).message)];
+    }
+  });
+
+  const window = { namespace: request.namespace, workload: request.canaryWorkload, windowMs };
+  const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
+  const [requests, errorRate, p99Ms, metrics] = await Promise.all([
+    measure(requestsQuery(window)),
+    measure(errorRateQuery(window)),
+    measure(p99LatencyQuery(window)),
+    Promise.all(metricQueries),
+  ]);
+  return { requests, errorRate, p99Ms, metrics: Object.fromEntries(metrics) };
+}
+
+// The window ends at the step start: nothing could have been measured yet.
+const stepJustStarted = noValue('empty', 'no data (the step has just started)');
+
+async function runComparison(
+  comparison: ComparisonStep,
+  request: CheckRequest,
+  query: (promql: string) => Promise<QueryValue>,
+  logger: AnalysisLogger | undefined,
+): Promise<Partial<CheckResult>> {
+  try {
+    return await comparison(request, query);
+  } catch (error) {
+    logger?.warn('canary comparison failed', {
+      namespace: request.namespace,
+      error: (error as Error).message,
+    });
+    // Keep the stored evidence: a failed comparison must not reset what earlier checks accumulated.
+    return {
+      verdict: 'inconclusive',
+      inconclusive: [`comparison: ${(error as Error).message}`],
+      comparison: request.comparison,
+    };
+  }
+}
+
+/** Thresholds and comparison as one check: a decisive comparison fail, else thresholds first, then the comparison. */
+export function mergeComparison(thresholds: CheckResult, comparison: Partial<CheckResult>): CheckResult {
+  const decisive = comparison.verdict === 'fail' && comparison.decisive === true;
+  const verdict = decisive
+    ? 'fail'
+    : thresholds.verdict !== 'pass'
+      ? thresholds.verdict
+      : (comparison.verdict ?? 'pass');
+  const failures = verdict === 'fail' ? [...thresholds.failures, ...(comparison.failures ?? [])] : [];
+  const inconclusive =
+    verdict === 'inconclusive' ? [...thresholds.inconclusive, ...(comparison.inconclusive ?? [])] : [];
+  return {
+    ...thresholds,
+    verdict,
+    ...(decisive ? { decisive: true } : {}),
+    metrics: { ...thresholds.metrics, ...comparison.metrics },
+    ...(comparison.evidence !== undefined ? { evidence: comparison.evidence } : {}),
+    ...(comparison.rateRatio !== undefined ? { rateRatio: comparison.rateRatio } : {}),
+    comparison: comparison.comparison,
+    failures,
+    inconclusive,
+  };
+}

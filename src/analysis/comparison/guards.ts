@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { rateRatioBounds, type RateRatioBounds } from './confidence.js';
+import {
+  addInterval,
+  logEvidenceAgainstCanary,
+  newRateRatioState,
+  RATIO_GRID,
+  ROLLBACK_RATIOS,
+  type RateRatioState,
+} from './eprocess.js';
+import { boundedExp, logSumExp } from './special.js';
+
+/** What the comparison watches: 5xx responses and requests slower than the latency edge. */
+export type GuardName = 'errors' | 'slow';
+export const GUARDS: readonly GuardName[] = ['errors', 'slow'];
+
+/** The comparison's memory for one canary revision, across all steps; stored as JSON in the Rollout status. */
+export interface ComparisonState {
+  version: 1;
+  errors: RateRatioState;
+  slow: RateRatioState;
+}
+
+/** Counts of one arm over one interval (differences of counters, not rates). */
+export interface ArmCounts {
+  requests: number;
+  errors: number;
+  /** Requests slower than the latency edge: count - bucket{le=edge}. */
+  slow: number;
+}
+
+export interface ComparisonIncrement {
+  canary: ArmCounts;
+  stable: ArmCounts;
+}
+
+export interface ComparisonUpdate {
+  state: ComparisonState;
+  /** Evidence against the canary, compared with 1/alpha: the mean of the guards' e-values. */
+  evidence: number;
+  rollback: boolean;
+  /** The guard with the most evidence against the canary, when rolling back. */
+  guard?: GuardName;
+  /** Each guard's (1 - alpha) confidence sequence for the canary/stable rate ratio. */
+  rateRatio: Record<GuardName, RateRatioBounds>;
+}
+
+export function newComparisonState(): ComparisonState {
+  return { version: 1, errors: newRateRatioState(), slow: newRateRatioState() };
+}
+
+function checkAlpha(alpha: number): void {
+  if (!(alpha > 0 && alpha < 1)) {
+    throw new RangeError(
+      `comparison.falseRollbackRate must be between 0 and 1 (exclusive), got ${alpha}; use e.g. 0.01`,
+    );
+  }
+}
+
+/**
+ * One budget alpha covers both guards by averaging their e-values: the mean of two e-processes is an e-process, and
+ * it reaches 1/alpha whenever either guard alone reaches 2/alpha (the alpha/2-per-guard rule), so averaging is never
+ * slower than splitting alpha and faster when both guards see the canary worse.
+ */
+function logMeanEvidence(state: ComparisonState): number {
+  return logSumExp(GUARDS.map((g) => logEvidenceAgainstCanary(state[g]))) - Math.log(GUARDS.length);
+}
+
+/** Evidence against the canary so far, on the scale compared with 1/alpha. */
+export function comparisonEvidence(state: ComparisonState): number {
+  return boundedExp(logMeanEvidence(state));
+}
+
+/**
+ * Adds one interval of traffic to both guards and decides. The canary's share pi0 is the share of requests it
+ * actually received in the interval, the same for both guards. Keep one state for the whole rollout (all steps):
+ * restarting it per step would spend alpha again at every step.
+ */
+export function updateComparison(
+  state: ComparisonState,
+  increment: ComparisonIncrement,
+  alpha: number,
+): ComparisonUpdate {
+  checkAlpha(alpha);
+  const requests = { canaryRequests: increment.canary.requests, stableRequests: increment.stable.requests };
+  const next: ComparisonState = {
+    version: 1,
+    errors: addInterval(state.errors, {
+      ...requests,
+      canaryEvents: increment.canary.errors,
+      stableEvents: increment.stable.errors,
+    }),
+    slow: addInterval(state.slow, {
+      ...requests,
+      canaryEvents: increment.canary.slow,
+      stableEvents: increment.stable.slow,
+    }),
+  };
+  const logEvidence = logMeanEvidence(next);
+  const rollback = logEvidence >= Math.log(1 / alpha);
+  const update: ComparisonUpdate = {
+    state: next,
+    evidence: boundedExp(logEvidence),
+    rollback,
+    rateRatio: { errors: rateRatioBounds(next.errors, alpha), slow: rateRatioBounds(next.slow, alpha) },
+  };
+  if (rollback) {
+    update.guard =
+      logEvidenceAgainstCanary(next.errors) >= logEvidenceAgainstCanary(next.slow) ? 'errors' : 'slow';
+  }
+  return update;
+}
+
+/**
+ * Whether a step whose minimum duration and requests are met may pass on the comparison. Rule: pass unless the data
+ * lean against the canary, i.e. unless the evidence has reached 1/alpha or some guard's rate-ratio lower bound
+ * (the (1 - alpha) confidence sequence) is above `tolerance`. Lack of data never holds a good release (with no
+ * events the bounds are [0, inf) and the step passes); a worse canary is rolled back by the evidence, at whichever
+ * step it becomes visible.
+ */
+export function canPass(state: ComparisonState, alpha: number, tolerance: number): boolean {
+  checkAlpha(alpha);
+  if (!(tolerance >= 1) || !Number.isFinite(tolerance)) {
+    throw new RangeError(`comparison.tolerance must be a finite number >= 1, got ${tolerance}; use e.g. 1.5`);
+  }
+  if (logMeanEvidence(state) >= Math.log(1 / alpha)) return false;
+  return GUARDS.every((g) => rateRatioBounds(state[g], alpha).lower <= tolerance);
+}
+
+// zod 4 numbers reject NaN and +-Infinity.
+const finite = z.number();
+const guardSchema = z.strictObject({
+  logL: z.array(finite).length(ROLLBACK_RATIOS.length),
+  canaryEvents: finite.min(0),
+  stableEvents: finite.min(0),
+  logNorm: z.array(finite).length(RATIO_GRID.length),
+});
+const stateSchema = z.strictObject({ version: z.literal(1), errors: guardSchema, slow: guardSchema });
+
+/**
+ * Reads the state stored in status.analysis.comparison (undefined: a fresh comparison). A stored state that does not
+ * fit is an error naming the field, never silently reset: a reset would spend the false-rollback budget again.
+ */
+export function parseComparisonState(value: unknown): ComparisonState {
+  if (value === undefined) return newComparisonState();
+  const parsed = stateSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = ['status', 'analysis', 'comparison', ...(issue?.path ?? []).map(String)].join('.');
+    throw new TypeError(
+      `${path}: ${issue?.message ?? 'invalid'}; the comparison state is written by the controller, ` +
+        'restore it or start the revision again with `stepwise retry`',
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,242 @@
+import pRetry from 'p-retry';
+import { PrometheusDriver, type PrometheusConnectionOptions, type QueryResult } from 'prometheus-query';
+import type { PrometheusTarget } from './types.js';
+
+// One PromQL instant query -> one number, or the reason there is none. No data is not good data
+// (DESIGN §3.5): empty results, NaN, ±Inf, several series and errors all become a NoValue.
+
+export type NoValueKind =
+  /** The query matched no series. */
+  | 'empty'
+  | 'nan'
+  | 'infinite'
+  /** The query returned several series: it must aggregate to one. */
+  | 'multiple-series'
+  /** A matrix or string result, or a value that is not a number. */
+  | 'not-a-number'
+  /** The query could not be built (e.g. an unknown placeholder). */
+  | 'invalid-query'
+  /** Prometheus answered with an error (bad query, auth, 5xx after retries). */
+  | 'error'
+  /** Network error or timeout, after retries. */
+  | 'unreachable';
+
+export interface NoValue {
+  readonly kind: NoValueKind;
+  /** What went wrong, in words: "no data (empty result)". */
+  readonly reason: string;
+}
+
+export type QueryValue = number | NoValue;
+
+export function noValue(kind: NoValueKind, reason: string): NoValue {
+  return { kind, reason };
+}
+
+export function isNoValue(value: QueryValue | undefined): value is NoValue {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The subset of a winston logger the analysis uses; pass `logger.child({...})` to add context. */
+export interface AnalysisLogger {
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first one. */
+  retries: number;
+  minTimeoutMs: number;
+  maxTimeoutMs: number;
+  /** No retry starts after this long since the first attempt. */
+  maxRetryTimeMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 2,
+  minTimeoutMs: 250,
+  maxTimeoutMs: 1000,
+  maxRetryTimeMs: 2500,
+};
+
+export interface PrometheusClientOptions {
+  logger?: AnalysisLogger;
+  retry?: Partial<RetryPolicy>;
+  /** Per HTTP request. */
+  timeoutMs?: number;
+}
+
+export interface PrometheusClient {
+  /** Evaluates `promql` at `at`. Never throws. */
+  query(promql: string, at: Date): Promise<QueryValue>;
+}
+
+/** prometheus-query rejects with plain objects; this is the real Error p-retry and logs need. */
+export class PrometheusQueryError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'unreachable' | 'error',
+    /** Worth another attempt: network errors, timeouts, HTTP 5xx and 429. */
+    readonly transient: boolean,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+    this.name = 'PrometheusQueryError';
+  }
+}
+
+export function createPrometheusClient(
+  target: PrometheusTarget,
+  options: PrometheusClientOptions = {},
+): PrometheusClient {
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const driver = new PrometheusDriver({
+    endpoint: target.address,
+    headers: { ...target.headers },
+    timeout: options.timeoutMs ?? 5000,
+    responseInterceptor: { onFulfilled: restoreInfinities, onRejected: keepHttpStatus },
+  });
+
+  return {
+    async query(promql, at) {
+      try {
+        const result = await pRetry(
+          async () => {
+            try {
+              return await driver.instantQuery(promql, at);
+            } catch (error) {
+              throw toQueryError(error);
+            }
+          },
+          {
+            retries: retry.retries,
+            minTimeout: retry.minTimeoutMs,
+            maxTimeout: retry.maxTimeoutMs,
+            maxRetryTime: retry.maxRetryTimeMs,
+            unref: true,
+            shouldRetry: ({ error }) => error instanceof PrometheusQueryError && error.transient,
+            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+              options.logger?.debug('Prometheus query attempt failed', {
+                address: target.address,
+                query: promql,
+                attempt: attemptNumber,
+                retriesLeft,
+                error: error.message,
+              });
+            },
+          },
+        );
+        return singleValue(result);
+      } catch (error) {
+        const failure = error instanceof PrometheusQueryError ? error : toQueryError(error);
+        options.logger?.warn('Prometheus query failed', {
+          address: target.address,
+          query: promql,
+          error: failure.message,
+        });
+        return noValue(failure.kind, failure.message);
+      }
+    },
+  };
+}
+
+/** The one number of an instant query result, or why there is none. */
+export function singleValue(result: QueryResult): QueryValue {
+  let value: unknown;
+  switch (result.resultType) {
+    case 'vector': {
+      const series = result.result as { value?: { value?: unknown } }[];
+      if (series.length === 0) return noValue('empty', 'no data (empty result)');
+      if (series.length > 1) {
+        return noValue(
+          'multiple-series',
+          `expected one series, got ${series.length} (aggregate the query, e.g. with sum)`,
+        );
+      }
+      value = series[0]?.value?.value;
+      break;
+    }
+    case 'scalar': {
+      // prometheus-query leaves scalars as the raw [time, "value"] pair.
+      const raw = (result.result as unknown as unknown[])[1];
+      value = typeof raw === 'string' ? Number(raw) : raw;
+      break;
+    }
+    default:
+      return noValue('not-a-number', `expected a single number, got a ${String(result.resultType)} result`);
+  }
+  if (typeof value !== 'number') return noValue('not-a-number', `not a number: ${JSON.stringify(value)}`);
+  if (Number.isNaN(value)) return noValue('nan', 'no data (NaN)');
+  if (!Number.isFinite(value)) return noValue('infinite', `no data (${value > 0 ? '+Inf' : '-Inf'})`);
+  return value;
+}
+
+type ResponseInterceptor = NonNullable<PrometheusConnectionOptions['responseInterceptor']>;
+type Response = Parameters<ResponseInterceptor['onFulfilled']>[0];
+
+// prometheus-query reads sample values with parseFloat, which turns "+Inf" into NaN; JavaScript's own
+// spelling survives it, so an infinite P99 is reported as such rather than as NaN.
+const restoreInfinities: ResponseInterceptor['onFulfilled'] = (response: Response) => {
+  const data = (response.data as { data?: { resultType?: string; result?: unknown } } | undefined)?.data;
+  const spell = (sample: unknown) => {
+    if (Array.isArray(sample) && (sample[1] === '+Inf' || sample[1] === '-Inf')) {
+      sample[1] = sample[1] === '+Inf' ? 'Infinity' : '-Infinity';
+    }
+  };
+  if (data?.resultType === 'scalar') spell(data.result);
+  if (data?.resultType === 'vector' && Array.isArray(data.result)) {
+    for (const series of data.result as { value?: unknown }[]) spell(series.value);
+  }
+  return response;
+};
+
+// A proxy in front of Prometheus may answer 502/503 with a non-JSON body, which prometheus-query
+// reports without the HTTP status; give it a Prometheus-shaped body so the status (and retry) survive.
+function keepHttpStatus(error: unknown): never {
+  const response = (error as { response?: { status?: number; statusText?: string; data?: unknown } })
+    .response;
+  if (
+    response &&
+    (typeof response.data !== 'object' || response.data === null || !('status' in response.data))
+  ) {
+    response.data = { status: 'error', error: response.statusText || 'response without a Prometheus body' };
+  }
+  throw error;
+}
+
+interface DriverRejection {
+  errorType?: string;
+  error?: string;
+  code?: string;
+  httpStatus?: number;
+  prometheus?: { errorType?: string; error?: string };
+}
+
+function toQueryError(rejection: unknown): PrometheusQueryError {
+  if (rejection instanceof PrometheusQueryError) return rejection;
+  if (rejection instanceof Error)
+    return new PrometheusQueryError(`query failed: ${rejection.message}`, 'error', false);
+  const r = (
+    typeof rejection === 'object' && rejection !== null ? rejection : { error: String(rejection) }
+  ) as DriverRejection;
+  const detail = r.error || r.code || 'unknown error';
+  switch (r.errorType) {
+    case 'network_error':
+    case 'timeout_error':
+      return new PrometheusQueryError(`Prometheus unreachable: ${detail}`, 'unreachable', true);
+    case 'ssl_error':
+      return new PrometheusQueryError(`Prometheus unreachable: ${detail}`, 'unreachable', false);
+    case 'http_error': {
+      const status = r.httpStatus ?? 0;
+      const transient = status >= 500 || status === 429;
+      const promType = r.prometheus?.errorType;
+      const message =
+        promType === 'bad_data'
+          ? `Prometheus rejected the query (bad_data): ${detail}`
+          : `Prometheus error: HTTP ${status}${promType ? ` ${promType}` : ''}: ${detail}`;
+      return new PrometheusQueryError(message, 'error', transient, status);
+    }
+    default:
+      return new PrometheusQueryError(`Prometheus error: ${detail}`, 'error', false);
+  }
+}

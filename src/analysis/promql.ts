@@ -1,0 +1,104 @@
+// PromQL text built from cluster values. Namespaces and workload names are escaped before they
+// enter a query (DESIGN §3.8), so a hostile name can only ever select nothing.
+
+/** Placeholders a custom metric query may use, e.g. `{{ canary }}`. */
+export const METRIC_PLACEHOLDERS = ['namespace', 'canary', 'stable', 'interval'] as const;
+export type MetricPlaceholder = (typeof METRIC_PLACEHOLDERS)[number];
+
+const PLACEHOLDER_RE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+// PromQL double-quoted strings follow Go's escaping rules.
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '"': '\\"',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+/** The value escaped for use between double quotes in PromQL: `x="<here>"`. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n\r\t]/g, (char) => ESCAPES[char] ?? char);
+}
+
+/** A PromQL range duration in whole milliseconds (Prometheus 2.x accepts `17342ms`); at least 1ms. */
+export function promDuration(ms: number): string {
+  return `${Math.max(1, Math.round(ms))}ms`;
+}
+
+/** Label matchers of one workload's server-side Istio metrics. */
+export function workloadSelector(namespace: string, workload: string): string {
+  return [
+    'reporter="destination"',
+    `destination_workload_namespace="${escapeLabelValue(namespace)}"`,
+    `destination_workload="${escapeLabelValue(workload)}"`,
+  ].join(', ');
+}
+
+export interface WindowQuery {
+  namespace: string;
+  workload: string;
+  /** Length of the window that ends at the evaluation time. */
+  windowMs: number;
+}
+
+/** Requests the workload served in the window. */
+export function requestsQuery({ namespace, workload, windowMs }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload);
+  return `sum(increase(istio_requests_total{${sel}}[${promDuration(windowMs)}]))`;
+}
+
+/**
+ * Share of 5xx responses in the window. A workload that never answered 5xx has no 5xx series at all,
+ * so the numerator falls back to 0; without traffic the denominator is empty and so is the result.
+ */
+export function errorRateQuery({ namespace, workload, windowMs }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload);
+  const range = promDuration(windowMs);
+  return (
+    `(sum(increase(istio_requests_total{${sel}, response_code=~"5.."}[${range}])) or vector(0))` +
+    ` / sum(increase(istio_requests_total{${sel}}[${range}]))`
+  );
+}
+
+/** 99th percentile latency in ms over the window, interpolated inside the histogram buckets. */
+export function p99LatencyQuery({ namespace, workload, windowMs }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload);
+  return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[${promDuration(windowMs)}])))`;
+}
+
+export interface MetricQueryValues {
+  namespace: string;
+  canary: string;
+  stable: string;
+  windowMs: number;
+}
+
+/** Placeholder names in a custom metric query that Stepwise does not know, e.g. `["pod"]`. */
+export function unknownPlaceholders(query: string): string[] {
+  const known = new Set<string>(METRIC_PLACEHOLDERS);
+  return [...query.matchAll(PLACEHOLDER_RE)]
+    .map((match) => match[1] ?? '')
+    .filter((name) => !known.has(name));
+}
+
+/**
+ * The custom metric query with its placeholders filled in. Names are escaped for a double-quoted
+ * label value (`{namespace="{{ namespace }}"}`); `{{ interval }}` becomes the window as a duration.
+ */
+export function renderMetricQuery(query: string, values: MetricQueryValues): string {
+  const unknown = unknownPlaceholders(query);
+  if (unknown.length > 0) {
+    const names = unknown.map((name) => `{{ ${name} }}`).join(', ');
+    throw new Error(
+      `unknown placeholder ${names} in query; use ${METRIC_PLACEHOLDERS.map((name) => `{{ ${name} }}`).join(', ')}`,
+    );
+  }
+  const substitutes: Record<MetricPlaceholder, string> = {
+    namespace: escapeLabelValue(values.namespace),
+    canary: escapeLabelValue(values.canary),
+    stable: escapeLabelValue(values.stable),
+    interval: promDuration(values.windowMs),
+  };
+  return query.replace(PLACEHOLDER_RE, (_match, name: string) => substitutes[name as MetricPlaceholder]);
+}

@@ -1,0 +1,164 @@
+import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
+import {
+  Cluster,
+  type CustomResource,
+  DESTINATION_RULES,
+  ROLLOUTS,
+  type RolloutObject,
+  VIRTUAL_SERVICES,
+} from '../kube/cluster.js';
+import { ResilientWatch, type KubeObject, type WatchSource } from '../kube/watch.js';
+import type { Decision } from '../rollout/types.js';
+import { ReferenceIndex, type ReferenceKind } from './index-by-reference.js';
+import { WorkQueue } from './queue.js';
+import { reconcile } from './reconcile.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  analyzer: CanaryAnalyzer;
+  logger: Logger;
+  /** Namespaces to watch; empty = all. */
+  namespaces?: string[];
+  defaultPrometheus?: string;
+  workers?: number;
+  now?: () => Date;
+  resyncMs?: number;
+  onDecision?: (rollout: RolloutObject, decision: Decision, check: CheckResult | undefined) => void;
+}
+
+type Items = { items: KubeObject[]; metadata?: { resourceVersion?: string } };
+
+const customPath = (r: CustomResource, ns?: string) =>
+  `/apis/${r.group}/${r.version}${ns ? `/namespaces/${ns}` : ''}/${r.plural}`;
+
+/**
+ * Watches Rollouts and everything they point at, and runs one reconcile pass per Rollout key at a time.
+ * A pass never relies on the event that woke it: it reads the current world (controller-runtime's contract).
+ */
+export class Controller {
+  private readonly cluster: Cluster;
+  private readonly queue: WorkQueue;
+  private readonly index = new ReferenceIndex();
+  private readonly watches: ResilientWatch[] = [];
+  private ready = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.cluster = new Cluster(options.kubeConfig);
+    const deps = {
+      cluster: this.cluster,
+      analyzer: options.analyzer,
+      logger: options.logger,
+      now: options.now ?? (() => new Date()),
+      defaultPrometheus: options.defaultPrometheus,
+      onDecision: options.onDecision,
+    };
+    this.queue = new WorkQueue(
+      (key) => {
+        const [namespace, name] = key.split('/') as [string, string];
+        return reconcile(deps, namespace, name);
+      },
+      {
+        concurrency: options.workers ?? 4,
+        onError: (key, error, retryInMs) =>
+          options.logger.error('reconcile failed; retrying', {
+            key,
+            retryInMs,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+      },
+    );
+  }
+
+  /** True once every watch delivered its first list. */
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  async start(): Promise<void> {
+    const namespaces = this.options.namespaces?.length ? this.options.namespaces : [undefined];
+    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const apps = this.options.kubeConfig.makeApiClient(AppsV1Api);
+    const sources: [WatchSource, (type: string, object: KubeObject) => void][] = [];
+    for (const ns of namespaces) {
+      const listCustom = (r: CustomResource) => async () => {
+        const list = (await (ns
+          ? custom.listNamespacedCustomObject({ ...r, namespace: ns })
+          : custom.listClusterCustomObject(r))) as Items;
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+      };
+      const where = ns ? `namespace ${ns}` : 'all namespaces';
+      sources.push(
+        [
+          { name: `rollouts in ${where}`, path: customPath(ROLLOUTS, ns), list: listCustom(ROLLOUTS) },
+          (type, object) => this.onRollout(type, object as RolloutObject),
+        ],
+        [
+          {
+            name: `deployments in ${where}`,
+            path: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
+            list: async () => {
+              const list = ns
+                ? await apps.listNamespacedDeployment({ namespace: ns })
+                : await apps.listDeploymentForAllNamespaces();
+              return { items: list.items as KubeObject[], resourceVersion: list.metadata?.resourceVersion };
+            },
+          },
+          (_type, object) => this.onReferenced('Deployment', object),
+        ],
+        [
+          {
+            name: `virtualservices in ${where}`,
+            path: customPath(VIRTUAL_SERVICES, ns),
+            list: listCustom(VIRTUAL_SERVICES),
+          },
+          (_type, object) => this.onReferenced('VirtualService', object),
+        ],
+        [
+          {
+            name: `destinationrules in ${where}`,
+            path: customPath(DESTINATION_RULES, ns),
+            list: listCustom(DESTINATION_RULES),
+          },
+          (_type, object) => this.onReferenced('DestinationRule', object),
+        ],
+      );
+    }
+    for (const [source, handler] of sources) {
+      this.watches.push(
+        new ResilientWatch(this.options.kubeConfig, source, handler, {
+          logger: this.options.logger,
+          resyncMs: this.options.resyncMs ?? 5 * 60_000,
+        }),
+      );
+    }
+    await Promise.all(this.watches.map((w) => w.start()));
+    this.ready = true;
+    this.options.logger.info('controller started', {
+      namespaces: this.options.namespaces?.length ? this.options.namespaces : 'all',
+    });
+  }
+
+  /** Stops watching and waits for the passes under way to finish (clean shutdown on SIGTERM). */
+  async stop(): Promise<void> {
+    this.ready = false;
+    for (const watch of this.watches) watch.stop();
+    await this.queue.stop();
+  }
+
+  private onRollout(type: string, rollout: RolloutObject): void {
+    const key = `${rollout.metadata.namespace}/${rollout.metadata.name}`;
+    if (type === 'DELETED') {
+      this.index.delete(key);
+      this.queue.forget(key);
+      return;
+    }
+    this.index.set(key, rollout.spec);
+    this.queue.add(key);
+  }
+
+  private onReferenced(kind: ReferenceKind, object: KubeObject): void {
+    for (const key of this.index.rolloutsFor(kind, object)) this.queue.add(key);
+  }
+}

@@ -1,0 +1,176 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1ObjectMeta,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../api/schema.js';
+import type { RolloutStatus } from '../api/status.js';
+import { isNotFound } from './errors.js';
+import { withRetry } from './retry.js';
+
+export interface RolloutObject {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+  spec?: unknown;
+  status?: RolloutStatus;
+}
+
+export interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export const ROLLOUTS: CustomResource = { group: GROUP, version: VERSION, plural: PLURAL };
+export const VIRTUAL_SERVICES: CustomResource = {
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'virtualservices',
+};
+export const DESTINATION_RULES: CustomResource = {
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'destinationrules',
+};
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The Kubernetes calls Stepwise makes, in one place (the RBAC rules of the chart mirror this file).
+ * Reads return undefined for 404; transient failures are retried; 409 is left to the caller.
+ */
+export class Cluster {
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  getRollout(namespace: string, name: string): Promise<RolloutObject | undefined> {
+    return this.getCustom(ROLLOUTS, namespace, name) as Promise<RolloutObject | undefined>;
+  }
+
+  async listRollouts(namespace?: string): Promise<{ items: RolloutObject[]; resourceVersion?: string }> {
+    const list = (await withRetry(() =>
+      namespace
+        ? this.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace })
+        : this.custom.listClusterCustomObject(ROLLOUTS),
+    )) as { items: RolloutObject[]; metadata?: { resourceVersion?: string } };
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+  }
+
+  /** Merge patch of /status carrying the resourceVersion read, so a pass decided on stale input gets 409. */
+  async patchRolloutStatus(
+    namespace: string,
+    name: string,
+    status: Record<string, unknown>,
+    resourceVersion: string | undefined,
+  ): Promise<RolloutObject> {
+    const body = { metadata: resourceVersion ? { resourceVersion } : {}, status };
+    return (await withRetry(() =>
+      this.custom.patchNamespacedCustomObjectStatus({ ...ROLLOUTS, namespace, name, body }, mergePatch),
+    )) as RolloutObject;
+  }
+
+  /** Metadata merge patch of a Rollout (the CLI writes command annotations this way). */
+  async patchRolloutMetadata(
+    namespace: string,
+    name: string,
+    metadata: Record<string, unknown>,
+  ): Promise<RolloutObject> {
+    return (await withRetry(() =>
+      this.custom.patchNamespacedCustomObject(
+        { ...ROLLOUTS, namespace, name, body: { metadata } },
+        mergePatch,
+      ),
+    )) as RolloutObject;
+  }
+
+  getCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    return orUndefined(
+      withRetry(() => this.custom.getNamespacedCustomObject({ ...resource, namespace, name })),
+    ) as Promise<Record<string, unknown> | undefined>;
+  }
+
+  async patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<void> {
+    await withRetry(() =>
+      this.custom.patchNamespacedCustomObject({ ...resource, namespace, name, body }, mergePatch),
+    );
+  }
+
+  getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
+    return orUndefined(withRetry(() => this.apps.readNamespacedDeployment({ namespace, name })));
+  }
+
+  async createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment> {
+    return withRetry(() => this.apps.createNamespacedDeployment({ namespace, body }));
+  }
+
+  async patchDeployment(namespace: string, name: string, body: object): Promise<V1Deployment> {
+    return withRetry(() => this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch));
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return orUndefined(withRetry(() => this.core.readNamespacedSecret({ namespace, name })));
+  }
+
+  async createEvent(
+    namespace: string,
+    rollout: RolloutObject,
+    event: { type: string; reason: string; message: string },
+  ): Promise<void> {
+    const now = new Date();
+    await withRetry(() =>
+      this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: {
+            name: `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
+            namespace,
+          },
+          involvedObject: {
+            apiVersion: rollout.apiVersion,
+            kind: rollout.kind,
+            name: rollout.metadata.name,
+            namespace,
+            uid: rollout.metadata.uid,
+            resourceVersion: rollout.metadata.resourceVersion,
+          },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: 'stepwise' },
+          reportingComponent: 'stepwise.dev/controller',
+          reportingInstance: process.env.HOSTNAME ?? 'stepwise',
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,160 @@
+import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import { httpStatus } from './errors.js';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    ownerReferences?: { kind: string; name: string; apiVersion: string }[];
+  };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC';
+
+export interface WatchSource {
+  /** Human name for logs: "rollouts in production". */
+  name: string;
+  /** API path of the collection, e.g. /apis/apps/v1/namespaces/prod/deployments. */
+  path: string;
+  list(): Promise<{ items: KubeObject[]; resourceVersion?: string }>;
+}
+
+export interface WatchOptions {
+  /** Full relist even when the watch is healthy, to heal missed events. */
+  resyncMs?: number;
+  maxBackoffMs?: number;
+  logger: Logger;
+}
+
+/**
+ * List, then watch from the list's resourceVersion, for as long as it runs. A watch that ends normally
+ * (server timeout, inactivity) resumes from the last resourceVersion; 410 Gone relists; any other error
+ * relists after an exponential backoff. client-node's informer stops for good on such errors, hence this loop.
+ */
+export class ResilientWatch {
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private wake: (() => void) | undefined;
+  private lastResync = 0;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly source: WatchSource,
+    private readonly onEvent: (type: WatchEventType, object: KubeObject) => void,
+    private readonly options: WatchOptions,
+  ) {}
+
+  /** Resolves once the first list was delivered (or failed); keeps running in the background. */
+  start(): Promise<void> {
+    return new Promise((firstListDone) => {
+      void this.run(firstListDone);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    this.wake?.();
+  }
+
+  private async run(firstListDone: () => void): Promise<void> {
+    const log = this.options.logger;
+    let backoffMs = 250;
+    let resourceVersion: string | undefined;
+    while (!this.stopped) {
+      try {
+        if (!resourceVersion || this.resyncDue()) {
+          const list = await this.source.list();
+          this.lastResync = Date.now();
+          for (const item of list.items) this.onEvent('SYNC', item);
+          resourceVersion = list.resourceVersion;
+          firstListDone();
+        }
+        const ended = await this.watchOnce(resourceVersion);
+        resourceVersion = ended.resourceVersion;
+        if (ended.error) throw ended.error;
+        backoffMs = 250;
+      } catch (error) {
+        firstListDone();
+        if (this.stopped) break;
+        if (httpStatus(error) === 410) {
+          log.info('watch expired (410 Gone); relisting', { watch: this.source.name });
+        } else {
+          log.warn('watch failed; relisting after backoff', {
+            watch: this.source.name,
+            backoffMs,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          await this.sleep(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, this.options.maxBackoffMs ?? 30_000);
+        }
+        resourceVersion = undefined;
+      }
+    }
+  }
+
+  private resyncDue(): boolean {
+    const every = this.options.resyncMs;
+    return every !== undefined && Date.now() - this.lastResync >= every;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** One watch request; resolves when it ends, with the last resourceVersion seen and any error. */
+  private watchOnce(
+    from: string | undefined,
+  ): Promise<{ resourceVersion: string | undefined; error?: unknown }> {
+    let resourceVersion = from;
+    return new Promise((resolve) => {
+      let expired: unknown;
+      const watch = new Watch(this.kubeConfig);
+      const params: Record<string, string | boolean | number> = {
+        allowWatchBookmarks: true,
+        timeoutSeconds: 300,
+      };
+      if (from) params.resourceVersion = from;
+      const resync = this.options.resyncMs;
+      const resyncTimer = resync ? setTimeout(() => this.abort?.abort(), resync) : undefined;
+      watch
+        .watch(
+          this.source.path,
+          params,
+          (type: string, object: KubeObject & { code?: number; message?: string }) => {
+            if (type === 'ERROR') {
+              expired = Object.assign(new Error(object.message ?? 'watch error'), {
+                statusCode: object.code,
+              });
+              this.abort?.abort();
+              return;
+            }
+            resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
+            if (type === 'BOOKMARK') return;
+            this.onEvent(type as WatchEventType, object);
+          },
+          (error: unknown) => {
+            if (resyncTimer) clearTimeout(resyncTimer);
+            const aborted =
+              error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+            resolve({ resourceVersion, error: expired ?? (aborted || !error ? undefined : error) });
+          },
+        )
+        .then((controller) => {
+          this.abort = controller;
+          if (this.stopped) controller.abort();
+        })
+        .catch((error: unknown) => resolve({ resourceVersion, error }));
+    });
+  }
+}

@@ -1,0 +1,15 @@
+export { startApiServer } from './server.js';
+export type { ApiServer, ApiServerOptions } from './server.js';
+export { ObjectStore } from './store.js';
+export type { DeleteOptions, StoreListener } from './store.js';
+export { Faults } from './faults.js';
+export type { FailureCode, FailureOptions, FaultMatch, Verb } from './faults.js';
+export type { SandboxPod } from './deployment-controller.js';
+export { templateHash } from './deployment-controller.js';
+export { ApiError } from './errors.js';
+export type { Status } from './errors.js';
+export { RESOURCE_TYPES, ResourceRegistry } from './resources.js';
+export type { ResourceRef, ResourceType } from './resources.js';
+export { sandboxKubeconfig } from './kubeconfig.js';
+export { mergePatch } from './patch.js';
+export type { KubeObject, ObjectMeta, OwnerReference, StoreEvent } from './types.js';

@@ -1,0 +1,110 @@
+// The whole local stand-in for a cluster with an Istio mesh: the in-memory Kubernetes API, the simulated
+// mesh reading its routing from that API, and a real Prometheus scraping the mesh. Used by `npm run demo`
+// and the end-to-end tests.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { type ApiServer, startApiServer } from './apiserver/index.js';
+import { type Mesh, type MeshOptions, kubernetesConfigSource, startMesh } from './mesh/index.js';
+import { type PrometheusProcess, startPrometheus } from './prometheus.js';
+
+export interface StackOptions {
+  namespace?: string;
+  /** Requests per second through each VirtualService. */
+  rps?: number;
+  podReadyDelayMs?: number;
+  readyDelayFor?: (image: string) => number;
+  scrapeIntervalSeconds?: number;
+  mesh?: Partial<MeshOptions>;
+}
+
+export interface SandboxStack {
+  api: ApiServer;
+  mesh: Mesh;
+  prometheus: PrometheusProcess;
+  kubeConfig: KubeConfig;
+  kubeconfigPath: string;
+  namespace: string;
+  dir: string;
+  /** Creates (or replaces) the objects of YAML documents, as `kubectl apply` would for new objects. */
+  apply(objects: KubernetesObject[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Every document of every YAML file in a folder, in file-name order. */
+export function readManifests(folder: string): KubernetesObject[] {
+  return readdirSync(folder)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(join(folder, f), 'utf8'))
+        .map((doc) => doc.toJS() as KubernetesObject | null)
+        .filter((o): o is KubernetesObject => !!o),
+    );
+}
+
+export async function startSandboxStack(options: StackOptions = {}): Promise<SandboxStack> {
+  const namespace = options.namespace ?? 'default';
+  const dir = mkdtempSync(join(tmpdir(), 'stepwise-sandbox-'));
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const api = await startApiServer({
+      podReadyDelayMs: options.podReadyDelayMs ?? 1_000,
+      ...(options.readyDelayFor ? { readyDelayFor: options.readyDelayFor } : {}),
+    });
+    cleanups.push(() => api.close());
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await api.writeKubeconfig(kubeconfigPath);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig());
+
+    const mesh = await startMesh({
+      source: kubernetesConfigSource(kubeConfig, namespace),
+      rps: options.rps ?? 50,
+      defaultNamespace: namespace,
+      ...options.mesh,
+    });
+    cleanups.push(() => mesh.close());
+    const prometheus = await startPrometheus({
+      targets: [mesh.target],
+      scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
+    });
+    cleanups.push(() => prometheus.close());
+
+    const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    return {
+      api,
+      mesh,
+      prometheus,
+      kubeConfig,
+      kubeconfigPath,
+      namespace,
+      dir,
+      async apply(manifests) {
+        for (const manifest of manifests) {
+          const body = { ...manifest, metadata: { namespace, ...manifest.metadata } };
+          try {
+            await objects.create(body);
+          } catch (error) {
+            if ((error as { code?: number }).code !== 409) throw error;
+            const current = await objects.read(body as KubernetesObject & { metadata: { name: string } });
+            await objects.replace({
+              ...body,
+              metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion },
+            });
+          }
+        }
+      },
+      async close() {
+        for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,32 @@
+import type { Problem } from '../api/validate.js';
+
+export type { Problem };
+
+export type RoutingInspection =
+  | {
+      ok: true;
+      /** Canary weight on the (first) managed route. */
+      canaryWeight: number;
+      /**
+       * False when the managed routes disagree, or a route's stable weight is not 100 − canary weight:
+       * the controller should set the weight it wants even if `canaryWeight` already equals it.
+       */
+      inSync: boolean;
+    }
+  | { ok: false; problems: Problem[] };
+
+/** Moves traffic between the stable and canary tracks; touches nothing but the weights. */
+export interface TrafficRouter {
+  /** Reads and checks the routing objects; never changes them. */
+  inspect(): Promise<RoutingInspection>;
+  /** Sets the canary's share (0–100) of every managed route; stable gets the rest. */
+  setCanaryWeight(weight: number): Promise<void>;
+}
+
+/** Thrown by setCanaryWeight when the routing objects are not usable; carries the same Problems as inspect. */
+export class RoutingProblemsError extends Error {
+  override readonly name = 'RoutingProblemsError';
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  }
+}

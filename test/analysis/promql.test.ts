@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import {
+  errorRateQuery,
+  escapeLabelValue,
+  p99LatencyQuery,
+  promDuration,
+  renderMetricQuery,
+  requestsQuery,
+  unknownPlaceholders,
+  workloadSelector,
+} from '../../src/analysis/promql.js';
+
+/** Reads a Go/PromQL double-quoted string starting at `text[start] === '"'`; returns its value and end. */
+function readQuoted(text: string, start: number): { value: string; end: number } {
+  expect(text[start]).toBe('"');
+  const decode: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"' };
+  let value = '';
+  for (let i = start + 1; i < text.length; i++) {
+    const char = text[i]!;
+    if (char === '\n') throw new Error('raw newline inside a PromQL string');
+    if (char === '"') return { value, end: i + 1 };
+    if (char === '\\') {
+      const next = text[++i]!;
+      const decoded = decode[next];
+      if (decoded === undefined) throw new Error(`invalid escape \\${next}`);
+      value += decoded;
+    } else value += char;
+  }
+  throw new Error('unterminated string');
+}
+
+/** Label matchers of a `{a="x", b="y"}` list, parsed the way PromQL's lexer reads them. */
+function parseMatchers(text: string): Record<string, string> {
+  const matchers: Record<string, string> = {};
+  let i = 0;
+  while (i < text.length) {
+    const name = /^\s*,?\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*/.exec(text.slice(i));
+    if (!name) throw new Error(`unexpected text: ${text.slice(i)}`);
+    i += name[0].length;
+    const { value, end } = readQuoted(text, i);
+    matchers[name[1]!] = value;
+    i = end;
+    i += /^\s*/.exec(text.slice(i))![0].length;
+  }
+  return matchers;
+}
+
+const hostile = ['a"} or vector(1) #', 'back\\slash', 'line\nbreak', 'tab\tand "quotes"', 'end\\'];
+
+describe('escaping cluster values for PromQL', () => {
+  it('escapes backslash, double quote and newline the way Go strings do', () => {
+    expect(escapeLabelValue('a\\b')).toBe('a\\\\b');
+    expect(escapeLabelValue('say "hi"')).toBe('say \\"hi\\"');
+    expect(escapeLabelValue('one\ntwo')).toBe('one\\ntwo');
+    expect(escapeLabelValue('plain-name.1')).toBe('plain-name.1');
+  });
+
+  it.each(hostile)('keeps %j a plain label value that cannot change the query', (namespace) => {
+    const selector = workloadSelector(namespace, 'web-canary');
+    expect(parseMatchers(selector)).toEqual({
+      reporter: 'destination',
+      destination_workload_namespace: namespace,
+      destination_workload: 'web-canary',
+    });
+  });
+
+  it('a malicious namespace stays inside the selector of every built query', () => {
+    const namespace = 'a"} or vector(1) #';
+    for (const build of [requestsQuery, errorRateQuery, p99LatencyQuery]) {
+      const query = build({ namespace, workload: 'web-canary', windowMs: 60_000 });
+      // Every selector in the query parses back to exactly the three (or four) intended matchers.
+      const selectors = [...query.matchAll(/\{(reporter=.*?)\}\[/g)];
+      expect(selectors.length).toBeGreaterThan(0);
+      for (const [, body] of selectors) {
+        const matchers = parseMatchers(body!.replace(/, response_code=~("5\.\.")$/, ''));
+        expect(matchers.destination_workload_namespace).toBe(namespace);
+        expect(Object.keys(matchers)).toEqual([
+          'reporter',
+          'destination_workload_namespace',
+          'destination_workload',
+        ]);
+      }
+      expect(query).not.toMatch(/[^"]\} or vector\(1\)/);
+    }
+  });
+});
+
+describe('canary queries', () => {
+  const window = { namespace: 'shop', workload: 'web-canary', windowMs: 17_342 };
+
+  it('measures requests over the step window', () => {
+    expect(requestsQuery(window)).toBe(
+      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"}[17342ms]))',
+    );
+  });
+
+  it('divides 5xx by all requests, counting 0 errors when no 5xx series exists', () => {
+    const sel =
+      'reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"';
+    expect(errorRateQuery(window)).toBe(
+      `(sum(increase(istio_requests_total{${sel}, response_code=~"5.."}[17342ms])) or vector(0)) / sum(increase(istio_requests_total{${sel}}[17342ms]))`,
+    );
+  });
+
+  it('takes the P99 from the summed latency buckets', () => {
+    expect(p99LatencyQuery(window)).toBe(
+      'histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"}[17342ms])))',
+    );
+  });
+
+  it('writes windows as whole milliseconds, never zero', () => {
+    expect(promDuration(17_342.4)).toBe('17342ms');
+    expect(promDuration(60_000)).toBe('60000ms');
+    expect(promDuration(0)).toBe('1ms');
+  });
+});
+
+describe('custom metric queries', () => {
+  const values = { namespace: 'shop', canary: 'web-canary', stable: 'web-stable', windowMs: 90_000 };
+
+  it('substitutes every placeholder, with or without spaces inside the braces', () => {
+    const query =
+      'sum(rate(x{ns="{{ namespace }}", w="{{canary}}"}[{{  interval }}])) / sum(rate(x{ns="{{namespace}}", w="{{ stable}}"}[{{interval}}]))';
+    expect(renderMetricQuery(query, values)).toBe(
+      'sum(rate(x{ns="shop", w="web-canary"}[90000ms])) / sum(rate(x{ns="shop", w="web-stable"}[90000ms]))',
+    );
+  });
+
+  it('escapes substituted names for a double-quoted label value', () => {
+    const namespace = 'a"} or vector(1) #';
+    const rendered = renderMetricQuery('x{namespace="{{ namespace }}"}', { ...values, namespace });
+    const body = /^x\{(.*)\}$/.exec(rendered)![1]!;
+    expect(parseMatchers(body)).toEqual({ namespace });
+  });
+
+  it('rejects an unknown placeholder, naming it and the ones that exist', () => {
+    expect(() => renderMetricQuery('x{pod="{{ pod }}"}', values)).toThrow(
+      'unknown placeholder {{ pod }} in query; use {{ namespace }}, {{ canary }}, {{ stable }}, {{ interval }}',
+    );
+    expect(unknownPlaceholders('x{a="{{ canary }}", b="{{ Pod }}", c="{{ zone}}"}')).toEqual(['Pod', 'zone']);
+  });
+
+  it('leaves a query without placeholders unchanged', () => {
+    expect(renderMetricQuery('vector(1)', values)).toBe('vector(1)');
+  });
+});
