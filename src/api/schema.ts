@@ -108,7 +108,7 @@ export const analysisSchema = z
           .number()
           .min(1)
           .default(1.5)
-          .describe('A step passes only when the canary/stable rate ratio is shown to be below this.'),
+          .describe('A step is held while the canary/stable rate ratio is shown to be above this.'),
         slowRequestMs: z
           .number()
           .positive()
