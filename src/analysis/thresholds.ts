@@ -42,7 +42,7 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
 
   const { errorRate, p99Ms } = measured;
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
-  else if (errorRate > spec.thresholds.maxErrorRate) {
+  else if (errorRateAboveLimit(errorRate, requests, spec.thresholds.maxErrorRate)) {
     const limit = spec.thresholds.maxErrorRate;
     failures.push({
       metric: 'errorRate',
@@ -87,6 +87,24 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
   if (failures.length > 0) return { verdict: 'fail', ...known, failures, inconclusive: [] };
   if (missing.length > 0) return inconclusive(missing);
   return { verdict: 'pass', ...known, failures: [], inconclusive: [] };
+}
+
+// One-sided 99% normal quantile for the Wilson score bound below.
+const Z_99 = 2.326;
+
+/**
+ * The error-rate guard fails when the canary's error rate is above the limit beyond sampling noise: the
+ * lower end of the one-sided 99% Wilson score interval (Wilson 1927) of errors/requests exceeds the limit.
+ * A plain `measured > limit` fails a healthy canary on one stray error among its first 1/limit requests;
+ * a 5% canary against a 1% limit still fails after about 40 requests.
+ */
+export function errorRateAboveLimit(errorRate: number, requests: number, limit: number): boolean {
+  if (!(errorRate > limit)) return false;
+  const n = requests;
+  const z2 = Z_99 * Z_99;
+  const centre = errorRate + z2 / (2 * n);
+  const spread = Z_99 * Math.sqrt((errorRate * (1 - errorRate)) / n + z2 / (4 * n * n));
+  return (centre - spread) / (1 + z2 / n) > limit;
 }
 
 function knownValues(

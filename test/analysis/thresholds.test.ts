@@ -168,3 +168,24 @@ describe('evaluating a check against the thresholds', () => {
     expect(evaluateThresholds({ ...healthy, requests: 1 }, { ...spec, minRequests: 0 }).verdict).toBe('pass');
   });
 });
+
+describe('the error-rate guard at small sample sizes', () => {
+  const judge = (errors: number, requests: number) =>
+    evaluateThresholds({ ...healthy, requests, errorRate: errors / requests }, spec).verdict;
+
+  it('does not fail a healthy canary on one stray error among its first requests', () => {
+    expect(judge(1, 60)).toBe('pass'); // 1.7% measured, but well within noise of a 1% limit
+    expect(judge(2, 150)).toBe('pass');
+  });
+
+  it('fails a canary clearly above the limit after a few dozen requests', () => {
+    expect(judge(4, 50)).toBe('fail'); // 8%
+    expect(judge(12, 240)).toBe('fail'); // 5%
+    expect(judge(30, 1500)).toBe('fail'); // 2% on plenty of data
+  });
+
+  it('matches the plain comparison once the sample is large', () => {
+    expect(judge(1_100, 100_000)).toBe('fail'); // 1.1%
+    expect(judge(900, 100_000)).toBe('pass');
+  });
+});
