@@ -1,0 +1,147 @@
+// End-to-end harness: the sandbox stack (API server, mesh, real Prometheus), the example manifests of
+// rollouts/product-service, and `stepwise controller` as a real child process.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import type { RolloutStatus } from '../../src/api/status.js';
+import { startControllerProcess, type ControllerProcess } from '../../src/sandbox/controller-process.js';
+import type { MeshOptions } from '../../src/sandbox/mesh/index.js';
+import { readManifests, startSandboxStack, type SandboxStack } from '../../src/sandbox/stack.js';
+
+export const prometheusInstalled = existsSync('/usr/bin/prometheus');
+export const APP = 'product-service';
+export const IMAGE = 'registry.example.com/product-service';
+const ROLLOUT = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
+const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
+
+export interface E2EOptions {
+  /** Merged over the example Rollout's spec.analysis (the Prometheus address is set by the harness). */
+  analysis?: Record<string, unknown>;
+  steps?: Record<string, unknown>[];
+  rps?: number;
+  mesh?: Partial<MeshOptions>;
+  podReadyDelayMs?: number;
+}
+
+export interface E2E {
+  stack: SandboxStack;
+  namespace: string;
+  logFile: string;
+  controller: ControllerProcess;
+  status(): Promise<RolloutStatus>;
+  waitFor(what: string, until: (s: RolloutStatus) => boolean, timeoutMs?: number): Promise<RolloutStatus>;
+  release(image: string): Promise<number>;
+  virtualService(): Promise<Record<string, unknown>>;
+  deployment(name: string): Promise<V1Deployment | undefined>;
+  patchRolloutSpec(spec: Record<string, unknown>): Promise<void>;
+  startController(): void;
+  /** Canary weights of the managed route, in the order the mesh routed by them, with their times. */
+  canaryWeights(): { weight: number; at: number }[];
+  /** Waits until the mesh routes by this canary weight (it reads the VirtualService a few times a second). */
+  meshRoutesCanaryWeight(weight: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
+  const stack = await startSandboxStack({
+    rps: options.rps ?? 50,
+    podReadyDelayMs: options.podReadyDelayMs ?? 500,
+    ...(options.mesh ? { mesh: options.mesh } : {}),
+  });
+  const namespace = stack.namespace;
+  const logFile = join(stack.dir, 'controller.log');
+  const manifests = readManifests(new URL('../../rollouts/product-service', import.meta.url).pathname);
+  for (const m of manifests) {
+    if (m.kind !== 'Rollout') continue;
+    const spec = (m as unknown as { spec: Record<string, Record<string, unknown>> }).spec;
+    spec.analysis = { ...spec.analysis, ...options.analysis, prometheus: { address: stack.prometheus.url } };
+    if (options.steps) spec.steps = options.steps as unknown as Record<string, unknown>;
+  }
+  await stack.apply(manifests);
+
+  const custom = stack.kubeConfig.makeApiClient(CustomObjectsApi);
+  const apps = stack.kubeConfig.makeApiClient(AppsV1Api);
+  const launch = () => startControllerProcess({ kubeconfigPath: stack.kubeconfigPath, logFile, logLevel: 'debug' });
+  const e2e: E2E = {
+    stack,
+    namespace,
+    logFile,
+    controller: launch(),
+    async status() {
+      const r = (await custom.getNamespacedCustomObject({ ...ROLLOUT, namespace, name: APP })) as {
+        status?: RolloutStatus;
+      };
+      return r.status ?? {};
+    },
+    async waitFor(what, until, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: RolloutStatus = {};
+      while (Date.now() < deadline) {
+        last = await e2e.status();
+        if (until(last)) return last;
+        await sleep(200);
+      }
+      throw new Error(
+        `timed out waiting for ${what}; status: ${JSON.stringify({ ...last, conditions: undefined })}; controller log: ${logFile}`,
+      );
+    },
+    async release(image) {
+      await apps.patchNamespacedDeployment({
+        namespace,
+        name: APP,
+        body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }],
+      });
+      return Date.now();
+    },
+    async virtualService() {
+      return (await custom.getNamespacedCustomObject({ ...VS, namespace, name: APP })) as Record<string, unknown>;
+    },
+    async deployment(name) {
+      try {
+        return await apps.readNamespacedDeployment({ namespace, name });
+      } catch {
+        return undefined;
+      }
+    },
+    async patchRolloutSpec(spec) {
+      const current = (await custom.getNamespacedCustomObject({ ...ROLLOUT, namespace, name: APP })) as {
+        spec: Record<string, unknown>;
+      };
+      await custom.replaceNamespacedCustomObject({
+        ...ROLLOUT,
+        namespace,
+        name: APP,
+        body: { ...current, spec: { ...current.spec, ...spec } },
+      });
+    },
+    startController() {
+      e2e.controller = launch();
+    },
+    canaryWeights() {
+      return stack.mesh
+        .weightHistory()
+        .filter((r) => r.routeIndex === 1)
+        .map((r) => ({
+          weight: r.weights.find((w) => w.subset === 'canary')?.weight ?? 0,
+          at: r.firstSeenAt.getTime(),
+        }));
+    },
+    async meshRoutesCanaryWeight(weight) {
+      const deadline = Date.now() + 5_000;
+      while (e2e.canaryWeights().at(-1)?.weight !== weight) {
+        if (Date.now() > deadline) throw new Error(`the mesh never routed with canary weight ${weight}`);
+        await sleep(50);
+      }
+    },
+    async close() {
+      await e2e.controller.kill('SIGTERM');
+      await stack.close();
+    },
+  };
+  return e2e;
+}
+
+export const isHealthy = (s: RolloutStatus) => s.phase === 'Healthy';
+export const settled = (s: RolloutStatus) => ['Succeeded', 'RolledBack', 'Aborted', 'Failed'].includes(s.phase ?? '');
