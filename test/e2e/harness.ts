@@ -37,6 +37,8 @@ export interface E2E {
   startController(): void;
   /** Canary weights of the managed route, in the order the mesh routed by them, with their times. */
   canaryWeights(): { weight: number; at: number }[];
+  /** Waits until the Rollout adopted the target and the mesh routes everything to stable. */
+  adopted(): Promise<void>;
   /** Waits until the mesh routes by this canary weight (it reads the VirtualService a few times a second). */
   meshRoutesCanaryWeight(weight: number): Promise<void>;
   close(): Promise<void>;
@@ -63,7 +65,8 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
 
   const custom = stack.kubeConfig.makeApiClient(CustomObjectsApi);
   const apps = stack.kubeConfig.makeApiClient(AppsV1Api);
-  const launch = () => startControllerProcess({ kubeconfigPath: stack.kubeconfigPath, logFile, logLevel: 'debug' });
+  const launch = () =>
+    startControllerProcess({ kubeconfigPath: stack.kubeconfigPath, logFile, logLevel: 'debug' });
   const e2e: E2E = {
     stack,
     namespace,
@@ -96,7 +99,10 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       return Date.now();
     },
     async virtualService() {
-      return (await custom.getNamespacedCustomObject({ ...VS, namespace, name: APP })) as Record<string, unknown>;
+      return (await custom.getNamespacedCustomObject({ ...VS, namespace, name: APP })) as Record<
+        string,
+        unknown
+      >;
     },
     async deployment(name) {
       try {
@@ -128,6 +134,10 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
           at: r.firstSeenAt.getTime(),
         }));
     },
+    async adopted() {
+      await e2e.waitFor('adoption', isHealthy);
+      await e2e.meshRoutesCanaryWeight(0);
+    },
     async meshRoutesCanaryWeight(weight) {
       const deadline = Date.now() + 5_000;
       while (e2e.canaryWeights().at(-1)?.weight !== weight) {
@@ -144,4 +154,5 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
 }
 
 export const isHealthy = (s: RolloutStatus) => s.phase === 'Healthy';
-export const settled = (s: RolloutStatus) => ['Succeeded', 'RolledBack', 'Aborted', 'Failed'].includes(s.phase ?? '');
+export const settled = (s: RolloutStatus) =>
+  ['Succeeded', 'RolledBack', 'Aborted', 'Failed'].includes(s.phase ?? '');

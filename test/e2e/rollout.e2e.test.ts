@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { behaviourFromImageTag } from '../../src/sandbox/mesh/index.js';
-import { APP, IMAGE, isHealthy, prometheusInstalled, settled, startE2E, type E2E } from './harness.js';
+import { APP, IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './harness.js';
 
 const exampleVirtualService = parseAllDocuments(
   readFileSync(new URL('../../../shared/examples/istio-product-service.yaml', import.meta.url), 'utf8'),
@@ -32,10 +32,12 @@ describe.skipIf(!prometheusInstalled)('rollouts on the sandbox, end to end', () 
       mesh: {
         // "slow" images: P99 three times the 500 ms limit.
         behaviour: (image) =>
-          image.includes('slow') ? { errorRate: 0.001, latencyMs: { p50: 80, p99: 1500 } } : behaviourFromImageTag(image),
+          image.includes('slow')
+            ? { errorRate: 0.001, latencyMs: { p50: 80, p99: 1500 } }
+            : behaviourFromImageTag(image),
       },
     });
-    await e2e.waitFor('adoption', isHealthy);
+    await e2e.adopted();
   }, 90_000);
 
   afterAll(async () => {
@@ -86,14 +88,19 @@ describe.skipIf(!prometheusInstalled)('rollouts on the sandbox, end to end', () 
     expect(firstTraffic.weight).toBe(5);
     expect(backToStable.at - firstTraffic.at).toBeLessThan(30_000);
     expect((await e2e.deployment(`${APP}-canary`))?.spec?.replicas).toBe(0);
-    expect((await e2e.deployment(`${APP}-stable`))?.spec?.template.spec?.containers[0]?.image).toBe(`${IMAGE}:1.1.0`);
+    expect((await e2e.deployment(`${APP}-stable`))?.spec?.template.spec?.containers[0]?.image).toBe(
+      `${IMAGE}:1.1.0`,
+    );
   }, 120_000);
 
   it('rolls back a canary whose P99 is three times the limit, naming P99', async () => {
     await e2e.release(`${IMAGE}:1.3.0-slow`);
     const status = await e2e.waitFor(
       'rollback of the slow canary',
-      (s) => s.canaryRevision !== undefined && s.rolledBackRevision === s.canaryRevision && s.reason === 'P99Latency',
+      (s) =>
+        s.canaryRevision !== undefined &&
+        s.rolledBackRevision === s.canaryRevision &&
+        s.reason === 'P99Latency',
       90_000,
     );
     expect(status.phase).toBe('RolledBack');

@@ -1,0 +1,83 @@
+{{- define "stepwise.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "stepwise.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "stepwise.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "stepwise.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "stepwise.labels" -}}
+{{ include "stepwise.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: stepwise
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "stepwise.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "stepwise.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Refuse values that need controller features not built yet, with the fix. */}}
+{{- define "stepwise.checkValues" -}}
+{{- if .Values.leaderElection.enabled -}}
+{{- fail "leaderElection.enabled: this controller version has no leader election; set it to false (and replicaCount: 1)" -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
+{{- fail "replicaCount: more than 1 replica needs leader election, which this controller version lacks; set replicaCount: 1" -}}
+{{- end -}}
+{{- if .Values.webhook.enabled -}}
+{{- fail "webhook.enabled: this controller version has no trigger webhook; set it to false" -}}
+{{- end -}}
+{{- if not (has .Values.logFormat (list "json" "text")) -}}
+{{- fail (printf "logFormat: %q is not json or text" .Values.logFormat) -}}
+{{- end -}}
+{{- if not (has .Values.logLevel (list "error" "warn" "info" "debug")) -}}
+{{- fail (printf "logLevel: %q is not error, warn, info or debug" .Values.logLevel) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What the controller does in the watched namespaces, and nothing more: src/kube/cluster.ts and
+src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.test.ts keeps the two in step).
+*/}}
+{{- define "stepwise.rules" -}}
+- apiGroups: [stepwise.dev]
+  resources: [rollouts]
+  verbs: [get, list, watch]
+- apiGroups: [stepwise.dev]
+  resources: [rollouts/status]
+  verbs: [patch]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [create, get, list, patch, watch]
+- apiGroups: [networking.istio.io]
+  resources: [virtualservices]
+  verbs: [get, list, patch, watch]
+- apiGroups: [networking.istio.io]
+  resources: [destinationrules]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+# Prometheus credentials named by Rollouts (spec.analysis.prometheus.*SecretRef).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+  {{- with .Values.prometheus.authSecretNames }}
+  resourceNames: {{ toJson . }}
+  {{- end }}
+{{- end -}}

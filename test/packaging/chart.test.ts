@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import {
+  CHART_DIR,
+  REPO_ROOT,
+  helm,
+  type HelmLookup,
+  type Manifest,
+  obtainHelm,
+  renderChart,
+  renderError,
+} from './helm.js';
+
+const FULL_VALUES = join(import.meta.dirname, 'full-values.yaml');
+
+interface Container {
+  name: string;
+  args: string[];
+  ports: { name: string; containerPort: number }[];
+  securityContext: Record<string, unknown>;
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+interface PodSpec {
+  serviceAccountName: string;
+  securityContext: Record<string, unknown>;
+  containers: Container[];
+}
+
+const only = (manifests: Manifest[], kind: string) => manifests.filter((m) => m.kind === kind);
+const one = (manifests: Manifest[], kind: string) => {
+  const found = only(manifests, kind);
+  expect(found.map((m) => m.kind)).toEqual([kind]);
+  return found[0]!;
+};
+const podSpec = (manifests: Manifest[]) =>
+  (one(manifests, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+const controller = (manifests: Manifest[]) => podSpec(manifests).containers[0]!;
+
+/** Long flags `stepwise controller` declares, read from its commander definition. */
+function controllerFlags(): Set<string> {
+  const source = readFileSync(join(REPO_ROOT, 'src/cli/controller-command.ts'), 'utf8');
+  return new Set([...source.matchAll(/\.option\(\s*'(?:-\w, )?(--[\w-]+)/g)].map((m) => m[1]!));
+}
+
+describe('Helm chart charts/stepwise', () => {
+  let lookup: HelmLookup;
+  beforeAll(() => {
+    lookup = obtainHelm();
+  }, 180_000);
+  const helmOrSkip = (ctx: TestContext): string => {
+    if ('missing' in lookup) ctx.skip(lookup.missing);
+    return (lookup as { helm: string }).helm;
+  };
+
+  it('passes helm lint --strict with the default values and with every option on', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    expect(helm(bin, ['lint', '--strict', CHART_DIR])).toContain('0 chart(s) failed');
+    expect(helm(bin, ['lint', '--strict', CHART_DIR, '--values', FULL_VALUES])).toContain(
+      '0 chart(s) failed',
+    );
+  });
+
+  it('runs one hardened, non-root controller pod with probes on /healthz and /readyz', (ctx) => {
+    const manifests = renderChart(helmOrSkip(ctx));
+    const deployment = one(manifests, 'Deployment') as unknown as {
+      spec: { replicas: number; strategy: { type: string } };
+    };
+    // No leader election yet: a second pod, even during an upgrade, would reconcile the same Rollouts.
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy.type).toBe('Recreate');
+    const pod = podSpec(manifests);
+    expect(pod.serviceAccountName).toBe(one(manifests, 'ServiceAccount').metadata.name);
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const container = controller(manifests);
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.resources.requests).toBeDefined();
+    expect(container.resources.limits?.memory).toBeDefined();
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(container.args[0]).toBe('controller');
+    expect(container.args).toContain(`--metrics-address=0.0.0.0:${container.ports[0]!.containerPort}`);
+    expect(only(manifests, 'PodDisruptionBudget')).toHaveLength(1);
+  });
+
+  it('passes the controller only flags `stepwise controller` declares, one --namespace per watched namespace', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    const declared = controllerFlags();
+    for (const manifests of [renderChart(bin), renderChart(bin, { valuesFiles: [FULL_VALUES] })]) {
+      const flags = controller(manifests)
+        .args.slice(1)
+        .map((arg) => arg.split('=')[0]!);
+      expect(flags.filter((flag) => !declared.has(flag))).toEqual([]);
+    }
+    const args = controller(renderChart(bin, { valuesFiles: [FULL_VALUES] })).args;
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--namespace=production',
+        '--namespace=staging',
+        '--prometheus-address=http://prometheus-operated.monitoring:9090',
+        '--log-level=debug',
+        '--log-format=text',
+        '--workers=8',
+        '--metrics-address=0.0.0.0:9102',
+      ]),
+    );
+  });
+
+  it('binds a ClusterRole when watching all namespaces, a Role per namespace otherwise', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    const all = renderChart(bin);
+    const serviceAccount = one(all, 'ServiceAccount');
+    const clusterBinding = one(all, 'ClusterRoleBinding') as unknown as {
+      roleRef: { kind: string; name: string };
+      subjects: { name: string; namespace: string }[];
+    };
+    expect(clusterBinding.roleRef).toMatchObject({
+      kind: 'ClusterRole',
+      name: one(all, 'ClusterRole').metadata.name,
+    });
+    expect(clusterBinding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'stepwise-system' },
+    ]);
+    expect(only(all, 'Role')).toEqual([]);
+
+    const scoped = renderChart(bin, { valuesFiles: [FULL_VALUES] });
+    expect(only(scoped, 'ClusterRole')).toEqual([]);
+    expect(only(scoped, 'ClusterRoleBinding')).toEqual([]);
+    expect(only(scoped, 'Role').map((r) => r.metadata.namespace)).toEqual(['production', 'staging']);
+    const bindings = only(scoped, 'RoleBinding') as unknown as {
+      metadata: { namespace: string };
+      roleRef: { kind: string };
+      subjects: { namespace: string }[];
+    }[];
+    expect(bindings.map((b) => [b.metadata.namespace, b.roleRef.kind, b.subjects[0]!.namespace])).toEqual([
+      ['production', 'Role', 'stepwise-system'],
+      ['staging', 'Role', 'stepwise-system'],
+    ]);
+  });
+
+  it('lets the controller read only the named Prometheus credential Secrets when they are listed', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    type Rule = { resources: string[]; resourceNames?: string[] };
+    const secretRules = (role: Manifest) =>
+      (role.rules as Rule[]).filter((rule) => rule.resources.includes('secrets'));
+    expect(secretRules(one(renderChart(bin), 'ClusterRole'))[0]!.resourceNames).toBeUndefined();
+    for (const role of only(renderChart(bin, { valuesFiles: [FULL_VALUES] }), 'Role')) {
+      expect(secretRules(role).map((rule) => rule.resourceNames)).toEqual([['prometheus-token']]);
+    }
+  });
+
+  it('refuses values that need controller features not built yet, naming the value to change', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    expect(renderError(bin, ['replicaCount=2'])).toMatch(/replicaCount: .*leader election/);
+    expect(renderError(bin, ['leaderElection.enabled=true'])).toMatch(
+      /leaderElection\.enabled: .*set it to false/,
+    );
+    expect(renderError(bin, ['webhook.enabled=true'])).toMatch(/webhook\.enabled: .*set it to false/);
+    expect(renderError(bin, ['logFormat=xml'])).toMatch(/logFormat: "xml" is not json or text/);
+  });
+
+  it('scrapes the metrics port of the Service with the optional ServiceMonitor', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    expect(only(renderChart(bin), 'ServiceMonitor')).toEqual([]);
+    const manifests = renderChart(bin, { valuesFiles: [FULL_VALUES] });
+    const service = one(manifests, 'Service') as unknown as {
+      metadata: { labels: Record<string, string> };
+      spec: { ports: { name: string; port: number }[]; selector: Record<string, string> };
+    };
+    const monitor = one(manifests, 'ServiceMonitor') as unknown as {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        endpoints: { port: string; path: string }[];
+      };
+    };
+    expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
+    expect(service.spec.ports.map((p) => p.name)).toContain(monitor.spec.endpoints[0]!.port);
+    expect(monitor.spec.endpoints[0]!.path).toBe('/metrics');
+    expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+    const pod = one(manifests, 'Deployment') as unknown as {
+      spec: { template: { metadata: { labels: object } } };
+    };
+    expect(pod.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+  });
+
+  it('ships the Grafana dashboard as a sidecar-labelled ConfigMap when enabled', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    expect(only(renderChart(bin), 'ConfigMap')).toEqual([]);
+    const configMap = one(renderChart(bin, { valuesFiles: [FULL_VALUES] }), 'ConfigMap') as Manifest & {
+      data: Record<string, string>;
+    };
+    expect(configMap.metadata.namespace).toBe('monitoring');
+    expect(configMap.metadata.labels?.grafana_dashboard).toBe('1');
+    const shipped = JSON.parse(readFileSync(join(CHART_DIR, 'dashboards/stepwise.json'), 'utf8')) as unknown;
+    expect(JSON.parse(configMap.data['stepwise.json']!)).toEqual(shipped);
+  });
+});
