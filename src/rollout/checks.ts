@@ -60,9 +60,10 @@ export function recordCheck(p: Pass, check: CheckResult): void {
   a.checks += 1;
   a.lastCheckAt = p.nowIso;
   a.lastVerdict = check.verdict;
-  a.requests = check.requests;
-  a.errorRate = check.errorRate;
-  a.p99Ms = check.p99Ms;
+  // Prometheus' increase() extrapolates: show whole requests, and no more digits than mean something.
+  a.requests = check.requests === undefined ? undefined : Math.round(check.requests);
+  a.errorRate = check.errorRate === undefined ? undefined : Number(check.errorRate.toPrecision(4));
+  a.p99Ms = check.p99Ms === undefined ? undefined : Math.round(check.p99Ms * 10) / 10;
   a.metrics = Object.keys(check.metrics).length ? check.metrics : undefined;
   a.evidence = check.evidence;
   a.rateRatio = check.rateRatio;

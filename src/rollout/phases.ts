@@ -112,6 +112,26 @@ export function awaitRevision(p: Pass): void {
   startRollout(p, revision);
 }
 
+/**
+ * The steps were edited mid-rollout: stay within the new list, and if the current step's weight went
+ * down, lower the canary to it at once (DESIGN §3.1) and observe the step afresh.
+ */
+function followEditedSteps(p: Pass): void {
+  const s = p.status;
+  const last = p.spec.steps.length;
+  if ((s.currentStep ?? 1) > last) s.currentStep = last;
+  const weight = p.step().weight;
+  if ((s.canaryWeight ?? 0) > weight) {
+    s.canaryWeight = weight;
+    s.stepStartedAt = undefined;
+    p.announce(
+      'Warning',
+      'StepsChanged',
+      `${p.stepLabel()}: the steps changed; canary weight lowered to ${weight}%`,
+    );
+  }
+}
+
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
@@ -120,6 +140,7 @@ export function progress(p: Pass): void {
     recordCheck(p, check);
     if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
   }
+  followEditedSteps(p);
   const step = p.step();
   const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
   const canary = p.observed.canary;

@@ -356,3 +356,17 @@ describe('a controller that dies', () => {
     expect(w.weights.map((x) => x.weight)).toEqual([0, 5, 25, 50, 100, 0]);
   });
 });
+
+describe('steps edited mid-rollout', () => {
+  it('lowers the canary to the new weight of its step at once, and stays within a shorter list', () => {
+    const w = adopted();
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 3 && x.vsWeight === 50);
+    w.spec = { ...w.spec, steps: [{ weight: 5 }, { weight: 20 }] };
+    const d = w.pass();
+    expect(d.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 20 });
+    expect(w.status).toMatchObject({ currentStep: 2, canaryWeight: 20 });
+    w.runUntil(settled);
+    expect(w.status.phase).toBe('Succeeded');
+  });
+});
