@@ -30,7 +30,8 @@ export function advance(p: Pass, how: string): void {
   s.currentStep = (s.currentStep ?? 1) + 1;
   s.stepStartedAt = undefined;
   s.waitingSince = p.nowIso;
-  p.analysis.requests = undefined;
+  // The values shown are the current step's: clear the last step's until its first check.
+  Object.assign(p.analysis, { requests: undefined, errorRate: undefined, p99Ms: undefined, metrics: undefined });
   p.moveTo('Progressing', 'StepPassed', `${passed} ${how}; preparing ${p.stepLabel()}`);
 }
 

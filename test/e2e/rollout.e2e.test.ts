@@ -6,8 +6,9 @@ import { parseAllDocuments } from 'yaml';
 import { behaviourFromImageTag } from '../../src/sandbox/mesh/index.js';
 import { APP, IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './harness.js';
 
+// The shared example (test/sandbox/fixtures holds a copy; test/examples checks rollouts/ applies the same).
 const exampleVirtualService = parseAllDocuments(
-  readFileSync(new URL('../../../shared/examples/istio-product-service.yaml', import.meta.url), 'utf8'),
+  readFileSync(new URL('../sandbox/fixtures/istio-product-service.yaml', import.meta.url), 'utf8'),
 )[0]!.toJS() as { spec: { http: { route: { weight?: number }[] }[] } };
 
 /** The VirtualService spec with the weighted route's weights blanked: all Stepwise may change. */

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +35,22 @@ describe('the examples users copy from rollouts/', () => {
   it.each(rollouts)('$file passes validation', ({ object }) => {
     const result = validateRollout(object);
     expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+});
+
+describe('the product-service routing example', () => {
+  const docs = (path: string) =>
+    parseAllDocuments(readFileSync(path, 'utf8'))
+      .map((d) => d.toJS() as { kind?: string; spec?: unknown } | null)
+      .filter((o) => o?.kind === 'VirtualService' || o?.kind === 'DestinationRule');
+  const fixture = fileURLToPath(new URL('../sandbox/fixtures/istio-product-service.yaml', import.meta.url));
+  const shared = fileURLToPath(new URL('../../../shared/examples/istio-product-service.yaml', import.meta.url));
+
+  it('is the VirtualService and DestinationRule of the shared example, unchanged', () => {
+    expect(docs(join(ROOT, 'product-service/istio.yaml'))).toEqual(docs(fixture));
+  });
+
+  it.skipIf(!existsSync(shared))('matches ../shared/examples when it is there', () => {
+    expect(docs(fixture)).toEqual(docs(shared));
   });
 });
