@@ -31,7 +31,12 @@ export function advance(p: Pass, how: string): void {
   s.stepStartedAt = undefined;
   s.waitingSince = p.nowIso;
   // The values shown are the current step's: clear the last step's until its first check.
-  Object.assign(p.analysis, { requests: undefined, errorRate: undefined, p99Ms: undefined, metrics: undefined });
+  Object.assign(p.analysis, {
+    requests: undefined,
+    errorRate: undefined,
+    p99Ms: undefined,
+    metrics: undefined,
+  });
   p.moveTo('Progressing', 'StepPassed', `${passed} ${how}; preparing ${p.stepLabel()}`);
 }
 

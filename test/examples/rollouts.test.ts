@@ -44,7 +44,9 @@ describe('the product-service routing example', () => {
       .map((d) => d.toJS() as { kind?: string; spec?: unknown } | null)
       .filter((o) => o?.kind === 'VirtualService' || o?.kind === 'DestinationRule');
   const fixture = fileURLToPath(new URL('../sandbox/fixtures/istio-product-service.yaml', import.meta.url));
-  const shared = fileURLToPath(new URL('../../../shared/examples/istio-product-service.yaml', import.meta.url));
+  const shared = fileURLToPath(
+    new URL('../../../shared/examples/istio-product-service.yaml', import.meta.url),
+  );
 
   it('is the VirtualService and DestinationRule of the shared example, unchanged', () => {
     expect(docs(join(ROOT, 'product-service/istio.yaml'))).toEqual(docs(fixture));
