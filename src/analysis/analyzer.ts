@@ -1,26 +1,34 @@
 import { errorRateQuery, p99LatencyQuery, renderMetricQuery, requestsQuery } from './promql.js';
+import { compareWithStable } from './comparison/step.js';
 import {
   createPrometheusClient,
   noValue,
   type AnalysisLogger,
+  type NoValue,
   type PrometheusClientOptions,
   type QueryValue,
+  type SeriesValues,
 } from './prometheus.js';
 import { evaluateThresholds } from './thresholds.js';
 import type { CanaryAnalyzer, CheckRequest, CheckResult } from './types.js';
 
+/** Evaluates PromQL at the check time and keeps every series of the result. */
+export type SeriesQuery = (promql: string) => Promise<SeriesValues | NoValue>;
+
 /**
  * The canary-vs-stable comparison, run after the thresholds when `analysis.comparison.enabled`.
- * `query` evaluates PromQL at `request.at` with the Rollout's Prometheus (escaping is the caller's job:
- * use the builders of promql.ts). Its result is merged into the check; a `decisive` fail wins.
+ * `query` and `querySeries` evaluate PromQL at `request.at` with the Rollout's Prometheus (escaping is the
+ * caller's job: use the builders of promql.ts). Its result is merged into the check; a `decisive` fail wins.
  */
 export type ComparisonStep = (
   request: CheckRequest,
   query: (promql: string) => Promise<QueryValue>,
+  querySeries: SeriesQuery,
 ) => Promise<Partial<CheckResult>>;
 
 export interface PrometheusAnalyzerOptions extends PrometheusClientOptions {
-  comparison?: ComparisonStep;
+  /** Default: the sequential canary-vs-stable test (comparison/step.ts); `false` judges thresholds only. */
+  comparison?: ComparisonStep | false;
   logger?: AnalysisLogger;
 }
 
@@ -30,14 +38,16 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
     async check(request) {
       const client = createPrometheusClient(request.prometheus, options);
       const query = (promql: string) => client.query(promql, request.at);
+      const querySeries = (promql: string) => client.querySeries(promql, request.at);
+      const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
       const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
 
       const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
       const result =
-        options.comparison && request.analysis.comparison.enabled
+        comparison && request.analysis.comparison.enabled
           ? mergeComparison(
               thresholds,
-              await runComparison(options.comparison, request, query, options.logger),
+              await runComparison(comparison, request, query, querySeries, options.logger),
             )
           : { ...thresholds, comparison: request.comparison };
 
@@ -94,10 +104,11 @@ async function runComparison(
   comparison: ComparisonStep,
   request: CheckRequest,
   query: (promql: string) => Promise<QueryValue>,
+  querySeries: SeriesQuery,
   logger: AnalysisLogger | undefined,
 ): Promise<Partial<CheckResult>> {
   try {
-    return await comparison(request, query);
+    return await comparison(request, query, querySeries);
   } catch (error) {
     logger?.warn('canary comparison failed', {
       namespace: request.namespace,

@@ -33,8 +33,9 @@ export function noValue(kind: NoValueKind, reason: string): NoValue {
   return { kind, reason };
 }
 
-export function isNoValue(value: QueryValue | undefined): value is NoValue {
-  return typeof value === 'object' && value !== null;
+export function isNoValue(value: QueryValue | SeriesValues | undefined): value is NoValue {
+  // Series values are numbers, so an object with a string `kind` is always a NoValue.
+  return typeof value === 'object' && value !== null && typeof value.kind === 'string';
 }
 
 /** The subset of a winston logger the analysis uses; pass `logger.child({...})` to add context. */
@@ -64,11 +65,18 @@ export interface PrometheusClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Per HTTP request. */
   timeoutMs?: number;
+  /** Told the outcome of every query: `ok`, or the NoValueKind (`empty`, `error`, `unreachable`...). */
+  onQuery?: (outcome: 'ok' | NoValueKind) => void;
 }
+
+/** Each series of an instant vector by its label set (`{pod="a"}`); an empty vector is `{}`. */
+export type SeriesValues = Record<string, number>;
 
 export interface PrometheusClient {
   /** Evaluates `promql` at `at`. Never throws. */
   query(promql: string, at: Date): Promise<QueryValue>;
+  /** Evaluates `promql` at `at` and keeps every series (NaN and ±Inf samples are left out). Never throws. */
+  querySeries(promql: string, at: Date): Promise<SeriesValues | NoValue>;
 }
 
 /** prometheus-query rejects with plain objects; this is the real Error p-retry and logs need. */
@@ -97,47 +105,81 @@ export function createPrometheusClient(
     responseInterceptor: { onFulfilled: restoreInfinities, onRejected: keepHttpStatus },
   });
 
+  const run = async (promql: string, at: Date): Promise<QueryResult | NoValue> => {
+    try {
+      return await pRetry(
+        async () => {
+          try {
+            return await driver.instantQuery(promql, at);
+          } catch (error) {
+            throw toQueryError(error);
+          }
+        },
+        {
+          retries: retry.retries,
+          minTimeout: retry.minTimeoutMs,
+          maxTimeout: retry.maxTimeoutMs,
+          maxRetryTime: retry.maxRetryTimeMs,
+          unref: true,
+          shouldRetry: ({ error }) => error instanceof PrometheusQueryError && error.transient,
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            options.logger?.debug('Prometheus query attempt failed', {
+              address: target.address,
+              query: promql,
+              attempt: attemptNumber,
+              retriesLeft,
+              error: error.message,
+            });
+          },
+        },
+      );
+    } catch (error) {
+      const failure = error instanceof PrometheusQueryError ? error : toQueryError(error);
+      options.logger?.warn('Prometheus query failed', {
+        address: target.address,
+        query: promql,
+        error: failure.message,
+      });
+      return noValue(failure.kind, failure.message);
+    }
+  };
+
+  const counted = <T extends QueryValue | SeriesValues>(value: T): T => {
+    options.onQuery?.(isNoValue(value) ? value.kind : 'ok');
+    return value;
+  };
+
   return {
     async query(promql, at) {
-      try {
-        const result = await pRetry(
-          async () => {
-            try {
-              return await driver.instantQuery(promql, at);
-            } catch (error) {
-              throw toQueryError(error);
-            }
-          },
-          {
-            retries: retry.retries,
-            minTimeout: retry.minTimeoutMs,
-            maxTimeout: retry.maxTimeoutMs,
-            maxRetryTime: retry.maxRetryTimeMs,
-            unref: true,
-            shouldRetry: ({ error }) => error instanceof PrometheusQueryError && error.transient,
-            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-              options.logger?.debug('Prometheus query attempt failed', {
-                address: target.address,
-                query: promql,
-                attempt: attemptNumber,
-                retriesLeft,
-                error: error.message,
-              });
-            },
-          },
-        );
-        return singleValue(result);
-      } catch (error) {
-        const failure = error instanceof PrometheusQueryError ? error : toQueryError(error);
-        options.logger?.warn('Prometheus query failed', {
-          address: target.address,
-          query: promql,
-          error: failure.message,
-        });
-        return noValue(failure.kind, failure.message);
-      }
+      const result = await run(promql, at);
+      return counted('resultType' in result ? singleValue(result) : result);
+    },
+    async querySeries(promql, at) {
+      const result = await run(promql, at);
+      return counted('resultType' in result ? seriesValues(result) : result);
     },
   };
+}
+
+/** Every finite sample of an instant vector, keyed by its labels in a stable order. */
+export function seriesValues(result: QueryResult): SeriesValues | NoValue {
+  if (result.resultType !== 'vector') {
+    return noValue('not-a-number', `expected an instant vector, got a ${String(result.resultType)} result`);
+  }
+  const values: SeriesValues = {};
+  for (const series of result.result as { metric?: { labels?: object }; value?: { value?: unknown } }[]) {
+    const value = series.value?.value;
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    values[labelKey((series.metric?.labels ?? {}) as Record<string, string>)] = value;
+  }
+  return values;
+}
+
+function labelKey(labels: Record<string, string>): string {
+  const pairs = Object.keys(labels)
+    .sort()
+    .map((name) => `${name}=${JSON.stringify(labels[name])}`);
+  return `{${pairs.join(',')}}`;
 }
 
 /** The one number of an instant query result, or why there is none. */

@@ -42,7 +42,15 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
 
   const { errorRate, p99Ms } = measured;
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
-  else if (errorRateAboveLimit(errorRate, requests, spec.thresholds.maxErrorRate)) {
+  else if (
+    errorRate > spec.thresholds.maxErrorRate &&
+    !errorRateAboveLimit(errorRate, requests, spec.thresholds.maxErrorRate)
+  ) {
+    // Above the limit, but not beyond sampling noise yet: neither a breach nor a pass.
+    missing.push(
+      `error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(spec.thresholds.maxErrorRate)} but within sampling noise of ${Math.round(requests)} requests`,
+    );
+  } else if (errorRateAboveLimit(errorRate, requests, spec.thresholds.maxErrorRate)) {
     const limit = spec.thresholds.maxErrorRate;
     failures.push({
       metric: 'errorRate',

@@ -79,7 +79,8 @@ const metricSchema = z
 export const analysisSchema = z
   .strictObject({
     prometheus: prometheusSchema.optional(),
-    interval: duration('How often metrics are read.').default('15s'),
+    // 10s, not a minute: the comparison is valid at any number of looks, so looking often costs only queries.
+    interval: duration('How often metrics are read.').default('10s'),
     stepDuration: duration('Minimum observation of every step.').default('1m'),
     minRequests: z.int().min(0).default(50).describe('Canary requests needed in a step before it can pass.'),
     thresholds: z
@@ -132,6 +133,50 @@ export const analysisSchema = z
 
 export const ANALYSIS_DEFAULTS = analysisSchema.parse({});
 
+export const NOTIFICATION_EVENTS = [
+  'started',
+  'stepPassed',
+  'paused',
+  'promoted',
+  'rolledBack',
+  'aborted',
+] as const;
+
+const notificationsSchema = z
+  .strictObject({
+    slack: z
+      .strictObject({
+        webhookUrlSecretRef: secretKeyRef.describe('Secret key holding the Slack incoming-webhook URL.'),
+        channel: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Channel to post to, e.g. #deploys (only legacy webhooks honour it).'),
+      })
+      .optional()
+      .describe('Post to Slack through an incoming webhook.'),
+    webhook: z
+      .strictObject({
+        urlSecretRef: secretKeyRef.describe('Secret key holding the URL that receives a JSON POST.'),
+        headers: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe('Extra HTTP headers sent with every POST (e.g. an auth token).'),
+      })
+      .optional()
+      .describe('POST every notification as JSON to a URL.'),
+    events: z
+      .array(z.enum(NOTIFICATION_EVENTS))
+      .min(1)
+      .optional()
+      .describe(
+        'Which transitions to send: started, stepPassed, paused, promoted, rolledBack, aborted; omitted = all.',
+      ),
+  })
+  .describe(
+    "Where to announce this Rollout's transitions; omitted = the controller's defaults (--notify-slack-url-file, --notify-webhook-url-file).",
+  );
+
 export const rolloutSpecSchema = z
   .strictObject({
     targetRef: z
@@ -171,6 +216,18 @@ export const rolloutSpecSchema = z
     progressDeadline: duration('How long canary pods may take to become ready before rollback.').default(
       '10m',
     ),
+    notifications: notificationsSchema.optional(),
+    trigger: z
+      .strictObject({
+        allowedImages: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            "Images the trigger webhook may set besides the container's current repository; `*` matches within a path segment, `**` across `/`, e.g. registry.example.com/team/**.",
+          ),
+      })
+      .optional()
+      .describe('What callers of the trigger webhook may change.'),
   })
   .describe('Progressive canary delivery of a Deployment behind Istio.');
 
@@ -179,3 +236,5 @@ export type RolloutSpecInput = z.input<typeof rolloutSpecSchema>;
 export type Step = z.output<typeof stepSchema>;
 export type AnalysisSpec = z.output<typeof analysisSchema>;
 export type MetricSpec = z.output<typeof metricSchema>;
+export type NotificationsSpec = z.output<typeof notificationsSchema>;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];

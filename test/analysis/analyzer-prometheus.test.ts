@@ -99,7 +99,7 @@ function expectNear(actual: number | undefined, expected: number) {
 let prometheus: RunningPrometheus;
 
 const check = (app: string, overrides: Partial<CheckRequest> = {}, comparison?: ComparisonStep) =>
-  createPrometheusAnalyzer({ comparison, retry: { retries: 0 } }).check({
+  createPrometheusAnalyzer({ comparison: comparison ?? false, retry: { retries: 0 } }).check({
     namespace: NAMESPACE,
     canaryWorkload: `${app}-canary`,
     stableWorkload: `${app}-stable`,

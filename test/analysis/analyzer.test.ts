@@ -119,7 +119,8 @@ describe('the analyzer when Prometheus is down', () => {
     comparison: { stored: 'state' },
     ...overrides,
   });
-  const fast = { retry: { retries: 0 } };
+  // Thresholds only unless a test passes its own comparison step.
+  const fast = { retry: { retries: 0 }, comparison: false as const };
 
   it('returns an inconclusive check instead of throwing, saying why', async () => {
     const result = await createPrometheusAnalyzer(fast).check(request());
@@ -172,6 +173,15 @@ describe('the analyzer when Prometheus is down', () => {
     const result = await createPrometheusAnalyzer({ ...fast, comparison }).check(request({ analysis }));
     expect(called).toBe(false);
     expect(result.verdict).toBe('inconclusive');
+  });
+
+  it('runs the canary-vs-stable comparison by default and keeps its stored state when Prometheus is down', async () => {
+    const result = await createPrometheusAnalyzer({ retry: { retries: 0 } }).check(
+      request({ comparison: undefined }),
+    );
+    expect(result.verdict).toBe('inconclusive');
+    expect(result.inconclusive.some((reason) => reason.startsWith('comparison: '))).toBe(true);
+    expect(result.comparison).toBeUndefined();
   });
 
   it('does not query before the step has started', async () => {

@@ -55,7 +55,7 @@ describe('the Rollout CRD', () => {
       { weight: 100 },
     ]);
     const analysis = spec.properties.analysis!.properties;
-    expect(analysis.interval!.default).toBe('15s');
+    expect(analysis.interval!.default).toBe('10s');
     expect(analysis.minRequests!.default).toBe(50);
     expect(analysis.onInconclusive!.enum).toEqual(['hold', 'rollback']);
     expect(spec.properties.progressDeadline!.default).toBe('10m');

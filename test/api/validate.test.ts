@@ -22,7 +22,7 @@ describe('Rollout validation', () => {
     if (!result.ok) return;
     expect(result.spec.steps.map((s) => s.weight)).toEqual([5, 25, 50, 100]);
     expect(result.spec.analysis).toMatchObject({
-      interval: '15s',
+      interval: '10s',
       stepDuration: '1m',
       minRequests: 50,
       failureLimit: 1,

@@ -1,0 +1,261 @@
+import { z } from 'zod';
+import type { AnalysisSpec } from '../../api/schema.js';
+import { formatMs, formatPercent } from '../format.js';
+import type { CheckResult, Finding } from '../types.js';
+import { cumulativeToIncrement, type CounterSnapshot } from './counters.js';
+import {
+  canPass,
+  GUARDS,
+  newComparisonState,
+  parseComparisonState,
+  updateComparison,
+  type ArmCounts,
+  type ComparisonState,
+  type GuardName,
+} from './guards.js';
+import { rateRatioBounds } from './confidence.js';
+import type { SlowEdge } from './slow-edge.js';
+
+// The comparison on raw cumulative counters: from two readings of both arms' counters to one interval of the
+// e-process, and from the e-process to a check verdict. Pure, so the controller (through PromQL) and
+// `stepwise simulate` (through simulated scrapes) judge with the same arithmetic.
+
+/** One arm's cumulative counters per series (pod), read at one instant. */
+export interface ArmReading {
+  requests: CounterSnapshot;
+  /** 5xx responses. */
+  errors: CounterSnapshot;
+  /** Requests slower than the edge: `bucket{le="+Inf"} - bucket{le=edge}`, itself a counter. */
+  slow: CounterSnapshot;
+}
+
+export interface CounterReading {
+  at: Date;
+  canary: ArmReading;
+  stable: ArmReading;
+}
+
+/** Everything the comparison carries from one check to the next, as plain JSON in status.analysis.comparison. */
+export interface StoredComparison {
+  version: 1;
+  /** The e-process of both guards. */
+  evidence: ComparisonState;
+  slowEdge: SlowEdge;
+  /** The counters at the latest usable reading: the next increments start here. */
+  last?: { at: string; canary: ArmReading; stable: ArmReading };
+  /** Requests and events per arm since the comparison started, for the messages. */
+  totals: { canary: ArmCounts; stable: ArmCounts };
+}
+
+export type ComparisonSettings = Pick<AnalysisSpec['comparison'], 'falseRollbackRate' | 'tolerance'> & {
+  canaryWorkload: string;
+  stableWorkload: string;
+};
+
+const zeroCounts = (): ArmCounts => ({ requests: 0, errors: 0, slow: 0 });
+
+/** A fresh comparison; `baseline` (counters at the step's start) lets the first check already count. */
+export function startComparison(slowEdge: SlowEdge, baseline?: CounterReading): StoredComparison {
+  return {
+    version: 1,
+    evidence: newComparisonState(),
+    slowEdge,
+    ...(baseline && usable(baseline) ? { last: snapshotOf(baseline) } : {}),
+    totals: { canary: zeroCounts(), stable: zeroCounts() },
+  };
+}
+
+function snapshotOf(reading: CounterReading): NonNullable<StoredComparison['last']> {
+  return { at: reading.at.toISOString(), canary: reading.canary, stable: reading.stable };
+}
+
+/**
+ * A reading can serve as a baseline when stable has request and latency series. The canary may have none yet: Istio
+ * creates a series at its first request, and a series absent from the baseline counts from 0.
+ */
+function usable(reading: CounterReading): boolean {
+  const { requests, slow } = reading.stable;
+  return Object.keys(requests).length > 0 && Object.keys(slow).length > 0;
+}
+
+function missingSeries(
+  reading: CounterReading,
+  names: Pick<ComparisonSettings, 'canaryWorkload' | 'stableWorkload'>,
+): string[] {
+  const missing: string[] = [];
+  for (const [arm, workload] of [
+    ['canary', names.canaryWorkload],
+    ['stable', names.stableWorkload],
+  ] as const) {
+    const counters = reading[arm];
+    if (Object.keys(counters.requests).length === 0) missing.push(`no request metrics for ${workload}`);
+    else if (Object.keys(counters.slow).length === 0) missing.push(`no latency buckets for ${workload}`);
+  }
+  return missing;
+}
+
+function increment(before: ArmReading, now: ArmReading): ArmCounts {
+  return {
+    requests: cumulativeToIncrement(before.requests, now.requests),
+    errors: cumulativeToIncrement(before.errors, now.errors),
+    slow: cumulativeToIncrement(before.slow, now.slow),
+  };
+}
+
+const add = (a: ArmCounts, b: ArmCounts): ArmCounts => ({
+  requests: a.requests + b.requests,
+  errors: a.errors + b.errors,
+  slow: a.slow + b.slow,
+});
+
+/**
+ * Feeds the increments since the previous reading to the e-process and judges: a decisive fail once the evidence
+ * reaches 1/falseRollbackRate; inconclusive while the data lean against the canary (canPass) or a series is missing;
+ * else pass. A missing series adds nothing and keeps the previous reading as the baseline, so the next complete
+ * reading covers the gap for both arms alike.
+ */
+export function compareCounters(
+  stored: StoredComparison,
+  reading: CounterReading,
+  settings: ComparisonSettings,
+): Partial<CheckResult> & { comparison: StoredComparison } {
+  const alpha = settings.falseRollbackRate;
+  const missing = missingSeries(reading, settings);
+  if (missing.length > 0) {
+    return {
+      verdict: 'inconclusive',
+      inconclusive: missing.map((m) => `comparison: ${m}`),
+      comparison: stored,
+    };
+  }
+  if (!stored.last) {
+    // No earlier counters to subtract: this reading becomes the baseline, and judging waits for the next one.
+    return {
+      verdict: 'inconclusive',
+      inconclusive: ['comparison: first reading of the counters; the comparison starts at the next check'],
+      comparison: { ...stored, last: snapshotOf(reading) },
+    };
+  }
+  if (Date.parse(stored.last.at) >= reading.at.getTime()) {
+    return {
+      verdict: 'inconclusive',
+      inconclusive: ['comparison: no counters newer than the previous check'],
+      comparison: stored,
+    };
+  }
+
+  const canary = increment(stored.last.canary, reading.canary);
+  const stable = increment(stored.last.stable, reading.stable);
+  const update = updateComparison(stored.evidence, { canary, stable }, alpha);
+  const next: StoredComparison = {
+    version: 1,
+    evidence: update.state,
+    slowEdge: stored.slowEdge,
+    last: snapshotOf(reading),
+    totals: { canary: add(stored.totals.canary, canary), stable: add(stored.totals.stable, stable) },
+  };
+
+  const errorBounds = update.rateRatio.errors;
+  const shown = {
+    evidence: update.evidence,
+    ...(Number.isFinite(errorBounds.upper) ? { rateRatio: { ...errorBounds } } : {}),
+    comparison: next,
+  };
+  if (update.rollback) {
+    const guard = update.guard ?? 'errors';
+    const finding: Finding = {
+      metric: 'comparison',
+      value: update.evidence,
+      limit: 1 / alpha,
+      message: `${describeGuard(next, guard)} (evidence ${formatEvidence(update.evidence)} ≥ ${formatEvidence(1 / alpha)})`,
+    };
+    return { verdict: 'fail', decisive: true, failures: [finding], inconclusive: [], ...shown };
+  }
+  if (!canPass(next.evidence, alpha, settings.tolerance)) {
+    const leaning = GUARDS.filter((g) => rateRatioBounds(next.evidence[g], alpha).lower > settings.tolerance);
+    const why = leaning
+      .map(
+        (g) =>
+          `${GUARD_WORDS[g](next.slowEdge)} at least ${formatRatio(rateRatioBounds(next.evidence[g], alpha).lower)}× stable's`,
+      )
+      .join('; ');
+    return {
+      verdict: 'inconclusive',
+      failures: [],
+      inconclusive: [
+        `comparison: the data lean against the canary (${why || 'evidence building up'}; tolerance ${formatRatio(settings.tolerance)}×, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
+      ],
+      ...shown,
+    };
+  }
+  return { verdict: 'pass', failures: [], inconclusive: [], ...shown };
+}
+
+const GUARD_WORDS: Record<GuardName, (edge: SlowEdge) => string> = {
+  errors: () => 'canary 5xx rate is',
+  slow: (edge) => `canary share of requests slower than ${formatMs(edge.ms)} is`,
+};
+
+/** "canary 5xx rate is 12.3× stable's", from the totals since the comparison started. */
+function describeGuard(state: StoredComparison, guard: GuardName): string {
+  const { canary, stable } = state.totals;
+  const canaryRate = canary.requests > 0 ? canary[guard] / canary.requests : 0;
+  const stableRate = stable.requests > 0 ? stable[guard] / stable.requests : 0;
+  const words = GUARD_WORDS[guard](state.slowEdge);
+  if (stableRate > 0) return `${words} ${formatRatio(canaryRate / stableRate)}× stable's`;
+  return `${words} ${formatPercent(canaryRate)} while stable's is 0`;
+}
+
+function formatRatio(value: number): string {
+  return String(Number(value.toPrecision(3)));
+}
+
+function formatEvidence(value: number): string {
+  if (value >= 1e6) return value.toExponential(1);
+  return String(value >= 10 ? Math.round(value) : Number(value.toPrecision(2)));
+}
+
+// zod 4 numbers reject NaN and ±Infinity, so a stored state is always plain JSON.
+const snapshotSchema = z.record(z.string(), z.number().min(0));
+const armSchema = z.strictObject({ requests: snapshotSchema, errors: snapshotSchema, slow: snapshotSchema });
+const countsSchema = z.strictObject({
+  requests: z.number().min(0),
+  errors: z.number().min(0),
+  slow: z.number().min(0),
+});
+const storedSchema = z.strictObject({
+  version: z.literal(1),
+  evidence: z.unknown().refine((v) => v !== undefined, 'missing'),
+  slowEdge: z.strictObject({
+    ms: z.number().positive(),
+    source: z.enum(['spec', 'stable-p99', 'p99-threshold']),
+    detail: z.string(),
+  }),
+  last: z.strictObject({ at: z.iso.datetime(), canary: armSchema, stable: armSchema }).optional(),
+  totals: z.strictObject({ canary: countsSchema, stable: countsSchema }),
+});
+
+/**
+ * The comparison stored in status.analysis.comparison (undefined: none yet). A stored value that does not fit is an
+ * error naming the field, never a silent reset, which would spend the false-rollback budget again.
+ */
+export function parseStoredComparison(value: unknown): StoredComparison | undefined {
+  if (value === undefined) return undefined;
+  const parsed = storedSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = ['status', 'analysis', 'comparison', ...(issue?.path ?? []).map(String)].join('.');
+    throw new TypeError(
+      `${path}: ${issue?.message ?? 'invalid'}; the comparison state is written by the controller, ` +
+        'restore it or start the revision again with `stepwise retry`',
+    );
+  }
+  const evidence = (() => {
+    try {
+      return parseComparisonState(parsed.data.evidence);
+    } catch (error) {
+      throw new TypeError((error as Error).message.replace('comparison.', 'comparison.evidence.'));
+    }
+  })();
+  return { ...parsed.data, evidence } as StoredComparison;
+}

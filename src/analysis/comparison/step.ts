@@ -1,0 +1,118 @@
+import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
+import { isNoValue, type QueryValue } from '../prometheus.js';
+import { workloadSelector } from '../promql.js';
+import type { CheckRequest } from '../types.js';
+import {
+  compareCounters,
+  parseStoredComparison,
+  startComparison,
+  type ArmReading,
+  type CounterReading,
+} from './counter-comparison.js';
+import { chooseSlowEdge, type SlowEdge } from './slow-edge.js';
+
+// The canary-vs-stable comparison against Prometheus: raw cumulative counters of both arms per pod, read at the
+// check time (not increase(), whose extrapolated fractional counts the exact test does not model).
+
+// One series per pod: a pod's counters reset together when it restarts, so their sum is still a counter.
+const PER_POD = 'sum by (pod, instance)';
+
+/** `@ <unix seconds>`: evaluates a selector at another instant than the query's. */
+const atModifier = (at: Date | undefined) => (at ? ` @ ${(at.getTime() / 1000).toFixed(3)}` : '');
+
+/** PromQL for one arm's cumulative counters per pod: requests, 5xx, and requests slower than `edgeMs`. */
+export function counterQueries(
+  namespace: string,
+  workload: string,
+  edgeMs: number,
+  at?: Date,
+): Record<keyof ArmReading, string> {
+  const sel = workloadSelector(namespace, workload);
+  const instant = atModifier(at);
+  const bucket = (le: string) => `istio_request_duration_milliseconds_bucket{${sel}, le="${le}"}${instant}`;
+  return {
+    requests: `${PER_POD} (istio_requests_total{${sel}}${instant})`,
+    errors: `${PER_POD} (istio_requests_total{${sel}, response_code=~"5.."}${instant})`,
+    slow: `${PER_POD} (${bucket('+Inf')}) - ${PER_POD} (${bucket(String(edgeMs))})`,
+  };
+}
+
+/** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets. */
+export function stableP99BeforeQuery(namespace: string, workload: string, before: Date): string {
+  const sel = workloadSelector(namespace, workload);
+  return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[1h]${atModifier(before)})))`;
+}
+
+async function readArm(
+  querySeries: SeriesQuery,
+  namespace: string,
+  workload: string,
+  edgeMs: number,
+  at?: Date,
+): Promise<ArmReading> {
+  const queries = counterQueries(namespace, workload, edgeMs, at);
+  const [requests, errors, slow] = await Promise.all(
+    [queries.requests, queries.errors, queries.slow].map(async (promql) => {
+      const values = await querySeries(promql);
+      if (isNoValue(values)) throw new Error(`reading the counters of ${workload}: ${values.reason}`);
+      return values;
+    }),
+  );
+  return { requests: requests!, errors: errors!, slow: slow! };
+}
+
+async function readCounters(
+  request: CheckRequest,
+  querySeries: SeriesQuery,
+  edgeMs: number,
+  at?: Date,
+): Promise<CounterReading> {
+  const [canary, stable] = await Promise.all([
+    readArm(querySeries, request.namespace, request.canaryWorkload, edgeMs, at),
+    readArm(querySeries, request.namespace, request.stableWorkload, edgeMs, at),
+  ]);
+  return { at: at ?? request.at, canary, stable };
+}
+
+async function slowEdgeFor(
+  request: CheckRequest,
+  query: (promql: string) => Promise<QueryValue>,
+): Promise<SlowEdge> {
+  const { comparison, thresholds } = request.analysis;
+  if (comparison.slowRequestMs !== undefined) {
+    return chooseSlowEdge(comparison.slowRequestMs, undefined, thresholds.maxP99LatencyMs);
+  }
+  const p99 = await query(
+    stableP99BeforeQuery(request.namespace, request.stableWorkload, request.stepStartedAt),
+  );
+  // Unreachable or failing Prometheus: try again at the next check rather than settle on the fallback.
+  if (isNoValue(p99) && (p99.kind === 'unreachable' || p99.kind === 'error')) {
+    throw new Error(`reading stable's latency before the rollout: ${p99.reason}`);
+  }
+  return chooseSlowEdge(undefined, isNoValue(p99) ? undefined : p99, thresholds.maxP99LatencyMs);
+}
+
+/**
+ * The comparison step the analyzer runs by default. At the first check it picks the slow-request edge and reads the
+ * counters at the step's start as the baseline; at every check it reads them at the check time and feeds the
+ * increments to the e-process (compareCounters). Prometheus errors throw: the analyzer turns them into an
+ * inconclusive check and keeps the stored state.
+ */
+export const compareWithStable: ComparisonStep = async (request, query, querySeries) => {
+  const settings = {
+    falseRollbackRate: request.analysis.comparison.falseRollbackRate,
+    tolerance: request.analysis.comparison.tolerance,
+    canaryWorkload: request.canaryWorkload,
+    stableWorkload: request.stableWorkload,
+  };
+  let stored = parseStoredComparison(request.comparison);
+  if (!stored) {
+    const edge = await slowEdgeFor(request, query);
+    const baseline =
+      request.stepStartedAt < request.at
+        ? await readCounters(request, querySeries, edge.ms, request.stepStartedAt)
+        : undefined;
+    stored = startComparison(edge, baseline);
+  }
+  return compareCounters(stored, await readCounters(request, querySeries, stored.slowEdge.ms), settings);
+};

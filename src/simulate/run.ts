@@ -1,0 +1,189 @@
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { Random } from '../analysis/comparison/random.js';
+import { durationMs } from '../api/duration.js';
+import type { RolloutSpec } from '../api/schema.js';
+import type { RolloutStatus } from '../api/status.js';
+import { checkDue } from '../rollout/checks.js';
+import { stepDurationMs } from '../rollout/plan.js';
+import { decide } from '../rollout/transitions.js';
+import type { Action, Observed, WorkloadObservation } from '../rollout/types.js';
+import { simulatedCheck, type SimulatedPrometheus } from './analysis.js';
+import { ScrapedArm } from './scrapes.js';
+import { armBehaviours, BUCKETS_MS, drawSecond, type TrafficModel } from './traffic.js';
+
+// One rollout on a virtual clock that ticks in whole seconds: traffic is drawn for every second with the weight the
+// VirtualService carries, Prometheus scrapes at its interval, and the controller's passes run the real state machine
+// (decide, checkDue) whenever it asked to be woken up or something it changed has settled.
+
+export interface RunOutcome {
+  outcome: 'promoted' | 'rolledBack' | 'undecided';
+  /** From the new revision's arrival to the decision (promotion starts or rollback), or to the give-up time. */
+  seconds: number;
+  canaryRequests: number;
+  failedCanaryRequests: number;
+  /** Why the rollout was rolled back, or where it stood when the simulation gave up. */
+  message?: string;
+}
+
+export interface RunSettings {
+  /** Seconds from a canary Deployment change until its pods are ready (0: at once). */
+  podReadySeconds: number;
+  /** A run still undecided after this many seconds is counted as undecided. */
+  maxSeconds: number;
+}
+
+/** Enough time for every step, plus the progress deadline and a margin for holds. */
+export function defaultMaxSeconds(spec: RolloutSpec): number {
+  const steps = spec.steps.reduce((sum, step) => sum + stepDurationMs(spec, step), 0);
+  return Math.ceil((steps + durationMs(spec.progressDeadline)) / 1000) + 600;
+}
+
+const REPLICAS = 4;
+const EPOCH_S = Date.parse('2026-01-01T00:00:00Z') / 1000;
+const MAX_PASSES_PER_SECOND = 8;
+const WARM_UP_SECONDS = 30;
+
+const template = (image: string): V1PodTemplateSpec => ({
+  metadata: { labels: { app: 'simulated' } },
+  spec: { containers: [{ name: 'app', image }] },
+});
+
+interface Track {
+  revision: string;
+  replicas: number;
+  readyAt: number;
+}
+
+export function simulateRun(
+  spec: RolloutSpec,
+  traffic: TrafficModel,
+  random: Random,
+  settings: RunSettings,
+): RunOutcome {
+  const arms = armBehaviours(traffic);
+  const prometheus: SimulatedPrometheus = {
+    canary: new ScrapedArm(BUCKETS_MS.length + 1),
+    stable: new ScrapedArm(BUCKETS_MS.length + 1),
+  };
+  const stableP99Ms = traffic.stableP99Ms;
+  const scrapeEvery = Math.max(1, Math.round(traffic.scrapeIntervalSeconds));
+
+  let stable: Track = { revision: 'stable', replicas: REPLICAS, readyAt: 0 };
+  let canary: Track | undefined;
+  let vsWeight = 0;
+  let status: RolloutStatus = {
+    phase: 'Healthy',
+    observedGeneration: 1,
+    stableRevision: 'stable',
+    canaryWeight: 0,
+    currentStep: 0,
+    replicas: REPLICAS,
+  };
+  let nextPassAt = 0;
+  let canaryRequests = 0;
+  let failedCanaryRequests = 0;
+
+  const observe = (track: Track | undefined, t: number): WorkloadObservation | undefined =>
+    track && {
+      revision: track.revision,
+      template: template(track.revision),
+      replicas: track.replicas,
+      readyReplicas: t >= track.readyAt ? track.replicas : 0,
+      rolledOut: t >= track.readyAt,
+    };
+
+  const apply = (action: Action, t: number): number | undefined => {
+    switch (action.kind) {
+      case 'setCanaryWeight':
+        vsWeight = action.weight;
+        return undefined;
+      case 'applyCanary': {
+        const changed = !canary || canary.revision !== action.revision || canary.replicas < action.replicas;
+        canary = {
+          revision: action.revision,
+          replicas: action.replicas,
+          readyAt: changed ? t + settings.podReadySeconds : canary!.readyAt,
+        };
+        return canary.readyAt;
+      }
+      case 'applyStable': {
+        const changed = stable.revision !== action.revision || stable.replicas < action.replicas;
+        stable = {
+          revision: action.revision,
+          replicas: action.replicas,
+          readyAt: changed ? t + settings.podReadySeconds : stable.readyAt,
+        };
+        return stable.readyAt;
+      }
+      case 'scaleCanary':
+        if (canary) canary.replicas = action.replicas;
+        return undefined;
+      case 'scaleTarget':
+        return undefined;
+    }
+  };
+
+  /** One controller pass at second `t`; returns whether the world changed (a watch event would follow). */
+  const pass = (t: number): boolean => {
+    const now = new Date((EPOCH_S + t) * 1000);
+    const due = checkDue(spec, status, now);
+    const check = due ? simulatedCheck(spec, status, due, EPOCH_S + t, prometheus, stableP99Ms) : undefined;
+    const observed: Observed = {
+      generation: 1,
+      problems: [],
+      target: { revision: 'canary', template: template('canary'), replicas: 0 },
+      stable: observe(stable, t),
+      canary: observe(canary, t),
+      canaryWeight: vsWeight,
+      ...(check ? { check } : {}),
+    };
+    const decision = decide({ spec, status, observed, now });
+    status = decision.status;
+    let wake =
+      decision.requeueAfterMs !== undefined ? t + Math.ceil(decision.requeueAfterMs / 1000) : Infinity;
+    for (const action of decision.actions) {
+      const readyAt = apply(action, t);
+      if (readyAt !== undefined && readyAt > t) wake = Math.min(wake, readyAt);
+    }
+    nextPassAt = wake;
+    return decision.actions.length > 0;
+  };
+
+  // Stable serves alone for a while first, so its series exist (and have history) when the rollout starts at t = 0.
+  for (let t = -WARM_UP_SECONDS; t <= settings.maxSeconds; t++) {
+    if (t > -WARM_UP_SECONDS) {
+      const second = drawSecond(random, traffic.rps, vsWeight, arms);
+      prometheus.stable.serve(second.stable);
+      prometheus.canary.serve(second.canary);
+      canaryRequests += second.canary.requests;
+      failedCanaryRequests += second.canary.errors;
+    }
+    if (t % scrapeEvery === 0) {
+      prometheus.stable.scrape(EPOCH_S + t);
+      prometheus.canary.scrape(EPOCH_S + t);
+    }
+    if (t < 0) continue;
+    for (let passes = 0; passes < MAX_PASSES_PER_SECOND && t >= nextPassAt; passes++) {
+      // A pass that changed the world is followed at once by another (the watch event of the change).
+      if (!pass(t)) break;
+      nextPassAt = Math.min(nextPassAt, t);
+      if (status.phase === 'RolledBack' || status.phase === 'Promoting') break;
+    }
+    if (status.phase === 'RolledBack' || status.phase === 'Promoting' || status.phase === 'Succeeded') {
+      return {
+        outcome: status.phase === 'RolledBack' ? 'rolledBack' : 'promoted',
+        seconds: t,
+        canaryRequests,
+        failedCanaryRequests,
+        ...(status.phase === 'RolledBack' ? { message: status.message } : {}),
+      };
+    }
+  }
+  return {
+    outcome: 'undecided',
+    seconds: settings.maxSeconds,
+    canaryRequests,
+    failedCanaryRequests,
+    message: `${status.phase}: ${status.message ?? ''}`,
+  };
+}

@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
+import type { StoredComparison } from '../../src/analysis/comparison/counter-comparison.js';
+import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
+import { ANALYSIS_DEFAULTS, type AnalysisSpec } from '../../src/api/schema.js';
+import {
+  PROMETHEUS_BIN,
+  prometheusInstalled,
+  startBackfilledPrometheus,
+  toOpenMetrics,
+  type Family,
+  type RunningPrometheus,
+  type SeriesSpec,
+} from './backfilled-prometheus.js';
+
+// The canary-vs-stable comparison against a real Prometheus 2.x holding backfilled Istio counters: an hour of
+// stable traffic before the rollout (for the slow-request edge), then the canary next to it.
+
+if (!prometheusInstalled)
+  console.warn(`skipping comparison-prometheus tests: ${PROMETHEUS_BIN} (and promtool) not installed`);
+
+const NAMESPACE = 'shop';
+const SCRAPE_SECONDS = 5;
+const start = Math.floor((Date.now() / 1000 - 6 * 3600) / 3600) * 3600;
+const ROLLOUT_AT = 3600; // seconds after `start`: the step starts after an hour of stable-only history
+const CHECK_SECONDS = 15;
+
+interface ArmTraffic {
+  workload: string;
+  pods: string[];
+  /** Requests per second per pod. */
+  rps: number;
+  errorShare: number;
+  /** Share of requests at or below each bucket edge. */
+  latency: Record<string, number>;
+  /** Seconds after `start` at which the first pod's counters restart from 0. */
+  resetAt?: number;
+}
+
+const STABLE_LATENCY = { '50': 0.9, '100': 0.98, '250': 0.995, '500': 1, '+Inf': 1 };
+
+/** Integer counters growing at a constant rate; a pod reset makes them start again from 0. */
+function counter(perSecond: number, resetAt?: number): (t: number) => number {
+  return (t) => Math.floor(perSecond * (resetAt !== undefined && t >= resetAt ? t - resetAt : t));
+}
+
+function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec[] } {
+  const requests: SeriesSpec[] = [];
+  const buckets: SeriesSpec[] = [];
+  traffic.pods.forEach((pod, i) => {
+    const labels = {
+      reporter: 'destination',
+      destination_workload_namespace: NAMESPACE,
+      destination_workload: traffic.workload,
+      pod,
+    };
+    const resetAt = i === 0 ? traffic.resetAt : undefined;
+    const bad = traffic.rps * traffic.errorShare;
+    const all = counter(traffic.rps, resetAt);
+    const failed = counter(bad, resetAt);
+    // The 200s are the rest, so the codes add up to exactly rps × t.
+    requests.push({
+      name: 'istio_requests_total',
+      labels: { ...labels, response_code: '200' },
+      value: (t) => all(t) - failed(t),
+    });
+    if (bad > 0) {
+      requests.push({
+        name: 'istio_requests_total',
+        labels: { ...labels, response_code: '503' },
+        value: failed,
+      });
+    }
+    for (const [le, share] of Object.entries(traffic.latency)) {
+      buckets.push({
+        name: 'istio_request_duration_milliseconds_bucket',
+        labels: { ...labels, le },
+        value: counter(traffic.rps * share, resetAt),
+      });
+    }
+  });
+  return { requests, buckets };
+}
+
+const stable = (app: string, errorShare = 0.001): ArmTraffic => ({
+  workload: `${app}-stable`,
+  pods: [`${app}-stable-a`, `${app}-stable-b`],
+  rps: 45,
+  errorShare,
+  latency: STABLE_LATENCY,
+});
+const canary = (app: string, overrides: Partial<ArmTraffic> = {}): ArmTraffic => ({
+  workload: `${app}-canary`,
+  pods: [`${app}-canary-a`],
+  rps: 10,
+  errorShare: 0.001,
+  latency: STABLE_LATENCY,
+  ...overrides,
+});
+
+const arms: ArmTraffic[] = [
+  // bad: 5% errors on the canary against 0.1% on stable.
+  stable('bad'),
+  canary('bad', { errorShare: 0.05 }),
+  // good: the same error rate and latency as stable.
+  stable('good'),
+  canary('good'),
+  // reset: a good canary whose pod restarts 22 s into the step.
+  stable('reset'),
+  canary('reset', { resetAt: ROLLOUT_AT + 22 }),
+  // lonely: stable has no metrics at all.
+  canary('lonely'),
+];
+
+const families: Family[] = [
+  { family: 'istio_requests', type: 'counter', series: arms.flatMap((a) => arm(a).requests) },
+  {
+    family: 'istio_request_duration_milliseconds',
+    type: 'histogram',
+    series: arms.flatMap((a) => arm(a).buckets),
+  },
+];
+
+const analysis: AnalysisSpec = { ...ANALYSIS_DEFAULTS, minRequests: 50 };
+
+let prometheus: RunningPrometheus;
+
+/** Runs `checks` checks 15 s apart, handing each one's comparison state to the next through a JSON round trip. */
+async function rollout(app: string, checks: number): Promise<CheckResult[]> {
+  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+  const results: CheckResult[] = [];
+  let comparison: unknown;
+  for (let i = 1; i <= checks; i++) {
+    const request: CheckRequest = {
+      namespace: NAMESPACE,
+      canaryWorkload: `${app}-canary`,
+      stableWorkload: `${app}-stable`,
+      analysis,
+      prometheus: { address: prometheus.address },
+      at: new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000),
+      stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
+      comparison,
+    };
+    const result = JSON.parse(JSON.stringify(await analyzer.check(request))) as CheckResult;
+    results.push(result);
+    comparison = result.comparison;
+    if (result.verdict === 'fail') break;
+  }
+  return results;
+}
+
+describe.skipIf(!prometheusInstalled)('the comparison against a real Prometheus', () => {
+  beforeAll(async () => {
+    prometheus = await startBackfilledPrometheus(
+      toOpenMetrics(families, {
+        fromSeconds: start,
+        toSeconds: start + ROLLOUT_AT + 600,
+        stepSeconds: SCRAPE_SECONDS,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+  });
+
+  it('rolls back a canary with 50x stable’s error rate at the first check, naming the guard in words', async () => {
+    const results = await rollout('bad', 8);
+    const last = results.at(-1)!;
+    expect(results).toHaveLength(1);
+    expect(last).toMatchObject({ verdict: 'fail', decisive: true });
+    const finding = last.failures.find((f) => f.metric === 'comparison')!;
+    expect(finding.limit).toBe(100);
+    expect(finding.value).toBeGreaterThanOrEqual(100);
+    expect(finding.message).toMatch(
+      /^canary 5xx rate is (\d+(\.\d+)?× stable's|[\d.]+% while stable's is 0) \(evidence \d+ ≥ 100\)$/,
+    );
+    expect(last.evidence).toBe(finding.value);
+    // With no stable 5xx yet, nothing bounds the ratio from above: the bounds are left out rather than Infinity.
+    if (last.rateRatio)
+      expect([last.rateRatio.lower, last.rateRatio.upper].every(Number.isFinite)).toBe(true);
+    expect(JSON.stringify(last.comparison)).not.toContain('null');
+  });
+
+  it('passes a canary as good as stable at every check, and picks the slow edge from stable’s P99', async () => {
+    const results = await rollout('good', 12);
+    expect(results.map((r) => r.verdict)).toEqual(Array(12).fill('pass'));
+    for (const r of results) expect(r.evidence!).toBeLessThan(100);
+    const state = results.at(-1)!.comparison as StoredComparison;
+    // Stable's P99 lies in the (100, 250] bucket: the edge is 250 ms.
+    expect(state.slowEdge).toMatchObject({ ms: 250, source: 'stable-p99' });
+    // Counted from the step's start: 12 checks × 15 s of 10 and 90 requests per second.
+    expect(state.totals.canary.requests).toBe(10 * 180);
+    expect(state.totals.stable.requests).toBe(90 * 180);
+  });
+
+  it('counts a pod restart between checks as a reset, not as negative or inflated traffic', async () => {
+    const results = await rollout('reset', 4);
+    expect(results.map((r) => r.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
+    const state = results.at(-1)!.comparison as StoredComparison;
+    // 60 s at 10/s, less the 70 requests between the check at 15 s and the restart at 22 s.
+    expect(state.totals.canary.requests).toBe(600 - 70);
+    expect(state.totals.stable.requests).toBe(90 * 60);
+  });
+
+  it('gives no evidence and no pass when stable has no series', async () => {
+    const results = await rollout('lonely', 4);
+    for (const r of results) {
+      expect(r.verdict).toBe('inconclusive');
+      expect(r.inconclusive).toContain('comparison: no request metrics for lonely-stable');
+      expect(r.evidence).toBeUndefined();
+    }
+    const state = results.at(-1)!.comparison as StoredComparison;
+    expect(state.slowEdge.source).toBe('p99-threshold');
+    expect(state.evidence.errors.canaryEvents).toBe(0);
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rolloutSpecSchema, type RolloutSpecInput } from '../../src/api/schema.js';
+import { InvalidRolloutFile, loadRolloutSpec } from '../../src/simulate/load.js';
+import { histogramQuantile, ScrapedArm } from '../../src/simulate/scrapes.js';
+import { simulate } from '../../src/simulate/simulate.js';
+import { DEFAULT_TRAFFIC, type TrafficModel } from '../../src/simulate/traffic.js';
+
+const routing: Pick<RolloutSpecInput, 'targetRef' | 'trafficRouting'> = {
+  targetRef: { name: 'app' },
+  trafficRouting: { istio: { virtualService: { name: 'app' }, destinationRule: { name: 'app' } } },
+};
+const defaults = rolloutSpecSchema.parse(routing);
+const traffic = (overrides: Partial<TrafficModel> = {}): TrafficModel => ({
+  ...DEFAULT_TRAFFIC,
+  ...overrides,
+});
+
+describe('stepwise simulate', () => {
+  it('gives the same summary for the same seed and a different one for another seed', () => {
+    const options = { traffic: traffic({ canaryErrorRate: 0.01 }), runs: 30 };
+    const a = simulate(defaults, { ...options, seed: 7 });
+    expect(simulate(defaults, { ...options, seed: 7 })).toEqual(a);
+    expect(simulate(defaults, { ...options, seed: 8 })).not.toEqual(a);
+  });
+
+  it('promotes a canary as good as stable after the four one-minute steps, and rolls back one with 5% errors', () => {
+    const good = simulate(defaults, { traffic: traffic(), runs: 200, seed: 1 });
+    expect(good.promoted).toBeGreaterThanOrEqual(195);
+    expect(good.rolledBack + good.promoted + good.undecided).toBe(200);
+    // Every step lasts at least its minimum duration.
+    expect(good.secondsToPromote!.p50).toBeGreaterThanOrEqual(4 * 60);
+    expect(good.canaryRequests.mean).toBeGreaterThan(100 * 60 * (0.05 + 0.25 + 0.5 + 1) * 0.9);
+
+    const bad = simulate(defaults, { traffic: traffic({ canaryErrorRate: 0.05 }), runs: 200, seed: 1 });
+    expect(bad.rolledBack).toBe(200);
+    // Nearly always within the first, 5% step; never past the second.
+    expect(bad.secondsToRollback!.p95).toBeLessThanOrEqual(60);
+    expect(bad.secondsToRollback!.max).toBeLessThanOrEqual(120);
+    expect(bad.rollbackReasons.some((r) => r.reason.includes('canary 5xx rate is'))).toBe(true);
+  });
+
+  it('misses a 5x worse canary with thresholds alone more often than with the comparison', () => {
+    const thresholdsOnly = rolloutSpecSchema.parse({
+      ...routing,
+      analysis: { comparison: { enabled: false } },
+    });
+    const options = { traffic: traffic({ canaryErrorRate: 0.005 }), runs: 100, seed: 3 };
+    const without = simulate(thresholdsOnly, options);
+    const withComparison = simulate(defaults, options);
+    expect(without.rolledBack).toBeLessThan(withComparison.rolledBack);
+    expect(withComparison.failedCanaryRequests.mean).toBeLessThan(without.failedCanaryRequests.mean);
+  });
+
+  it('lets the analysis see metrics only at scrape times', () => {
+    const options = { traffic: traffic({ canaryLatencyFactor: 3 }), runs: 50, seed: 5 };
+    const everySecond = simulate(defaults, options);
+    const everyMinute = simulate(defaults, {
+      ...options,
+      traffic: { ...options.traffic, scrapeIntervalSeconds: 60 },
+    });
+    expect(everySecond.secondsToRollback!.p50).toBeLessThan(everyMinute.secondsToRollback!.p50);
+  });
+});
+
+describe('the simulated Prometheus', () => {
+  it('extrapolates increase() to the window edges as Prometheus 2.x does', () => {
+    const arm = new ScrapedArm(2);
+    // 10 requests per second, all fast, scraped every 10 s from t = 100.
+    for (let t = 100; t <= 160; t += 10) {
+      if (t > 100) arm.serve({ requests: 100, errors: 10, buckets: [100, 0] });
+      arm.scrape(t);
+    }
+    // Window [103, 157]: samples 110..150 (delta 400 over 40 s), 7 s to each edge < 1.1 × 10 s: stretched to 54 s.
+    const increase = arm.increase(103, 157)!;
+    expect(increase.requests).toBeCloseTo((400 * 54) / 40, 9);
+    expect(increase.errors).toBeCloseTo((40 * 54) / 40, 9);
+    // Fewer than two samples in the window: no result.
+    expect(arm.increase(111, 119)).toBeUndefined();
+  });
+
+  it('interpolates histogram_quantile inside the bucket holding the rank', () => {
+    // 100 requests: 90 at or below 50 ms, 98 at or below 100 ms, all at or below 250 ms.
+    expect(histogramQuantile(0.99, [50, 100, 250], [90, 98, 100, 100])).toBeCloseTo(100 + 150 * 0.5, 9);
+    // A rank in the +Inf bucket gives the largest finite edge.
+    expect(histogramQuantile(0.99, [50, 100], [90, 95, 100])).toBe(100);
+    expect(histogramQuantile(0.99, [50], [0, 0])).toBeNaN();
+  });
+});
+
+describe('loading the Rollout file', () => {
+  it('loads the example Rollout', async () => {
+    const spec = await loadRolloutSpec('rollouts/product-service/rollout.yaml');
+    expect(spec.steps.length).toBeGreaterThan(0);
+  });
+
+  it('names the file and each wrong field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepwise-simulate-'));
+    const file = join(dir, 'rollout.yaml');
+    await writeFile(
+      file,
+      'apiVersion: stepwise.dev/v1alpha1\nkind: Rollout\nmetadata: {name: app}\nspec:\n  targetRef: {name: app}\n  steps: [{weight: 500}]\n',
+    );
+    const error = await loadRolloutSpec(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidRolloutFile);
+    const lines = (error as InvalidRolloutFile).lines;
+    expect(lines).toContain(
+      `${file}: spec.steps[0].weight: 500 is above the maximum 100; use a smaller value`,
+    );
+    expect(lines.some((line) => line.startsWith(`${file}: spec.trafficRouting:`))).toBe(true);
+  });
+});
