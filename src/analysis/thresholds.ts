@@ -42,22 +42,21 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
 
   const { errorRate, p99Ms } = measured;
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
-  else if (
-    errorRate > spec.thresholds.maxErrorRate &&
-    !errorRateAboveLimit(errorRate, requests, spec.thresholds.maxErrorRate)
-  ) {
-    // Above the limit, but not beyond sampling noise yet: neither a breach nor a pass.
-    missing.push(
-      `error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(spec.thresholds.maxErrorRate)} but within sampling noise of ${Math.round(requests)} requests`,
-    );
-  } else if (errorRateAboveLimit(errorRate, requests, spec.thresholds.maxErrorRate)) {
+  else if (errorRate > spec.thresholds.maxErrorRate) {
     const limit = spec.thresholds.maxErrorRate;
-    failures.push({
-      metric: 'errorRate',
-      value: errorRate,
-      limit,
-      message: `canary error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(limit)}`,
-    });
+    if (errorRateAboveLimit(errorRate, requests, limit)) {
+      failures.push({
+        metric: 'errorRate',
+        value: errorRate,
+        limit,
+        message: `canary error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(limit)}`,
+      });
+    } else {
+      // Above the limit, but not beyond sampling noise yet: neither a breach nor a pass.
+      missing.push(
+        `error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(limit)} but within sampling noise of ${Math.round(requests)} requests`,
+      );
+    }
   }
 
   if (isNoValue(p99Ms)) missing.push(`P99: ${p99Ms.reason}`);
@@ -107,7 +106,6 @@ const Z_99 = 2.326;
  * a 5% canary against a 1% limit still fails after about 40 requests.
  */
 export function errorRateAboveLimit(errorRate: number, requests: number, limit: number): boolean {
-  if (!(errorRate > limit)) return false;
   const n = requests;
   const z2 = Z_99 * Z_99;
   const centre = errorRate + z2 / (2 * n);

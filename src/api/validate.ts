@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { METRIC_PLACEHOLDERS, unknownPlaceholders } from '../analysis/promql.js';
 import { parseDuration } from './duration.js';
 import { API_VERSION, KIND, rolloutSpecSchema, type RolloutSpec } from './schema.js';
 
@@ -10,9 +11,6 @@ export interface Problem {
 }
 
 export type SpecValidation = { ok: true; spec: RolloutSpec } | { ok: false; problems: Problem[] };
-
-export const TEMPLATE_PLACEHOLDERS = ['namespace', 'canary', 'stable', 'interval'] as const;
-const PLACEHOLDER_RE = /\{\{\s*([^}\s]*)\s*\}\}/g;
 
 /** Validates a Rollout's spec: schema first, then meaning. Returns every problem, not just the first. */
 export function validateSpec(spec: unknown): SpecValidation {
@@ -162,13 +160,11 @@ function meaningProblems(spec: RolloutSpec): Problem[] {
     if (metric.min !== undefined && metric.max !== undefined && metric.min > metric.max) {
       problems.push({ path: `${path}.min`, message: `${metric.min} is above max ${metric.max}; swap them` });
     }
-    for (const [, placeholder] of metric.query.matchAll(PLACEHOLDER_RE)) {
-      if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(placeholder ?? '')) {
-        problems.push({
-          path: `${path}.query`,
-          message: `{{ ${placeholder} }} is not a known placeholder; use ${TEMPLATE_PLACEHOLDERS.map((p) => `{{ ${p} }}`).join(', ')}`,
-        });
-      }
+    for (const placeholder of unknownPlaceholders(metric.query)) {
+      problems.push({
+        path: `${path}.query`,
+        message: `{{ ${placeholder} }} is not a known placeholder; use ${METRIC_PLACEHOLDERS.map((p) => `{{ ${p} }}`).join(', ')}`,
+      });
     }
   });
   return problems;

@@ -4,6 +4,7 @@ import { formatMs, formatPercent } from '../format.js';
 import type { CheckResult, Finding } from '../types.js';
 import { cumulativeToIncrement, type CounterSnapshot } from './counters.js';
 import {
+  storedStateError,
   canPass,
   GUARDS,
   newComparisonState,
@@ -242,14 +243,7 @@ const storedSchema = z.strictObject({
 export function parseStoredComparison(value: unknown): StoredComparison | undefined {
   if (value === undefined) return undefined;
   const parsed = storedSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['status', 'analysis', 'comparison', ...(issue?.path ?? []).map(String)].join('.');
-    throw new TypeError(
-      `${path}: ${issue?.message ?? 'invalid'}; the comparison state is written by the controller, ` +
-        'restore it or start the revision again with `stepwise retry`',
-    );
-  }
+  if (!parsed.success) throw storedStateError(parsed.error.issues[0]);
   const evidence = (() => {
     try {
       return parseComparisonState(parsed.data.evidence);

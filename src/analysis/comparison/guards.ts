@@ -137,6 +137,15 @@ const guardSchema = z.strictObject({
 });
 const stateSchema = z.strictObject({ version: z.literal(1), errors: guardSchema, slow: guardSchema });
 
+/** The error for a stored comparison state that does not fit, naming the field under status.analysis.comparison. */
+export function storedStateError(issue: { path: PropertyKey[]; message: string } | undefined): TypeError {
+  const path = ['status', 'analysis', 'comparison', ...(issue?.path ?? []).map(String)].join('.');
+  return new TypeError(
+    `${path}: ${issue?.message ?? 'invalid'}; the comparison state is written by the controller, ` +
+      'restore it or start the revision again with `stepwise retry`',
+  );
+}
+
 /**
  * Reads the state stored in status.analysis.comparison (undefined: a fresh comparison). A stored state that does not
  * fit is an error naming the field, never silently reset: a reset would spend the false-rollback budget again.
@@ -144,13 +153,6 @@ const stateSchema = z.strictObject({ version: z.literal(1), errors: guardSchema,
 export function parseComparisonState(value: unknown): ComparisonState {
   if (value === undefined) return newComparisonState();
   const parsed = stateSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['status', 'analysis', 'comparison', ...(issue?.path ?? []).map(String)].join('.');
-    throw new TypeError(
-      `${path}: ${issue?.message ?? 'invalid'}; the comparison state is written by the controller, ` +
-        'restore it or start the revision again with `stepwise retry`',
-    );
-  }
+  if (!parsed.success) throw storedStateError(parsed.error.issues[0]);
   return parsed.data;
 }
