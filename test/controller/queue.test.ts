@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { WorkQueue } from '../../src/controller/queue.js';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the per-key work queue', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('runs one pass per key at a time, and once more when the key changed during a pass', async () => {
+    const log: string[] = [];
+    let release!: () => void;
+    const queue = new WorkQueue(async (key) => {
+      log.push(`start ${key}`);
+      if (log.length === 1) await new Promise<void>((r) => (release = r));
+      log.push(`end ${key}`);
+    });
+    queue.add('a');
+    await tick();
+    queue.add('a'); // arrives during the pass
+    queue.add('a'); // de-duplicated with the one before
+    await tick();
+    expect(log).toEqual(['start a']);
+    release();
+    await vi.waitFor(() => expect(log).toEqual(['start a', 'end a', 'start a', 'end a']));
+    await queue.stop();
+  });
+
+  it('runs different keys in parallel up to its concurrency', async () => {
+    let running = 0;
+    let peak = 0;
+    const queue = new WorkQueue(
+      async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 20));
+        running -= 1;
+      },
+      { concurrency: 2 },
+    );
+    for (const key of ['a', 'b', 'c', 'd']) queue.add(key);
+    await vi.waitFor(() => expect(running).toBe(0));
+    await vi.waitFor(() => expect(peak).toBe(2));
+    await queue.stop();
+  });
+
+  it('wakes a key when its pass asked to, keeping the earliest wake-up', async () => {
+    vi.useFakeTimers();
+    const passes: number[] = [];
+    const queue = new WorkQueue(async () => {
+      passes.push(Date.now());
+      return passes.length === 1 ? { requeueAfterMs: 5_000 } : undefined;
+    });
+    const start = Date.now();
+    queue.add('a');
+    await vi.advanceTimersByTimeAsync(0);
+    queue.addAfter('a', 60_000); // a later wake-up does not replace the earlier one
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(passes.map((t) => t - start)).toEqual([0, 5_000]);
+    await queue.stop();
+  });
+
+  it('retries a failing key with growing backoff and reports each failure', async () => {
+    vi.useFakeTimers();
+    const failures: number[] = [];
+    let calls = 0;
+    const queue = new WorkQueue(
+      async () => {
+        calls += 1;
+        if (calls <= 3) throw new Error('API down');
+      },
+      { baseBackoffMs: 100, onError: (_key, _error, retryInMs) => failures.push(retryInMs) },
+    );
+    queue.add('a');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(failures).toEqual([100, 200, 400]);
+    expect(calls).toBe(4);
+    await queue.stop();
+  });
+
+  it('stops taking work and waits for the pass under way', async () => {
+    let finished = false;
+    const queue = new WorkQueue(async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      finished = true;
+    });
+    queue.add('a');
+    await tick();
+    await queue.stop();
+    expect(finished).toBe(true);
+    queue.add('b');
+    await tick();
+  });
+});
