@@ -59,7 +59,7 @@ const prometheusSchema = z
   })
   .describe('Where the Istio metrics are read. Defaults to the controller flag --prometheus-address.');
 
-const metricSchema = z
+export const metricSchema = z
   .strictObject({
     name: z
       .string()

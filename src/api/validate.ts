@@ -1,7 +1,17 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { METRIC_PLACEHOLDERS, unknownPlaceholders } from '../analysis/promql.js';
 import { parseDuration } from './duration.js';
-import { API_VERSION, KIND, rolloutSpecSchema, type RolloutSpec } from './schema.js';
+import {
+  API_VERSION,
+  DEFAULT_STEPS,
+  KIND,
+  metricSchema,
+  rolloutSpecSchema,
+  stepSchema,
+  type MetricSpec,
+  type RolloutSpec,
+  type Step,
+} from './schema.js';
 
 /** One thing wrong with a Rollout: the field to fix and what to do. */
 export interface Problem {
@@ -16,7 +26,9 @@ export type SpecValidation = { ok: true; spec: RolloutSpec } | { ok: false; prob
 export function validateSpec(spec: unknown): SpecValidation {
   const parsed = rolloutSpecSchema.safeParse(spec, { reportInput: true });
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.flatMap((issue) => describeIssue(issue, 'spec')) };
+    // Relations are still judged on the parts that parse, so one run reports every problem.
+    const schemaProblems = parsed.error.issues.flatMap((issue) => describeIssue(issue, 'spec'));
+    return { ok: false, problems: [...schemaProblems, ...meaningProblems(partsThatParse(spec))] };
   }
   const problems = meaningProblems(parsed.data);
   return problems.length ? { ok: false, problems } : { ok: true, spec: parsed.data };
@@ -124,8 +136,30 @@ function article(type: string): string {
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
+/** The fields the meaning checks read. */
+interface MeaningInput {
+  steps: Step[];
+  analysis: { interval?: string; metrics: MetricSpec[] };
+  progressDeadline?: string;
+}
+
+/** Of a spec that failed the schema, the parts the meaning checks can still read. */
+function partsThatParse(raw: unknown): MeaningInput {
+  const spec = (raw ?? {}) as Record<string, unknown>;
+  const analysis = (spec.analysis ?? {}) as Record<string, unknown>;
+  const steps = z.array(stepSchema).safeParse(spec.steps ?? DEFAULT_STEPS);
+  const metrics = z.array(metricSchema).safeParse(analysis.metrics ?? []);
+  const duration = (value: unknown) =>
+    typeof value === 'string' && parseDuration(value) !== undefined ? value : undefined;
+  return {
+    steps: steps.success ? steps.data : [],
+    analysis: { interval: duration(analysis.interval), metrics: metrics.success ? metrics.data : [] },
+    progressDeadline: duration(spec.progressDeadline),
+  };
+}
+
 /** What the schema cannot say: relations between fields. */
-function meaningProblems(spec: RolloutSpec): Problem[] {
+function meaningProblems(spec: MeaningInput): Problem[] {
   const problems: Problem[] = [];
   spec.steps.forEach((step, i) => {
     const previous = spec.steps[i - 1];
@@ -136,12 +170,12 @@ function meaningProblems(spec: RolloutSpec): Problem[] {
       });
     }
   });
-  const positive: [string, string][] = [
+  const positive: [string, string | undefined][] = [
     ['spec.analysis.interval', spec.analysis.interval],
     ['spec.progressDeadline', spec.progressDeadline],
   ];
   for (const [path, text] of positive) {
-    if (parseDuration(text) === 0)
+    if (text !== undefined && parseDuration(text) === 0)
       problems.push({ path, message: `${show(text)} must be above zero; use e.g. 15s` });
   }
   const names = new Set<string>();

@@ -58,6 +58,7 @@ describe('Rollout validation', () => {
     expect(found).toEqual([
       'spec.analysis.interval: "-5s" is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
       'spec.analysis.stepDuration: "soon" is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
+      'spec.progressDeadline: "0s" must be above zero; use e.g. 15s',
     ]);
     expect(problems(spec({ progressDeadline: '0s' }))).toEqual([
       'spec.progressDeadline: "0s" must be above zero; use e.g. 15s',
@@ -109,9 +110,12 @@ describe('Rollout validation', () => {
         analysis: { interval: 'x', prometheus: { address: 'ftp://p' } },
       }),
     );
-    expect(found).toHaveLength(2); // schema problems first; meaning is judged once the schema holds
+    expect(found).toHaveLength(3); // schema problems first, then relations between the parts that parse
     expect(found[0]).toContain('spec.analysis.prometheus.address');
     expect(found[1]).toContain('spec.analysis.interval');
+    expect(found[2]).toBe(
+      "spec.steps[1].weight: 10 is not above the previous step's 50; weights must increase from step to step",
+    );
   });
 
   it('checks apiVersion, kind and name of a whole object', () => {
