@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
 import { createPrometheusAnalyzer } from '../analysis/analyzer.js';
 import { Controller } from '../controller/controller.js';
+import { Cluster } from '../kube/cluster.js';
+import { LeaseElector, leaseIdentity } from '../kube/lease.js';
+import { Notifier } from '../notify/notifier.js';
 import { startHttpServer } from '../server/http.js';
+import { triggerWebhookRoutes } from '../server/webhook.js';
 import { createLogger, type LogFormat } from '../telemetry/logger.js';
 import { ControllerMetrics } from '../telemetry/metrics.js';
 import { loadKubeConfig } from './kubeconfig.js';
+import { leaderElectionNamespace } from './leader-election-namespace.js';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -15,6 +20,12 @@ interface ControllerFlags {
   logLevel: string;
   logFormat: LogFormat;
   workers: string;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  notifySlackUrlFile?: string;
+  notifyWebhookUrlFile?: string;
+  webhookSecret?: string;
 }
 
 function hostPort(text: string): { host: string; port: number } {
@@ -45,43 +56,117 @@ export function registerControllerCommand(program: Command): void {
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
     .option('--workers <n>', 'Rollouts reconciled in parallel', '4')
+    .option('--leader-elect', 'run as one of several replicas: only the holder of a Lease reconciles', false)
+    .option(
+      '--leader-election-namespace <ns>',
+      'namespace of the leader Lease (default: $POD_NAMESPACE, the in-cluster namespace or the kubeconfig namespace)',
+    )
+    .option('--leader-election-id <name>', 'name of the leader Lease', 'stepwise-controller')
+    .option(
+      '--notify-slack-url-file <file>',
+      'file holding a Slack incoming-webhook URL for Rollouts without spec.notifications ($STEPWISE_NOTIFY_SLACK_URL_FILE)',
+      process.env.STEPWISE_NOTIFY_SLACK_URL_FILE,
+    )
+    .option(
+      '--notify-webhook-url-file <file>',
+      'file holding a URL that gets every notification as JSON, for Rollouts without spec.notifications ($STEPWISE_NOTIFY_WEBHOOK_URL_FILE)',
+      process.env.STEPWISE_NOTIFY_WEBHOOK_URL_FILE,
+    )
+    .option(
+      '--webhook-secret <namespace/name>',
+      'serve POST /v1/trigger on the metrics address, authenticated by this Secret (keys token and/or hmacKey)',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  stepwise controller --kubeconfig ~/.kube/config -n production --prometheus-address http://prometheus:9090',
     )
     .action(async (flags: ControllerFlags) => {
-      const logger = createLogger({ level: flags.logLevel, format: flags.logFormat });
+      const kubeConfig = loadKubeConfig(flags);
+      const identity = leaseIdentity();
+      const root = createLogger({ level: flags.logLevel, format: flags.logFormat });
+      // With several replicas, every line names the process that wrote it.
+      const logger = flags.leaderElect ? root.child({ holder: identity }) : root;
       const metrics = new ControllerMetrics();
+      const countRequest = (r: { verb: string; resource: string; code: number }) =>
+        metrics.kubernetesRequest(r);
+      const secrets = new Cluster(kubeConfig, countRequest);
+      const notifier = new Notifier({
+        logger,
+        readSecret: async (namespace, name, key) => {
+          const encoded = (await secrets.getSecret(namespace, name))?.data?.[key];
+          return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+        },
+        defaults: { slackUrlFile: flags.notifySlackUrlFile, webhookUrlFile: flags.notifyWebhookUrlFile },
+        onDelivery: (delivery) => metrics.notification(delivery),
+      });
       const controller = new Controller({
-        kubeConfig: loadKubeConfig(flags),
-        analyzer: createPrometheusAnalyzer({ logger }),
+        kubeConfig,
+        analyzer: createPrometheusAnalyzer({
+          logger,
+          onQuery: (outcome) => metrics.prometheusQuery(outcome),
+        }),
         logger,
         namespaces: flags.namespace,
         defaultPrometheus: flags.prometheusAddress,
         workers: Number(flags.workers),
-        onDecision: (rollout, decision, check) => metrics.record(rollout, decision, check),
+        onDecision: (rollout, decision, check) => {
+          metrics.record(rollout, decision, check);
+          notifier.notify(rollout, decision, check);
+        },
+        onKubernetesRequest: countRequest,
+        onPass: (pass) => metrics.reconciled(pass),
       });
+      const elector = flags.leaderElect
+        ? new LeaseElector({
+            kubeConfig,
+            namespace: flags.leaderElectionNamespace ?? leaderElectionNamespace(kubeConfig),
+            name: flags.leaderElectionId,
+            identity,
+            logger,
+            onRequest: (verb, code) => countRequest({ verb, resource: 'leases', code }),
+          })
+        : undefined;
       const { host, port } = hostPort(flags.metricsAddress);
       const { server, url } = await startHttpServer({
         host,
         port,
         registry: metrics.registry,
-        ready: () => controller.isReady(),
+        routes: triggerWebhookRoutes(secrets, flags.webhookSecret, logger),
+        // A follower is ready: it stands by to take over, and a rolling update must be able to proceed.
+        ready: () => (elector && !elector.isLeader() ? true : controller.isReady()),
       });
       logger.info('serving /metrics, /healthz, /readyz', { url });
       let stopping = false;
+      const waiting = new AbortController();
       const shutdown = (signal: string) => {
         if (stopping) return;
         stopping = true;
+        waiting.abort();
         logger.info('shutting down: finishing the passes under way', { signal });
-        void controller.stop().then(() => {
+        void (async () => {
+          await controller.stop();
+          // Hand the Lease over only once no pass of ours can still write.
+          await elector?.release();
+          metrics.leader.set(0);
+          await Promise.race([notifier.drain(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
           server.close();
           logger.info('stopped');
           process.exit(0);
-        });
+        })();
       };
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
+      if (elector) {
+        metrics.leader.set(0);
+        if (!(await elector.acquire(waiting.signal)) || stopping) return;
+        elector.keepRenewing((why) => {
+          metrics.leader.set(0);
+          // Exit at once: the next leader may take the Lease soon, and it must be the only writer.
+          logger.error('lost the leader Lease; stopping now', { why });
+          process.exit(1);
+        });
+      }
+      metrics.leader.set(1);
       await controller.start();
     });
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerOperatorCommands } from './commands/index.js';
 import { registerControllerCommand } from './controller-command.js';
+import { registerSimulateCommand } from './simulate-command.js';
 
 const program = new Command('stepwise')
   .description('Progressive canary delivery for Kubernetes services behind Istio')
@@ -8,6 +10,8 @@ const program = new Command('stepwise')
   .showHelpAfterError();
 
 registerControllerCommand(program);
+registerSimulateCommand(program);
+registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`stepwise: ${error instanceof Error ? error.message : String(error)}`);

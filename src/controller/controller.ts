@@ -4,6 +4,7 @@ import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
 import {
   Cluster,
   type CustomResource,
+  type KubernetesRequestObserver,
   DESTINATION_RULES,
   ROLLOUTS,
   type RolloutObject,
@@ -26,6 +27,10 @@ export interface ControllerOptions {
   now?: () => Date;
   resyncMs?: number;
   onDecision?: (rollout: RolloutObject, decision: Decision, check: CheckResult | undefined) => void;
+  /** Told about every Kubernetes request a reconcile pass makes (metrics). */
+  onKubernetesRequest?: KubernetesRequestObserver;
+  /** Told when a reconcile pass ended (metrics). */
+  onPass?: (pass: { key: string; startedAt: Date; seconds: number; outcome: 'ok' | 'error' }) => void;
 }
 
 type Items = { items: KubeObject[]; metadata?: { resourceVersion?: string } };
@@ -45,7 +50,7 @@ export class Controller {
   private ready = false;
 
   constructor(private readonly options: ControllerOptions) {
-    this.cluster = new Cluster(options.kubeConfig);
+    this.cluster = new Cluster(options.kubeConfig, options.onKubernetesRequest);
     const deps = {
       cluster: this.cluster,
       analyzer: options.analyzer,
@@ -57,7 +62,7 @@ export class Controller {
     this.queue = new WorkQueue(
       (key) => {
         const [namespace, name] = key.split('/') as [string, string];
-        return reconcile(deps, namespace, name);
+        return this.timed(key, () => reconcile(deps, namespace, name));
       },
       {
         concurrency: options.workers ?? 4,
@@ -145,6 +150,27 @@ export class Controller {
     this.ready = false;
     for (const watch of this.watches) watch.stop();
     await this.queue.stop();
+  }
+
+  /** Logs each pass's start and end (debug), so the passes of two controllers can be told apart in time. */
+  private async timed<T>(key: string, pass: () => Promise<T>): Promise<T> {
+    const startedAt = new Date();
+    let outcome: 'ok' | 'error' = 'error';
+    try {
+      const result = await pass();
+      outcome = 'ok';
+      return result;
+    } finally {
+      const finishedAt = new Date();
+      const seconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
+      this.options.logger.debug('reconcile pass', {
+        key,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        outcome,
+      });
+      this.options.onPass?.({ key, startedAt, seconds, outcome });
+    }
   }
 
   private onRollout(type: string, rollout: RolloutObject): void {

@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
-import { isNotFound } from './errors.js';
+import { httpStatus, isNotFound } from './errors.js';
 import { withRetry } from './retry.js';
 
 export interface RolloutObject {
@@ -40,6 +40,9 @@ export const DESTINATION_RULES: CustomResource = {
   plural: 'destinationrules',
 };
 
+/** Told about every Kubernetes request the controller makes, with its outcome. */
+export type KubernetesRequestObserver = (request: { verb: string; resource: string; code: number }) => void;
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
@@ -60,10 +63,27 @@ export class Cluster {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    private readonly onRequest?: KubernetesRequestObserver,
+  ) {
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error). */
+  private counted<T>(verb: string, resource: string, call: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      try {
+        const result = await call();
+        this.onRequest?.({ verb, resource, code: verb === 'create' ? 201 : 200 });
+        return result;
+      } catch (error) {
+        this.onRequest?.({ verb, resource, code: httpStatus(error) ?? 0 });
+        throw error;
+      }
+    };
   }
 
   getRollout(namespace: string, name: string): Promise<RolloutObject | undefined> {
@@ -71,10 +91,12 @@ export class Cluster {
   }
 
   async listRollouts(namespace?: string): Promise<{ items: RolloutObject[]; resourceVersion?: string }> {
-    const list = (await withRetry(() =>
-      namespace
-        ? this.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace })
-        : this.custom.listClusterCustomObject(ROLLOUTS),
+    const list = (await withRetry(
+      this.counted('list', 'rollouts', () =>
+        namespace
+          ? this.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace })
+          : this.custom.listClusterCustomObject(ROLLOUTS),
+      ),
     )) as { items: RolloutObject[]; metadata?: { resourceVersion?: string } };
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
   }
@@ -87,8 +109,10 @@ export class Cluster {
     resourceVersion: string | undefined,
   ): Promise<RolloutObject> {
     const body = { metadata: resourceVersion ? { resourceVersion } : {}, status };
-    return (await withRetry(() =>
-      this.custom.patchNamespacedCustomObjectStatus({ ...ROLLOUTS, namespace, name, body }, mergePatch),
+    return (await withRetry(
+      this.counted('patch', 'rollouts/status', () =>
+        this.custom.patchNamespacedCustomObjectStatus({ ...ROLLOUTS, namespace, name, body }, mergePatch),
+      ),
     )) as RolloutObject;
   }
 
@@ -98,10 +122,12 @@ export class Cluster {
     name: string,
     metadata: Record<string, unknown>,
   ): Promise<RolloutObject> {
-    return (await withRetry(() =>
-      this.custom.patchNamespacedCustomObject(
-        { ...ROLLOUTS, namespace, name, body: { metadata } },
-        mergePatch,
+    return (await withRetry(
+      this.counted('patch', 'rollouts', () =>
+        this.custom.patchNamespacedCustomObject(
+          { ...ROLLOUTS, namespace, name, body: { metadata } },
+          mergePatch,
+        ),
       ),
     )) as RolloutObject;
   }
@@ -112,30 +138,48 @@ export class Cluster {
     name: string,
   ): Promise<Record<string, unknown> | undefined> {
     return orUndefined(
-      withRetry(() => this.custom.getNamespacedCustomObject({ ...resource, namespace, name })),
+      withRetry(
+        this.counted('get', resource.plural, () =>
+          this.custom.getNamespacedCustomObject({ ...resource, namespace, name }),
+        ),
+      ),
     ) as Promise<Record<string, unknown> | undefined>;
   }
 
   async patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<void> {
-    await withRetry(() =>
-      this.custom.patchNamespacedCustomObject({ ...resource, namespace, name, body }, mergePatch),
+    await withRetry(
+      this.counted('patch', resource.plural, () =>
+        this.custom.patchNamespacedCustomObject({ ...resource, namespace, name, body }, mergePatch),
+      ),
     );
   }
 
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
-    return orUndefined(withRetry(() => this.apps.readNamespacedDeployment({ namespace, name })));
+    return orUndefined(
+      withRetry(
+        this.counted('get', 'deployments', () => this.apps.readNamespacedDeployment({ namespace, name })),
+      ),
+    );
   }
 
   async createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment> {
-    return withRetry(() => this.apps.createNamespacedDeployment({ namespace, body }));
+    return withRetry(
+      this.counted('create', 'deployments', () => this.apps.createNamespacedDeployment({ namespace, body })),
+    );
   }
 
   async patchDeployment(namespace: string, name: string, body: object): Promise<V1Deployment> {
-    return withRetry(() => this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch));
+    return withRetry(
+      this.counted('patch', 'deployments', () =>
+        this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch),
+      ),
+    );
   }
 
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-    return orUndefined(withRetry(() => this.core.readNamespacedSecret({ namespace, name })));
+    return orUndefined(
+      withRetry(this.counted('get', 'secrets', () => this.core.readNamespacedSecret({ namespace, name }))),
+    );
   }
 
   async createEvent(
@@ -144,33 +188,35 @@ export class Cluster {
     event: { type: string; reason: string; message: string },
   ): Promise<void> {
     const now = new Date();
-    await withRetry(() =>
-      this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: {
-            name: `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
-            namespace,
+    await withRetry(
+      this.counted('create', 'events', () =>
+        this.core.createNamespacedEvent({
+          namespace,
+          body: {
+            metadata: {
+              name: `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
+              namespace,
+            },
+            involvedObject: {
+              apiVersion: rollout.apiVersion,
+              kind: rollout.kind,
+              name: rollout.metadata.name,
+              namespace,
+              uid: rollout.metadata.uid,
+              resourceVersion: rollout.metadata.resourceVersion,
+            },
+            type: event.type,
+            reason: event.reason,
+            message: event.message.slice(0, 1024),
+            source: { component: 'stepwise' },
+            reportingComponent: 'stepwise.dev/controller',
+            reportingInstance: process.env.HOSTNAME ?? 'stepwise',
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
           },
-          involvedObject: {
-            apiVersion: rollout.apiVersion,
-            kind: rollout.kind,
-            name: rollout.metadata.name,
-            namespace,
-            uid: rollout.metadata.uid,
-            resourceVersion: rollout.metadata.resourceVersion,
-          },
-          type: event.type,
-          reason: event.reason,
-          message: event.message.slice(0, 1024),
-          source: { component: 'stepwise' },
-          reportingComponent: 'stepwise.dev/controller',
-          reportingInstance: process.env.HOSTNAME ?? 'stepwise',
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      }),
+        }),
+      ),
     );
   }
 }

@@ -18,6 +18,8 @@ export interface ControllerProcessOptions {
 
 export interface ControllerProcess {
   child: ChildProcess;
+  /** Where /metrics, /healthz and /readyz listen, from the controller's 'serving /metrics' log line. */
+  metricsUrl: Promise<string>;
   /** Sends a signal and resolves once the process exited. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -43,8 +45,27 @@ export function startControllerProcess(options: ControllerProcessOptions): Contr
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const metricsUrl = new Promise<string>((resolve, reject) => {
+    let pending = '';
+    const look = (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const url = /"url":"(http[^"]+)"/.exec(line)?.[1];
+        if (line.includes('serving /metrics') && url) resolve(url);
+      }
+    };
+    child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
+    void exited.then(() =>
+      reject(new Error(`the controller exited before serving /metrics; log: ${options.logFile}`)),
+    );
+  });
+  metricsUrl.catch(() => undefined);
   return {
     child,
+    metricsUrl,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -7,6 +7,8 @@ export interface ServerOptions {
   port: number;
   registry: Registry;
   ready: () => boolean;
+  /** Extra handlers by exact path (the trigger webhook). */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 /** /healthz (process alive), /readyz (watches synced), /metrics (Prometheus text format). */
@@ -23,6 +25,8 @@ export async function startHttpServer(options: ServerOptions): Promise<{ server:
         .metrics()
         .then((text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text))
         .catch((error: unknown) => res.writeHead(500).end(String(error)));
+    } else if (path && options.routes?.[path]) {
+      options.routes[path](req, res);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

@@ -1,8 +1,9 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PHASES } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { Decision } from '../rollout/types.js';
+import { notificationsFor } from '../notify/events.js';
 
 /** The controller's own Prometheus metrics: what each Rollout is doing and what was decided. */
 export class ControllerMetrics {
@@ -43,6 +44,43 @@ export class ControllerMetrics {
     labelNames: ['namespace', 'rollout', 'reason'],
     registers: [this.registry],
   });
+  private readonly rollbacks = new Counter({
+    name: 'stepwise_rollbacks_total',
+    help: 'Automatic rollbacks, by reason (ErrorRate, P99Latency, CanaryWorseThanStable, Inconclusive, ...).',
+    labelNames: ['namespace', 'rollout', 'reason'],
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'stepwise_leader',
+    help: '1 while this controller process holds the leader Lease (always 1 without --leader-elect).',
+    labelNames: [],
+    registers: [this.registry],
+  });
+  private readonly reconcileDuration = new Histogram({
+    name: 'stepwise_reconcile_duration_seconds',
+    help: 'Duration of reconcile passes, by outcome (ok, error).',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly kubernetesRequests = new Counter({
+    name: 'stepwise_kubernetes_requests_total',
+    help: 'Kubernetes API requests of reconcile passes and leader election, by HTTP status (0 = no answer).',
+    labelNames: ['verb', 'resource', 'code'],
+    registers: [this.registry],
+  });
+  private readonly prometheusQueries = new Counter({
+    name: 'stepwise_prometheus_queries_total',
+    help: 'Analysis queries to Prometheus by outcome: ok, empty, nan, infinite, error, unreachable, ...',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly notifications = new Counter({
+    name: 'stepwise_notifications_total',
+    help: 'Notifications by receiver (slack, webhook), event and outcome (sent, failed, dropped).',
+    labelNames: ['receiver', 'event', 'outcome'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_process_' });
@@ -60,8 +98,35 @@ export class ControllerMetrics {
       ['p99_ms', s.analysis?.p99Ms],
       ['evidence', s.analysis?.evidence],
     ];
-    for (const [value, v] of values) if (v !== undefined) this.analysis.set({ ...labels, value }, v);
+    // A value the status no longer has (a new canary's fresh analysis) must not linger as the old one.
+    for (const [value, v] of values) {
+      if (v === undefined) this.analysis.remove({ ...labels, value });
+      else this.analysis.set({ ...labels, value }, v);
+    }
     if (check) this.checks.inc({ ...labels, verdict: check.verdict });
     for (const a of decision.announcements) this.decisions.inc({ ...labels, reason: a.reason });
+    for (const n of notificationsFor(rollout, decision, check)) {
+      if (n.event === 'rolledBack') this.rollbacks.inc({ ...labels, reason: n.reason });
+    }
+  }
+
+  reconciled(pass: { seconds: number; outcome: 'ok' | 'error' }): void {
+    this.reconcileDuration.observe({ outcome: pass.outcome }, pass.seconds);
+  }
+
+  kubernetesRequest(request: { verb: string; resource: string; code: number }): void {
+    this.kubernetesRequests.inc({
+      verb: request.verb,
+      resource: request.resource,
+      code: String(request.code),
+    });
+  }
+
+  prometheusQuery(outcome: string): void {
+    this.prometheusQueries.inc({ outcome });
+  }
+
+  notification(delivery: { kind: string; event: string; outcome: string }): void {
+    this.notifications.inc({ receiver: delivery.kind, event: delivery.event, outcome: delivery.outcome });
   }
 }

@@ -1,6 +1,7 @@
 // End-to-end harness: the sandbox stack (API server, mesh, real Prometheus), the example manifests of
 // rollouts/product-service, and `stepwise controller` as a real child process.
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import type { RolloutStatus } from '../../src/api/status.js';
@@ -21,6 +22,14 @@ export interface E2EOptions {
   rps?: number;
   mesh?: Partial<MeshOptions>;
   podReadyDelayMs?: number;
+  /** Extra `stepwise controller` flags for every controller the harness starts. */
+  controllerArgs?: string[];
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 export interface E2E {
@@ -35,12 +44,18 @@ export interface E2E {
   deployment(name: string): Promise<V1Deployment | undefined>;
   patchRolloutSpec(spec: Record<string, unknown>): Promise<void>;
   startController(): void;
+  /** Another controller process (a second replica); its log goes to `logFile`. */
+  launchController(logFile: string, extraArgs?: string[]): ControllerProcess;
   /** Canary weights of the managed route, in the order the mesh routed by them, with their times. */
   canaryWeights(): { weight: number; at: number }[];
   /** Waits until the Rollout adopted the target and the mesh routes everything to stable. */
   adopted(): Promise<void>;
   /** Waits until the mesh routes by this canary weight (it reads the VirtualService a few times a second). */
   meshRoutesCanaryWeight(weight: number): Promise<void>;
+  /** Runs `stepwise <args>` as a child process against the sandbox (kubeconfig and namespace set). */
+  cli(args: string[]): Promise<CliRun>;
+  /** Base URL of the first controller's HTTP server (from its log). */
+  controllerUrl(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -65,8 +80,13 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
 
   const custom = stack.kubeConfig.makeApiClient(CustomObjectsApi);
   const apps = stack.kubeConfig.makeApiClient(AppsV1Api);
-  const launch = () =>
-    startControllerProcess({ kubeconfigPath: stack.kubeconfigPath, logFile, logLevel: 'debug' });
+  const launch = (file = logFile, extraArgs: string[] = []) =>
+    startControllerProcess({
+      kubeconfigPath: stack.kubeconfigPath,
+      logFile: file,
+      logLevel: 'debug',
+      extraArgs: [...(options.controllerArgs ?? []), ...extraArgs],
+    });
   const e2e: E2E = {
     stack,
     namespace,
@@ -125,6 +145,9 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     startController() {
       e2e.controller = launch();
     },
+    launchController(file, extraArgs) {
+      return launch(file, extraArgs);
+    },
     canaryWeights() {
       return stack.mesh
         .weightHistory()
@@ -144,6 +167,27 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
         if (Date.now() > deadline) throw new Error(`the mesh never routed with canary weight ${weight}`);
         await sleep(50);
       }
+    },
+    cli(args) {
+      const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+      const argv = ['--import', 'tsx', main, ...args, '--kubeconfig', stack.kubeconfigPath, '-n', namespace];
+      return new Promise((resolve) => {
+        execFile(process.execPath, argv, { timeout: 180_000 }, (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+          resolve({ code, stdout, stderr });
+        });
+      });
+    },
+    async controllerUrl() {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const line = (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
+          .split('\n')
+          .find((l) => l.includes('serving /metrics'));
+        if (line) return (JSON.parse(line) as { url: string }).url;
+        await sleep(100);
+      }
+      throw new Error(`the controller never logged its HTTP address; log: ${logFile}`);
     },
     async close() {
       await e2e.controller.kill('SIGTERM');

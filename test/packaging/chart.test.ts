@@ -35,6 +35,9 @@ const one = (manifests: Manifest[], kind: string) => {
   expect(found.map((m) => m.kind)).toEqual([kind]);
   return found[0]!;
 };
+/** Roles and bindings where Rollouts live (the leader-election ones sit in the release namespace). */
+const rolloutAccess = (manifests: Manifest[], kind: 'Role' | 'RoleBinding') =>
+  only(manifests, kind).filter((m) => !m.metadata.name.endsWith('-leader-election'));
 const podSpec = (manifests: Manifest[]) =>
   (one(manifests, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
 const controller = (manifests: Manifest[]) => podSpec(manifests).containers[0]!;
@@ -63,14 +66,25 @@ describe('Helm chart charts/stepwise', () => {
     );
   });
 
-  it('runs one hardened, non-root controller pod with probes on /healthz and /readyz', (ctx) => {
-    const manifests = renderChart(helmOrSkip(ctx));
-    const deployment = one(manifests, 'Deployment') as unknown as {
-      spec: { replicas: number; strategy: { type: string } };
-    };
-    // No leader election yet: a second pod, even during an upgrade, would reconcile the same Rollouts.
-    expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.strategy.type).toBe('Recreate');
+  it('runs two hardened, non-root controller pods with leader election and probes on /healthz and /readyz', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    const manifests = renderChart(bin);
+    type Workload = { spec: { replicas: number; strategy?: { type: string } } };
+    const deployment = one(manifests, 'Deployment') as unknown as Workload;
+    // Only the Lease holder reconciles, so two pods (and a rolling upgrade) never both write.
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.strategy).toBeUndefined();
+    expect(controller(manifests).args).toEqual(
+      expect.arrayContaining([
+        '--leader-elect',
+        '--leader-election-namespace=stepwise-system',
+        '--leader-election-id=stepwise-controller',
+      ]),
+    );
+    // Without leader election: one pod, and an upgrade never runs the old and the new one side by side.
+    const single = renderChart(bin, { set: ['leaderElection.enabled=false', 'replicaCount=1'] });
+    expect((one(single, 'Deployment') as unknown as Workload).spec.strategy?.type).toBe('Recreate');
+    expect(controller(single).args.filter((a) => a.startsWith('--leader-elect'))).toEqual([]);
     const pod = podSpec(manifests);
     expect(pod.serviceAccountName).toBe(one(manifests, 'ServiceAccount').metadata.name);
     expect(pod.securityContext).toMatchObject({
@@ -132,13 +146,13 @@ describe('Helm chart charts/stepwise', () => {
     expect(clusterBinding.subjects).toEqual([
       { kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'stepwise-system' },
     ]);
-    expect(only(all, 'Role')).toEqual([]);
+    expect(rolloutAccess(all, 'Role')).toEqual([]);
 
     const scoped = renderChart(bin, { valuesFiles: [FULL_VALUES] });
     expect(only(scoped, 'ClusterRole')).toEqual([]);
     expect(only(scoped, 'ClusterRoleBinding')).toEqual([]);
-    expect(only(scoped, 'Role').map((r) => r.metadata.namespace)).toEqual(['production', 'staging']);
-    const bindings = only(scoped, 'RoleBinding') as unknown as {
+    expect(rolloutAccess(scoped, 'Role').map((r) => r.metadata.namespace)).toEqual(['production', 'staging']);
+    const bindings = rolloutAccess(scoped, 'RoleBinding') as unknown as {
       metadata: { namespace: string };
       roleRef: { kind: string };
       subjects: { namespace: string }[];
@@ -155,19 +169,47 @@ describe('Helm chart charts/stepwise', () => {
     const secretRules = (role: Manifest) =>
       (role.rules as Rule[]).filter((rule) => rule.resources.includes('secrets'));
     expect(secretRules(one(renderChart(bin), 'ClusterRole'))[0]!.resourceNames).toBeUndefined();
-    for (const role of only(renderChart(bin, { valuesFiles: [FULL_VALUES] }), 'Role')) {
+    for (const role of rolloutAccess(renderChart(bin, { valuesFiles: [FULL_VALUES] }), 'Role')) {
       expect(secretRules(role).map((rule) => rule.resourceNames)).toEqual([['prometheus-token']]);
     }
   });
 
   it('refuses values that need controller features not built yet, naming the value to change', (ctx) => {
     const bin = helmOrSkip(ctx);
-    expect(renderError(bin, ['replicaCount=2'])).toMatch(/replicaCount: .*leader election/);
-    expect(renderError(bin, ['leaderElection.enabled=true'])).toMatch(
-      /leaderElection\.enabled: .*set it to false/,
+    expect(renderError(bin, ['leaderElection.enabled=false'])).toMatch(
+      /replicaCount: .*leader election.*set leaderElection\.enabled: true or replicaCount: 1/,
     );
     expect(renderError(bin, ['webhook.enabled=true'])).toMatch(/webhook\.enabled: .*set it to false/);
     expect(renderError(bin, ['logFormat=xml'])).toMatch(/logFormat: "xml" is not json or text/);
+  });
+
+  it('mounts the controller-wide notification URLs from a Secret and points the flags at the files', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    expect(only(renderChart(bin), 'Secret')).toEqual([]);
+    expect(controller(renderChart(bin)).args.filter((a) => a.startsWith('--notify'))).toEqual([]);
+    const manifests = renderChart(bin, { valuesFiles: [FULL_VALUES] });
+    const secret = one(manifests, 'Secret') as unknown as { stringData: Record<string, string> };
+    expect(Object.keys(secret.stringData).sort()).toEqual(['slackUrl', 'webhookUrl']);
+    const pod = podSpec(manifests) as PodSpec & {
+      volumes: { name: string; secret: { secretName: string } }[];
+    };
+    const mount = (
+      controller(manifests) as Container & { volumeMounts: { name: string; mountPath: string }[] }
+    ).volumeMounts[0]!;
+    expect(pod.volumes).toEqual([
+      { name: mount.name, secret: { secretName: one(manifests, 'Secret').metadata.name } },
+    ]);
+    expect(controller(manifests).args).toEqual(
+      expect.arrayContaining([
+        `--notify-slack-url-file=${mount.mountPath}/slackUrl`,
+        `--notify-webhook-url-file=${mount.mountPath}/webhookUrl`,
+      ]),
+    );
+    const existing = renderChart(bin, { set: ['notifications.existingSecret=team-hooks'] });
+    expect(only(existing, 'Secret')).toEqual([]);
+    expect((podSpec(existing) as unknown as { volumes: unknown[] }).volumes).toEqual([
+      { name: 'notifications', secret: { secretName: 'team-hooks' } },
+    ]);
   });
 
   it('scrapes the metrics port of the Service with the optional ServiceMonitor', (ctx) => {

@@ -45,9 +45,18 @@ export const API_CALLS: Record<string, ApiCall> = {
 };
 
 /** Files allowed to talk to the API server; any other file the controller loads must go through them. */
-export const KUBE_CALL_FILES = ['src/kube/cluster.ts', 'src/controller/controller.ts', 'src/kube/watch.ts'];
+export const KUBE_CALL_FILES = [
+  'src/kube/cluster.ts',
+  'src/controller/controller.ts',
+  'src/kube/watch.ts',
+  'src/kube/lease.ts',
+];
 const CLUSTER_FILE = 'src/kube/cluster.ts';
 const CONTROLLER_FILE = 'src/controller/controller.ts';
+const LEASE_FILE = 'src/kube/lease.ts';
+
+/** Leader election's permissions: granted on the Lease in the controller's own namespace, not where Rollouts live. */
+export const isLeaderElection = (permission: string) => permission.startsWith('coordination.k8s.io/leases:');
 
 const permission = (group: string, resource: string, verb: string) => `${group}/${resource}:${verb}`;
 
@@ -187,6 +196,10 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
     record(text, apiCalls(text, clusterClients), `Cluster.${name}`);
   }
   record(controllerText, apiCalls(controllerText), CONTROLLER_FILE);
+  if (files.includes(LEASE_FILE)) {
+    const leaseText = read(LEASE_FILE);
+    record(leaseText, apiCalls(leaseText), LEASE_FILE);
+  }
 
   // Every watch source in the controller: ResilientWatch watches its path.
   for (const line of controllerText.split('\n').filter((l) => /\bpath:/.test(l))) {

@@ -7,6 +7,7 @@ import {
   type CustomResourceRef,
   filesCallingTheApi,
   importGraph,
+  isLeaderElection,
   KUBE_CALL_FILES,
   permissionsGranted,
   permissionsUsed,
@@ -31,13 +32,17 @@ describe('RBAC of the chart against the calls the controller makes', () => {
     lookup = obtainHelm();
   }, 180_000);
 
-  const used = () => sorted(permissionsUsed({ root: REPO_ROOT, entry: CONTROLLER_ENTRY, customResources }));
+  const all = () => sorted(permissionsUsed({ root: REPO_ROOT, entry: CONTROLLER_ENTRY, customResources }));
+  const used = () => all().filter((p) => !isLeaderElection(p));
+  const isLeaseRole = (m: Manifest) => m.kind === 'Role' && m.metadata.name.endsWith('-leader-election');
 
   it('grants exactly what the code uses, cluster-wide and per watched namespace', (ctx) => {
     if ('missing' in lookup) return ctx.skip(lookup.missing);
     const roles: Manifest[] = [
       ...renderChart(lookup.helm).filter((m) => m.kind === 'ClusterRole'),
-      ...renderChart(lookup.helm, { valuesFiles: [FULL_VALUES] }).filter((m) => m.kind === 'Role'),
+      ...renderChart(lookup.helm, { valuesFiles: [FULL_VALUES] }).filter(
+        (m) => m.kind === 'Role' && !isLeaseRole(m),
+      ),
     ];
     expect(roles.map((r) => r.kind)).toEqual(['ClusterRole', 'Role', 'Role']);
     for (const role of roles) {
@@ -47,6 +52,26 @@ describe('RBAC of the chart against the calls the controller makes', () => {
         `${role.kind} ${role.metadata.namespace ?? ''}`,
       ).toEqual(used());
     }
+  });
+
+  it('grants leader election exactly the Lease verbs the elector uses, in the release namespace only', (ctx) => {
+    if ('missing' in lookup) return ctx.skip(lookup.missing);
+    const leaseVerbs = all().filter(isLeaderElection);
+    expect(leaseVerbs).toEqual([
+      'coordination.k8s.io/leases:create',
+      'coordination.k8s.io/leases:get',
+      'coordination.k8s.io/leases:update',
+    ]);
+    for (const values of [[], [FULL_VALUES]]) {
+      const roles = renderChart(lookup.helm, { valuesFiles: values }).filter(isLeaseRole);
+      expect(roles.map((r) => r.metadata.namespace)).toEqual(['stepwise-system']);
+      expect(sorted(permissionsGranted(roles[0]!.rules as RbacRule[]))).toEqual(leaseVerbs);
+    }
+    expect(
+      renderChart(lookup.helm, { set: ['leaderElection.enabled=false', 'replicaCount=1'] }).filter(
+        isLeaseRole,
+      ),
+    ).toEqual([]);
   });
 
   it('finds every API call of the controller in the files the scan reads', () => {

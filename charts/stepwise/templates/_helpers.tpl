@@ -23,6 +23,15 @@ app.kubernetes.io/part-of: stepwise
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{/* The Secret holding the controller-wide notification URLs, empty when there is none. */}}
+{{- define "stepwise.notificationsSecret" -}}
+{{- if .Values.notifications.existingSecret -}}
+{{- .Values.notifications.existingSecret -}}
+{{- else if or .Values.notifications.slackUrl .Values.notifications.webhookUrl -}}
+{{- printf "%s-notifications" (include "stepwise.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "stepwise.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "stepwise.fullname" .) .Values.serviceAccount.name -}}
@@ -33,11 +42,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* Refuse values that need controller features not built yet, with the fix. */}}
 {{- define "stepwise.checkValues" -}}
-{{- if .Values.leaderElection.enabled -}}
-{{- fail "leaderElection.enabled: this controller version has no leader election; set it to false (and replicaCount: 1)" -}}
-{{- end -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
-{{- fail "replicaCount: more than 1 replica needs leader election, which this controller version lacks; set replicaCount: 1" -}}
+{{- fail "replicaCount: more than 1 replica needs leader election (two controllers would race on the same writes); set leaderElection.enabled: true or replicaCount: 1" -}}
 {{- end -}}
 {{- if .Values.webhook.enabled -}}
 {{- fail "webhook.enabled: this controller version has no trigger webhook; set it to false" -}}
