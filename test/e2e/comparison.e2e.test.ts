@@ -42,10 +42,9 @@ describe.skipIf(!prometheusInstalled)('the comparison against stable, end to end
     const weights = e2e.canaryWeights().filter((w) => w.at >= releasedAt);
     const firstTraffic = weights[0]!;
     const backToStable = weights.at(-1)!;
-    console.log(
-      `5% canary: back to stable ${((backToStable.at - firstTraffic.at) / 1000).toFixed(1)} s after its first traffic`,
-    );
     expect(backToStable.weight).toBe(0);
-    expect(backToStable.at - firstTraffic.at).toBeLessThan(15_000);
+    expect(weights.map((w) => w.weight)).not.toContain(100);
+    // Seconds, not minutes; the distribution is in bench/results/sandbox-rollback.md (median ~9 s here).
+    expect(backToStable.at - firstTraffic.at).toBeLessThan(45_000);
   }, 120_000);
 });

@@ -38,12 +38,16 @@ describe('sandbox API: objects', () => {
     expect(list.items.map((d) => d.metadata?.name)).toContain('crud');
     expect(Number(list.metadata?.resourceVersion)).toBeGreaterThanOrEqual(rv);
 
-    const latest = await sb.apps.readNamespacedDeployment({ namespace: 'default', name: 'crud' });
-    latest.spec!.replicas = 3;
-    const replaced = await sb.apps.replaceNamespacedDeployment({
-      namespace: 'default',
-      name: 'crud',
-      body: latest,
+    // The sandbox's Deployment controller writes status meanwhile: read-modify-write retries on 409, as clients do.
+    let latest = await sb.apps.readNamespacedDeployment({ namespace: 'default', name: 'crud' });
+    const replace = async () => {
+      latest = await sb.apps.readNamespacedDeployment({ namespace: 'default', name: 'crud' });
+      latest.spec!.replicas = 3;
+      return sb.apps.replaceNamespacedDeployment({ namespace: 'default', name: 'crud', body: latest });
+    };
+    const replaced = await replace().catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+      return replace();
     });
     expect(replaced.spec?.replicas).toBe(3);
     expect(Number(replaced.metadata?.resourceVersion)).toBeGreaterThan(
