@@ -174,12 +174,26 @@ describe('Helm chart charts/stepwise', () => {
     }
   });
 
-  it('refuses values that need controller features not built yet, naming the value to change', (ctx) => {
+  it('serves the trigger webhook on the metrics listener when enabled, with its Secret', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    const manifests = renderChart(bin, { set: ['webhook.enabled=true', 'webhook.secretName=ci-trigger'] });
+    const deployment = manifests.find((m) => m.kind === 'Deployment') as unknown as {
+      metadata: { namespace: string };
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
+    const args = deployment.spec.template.spec.containers[0]!.args;
+    expect(args).toContain(`--webhook-secret=${deployment.metadata.namespace}/ci-trigger`);
+    const service = manifests.find((m) => m.kind === 'Service') as unknown as {
+      spec: { ports: { name: string; targetPort: string }[] };
+    };
+    expect(service.spec.ports.find((p) => p.name === 'webhook')?.targetPort).toBe('metrics');
+  });
+
+  it('refuses values that cannot work, naming the value to change', (ctx) => {
     const bin = helmOrSkip(ctx);
     expect(renderError(bin, ['leaderElection.enabled=false'])).toMatch(
       /replicaCount: .*leader election.*set leaderElection\.enabled: true or replicaCount: 1/,
     );
-    expect(renderError(bin, ['webhook.enabled=true'])).toMatch(/webhook\.enabled: .*set it to false/);
     expect(renderError(bin, ['logFormat=xml'])).toMatch(/logFormat: "xml" is not json or text/);
   });
 

@@ -45,9 +45,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail "replicaCount: more than 1 replica needs leader election (two controllers would race on the same writes); set leaderElection.enabled: true or replicaCount: 1" -}}
 {{- end -}}
-{{- if .Values.webhook.enabled -}}
-{{- fail "webhook.enabled: this controller version has no trigger webhook; set it to false" -}}
-{{- end -}}
 {{- if not (has .Values.logFormat (list "json" "text")) -}}
 {{- fail (printf "logFormat: %q is not json or text" .Values.logFormat) -}}
 {{- end -}}
