@@ -86,7 +86,11 @@ async function measureCanary(
     }
   });
 
-  const window = { namespace: request.namespace, workload: request.canaryWorkload, windowMs };
+  const window = {
+    namespace: request.namespace,
+    workload: request.canaryWorkload,
+    since: request.stepStartedAt,
+  };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
   const [requests, errorRate, p99Ms, metrics] = await Promise.all([
     measure(requestsQuery(window)),

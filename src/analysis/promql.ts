@@ -38,33 +38,43 @@ export function workloadSelector(namespace: string, workload: string): string {
 export interface WindowQuery {
   namespace: string;
   workload: string;
-  /** Length of the window that ends at the evaluation time. */
-  windowMs: number;
+  /** Start of the window (the step's start); it ends at the evaluation time. */
+  since: Date;
+}
+
+/**
+ * How much each series of a counter grew since `since`, as exact counts: the value now minus the value at
+ * `since`; a series born later (new pods, and the 5xx series Istio creates at a workload's first error) counts
+ * in full, and one that went down (its pod restarted) counts from zero. increase() would drop what a series
+ * born inside the window counted before its first sample, which hides a new canary's first errors.
+ */
+export function growthSince(series: string, since: Date): string {
+  const at = (since.getTime() / 1000).toFixed(3);
+  return `(((${series} - (${series} @ ${at})) >= 0) or ${series})`;
 }
 
 /** Requests the workload served in the window. */
-export function requestsQuery({ namespace, workload, windowMs }: WindowQuery): string {
+export function requestsQuery({ namespace, workload, since }: WindowQuery): string {
   const sel = workloadSelector(namespace, workload);
-  return `sum(increase(istio_requests_total{${sel}}[${promDuration(windowMs)}]))`;
+  return `sum(${growthSince(`istio_requests_total{${sel}}`, since)})`;
 }
 
 /**
  * Share of 5xx responses in the window. A workload that never answered 5xx has no 5xx series at all,
  * so the numerator falls back to 0; without traffic the denominator is empty and so is the result.
  */
-export function errorRateQuery({ namespace, workload, windowMs }: WindowQuery): string {
+export function errorRateQuery({ namespace, workload, since }: WindowQuery): string {
   const sel = workloadSelector(namespace, workload);
-  const range = promDuration(windowMs);
   return (
-    `(sum(increase(istio_requests_total{${sel}, response_code=~"5.."}[${range}])) or vector(0))` +
-    ` / sum(increase(istio_requests_total{${sel}}[${range}]))`
+    `(sum(${growthSince(`istio_requests_total{${sel}, response_code=~"5.."}`, since)}) or vector(0))` +
+    ` / sum(${growthSince(`istio_requests_total{${sel}}`, since)})`
   );
 }
 
 /** 99th percentile latency in ms over the window, interpolated inside the histogram buckets. */
-export function p99LatencyQuery({ namespace, workload, windowMs }: WindowQuery): string {
+export function p99LatencyQuery({ namespace, workload, since }: WindowQuery): string {
   const sel = workloadSelector(namespace, workload);
-  return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[${promDuration(windowMs)}])))`;
+  return `histogram_quantile(0.99, sum by (le) (${growthSince(`istio_request_duration_milliseconds_bucket{${sel}}`, since)}))`;
 }
 
 export interface MetricQueryValues {

@@ -30,7 +30,7 @@ const POD = '{pod="simulated"}';
 
 function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: number) {
   const empty = noValue('empty', 'no data (empty result)');
-  const window = nowS > startS ? prometheus.canary.increase(startS, nowS) : undefined;
+  const window = nowS > startS ? prometheus.canary.growth(startS, nowS) : undefined;
   if (!window) return { requests: empty, errorRate: empty, p99Ms: empty, metrics: {} };
   const value = (x: number): QueryValue => (Number.isFinite(x) ? x : noValue('nan', 'no data (NaN)'));
   return {

@@ -1,7 +1,8 @@
 import type { ArmSecond } from './traffic.js';
 
 // What Prometheus holds for one arm: its cumulative counters at every scrape, and the answers of the few PromQL
-// functions the analysis uses (instant value, increase(), histogram_quantile()), computed as Prometheus 2.x does.
+// functions the analysis uses (instant value, growth since the step started, histogram_quantile()), computed as
+// Prometheus 2.x does.
 
 /** Prometheus' default lookback: an instant query sees the latest sample at most this old. */
 const LOOKBACK_SECONDS = 300;
@@ -64,52 +65,23 @@ export class ScrapedArm {
   }
 
   /**
-   * increase(counter[end - start]) evaluated at `end`, for every counter of the arm, with Prometheus 2.x's
-   * extrapolation (extrapolatedRate in promql/functions.go): samples in [start, end], the change between the first
-   * and last, stretched towards the window's edges. Undefined with fewer than two samples (an empty result).
+   * The analysis' step-window query (growthSince in src/analysis/promql.ts) evaluated at `end`: each counter's
+   * latest sample at or before `end` minus its latest at or before `start`; a series with no sample by `start`
+   * counts in full. Undefined when there is no sample by `end` (an empty result).
    */
-  increase(start: number, end: number): ArmCounters | undefined {
-    const last = this.indexAtOrBefore(end);
-    let first = this.indexAtOrBefore(start);
-    if (first < 0 || this.times[first]! < start) first += 1;
-    if (last < 0 || last - first < 1) return undefined;
-    const t0 = this.times[first]!;
-    const t1 = this.times[last]!;
-    const a = this.samples[first]!;
-    const b = this.samples[last]!;
-    const one = (v0: number, v1: number) => extrapolated(v0, v1, t0, t1, last - first, start, end);
+  growth(start: number, end: number): ArmCounters | undefined {
+    const now = this.at(end);
+    if (!now) return undefined;
+    const before = this.at(start);
+    if (!before) return now;
+    // A counter that went down was reset: it counts from zero, as the query does.
+    const grown = (from: number, to: number) => (to >= from ? to - from : to);
     return {
-      requests: one(a.requests, b.requests),
-      errors: one(a.errors, b.errors),
-      buckets: a.buckets.map((v0, i) => one(v0, b.buckets[i]!)),
+      requests: grown(before.requests, now.requests),
+      errors: grown(before.errors, now.errors),
+      buckets: now.buckets.map((v, i) => grown(before.buckets[i]!, v)),
     };
   }
-}
-
-function extrapolated(
-  firstValue: number,
-  lastValue: number,
-  firstT: number,
-  lastT: number,
-  intervals: number,
-  rangeStart: number,
-  rangeEnd: number,
-): number {
-  const result = lastValue - firstValue;
-  let durationToStart = firstT - rangeStart;
-  const durationToEnd = rangeEnd - lastT;
-  const sampled = lastT - firstT;
-  const average = sampled / intervals;
-  // A counter cannot have been below zero: extrapolate at most to where it would reach it.
-  if (result > 0 && firstValue >= 0) {
-    const durationToZero = sampled * (firstValue / result);
-    if (durationToZero < durationToStart) durationToStart = durationToZero;
-  }
-  const threshold = average * 1.1;
-  let extrapolateTo = sampled;
-  extrapolateTo += durationToStart < threshold ? durationToStart : average / 2;
-  extrapolateTo += durationToEnd < threshold ? durationToEnd : average / 2;
-  return result * (extrapolateTo / sampled);
 }
 
 /**

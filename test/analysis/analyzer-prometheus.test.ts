@@ -78,7 +78,9 @@ const families: Family[] = [
 // (257.342 s), which also proves Prometheus accepts the millisecond durations we write.
 const at = new Date((start + 600) * 1000);
 const stepStartedAt = new Date((start + 600) * 1000 - 257_342);
-const WINDOW_S = 257.342;
+// The growth is exact between the scrapes that bracket the window: the last one at or before the step's start
+// (start + 330 s) and the last one at or before the check (start + 600 s).
+const WINDOW_S = 600 - Math.floor((600 - 257.342) / SCRAPE_SECONDS) * SCRAPE_SECONDS;
 
 const analysis: AnalysisSpec = {
   ...ANALYSIS_DEFAULTS,
@@ -87,9 +89,8 @@ const analysis: AnalysisSpec = {
 };
 
 /**
- * Constant rates and a window starting less than one scrape interval before its first sample make
- * Prometheus' extrapolation in increase() exact, and histogram_quantile interpolates linearly inside
- * a bucket just as the expected values below do: only floating-point rounding is left.
+ * Counters are read as exact differences between scrapes, and histogram_quantile interpolates linearly
+ * inside a bucket just as the expected values below do: only floating-point rounding is left.
  */
 function expectNear(actual: number | undefined, expected: number) {
   expect(actual).toBeDefined();
@@ -148,12 +149,13 @@ describe.skipIf(!prometheusInstalled)('canary analysis against a real Prometheus
   it('is inconclusive on too little canary traffic, whatever the values', async () => {
     const result = await check('quiet');
     expect(result.verdict).toBe('inconclusive');
-    expect(result.inconclusive).toEqual(['too few requests: 25 of 50']);
+    expect(result.inconclusive).toEqual([`too few requests: ${Math.floor(0.1 * WINDOW_S)} of 50`]);
     expectNear(result.requests, 0.1 * WINDOW_S);
   });
 
-  it('is inconclusive when the window is shorter than a scrape interval', async () => {
-    const result = await check('web', { stepStartedAt: new Date(at.getTime() - 5_000) });
+  it('is inconclusive when no scrape happened since the step started', async () => {
+    const later = new Date(at.getTime() + 5_000);
+    const result = await check('web', { at: later, stepStartedAt: new Date(later.getTime() - 3_000) });
     expect(result.verdict).toBe('inconclusive');
     expect(result.inconclusive).toEqual(['no canary traffic in this step']);
   });
@@ -209,7 +211,7 @@ describe.skipIf(!prometheusInstalled)('canary analysis against a real Prometheus
         requestsQuery({
           namespace: request.namespace,
           workload: request.stableWorkload,
-          windowMs: request.at.getTime() - request.stepStartedAt.getTime(),
+          since: request.stepStartedAt,
         }),
       );
       stableRequests = isNoValue(value) ? undefined : value;

@@ -64,12 +64,29 @@ describe('escaping cluster values for PromQL', () => {
     });
   });
 
+  /** The bodies of the `{reporter=...}` selectors of a query, read as PromQL reads them (quotes and escapes). */
+  const selectorBodies = (query: string): [string, string][] => {
+    const bodies: [string, string][] = [];
+    for (let i = query.indexOf('{reporter='); i >= 0; i = query.indexOf('{reporter=', i + 1)) {
+      let j = i + 1;
+      let quoted = false;
+      for (; j < query.length; j++) {
+        const c = query[j];
+        if (quoted && c === '\\') j++;
+        else if (c === '"') quoted = !quoted;
+        else if (!quoted && c === '}') break;
+      }
+      bodies.push([query.slice(i, j + 1), query.slice(i + 1, j)]);
+    }
+    return bodies;
+  };
+
   it('a malicious namespace stays inside the selector of every built query', () => {
     const namespace = 'a"} or vector(1) #';
     for (const build of [requestsQuery, errorRateQuery, p99LatencyQuery]) {
-      const query = build({ namespace, workload: 'web-canary', windowMs: 60_000 });
+      const query = build({ namespace, workload: 'web-canary', since: new Date(0) });
       // Every selector in the query parses back to exactly the three (or four) intended matchers.
-      const selectors = [...query.matchAll(/\{(reporter=.*?)\}\[/g)];
+      const selectors = selectorBodies(query);
       expect(selectors.length).toBeGreaterThan(0);
       for (const [, body] of selectors) {
         const matchers = parseMatchers(body!.replace(/, response_code=~("5\.\.")$/, ''));
@@ -86,25 +103,25 @@ describe('escaping cluster values for PromQL', () => {
 });
 
 describe('canary queries', () => {
-  const window = { namespace: 'shop', workload: 'web-canary', windowMs: 17_342 };
+  const since = new Date('2026-11-21T06:00:00.250Z');
+  const window = { namespace: 'shop', workload: 'web-canary', since };
+  const sel =
+    'reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"';
+  const growth = (series: string) => `(((${series} - (${series} @ 1795240800.250)) >= 0) or ${series})`;
 
-  it('measures requests over the step window', () => {
-    expect(requestsQuery(window)).toBe(
-      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"}[17342ms]))',
-    );
+  it('measures requests over the step window as exact counts, counting series born in it in full', () => {
+    expect(requestsQuery(window)).toBe(`sum(${growth(`istio_requests_total{${sel}}`)})`);
   });
 
   it('divides 5xx by all requests, counting 0 errors when no 5xx series exists', () => {
-    const sel =
-      'reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"';
     expect(errorRateQuery(window)).toBe(
-      `(sum(increase(istio_requests_total{${sel}, response_code=~"5.."}[17342ms])) or vector(0)) / sum(increase(istio_requests_total{${sel}}[17342ms]))`,
+      `(sum(${growth(`istio_requests_total{${sel}, response_code=~"5.."}`)}) or vector(0)) / sum(${growth(`istio_requests_total{${sel}}`)})`,
     );
   });
 
   it('takes the P99 from the summed latency buckets', () => {
     expect(p99LatencyQuery(window)).toBe(
-      'histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"}[17342ms])))',
+      `histogram_quantile(0.99, sum by (le) (${growth(`istio_request_duration_milliseconds_bucket{${sel}}`)}))`,
     );
   });
 

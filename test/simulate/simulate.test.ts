@@ -66,19 +66,21 @@ describe('stepwise simulate', () => {
 });
 
 describe('the simulated Prometheus', () => {
-  it('extrapolates increase() to the window edges as Prometheus 2.x does', () => {
+  it("reads a step window as the analysis' query does: exact growth between the bracketing scrapes", () => {
     const arm = new ScrapedArm(2);
     // 10 requests per second, all fast, scraped every 10 s from t = 100.
     for (let t = 100; t <= 160; t += 10) {
       if (t > 100) arm.serve({ requests: 100, errors: 10, buckets: [100, 0] });
       arm.scrape(t);
     }
-    // Window [103, 157]: samples 110..150 (delta 400 over 40 s), 7 s to each edge < 1.1 × 10 s: stretched to 54 s.
-    const increase = arm.increase(103, 157)!;
-    expect(increase.requests).toBeCloseTo((400 * 54) / 40, 9);
-    expect(increase.errors).toBeCloseTo((40 * 54) / 40, 9);
-    // Fewer than two samples in the window: no result.
-    expect(arm.increase(111, 119)).toBeUndefined();
+    // Window [103, 157]: the scrapes at or before its edges are 100 and 150, so 500 requests grew in it.
+    const growth = arm.growth(103, 157)!;
+    expect(growth.requests).toBe(500);
+    expect(growth.errors).toBe(50);
+    // No scrape since the window started: nothing grew.
+    expect(arm.growth(151, 155)!.requests).toBe(0);
+    // Before the first scrape there is no series: an empty result.
+    expect(arm.growth(50, 90)).toBeUndefined();
   });
 
   it('interpolates histogram_quantile inside the bucket holding the rank', () => {
