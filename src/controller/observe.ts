@@ -97,6 +97,8 @@ export async function observeWorld(
   }
   if (routing.ok) {
     if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
+  } else if (routing.awaitingSubsets) {
+    observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   } else {
     observed.problems.push(...routing.problems);
   }

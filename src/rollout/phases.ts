@@ -70,6 +70,15 @@ export function initialize(p: Pass): void {
     }
     return;
   }
+  const awaiting = p.observed.awaitingRouting;
+  if (awaiting) {
+    // Adoption without downtime: -stable is ready while the user's routing still serves; traffic moves
+    // only once the route points at the subsets.
+    p.status.waitingSince = undefined;
+    const message = `the stable Deployment is ready; to finish adopting, route the VirtualService to the subsets (stable 100, canary 0): ${awaiting}`;
+    if (p.status.message !== message) p.moveTo('Initializing', 'AwaitingRouting', message);
+    return;
+  }
   p.status.canaryWeight = 0;
   p.status.currentStep = 0;
   p.status.waitingSince = undefined;

@@ -3,7 +3,7 @@ import { runCommand } from './commands.js';
 import { startRollout } from './moves.js';
 import { Pass } from './pass.js';
 import { awaitRevision, initialize, progress, promote, recover } from './phases.js';
-import type { DecideInput, Decision } from './types.js';
+import type { DecideInput, Decision, Observed } from './types.js';
 
 /**
  * The transition table: what each phase does in a pass and where it can go.
@@ -39,7 +39,20 @@ const HANDLERS: Record<Phase, (p: Pass) => void> = {
 const MAX_TRANSITIONS_PER_PASS = 4;
 
 /** The state machine: (spec, status, observed world, now) → (new status, actions). Pure. */
-export function decide({ spec, status, observed, now }: DecideInput): Decision {
+export function decide({ spec, status, observed: seen, now }: DecideInput): Decision {
+  // Routing without the track subsets is acceptable while adopting (or starting over from Failed); once a
+  // rollout is under way it means Stepwise lost control of the traffic.
+  const adopting = !status.phase || status.phase === 'Initializing' || status.phase === 'Failed';
+  const lostRouting = seen.awaitingRouting && !adopting;
+  const observed: Observed = lostRouting
+    ? {
+        ...seen,
+        problems: [
+          ...seen.problems,
+          { path: 'spec.trafficRouting.istio.virtualService', message: seen.awaitingRouting! },
+        ],
+      }
+    : seen;
   const p = new Pass(spec, status, observed, now);
   p.status.observedGeneration = observed.generation;
 

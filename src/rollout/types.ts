@@ -15,6 +15,11 @@ export interface Observed {
   target?: { revision: string; template: V1PodTemplateSpec; replicas: number };
   stable?: WorkloadObservation;
   canary?: WorkloadObservation;
+  /**
+   * Set while the VirtualService still routes without the track subsets (before adoption): what the user must
+   * change. Initializing prepares `-stable` meanwhile; in any other phase it is a problem like the others.
+   */
+  awaitingRouting?: string;
   /** Canary weight currently on the managed routes (undefined when it could not be read). */
   canaryWeight?: number;
   /** The command annotation pair, when present on the Rollout. */

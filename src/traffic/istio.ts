@@ -237,6 +237,16 @@ export function findManagedRoutes(vs: object | undefined, istio: IstioSpec): Man
   return { ok: true, routes, canaryWeight, inSync };
 }
 
+/** True when no destination of the VirtualService names a subset: its routing predates the track subsets. */
+export function routesWithoutSubsets(vs: object | undefined): boolean {
+  if (vs === undefined) return false;
+  const http = httpRoutes(vs as VirtualService);
+  return (
+    http.length > 0 &&
+    http.every((route) => destinations(route).every((d) => d.destination?.subset === undefined))
+  );
+}
+
 function checkWeight(weight: number): void {
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
     throw new RangeError(`canary weight must be a whole number from 0 to 100; got ${weight}`);
@@ -351,7 +361,11 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         api.getDestinationRule(namespace, istioSpec.destinationRule.name),
       ]);
       const managed = findManagedRoutes(vs, istioSpec);
-      const problems = [...(managed.ok ? [] : managed.problems), ...checkDestinationRule(dr, istioSpec)];
+      const drProblems = checkDestinationRule(dr, istioSpec);
+      const problems = [...(managed.ok ? [] : managed.problems), ...drProblems];
+      if (!managed.ok && drProblems.length === 0 && routesWithoutSubsets(vs)) {
+        return { ok: false, problems, awaitingSubsets: true };
+      }
       if (!managed.ok || problems.length > 0) return { ok: false, problems };
       return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync };
     },

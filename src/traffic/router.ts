@@ -13,7 +13,15 @@ export type RoutingInspection =
        */
       inSync: boolean;
     }
-  | { ok: false; problems: Problem[] };
+  | {
+      ok: false;
+      problems: Problem[];
+      /**
+       * The VirtualService routes without any subset yet (how a service runs before adopting Stepwise) and
+       * the DestinationRule is ready: adoption can prepare `-stable` while the user's routing keeps serving.
+       */
+      awaitingSubsets?: boolean;
+    };
 
 /** Moves traffic between the stable and canary tracks; touches nothing but the weights. */
 export interface TrafficRouter {

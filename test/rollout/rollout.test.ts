@@ -370,3 +370,36 @@ describe('steps edited mid-rollout', () => {
     expect(w.status.phase).toBe('Succeeded');
   });
 });
+
+describe('adoption while the VirtualService still routes without the track subsets', () => {
+  const awaiting = 'VirtualService product-service has no http route with destinations to both subsets';
+
+  it('prepares -stable while the user routing keeps serving, and moves traffic only once the route uses the subsets', () => {
+    const w = new World(baseSpec);
+    w.awaitingRouting = awaiting;
+    w.runFor(30_000);
+    expect(w.status).toMatchObject({ phase: 'Initializing', reason: 'AwaitingRouting' });
+    expect(w.status.message).toContain('to finish adopting, route the VirtualService to the subsets');
+    expect(w.stable).toMatchObject({ image: 'app:v1', replicas: 4 });
+    expect(w.now).toBeGreaterThanOrEqual(w.stable!.readyAt);
+    expect(w.target.replicas).toBe(4); // the user's pods keep serving
+    expect(w.weights).toEqual([]); // no traffic change
+    expect(w.announcements.filter((a) => a.reason === 'AwaitingRouting')).toHaveLength(1);
+
+    w.awaitingRouting = undefined; // the user pointed the route at the subsets
+    w.runUntil(healthy);
+    expect(w.target.replicas).toBe(0);
+    expect(w.status.stableRevision).toBe('app:v1');
+  });
+
+  it('is a problem once the rollout is under way: Failed with InvalidSpec, no traffic change', () => {
+    const w = adopted();
+    w.release('app:v2');
+    w.runUntil((x) => x.vsWeight === 25);
+    w.awaitingRouting = awaiting;
+    w.pass();
+    expect(w.status).toMatchObject({ phase: 'Failed', reason: 'InvalidSpec' });
+    expect(w.status.message).toContain('spec.trafficRouting.istio.virtualService: ');
+    expect(w.vsWeight).toBe(25);
+  });
+});

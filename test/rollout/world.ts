@@ -86,6 +86,7 @@ export class World {
   canary?: SimDeployment;
   vsWeight = 10; // the user's VirtualService starts at 90/10 as in the shared example
   problems: Observed['problems'] = [];
+  awaitingRouting?: string;
   command?: { id: string; name: string };
   podReadyMs = 3_000;
   readyDelayFor: (image: string) => number = () => this.podReadyMs;
@@ -129,6 +130,7 @@ export class World {
       stable: this.observe(this.stable),
       canary: this.observe(this.canary),
       canaryWeight: this.vsWeight,
+      ...(this.awaitingRouting ? { awaitingRouting: this.awaitingRouting } : {}),
       ...(this.command ? { command: this.command } : {}),
       ...(check ? { check } : {}),
     };
@@ -207,7 +209,15 @@ export class World {
     const after = decision.status;
     const weightAction = decision.actions.find((a) => a.kind === 'setCanaryWeight');
     // §3.6: invalid input never changes traffic (nor anything else).
-    if (observed.problems.length) expect(decision.actions).toEqual([]);
+    if (
+      observed.problems.length ||
+      (observed.awaitingRouting && before.phase && before.phase !== 'Initializing')
+    ) {
+      expect(decision.actions).toEqual([]);
+    }
+    // While routing awaits the subsets, traffic is never touched.
+    if (observed.awaitingRouting)
+      expect(decision.actions.some((a) => a.kind === 'setCanaryWeight')).toBe(false);
     // §3.2 / §3.3: any move of traffic away from the canary is the first action.
     if (weightAction && weightAction.weight < (observed.canaryWeight ?? 0)) {
       expect(decision.actions[0]).toEqual(weightAction);

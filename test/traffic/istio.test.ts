@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { rolloutSpecSchema } from '../../src/api/schema.js';
@@ -14,7 +15,8 @@ import { FakeIstioApi } from './fake-istio-api.js';
 import { applyMergePatch } from './merge-patch.js';
 
 const NS = 'production';
-const EXAMPLE = '/work/shared/examples/istio-product-service.yaml';
+// The shared example's routing (test/examples checks this copy against ../shared/examples when it is there).
+const EXAMPLE = fileURLToPath(new URL('../sandbox/fixtures/istio-product-service.yaml', import.meta.url));
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -185,6 +187,29 @@ describe('Istio router on the example product-service', () => {
     expect(http.map((r) => r.route?.map((d: Json) => d.weight))).toEqual([[undefined], [90, 10], [90, 10]]);
     expect(http[2]?.match).toEqual([{ uri: { prefix: '/m' } }]);
     expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: true });
+  });
+
+  it('recognises routing that predates the track subsets, so adoption can prepare -stable first', async () => {
+    const hostOnly: Json = {
+      ...example('VirtualService'),
+      spec: { hosts: ['product-service'], http: [{ route: [{ destination: { host: 'product-service' } }] }] },
+    };
+    const api = new FakeIstioApi();
+    api.putVirtualService(NS, hostOnly);
+    api.putDestinationRule(NS, example('DestinationRule'));
+    const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
+    expect(await router.inspect()).toMatchObject({ ok: false, awaitingSubsets: true });
+
+    // Not when the DestinationRule is wrong too, nor when the route uses other subsets: those are mistakes.
+    const wrongDr = example('DestinationRule');
+    wrongDr.spec.subsets[1].labels = { version: 'v2' };
+    api.putDestinationRule(NS, wrongDr);
+    expect(await router.inspect()).not.toHaveProperty('awaitingSubsets');
+    api.putDestinationRule(NS, example('DestinationRule'));
+    const otherSubsets: Json = structuredClone(hostOnly);
+    otherSubsets.spec.http[0].route[0].destination.subset = 'v1';
+    api.putVirtualService(NS, otherSubsets);
+    expect(await router.inspect()).not.toHaveProperty('awaitingSubsets');
   });
 
   it('reports a missing VirtualService and DestinationRule together on their name fields', async () => {
