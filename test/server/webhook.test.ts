@@ -141,13 +141,14 @@ describe('POST /v1/trigger', () => {
   });
 
   it('changes nothing when the image is already set', async () => {
+    // generation moves with spec changes only (the sandbox's Deployment controller keeps writing status).
     const before = (await sandbox.apps.readNamespacedDeployment({ namespace: NS, name: 'app' })).metadata!
-      .resourceVersion;
+      .generation;
     const res = await post(request({ image: `${IMAGE}:1.0.0` }), bearer);
     expect(res.status).toBe(202);
     expect(((await res.json()) as { changed: boolean }).changed).toBe(false);
     expect(
-      (await sandbox.apps.readNamespacedDeployment({ namespace: NS, name: 'app' })).metadata!.resourceVersion,
+      (await sandbox.apps.readNamespacedDeployment({ namespace: NS, name: 'app' })).metadata!.generation,
     ).toBe(before);
   });
 
