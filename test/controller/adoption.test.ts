@@ -1,18 +1,11 @@
 // First adoption without downtime: while the VirtualService still routes to the plain host (as the service
 // ran before Stepwise), the controller prepares <app>-stable and touches neither the routing nor the user's
 // Deployment; once the route points at the subsets, 100% goes to stable and the user's Deployment is parked.
-import { AppsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
-import { Controller } from '../../src/controller/controller.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
-import { createLogger } from '../../src/telemetry/logger.js';
+import { controllerOnSandbox, DR, ROLLOUTS, VS, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
-const ROLLOUTS = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
-const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
-const DR = { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules' };
 
 const hostOnlyRoute = [{ name: 'primary', route: [{ destination: { host: 'cart' } }], timeout: '5s' }];
 const subsetRoute = [
@@ -27,34 +20,12 @@ const subsetRoute = [
 ];
 
 describe('adopting a running service whose routing predates the track subsets', () => {
-  let api: ApiServer;
-  let controller: Controller;
-  let custom: CustomObjectsApi;
-  let apps: AppsV1Api;
-
-  const status = async () =>
-    ((
-      (await custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, name: 'cart' })) as {
-        status?: RolloutStatus;
-      }
-    ).status ?? {}) as RolloutStatus;
-
-  async function waitFor(until: (s: RolloutStatus) => boolean): Promise<RolloutStatus> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const s = await status();
-      if (until(s)) return s;
-      if (Date.now() > deadline) throw new Error(JSON.stringify(s));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  let sandbox: ControllerOnSandbox;
+  const waitFor = (until: (s: RolloutStatus) => boolean) => sandbox.waitFor('cart', until);
 
   beforeAll(async () => {
-    api = await startApiServer({ podReadyDelayMs: 300 });
-    const kc = new KubeConfig();
-    kc.loadFromString(api.kubeconfig());
-    custom = kc.makeApiClient(CustomObjectsApi);
-    apps = kc.makeApiClient(AppsV1Api);
+    sandbox = await controllerOnSandbox(ns, 300);
+    const { apps, custom } = sandbox;
     await apps.createNamespacedDeployment({
       namespace: ns,
       body: {
@@ -109,34 +80,33 @@ describe('adopting a running service whose routing predates the track subsets', 
         },
       },
     });
-    const logger = createLogger({ silent: true });
-    controller = new Controller({ kubeConfig: kc, analyzer: createPrometheusAnalyzer({ logger }), logger });
-    await controller.start();
+    await sandbox.start();
   }, 30_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await api?.close();
+    await sandbox?.stop();
   });
 
   it('prepares a ready -stable while the user routing and Deployment keep serving', async () => {
     const s = await waitFor((x) => x.reason === 'AwaitingRouting');
     expect(s.phase).toBe('Initializing');
     expect(s.message).toContain('route the VirtualService to the subsets (stable 100, canary 0)');
-    const stable = await apps.readNamespacedDeployment({ namespace: ns, name: 'cart-stable' });
+    const stable = await sandbox.apps.readNamespacedDeployment({ namespace: ns, name: 'cart-stable' });
     expect(stable.status?.readyReplicas).toBe(3);
-    expect((await apps.readNamespacedDeployment({ namespace: ns, name: 'cart' })).spec?.replicas).toBe(3);
-    const vs = (await custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: 'cart' })) as {
+    expect(
+      (await sandbox.apps.readNamespacedDeployment({ namespace: ns, name: 'cart' })).spec?.replicas,
+    ).toBe(3);
+    const vs = (await sandbox.custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: 'cart' })) as {
       spec: { http: unknown };
     };
     expect(vs.spec.http).toEqual(hostOnlyRoute);
   });
 
   it('finishes adoption once the route points at the subsets: Healthy, the user Deployment parked', async () => {
-    const vs = (await custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: 'cart' })) as {
+    const vs = (await sandbox.custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: 'cart' })) as {
       spec: Record<string, unknown>;
     };
-    await custom.replaceNamespacedCustomObject({
+    await sandbox.custom.replaceNamespacedCustomObject({
       ...VS,
       namespace: ns,
       name: 'cart',
@@ -144,6 +114,8 @@ describe('adopting a running service whose routing predates the track subsets', 
     });
     const s = await waitFor((x) => x.phase === 'Healthy');
     expect(s.stableRevision).toBeDefined();
-    expect((await apps.readNamespacedDeployment({ namespace: ns, name: 'cart' })).spec?.replicas).toBe(0);
+    expect(
+      (await sandbox.apps.readNamespacedDeployment({ namespace: ns, name: 'cart' })).spec?.replicas,
+    ).toBe(0);
   });
 });

@@ -1,17 +1,10 @@
 // Invalid input never changes traffic (DESIGN §3.6): each broken Rollout ends Failed with InvalidSpec naming
 // the field, its VirtualService keeps the user's weights, and the controller keeps serving the good one.
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
-import { Controller } from '../../src/controller/controller.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
-import { createLogger } from '../../src/telemetry/logger.js';
+import { controllerOnSandbox, DR, ROLLOUTS, VS, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
-const ROLLOUTS = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
-const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
-const DR = { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules' };
 
 type Json = Record<string, unknown>;
 
@@ -122,33 +115,12 @@ const CASES: Case[] = [
 ];
 
 describe('a controller serving broken Rollouts next to a good one', () => {
-  let api: ApiServer;
-  let controller: Controller;
-  let custom: CustomObjectsApi;
-  let core: CoreV1Api;
-
-  const status = async (name: string): Promise<RolloutStatus> =>
-    (((await custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, name })) as Json).status ??
-      {}) as RolloutStatus;
-
-  async function waitFor(name: string, until: (s: RolloutStatus) => boolean): Promise<RolloutStatus> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const s = await status(name);
-      if (until(s)) return s;
-      if (Date.now() > deadline) throw new Error(`${name}: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  let sandbox: ControllerOnSandbox;
+  const waitFor = (name: string, until: (s: RolloutStatus) => boolean) => sandbox.waitFor(name, until);
 
   beforeAll(async () => {
-    api = await startApiServer({ podReadyDelayMs: 100 });
-    const kc = new KubeConfig();
-    kc.loadFromString(api.kubeconfig());
-    custom = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const logger = createLogger({ silent: true });
+    sandbox = await controllerOnSandbox(ns, 100);
+    const { apps, custom } = sandbox;
     for (const c of [...CASES, { app: 'good', path: '' } as Case]) {
       if (!c.skip?.includes('deployment'))
         await apps.createNamespacedDeployment({ namespace: ns, body: deployment(c.app) });
@@ -177,19 +149,17 @@ describe('a controller serving broken Rollouts next to a good one', () => {
         },
       });
     }
-    controller = new Controller({ kubeConfig: kc, analyzer: createPrometheusAnalyzer({ logger }), logger });
-    await controller.start();
+    await sandbox.start();
   }, 30_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await api?.close();
+    await sandbox?.stop();
   });
 
   it('adopts the good Rollout: stable created and 100% of the traffic routed to it', async () => {
     const s = await waitFor('good', (x) => x.phase === 'Healthy');
     expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-    const vs = (await custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: 'good' })) as {
+    const vs = (await sandbox.custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: 'good' })) as {
       spec: { http: { route: { weight: number }[] }[] };
     };
     expect(vs.spec.http[0]!.route.map((d) => d.weight)).toEqual([100, 0]);
@@ -203,14 +173,22 @@ describe('a controller serving broken Rollouts next to a good one', () => {
     expect(condition).toMatchObject({ status: 'True' });
     expect(condition?.message).toContain(c.path);
 
-    const stable = await api.store.get({ apiVersion: 'apps/v1', kind: 'Deployment' }, ns, `${c.app}-stable`);
+    const stable = await sandbox.api.store.get(
+      { apiVersion: 'apps/v1', kind: 'Deployment' },
+      ns,
+      `${c.app}-stable`,
+    );
     expect(stable).toBeUndefined();
     if (!c.skip?.includes('vs')) {
-      const vs = (await custom.getNamespacedCustomObject({ ...VS, namespace: ns, name: c.app })) as Json;
+      const vs = (await sandbox.custom.getNamespacedCustomObject({
+        ...VS,
+        namespace: ns,
+        name: c.app,
+      })) as Json;
       expect((vs as { spec: unknown }).spec).toEqual(virtualService(c.app, c.vsRoutes).spec);
     }
     // The sandbox filters events by metadata only, so pick this Rollout's events here.
-    const events = await core.listNamespacedEvent({ namespace: ns });
+    const events = await sandbox.core.listNamespacedEvent({ namespace: ns });
     const mine = events.items.filter((e) => e.involvedObject.name === c.app);
     expect(mine.some((e) => e.reason === 'InvalidSpec' && e.type === 'Warning')).toBe(true);
   });
