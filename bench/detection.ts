@@ -169,8 +169,9 @@ const text = [
     `canary pods ready at once, seed ${SEED}. Stepwise defaults: steps 5/25/50/100%, interval ${stepwise.analysis.interval}, stepDuration 1m, ` +
     'minRequests 50, failureLimit 1, comparison on (falseRollbackRate 0.01). Threshold-only: steps 10/20/30/40/50%, ' +
     'interval 1m, maxErrorRate 1%, maxP99LatencyMs 500, rollback on the 5th failed check, no comparison; it runs ' +
-    "Stepwise's own threshold guard, which fails a check only when the error rate is above the limit beyond " +
-    'sampling noise (99% Wilson lower bound) and holds while it is above the limit within noise, so it fails ' +
+    "Stepwise's own threshold guard, which fails a check only when the error rate (or the share of requests slower " +
+    'than the P99 limit) is above its limit beyond sampling noise (99% Wilson lower bound) and holds while it is ' +
+    'above the limit within noise, so it fails ' +
     "fewer checks than Flagger's plain comparison would (which promotes a 1% canary about half the time). Stable serves alone for 30 s first. Times are " +
     "from the new revision's arrival; failed canary requests are 5xx answered by the canary before the decision.",
   '',

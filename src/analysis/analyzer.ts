@@ -1,4 +1,11 @@
-import { errorRateQuery, p99LatencyQuery, renderMetricQuery, requestsQuery } from './promql.js';
+import {
+  errorRateQuery,
+  latencyLimitEdge,
+  p99LatencyQuery,
+  renderMetricQuery,
+  requestsQuery,
+  slowShareQuery,
+} from './promql.js';
 import { compareWithStable } from './comparison/step.js';
 import {
   createPrometheusClient,
@@ -92,13 +99,15 @@ async function measureCanary(
     since: request.stepStartedAt,
   };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
-  const [requests, errorRate, p99Ms, metrics] = await Promise.all([
+  const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs);
+  const [requests, errorRate, p99Ms, slowShare, metrics] = await Promise.all([
     measure(requestsQuery(window)),
     measure(errorRateQuery(window)),
     measure(p99LatencyQuery(window)),
+    measure(slowShareQuery(window, edge)),
     Promise.all(metricQueries),
   ]);
-  return { requests, errorRate, p99Ms, metrics: Object.fromEntries(metrics) };
+  return { requests, errorRate, p99Ms, slowShare, metrics: Object.fromEntries(metrics) };
 }
 
 // The window ends at the step start: nothing could have been measured yet.

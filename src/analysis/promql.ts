@@ -1,3 +1,5 @@
+import { ENVOY_BUCKETS_MS } from './comparison/slow-edge.js';
+
 // PromQL text built from cluster values. Namespaces and workload names are escaped before they
 // enter a query (DESIGN §3.8), so a hostile name can only ever select nothing.
 
@@ -75,6 +77,23 @@ export function errorRateQuery({ namespace, workload, since }: WindowQuery): str
 export function p99LatencyQuery({ namespace, workload, since }: WindowQuery): string {
   const sel = workloadSelector(namespace, workload);
   return `histogram_quantile(0.99, sum by (le) (${growthSince(`istio_request_duration_milliseconds_bucket{${sel}}`, since)}))`;
+}
+
+/**
+ * The bucket edge used to count requests slower than a latency limit: the largest Envoy edge at or below the
+ * limit (500 for 500), so that the count never misses a request slower than the limit.
+ */
+export function latencyLimitEdge(limitMs: number): number {
+  return [...ENVOY_BUCKETS_MS].reverse().find((edge) => edge <= limitMs) ?? ENVOY_BUCKETS_MS[0]!;
+}
+
+/** Share of the window's requests slower than `edgeMs` (a bucket edge): 1 − bucket{le=edge} / bucket{le=+Inf}. */
+export function slowShareQuery({ namespace, workload, since }: WindowQuery, edgeMs: number): string {
+  const sel = workloadSelector(namespace, workload);
+  const bucket = (le: string) =>
+    `sum(${growthSince(`istio_request_duration_milliseconds_bucket{${sel}, le=~"${le}"}`, since)})`;
+  // Prometheus 2.x keeps `le` as exported: "500" or "500.0".
+  return `1 - ${bucket(`${edgeMs}(\\\\.0+)?`)} / ${bucket('\\\\+Inf')}`;
 }
 
 export interface MetricQueryValues {

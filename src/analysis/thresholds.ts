@@ -8,6 +8,8 @@ export interface CanaryMeasurements {
   requests: QueryValue;
   errorRate: QueryValue;
   p99Ms: QueryValue;
+  /** Share of requests slower than the latency limit's bucket edge (see latencyLimitEdge in promql.ts). */
+  slowShare: QueryValue;
   /** Custom metrics by name (analysis.metrics). */
   metrics: Record<string, QueryValue>;
 }
@@ -44,7 +46,7 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
   else if (errorRate > spec.thresholds.maxErrorRate) {
     const limit = spec.thresholds.maxErrorRate;
-    if (errorRateAboveLimit(errorRate, requests, limit)) {
+    if (shareAboveLimitBeyondNoise(errorRate, requests, limit)) {
       failures.push({
         metric: 'errorRate',
         value: errorRate,
@@ -62,12 +64,23 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
   if (isNoValue(p99Ms)) missing.push(`P99: ${p99Ms.reason}`);
   else if (p99Ms > spec.thresholds.maxP99LatencyMs) {
     const limit = spec.thresholds.maxP99LatencyMs;
-    failures.push({
-      metric: 'p99Latency',
-      value: p99Ms,
-      limit,
-      message: `canary P99 latency ${formatMs(p99Ms)} is above the limit ${formatMs(limit)}`,
-    });
+    const { slowShare } = measured;
+    // P99 above the limit means more than 1% of the requests are slower than it: judged like the error rate,
+    // so that on a few dozen requests one slow outlier is not taken for a slow canary.
+    if (!isNoValue(slowShare) && shareAboveLimitBeyondNoise(slowShare, requests, 0.01)) {
+      failures.push({
+        metric: 'p99Latency',
+        value: p99Ms,
+        limit,
+        message: `canary P99 latency ${formatMs(p99Ms)} is above the limit ${formatMs(limit)}`,
+      });
+    } else {
+      missing.push(
+        isNoValue(slowShare)
+          ? `slow requests: ${slowShare.reason}`
+          : `P99 ${formatMs(p99Ms)} is above the limit ${formatMs(limit)} but within sampling noise of ${Math.round(requests)} requests`,
+      );
+    }
   }
 
   for (const metric of spec.metrics) {
@@ -100,16 +113,16 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
 const Z_99 = 2.326;
 
 /**
- * The error-rate guard fails when the canary's error rate is above the limit beyond sampling noise: the
- * lower end of the one-sided 99% Wilson score interval (Wilson 1927) of errors/requests exceeds the limit.
- * A plain `measured > limit` fails a healthy canary on one stray error among its first 1/limit requests;
- * a 5% canary against a 1% limit still fails after about 40 requests.
+ * A share (5xx, or requests slower than a latency limit) is above its limit beyond sampling noise when the lower
+ * end of its one-sided 99% Wilson score interval (Wilson 1927) is above the limit. A plain `measured > limit`
+ * fails a healthy canary on one stray error or slow request among its first 1/limit requests; a 5% canary
+ * against a 1% limit still fails after about 40 requests.
  */
-export function errorRateAboveLimit(errorRate: number, requests: number, limit: number): boolean {
+export function shareAboveLimitBeyondNoise(share: number, requests: number, limit: number): boolean {
   const n = requests;
   const z2 = Z_99 * Z_99;
-  const centre = errorRate + z2 / (2 * n);
-  const spread = Z_99 * Math.sqrt((errorRate * (1 - errorRate)) / n + z2 / (4 * n * n));
+  const centre = share + z2 / (2 * n);
+  const spread = Z_99 * Math.sqrt((share * (1 - share)) / n + z2 / (4 * n * n));
   return (centre - spread) / (1 + z2 / n) > limit;
 }
 

@@ -9,6 +9,7 @@ import {
 import type { CounterSnapshot } from '../analysis/comparison/counters.js';
 import { chooseSlowEdge } from '../analysis/comparison/slow-edge.js';
 import { noValue, type QueryValue } from '../analysis/prometheus.js';
+import { latencyLimitEdge } from '../analysis/promql.js';
 import { evaluateThresholds } from '../analysis/thresholds.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { RolloutSpec } from '../api/schema.js';
@@ -28,16 +29,20 @@ export interface SimulatedPrometheus {
 
 const POD = '{pod="simulated"}';
 
-function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: number) {
+function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: number, p99LimitMs: number) {
   const empty = noValue('empty', 'no data (empty result)');
   const window = nowS > startS ? prometheus.canary.growth(startS, nowS) : undefined;
-  if (!window) return { requests: empty, errorRate: empty, p99Ms: empty, metrics: {} };
+  if (!window) return { requests: empty, errorRate: empty, p99Ms: empty, slowShare: empty, metrics: {} };
   const value = (x: number): QueryValue => (Number.isFinite(x) ? x : noValue('nan', 'no data (NaN)'));
+  const edge = BUCKETS_MS.indexOf(latencyLimitEdge(p99LimitMs));
+  const share = (count: number): QueryValue =>
+    window.requests > 0 ? count / window.requests : noValue('empty', 'no data (empty result)');
   return {
     requests: window.requests,
-    errorRate:
-      window.requests > 0 ? window.errors / window.requests : noValue('empty', 'no data (empty result)'),
+    errorRate: share(window.errors),
     p99Ms: value(histogramQuantile(0.99, BUCKETS_MS, window.buckets)),
+    slowShare:
+      edge < 0 ? noValue('empty', 'no bucket at the limit') : share(window.requests - window.buckets[edge]!),
     metrics: {},
   };
 }
@@ -72,7 +77,10 @@ export function simulatedCheck(
   stableP99Ms: number,
 ): CheckResult {
   const startS = due.stepStartedAt.getTime() / 1000;
-  const thresholds = evaluateThresholds(measureCanary(prometheus, startS, nowS), spec.analysis);
+  const thresholds = evaluateThresholds(
+    measureCanary(prometheus, startS, nowS, spec.analysis.thresholds.maxP99LatencyMs),
+    spec.analysis,
+  );
   const settings = spec.analysis.comparison;
   if (!settings.enabled) return { ...thresholds, comparison: status.analysis?.comparison };
   let stored = parseStoredComparison(status.analysis?.comparison);

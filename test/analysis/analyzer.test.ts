@@ -146,7 +146,7 @@ describe('the analyzer when Prometheus is down', () => {
     });
     await createPrometheusAnalyzer({ ...fast, logger }).check(request());
     const warnings = lines.filter((line) => line.level === 'warn');
-    expect(warnings).toHaveLength(3);
+    expect(warnings).toHaveLength(4); // requests, error rate, P99 and slow requests
     expect(warnings[0]).toMatchObject({ message: 'Prometheus query failed', address });
   });
 

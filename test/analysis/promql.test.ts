@@ -6,6 +6,8 @@ import {
   promDuration,
   renderMetricQuery,
   requestsQuery,
+  latencyLimitEdge,
+  slowShareQuery,
   unknownPlaceholders,
   workloadSelector,
 } from '../../src/analysis/promql.js';
@@ -159,5 +161,20 @@ describe('custom metric queries', () => {
 
   it('leaves a query without placeholders unchanged', () => {
     expect(renderMetricQuery('vector(1)', values)).toBe('vector(1)');
+  });
+});
+
+describe('the slow-request share behind the P99 guard', () => {
+  it('counts requests slower than the largest bucket edge at or below the limit', () => {
+    expect(latencyLimitEdge(500)).toBe(500);
+    expect(latencyLimitEdge(300)).toBe(250);
+    expect(latencyLimitEdge(0.1)).toBe(0.5);
+  });
+
+  it('reads the edge bucket whether Prometheus kept `le` as "500" or "500.0"', () => {
+    const query = slowShareQuery({ namespace: 'shop', workload: 'web-canary', since: new Date(0) }, 500);
+    expect(query).toContain('le=~"500(\\\\.0+)?"');
+    expect(query).toContain('le=~"\\\\+Inf"');
+    expect(query.startsWith('1 - sum(')).toBe(true);
   });
 });

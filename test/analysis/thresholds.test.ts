@@ -17,6 +17,7 @@ const healthy: CanaryMeasurements = {
   requests: 1200,
   errorRate: 0.002,
   p99Ms: 180,
+  slowShare: 0.004,
   metrics: { 'cpu-ratio': 1.1, saturation: 0.5 },
 };
 
@@ -46,7 +47,10 @@ describe('evaluating a check against the thresholds', () => {
 
   it('says Prometheus is unreachable rather than "no traffic" when the request count could not be read', () => {
     const down = noValue('unreachable', 'Prometheus unreachable: connect ECONNREFUSED 127.0.0.1:9090');
-    const result = evaluateThresholds({ requests: down, errorRate: down, p99Ms: down, metrics: {} }, spec);
+    const result = evaluateThresholds(
+      { requests: down, errorRate: down, p99Ms: down, slowShare: down, metrics: {} },
+      spec,
+    );
     expect(result.verdict).toBe('inconclusive');
     expect(result.inconclusive).toEqual([
       'requests: Prometheus unreachable: connect ECONNREFUSED 127.0.0.1:9090',
@@ -84,7 +88,7 @@ describe('evaluating a check against the thresholds', () => {
   });
 
   it('fails on a P99 latency above the limit', () => {
-    const result = evaluateThresholds({ ...healthy, p99Ms: 1520.3 }, spec);
+    const result = evaluateThresholds({ ...healthy, p99Ms: 1520.3, slowShare: 0.05 }, spec);
     expect(result.verdict).toBe('fail');
     expect(result.failures).toEqual([
       {
@@ -115,7 +119,13 @@ describe('evaluating a check against the thresholds', () => {
 
   it('lists every breach of one check', () => {
     const result = evaluateThresholds(
-      { ...healthy, errorRate: 0.2, p99Ms: 900, metrics: { 'cpu-ratio': 5, saturation: 0.5 } },
+      {
+        ...healthy,
+        errorRate: 0.2,
+        p99Ms: 900,
+        slowShare: 0.03,
+        metrics: { 'cpu-ratio': 5, saturation: 0.5 },
+      },
       spec,
     );
     expect(result.failures.map((finding) => finding.metric)).toEqual([
@@ -193,5 +203,30 @@ describe('the error-rate guard at small sample sizes', () => {
     expect(judge(1_100, 100_000)).toBe('fail'); // 1.1%
     expect(judge(900, 100_000)).toBe('pass');
     expect(judge(1_020, 100_000)).toBe('inconclusive'); // 1.02%: above the limit, not beyond noise
+  });
+});
+
+describe('the P99 guard at small sample sizes', () => {
+  it('neither fails nor passes on one slow outlier among a few dozen requests', () => {
+    // 27 requests, one slower than 500 ms: P99 lands in the (500, 1000] bucket, but 1 of 27 is within noise of 1%.
+    const result = evaluateThresholds({ ...healthy, requests: 60, p99Ms: 865, slowShare: 1 / 60 }, spec);
+    expect(result.verdict).toBe('inconclusive');
+    expect(result.inconclusive).toEqual([
+      'P99 865 ms is above the limit 500 ms but within sampling noise of 60 requests',
+    ]);
+  });
+
+  it('fails once the share of slow requests is above 1% beyond noise', () => {
+    expect(evaluateThresholds({ ...healthy, requests: 200, p99Ms: 865, slowShare: 0.06 }, spec).verdict).toBe(
+      'fail',
+    );
+  });
+
+  it('is inconclusive when the slow requests cannot be counted', () => {
+    const result = evaluateThresholds(
+      { ...healthy, p99Ms: 865, slowShare: noValue('empty', 'no data') },
+      spec,
+    );
+    expect(result.inconclusive).toEqual(['slow requests: no data']);
   });
 });
