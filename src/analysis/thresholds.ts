@@ -42,45 +42,38 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
   const failures: Finding[] = [];
   const missing: string[] = [];
 
-  const { errorRate, p99Ms } = measured;
+  const { errorRate, p99Ms, slowShare } = measured;
+  /** A value above its limit: a breach when its share is beyond sampling noise, else neither breach nor pass. */
+  const judgeAbove = (breach: Finding, share: QueryValue, shareLimit: number, shown: string) => {
+    if (isNoValue(share)) missing.push(`slow requests: ${share.reason}`);
+    else if (shareAboveLimitBeyondNoise(share, requests, shareLimit)) failures.push(breach);
+    else missing.push(`${shown} but within sampling noise of ${Math.round(requests)} requests`);
+  };
+
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
   else if (errorRate > spec.thresholds.maxErrorRate) {
     const limit = spec.thresholds.maxErrorRate;
-    if (shareAboveLimitBeyondNoise(errorRate, requests, limit)) {
-      failures.push({
-        metric: 'errorRate',
-        value: errorRate,
-        limit,
-        message: `canary error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(limit)}`,
-      });
-    } else {
-      // Above the limit, but not beyond sampling noise yet: neither a breach nor a pass.
-      missing.push(
-        `error rate ${formatPercent(errorRate)} is above the limit ${formatPercent(limit)} but within sampling noise of ${Math.round(requests)} requests`,
-      );
-    }
+    const above = `${formatPercent(errorRate)} is above the limit ${formatPercent(limit)}`;
+    judgeAbove(
+      { metric: 'errorRate', value: errorRate, limit, message: `canary error rate ${above}` },
+      errorRate,
+      limit,
+      `error rate ${above}`,
+    );
   }
 
   if (isNoValue(p99Ms)) missing.push(`P99: ${p99Ms.reason}`);
   else if (p99Ms > spec.thresholds.maxP99LatencyMs) {
-    const limit = spec.thresholds.maxP99LatencyMs;
-    const { slowShare } = measured;
     // P99 above the limit means more than 1% of the requests are slower than it: judged like the error rate,
     // so that on a few dozen requests one slow outlier is not taken for a slow canary.
-    if (!isNoValue(slowShare) && shareAboveLimitBeyondNoise(slowShare, requests, 0.01)) {
-      failures.push({
-        metric: 'p99Latency',
-        value: p99Ms,
-        limit,
-        message: `canary P99 latency ${formatMs(p99Ms)} is above the limit ${formatMs(limit)}`,
-      });
-    } else {
-      missing.push(
-        isNoValue(slowShare)
-          ? `slow requests: ${slowShare.reason}`
-          : `P99 ${formatMs(p99Ms)} is above the limit ${formatMs(limit)} but within sampling noise of ${Math.round(requests)} requests`,
-      );
-    }
+    const limit = spec.thresholds.maxP99LatencyMs;
+    const above = `${formatMs(p99Ms)} is above the limit ${formatMs(limit)}`;
+    judgeAbove(
+      { metric: 'p99Latency', value: p99Ms, limit, message: `canary P99 latency ${above}` },
+      slowShare,
+      0.01,
+      `P99 ${above}`,
+    );
   }
 
   for (const metric of spec.metrics) {
