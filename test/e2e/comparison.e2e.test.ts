@@ -13,7 +13,7 @@ describe.skipIf(!prometheusInstalled)('the comparison against stable, end to end
       analysis: { interval: '1s', stepDuration: '8s', minRequests: 20, thresholds: { maxErrorRate: 0.5 } },
       // At 50 rps the evidence grows fastest when the canary has a sizeable share of the requests: each error
       // is worth ln(1/share), and errors come in proportion to the share.
-      steps: [{ weight: 20 }, { weight: 50 }, { weight: 100 }],
+      steps: [{ weight: 25 }, { weight: 50 }, { weight: 100 }],
     });
     await e2e.adopted();
   }, 90_000);
@@ -31,7 +31,8 @@ describe.skipIf(!prometheusInstalled)('the comparison against stable, end to end
   }, 150_000);
 
   it('rolls back a canary with 5% errors on the evidence, before it gets full traffic', async () => {
-    const releasedAt = await e2e.release(`${IMAGE}:4.1.0-bad-errors`);
+    await e2e.canaryScaledDown();
+    const firstRequest = await e2e.releaseUntilCanaryServes(`${IMAGE}:4.1.0-bad-errors`);
     await e2e.waitFor('the rollout to start', (s) => s.phase === 'Progressing');
     const status = await e2e.waitFor('rollback', settled, 90_000);
     expect(status).toMatchObject({ phase: 'RolledBack', reason: 'CanaryWorseThanStable' });
@@ -39,12 +40,13 @@ describe.skipIf(!prometheusInstalled)('the comparison against stable, end to end
     expect(status.analysis?.evidence).toBeGreaterThanOrEqual(100);
 
     await e2e.meshRoutesCanaryWeight(0);
-    const weights = e2e.canaryWeights().filter((w) => w.at >= releasedAt);
-    const firstTraffic = weights[0]!;
+    const weights = e2e.canaryWeights().filter((w) => w.at >= firstRequest);
     const backToStable = weights.at(-1)!;
     expect(backToStable.weight).toBe(0);
     expect(weights.map((w) => w.weight)).not.toContain(100);
-    // Seconds, not minutes; the distribution is in bench/results/sandbox-rollback.md (median ~9 s here).
-    expect(backToStable.at - firstTraffic.at).toBeLessThan(45_000);
+    // Seconds, not minutes. The distribution over many releases is in bench/results/sandbox-rollback.md (comparison
+    // only, steps 25/50/100, interval 1s: all of 20 runs within 15 s of the canary's first request); the bound here
+    // leaves room for a loaded CI machine.
+    expect(backToStable.at - firstRequest).toBeLessThan(45_000);
   }, 120_000);
 });

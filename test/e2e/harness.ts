@@ -40,6 +40,14 @@ export interface E2E {
   status(): Promise<RolloutStatus>;
   waitFor(what: string, until: (s: RolloutStatus) => boolean, timeoutMs?: number): Promise<RolloutStatus>;
   release(image: string): Promise<number>;
+  /**
+   * Releases `image` and resolves with the time the canary served its first request, by the mesh's count. The
+   * example's header route sends `x-canary: "true"` requests to the canary as soon as its pods are ready, before any
+   * weight moves. Call it when no canary pods are ready (see canaryScaledDown).
+   */
+  releaseUntilCanaryServes(image: string): Promise<number>;
+  /** Waits until the canary has no ready pods and the mesh has re-read its endpoints. */
+  canaryScaledDown(): Promise<void>;
   virtualService(): Promise<Record<string, unknown>>;
   deployment(name: string): Promise<V1Deployment | undefined>;
   patchRolloutSpec(spec: Record<string, unknown>): Promise<void>;
@@ -117,6 +125,17 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
         body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }],
       });
       return Date.now();
+    },
+    async releaseUntilCanaryServes(image) {
+      const before = canaryServed(stack);
+      await e2e.release(image);
+      while (canaryServed(stack) === before) await sleep(20);
+      return Date.now();
+    },
+    async canaryScaledDown() {
+      while (((await e2e.deployment(`${APP}-canary`))?.status?.readyReplicas ?? 0) > 0) await sleep(100);
+      // The mesh re-reads the cluster every 250 ms.
+      await sleep(500);
     },
     async virtualService() {
       return (await custom.getNamespacedCustomObject({ ...VS, namespace, name: APP })) as Record<
@@ -196,6 +215,13 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
   };
   return e2e;
 }
+
+/** Requests the canary Deployment has served so far. */
+const canaryServed = (stack: SandboxStack) =>
+  stack.mesh
+    .stats()
+    .filter((s) => s.workload === `${APP}-canary`)
+    .reduce((sum, s) => sum + s.requests, 0);
 
 export const isHealthy = (s: RolloutStatus) => s.phase === 'Healthy';
 export const settled = (s: RolloutStatus) =>
