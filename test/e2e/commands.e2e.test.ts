@@ -187,4 +187,38 @@ describe.skipIf(!prometheusInstalled)('operator commands on the sandbox, end to 
     expect(done.phase).toBe('Succeeded');
     expect(e2e.canaryWeights().some((w) => w.weight === 50)).toBe(true);
   }, 120_000);
+
+  it('status --watch prints one line per change, without a terminal, until stopped', async () => {
+    // The steps of the previous test: 20% with a gate, then 50%.
+    const watch = e2e.cliRunning(['status', APP, '--watch']);
+    await waitUntil(
+      () => watch.lines().some((l) => / Succeeded /.test(l)),
+      'the watch to show the last release',
+    );
+    expect((await e2e.cli(['trigger', APP, '--image', `${IMAGE}:1.6.0`])).code).toBe(0);
+    await waitUntil(() => watch.lines().some((l) => / Paused +step 1\/2 weight 20%/.test(l)), 'the gate');
+    expect((await e2e.cli(['promote', APP])).code).toBe(0);
+    await e2e.waitFor('promotion after the gate', settled, 60_000);
+    await waitUntil(() => watch.lines().filter((l) => / Succeeded /.test(l)).length >= 2, 'the promotion');
+    expect(await watch.stop()).toBe('SIGTERM');
+
+    const lines = watch.lines();
+    for (const line of lines)
+      expect(line).toMatch(
+        /^\d{4}-\d\d-\d\dT[\d:.]+Z (Pending|Initializing|Progressing|Paused|Promoting|Succeeded|RolledBack|Healthy|Failed) /,
+      );
+    const states = lines.map((l) => l.replace(/^\S+ /, ''));
+    expect(states.some((l) => /^Progressing +step 1\/2 weight 20%/.test(l))).toBe(true);
+    expect(states.some((l) => /^Progressing +step 2\/2 weight 50%/.test(l))).toBe(true);
+    // A line only when something changed.
+    for (let i = 1; i < states.length; i++) expect(states[i]).not.toBe(states[i - 1]);
+  }, 120_000);
 });
+
+async function waitUntil(done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,6 +1,6 @@
 // End-to-end harness: the sandbox stack (API server, mesh, real Prometheus), the example manifests of
 // rollouts/product-service, and `stepwise controller` as a real child process.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
@@ -62,9 +62,17 @@ export interface E2E {
   meshRoutesCanaryWeight(weight: number): Promise<void>;
   /** Runs `stepwise <args>` as a child process against the sandbox (kubeconfig and namespace set). */
   cli(args: string[]): Promise<CliRun>;
+  /** Starts `stepwise <args>` that keeps running (e.g. `status --watch`): its stdout lines so far, and a stop. */
+  cliRunning(args: string[]): RunningCli;
   /** Base URL of the first controller's HTTP server (from its log). */
   controllerUrl(): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface RunningCli {
+  lines(): string[];
+  /** SIGTERM, then the exit code or signal. */
+  stop(): Promise<number | NodeJS.Signals | null>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,6 +103,16 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       logLevel: 'debug',
       extraArgs: [...(options.controllerArgs ?? []), ...extraArgs],
     });
+  const cliArgv = (args: string[]) => [
+    '--import',
+    'tsx',
+    new URL('../../src/cli/main.ts', import.meta.url).pathname,
+    ...args,
+    '--kubeconfig',
+    stack.kubeconfigPath,
+    '-n',
+    namespace,
+  ];
   const e2e: E2E = {
     stack,
     namespace,
@@ -188,14 +206,27 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       }
     },
     cli(args) {
-      const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-      const argv = ['--import', 'tsx', main, ...args, '--kubeconfig', stack.kubeconfigPath, '-n', namespace];
       return new Promise((resolve) => {
-        execFile(process.execPath, argv, { timeout: 180_000 }, (error, stdout, stderr) => {
+        execFile(process.execPath, cliArgv(args), { timeout: 180_000 }, (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
           resolve({ code, stdout, stderr });
         });
       });
+    },
+    cliRunning(args) {
+      const child = spawn(process.execPath, cliArgv(args), { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+        child.on('exit', (code, signal) => resolve(code ?? signal)),
+      );
+      return {
+        lines: () => stdout.split('\n').filter((l) => l !== ''),
+        stop: () => {
+          child.kill('SIGTERM');
+          return exited;
+        },
+      };
     },
     async controllerUrl() {
       const deadline = Date.now() + 20_000;
