@@ -72,11 +72,14 @@ for (const config of CONFIGS.filter((c) => !only || c.name.includes(only))) {
 const table = [
   '## Rollback of a 5% canary on the sandbox (50 rps, stable 0.1%, 1 s scrape)',
   '',
-  "Time from the first request the canary served to all traffic back on stable, as the mesh routed it. Real",
+  'Time from the first request the canary served to all traffic back on stable, as the mesh routed it. Real',
   'controller process, real Prometheus. The mesh sends 10% of the requests with `x-canary: "true"`, which the',
   "example VirtualService's header route sends to the canary as soon as its pods are ready, before any weight moves.",
   '',
-  `Run: \`npm run bench:sandbox-rollback -- ${process.argv.slice(2).map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}\` (${new Date().toISOString().slice(0, 10)}).`,
+  `Run: \`npm run bench:sandbox-rollback -- ${process.argv
+    .slice(2)
+    .map((a) => (a.includes(' ') ? `'${a}'` : a))
+    .join(' ')}\` (${new Date().toISOString().slice(0, 10)}).`,
   '',
   '| configuration | rolled back | p50 | p95 | max | under 15 s | reasons |',
   '|---|---|---|---|---|---|---|',
@@ -86,5 +89,10 @@ const table = [
 console.log(table);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 // A run of some configurations only keeps its own file, next to the full table.
-const slug = only ? `-${only.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}` : '';
+const slug = only
+  ? `-${only
+      .replace(/[^a-z0-9]+/gi, '-')
+      .replace(/^-|-$/g, '')
+      .toLowerCase()}`
+  : '';
 writeFileSync(new URL(`./results/sandbox-rollback${slug}.md`, import.meta.url), table);
