@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { registerOperatorCommands } from './commands/index.js';
 import { registerControllerCommand } from './controller-command.js';
+import { EXIT_OK, EXIT_UNAVAILABLE } from './exit.js';
 import { registerSimulateCommand } from './simulate-command.js';
 
 const program = new Command('stepwise')
   .description('Progressive canary delivery for Kubernetes services behind Istio')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A missing or unknown flag is bad input (exit 2), never a failed rollout (exit 1), which CI jobs branch on.
+  // Set before the commands are added: they inherit it.
+  .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? EXIT_OK : EXIT_UNAVAILABLE));
 
 registerControllerCommand(program);
 registerSimulateCommand(program);
@@ -15,5 +19,5 @@ registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`stepwise: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(2);
+  process.exit(EXIT_UNAVAILABLE);
 });

@@ -135,6 +135,8 @@ export class Controller {
         new ResilientWatch(this.options.kubeConfig, source, handler, {
           logger: this.options.logger,
           resyncMs: this.options.resyncMs ?? 5 * 60_000,
+          onRequest: (verb, code) =>
+            this.options.onKubernetesRequest?.({ verb, resource: source.path.split('/').at(-1)!, code }),
         }),
       );
     }

@@ -28,6 +28,8 @@ export interface WatchOptions {
   resyncMs?: number;
   maxBackoffMs?: number;
   logger: Logger;
+  /** Told about every list and watch request: 200 once it is answered, else the HTTP status (0 = no answer). */
+  onRequest?: (verb: 'list' | 'watch', code: number) => void;
 }
 
 /**
@@ -68,7 +70,7 @@ export class ResilientWatch {
     while (!this.stopped) {
       try {
         if (!resourceVersion || this.resyncDue()) {
-          const list = await this.source.list();
+          const list = await this.counted('list', () => this.source.list());
           this.lastResync = Date.now();
           for (const item of list.items) this.onEvent('SYNC', item);
           resourceVersion = list.resourceVersion;
@@ -94,6 +96,17 @@ export class ResilientWatch {
         }
         resourceVersion = undefined;
       }
+    }
+  }
+
+  private async counted<T>(verb: 'list' | 'watch', request: () => Promise<T>): Promise<T> {
+    try {
+      const result = await request();
+      this.options.onRequest?.(verb, 200);
+      return result;
+    } catch (error) {
+      this.options.onRequest?.(verb, httpStatus(error) ?? 0);
+      throw error;
     }
   }
 
@@ -127,6 +140,12 @@ export class ResilientWatch {
       if (from) params.resourceVersion = from;
       const resync = this.options.resyncMs;
       const resyncTimer = resync ? setTimeout(() => this.abort?.abort(), resync) : undefined;
+      // client-node reports a refused watch to the done callback, before the request's promise resolves.
+      let answered = false;
+      const count = (code: number) => {
+        if (!answered) this.options.onRequest?.('watch', code);
+        answered = true;
+      };
       watch
         .watch(
           this.source.path,
@@ -144,6 +163,7 @@ export class ResilientWatch {
             this.onEvent(type as WatchEventType, object);
           },
           (error: unknown) => {
+            count(error ? (httpStatus(error) ?? 0) : 200);
             if (resyncTimer) clearTimeout(resyncTimer);
             const aborted =
               error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
@@ -151,10 +171,14 @@ export class ResilientWatch {
           },
         )
         .then((controller) => {
+          count(200);
           this.abort = controller;
           if (this.stopped) controller.abort();
         })
-        .catch((error: unknown) => resolve({ resourceVersion, error }));
+        .catch((error: unknown) => {
+          count(httpStatus(error) ?? 0);
+          resolve({ resourceVersion, error });
+        });
     });
   }
 }

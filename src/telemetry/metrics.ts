@@ -65,7 +65,7 @@ export class ControllerMetrics {
   });
   private readonly kubernetesRequests = new Counter({
     name: 'stepwise_kubernetes_requests_total',
-    help: 'Kubernetes API requests of reconcile passes and leader election, by HTTP status (0 = no answer).',
+    help: 'Kubernetes API requests (reconcile passes, list and watch, leader election) by HTTP status (0 = no answer).',
     labelNames: ['verb', 'resource', 'code'],
     registers: [this.registry],
   });

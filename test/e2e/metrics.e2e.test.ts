@@ -146,6 +146,36 @@ describe.skipIf(!prometheusInstalled)('/metrics of the controller during a rollo
     expect(count).toBe(1);
   }, 30_000);
 
+  it('counts list and watch requests, and a refused watch under its code', async () => {
+    const total = (samples: Sample[], labels: Record<string, string>) =>
+      find(samples, 'stepwise_kubernetes_requests_total', { resource: 'rollouts', ...labels })
+        .map((x) => x.value)
+        .reduce((a, b) => a + b, 0);
+    const before = await scrape();
+    expect(total(before, { verb: 'list', code: '200' })).toBeGreaterThan(0);
+    expect(total(before, { verb: 'watch', code: '200' })).toBeGreaterThan(0);
+
+    // The server ends the Rollout watch; the controller's next watch request is refused, then it relists.
+    e2e.stack.api.faults.failNext(1, 500, { verb: 'watch', resource: 'rollouts' });
+    expect(e2e.stack.api.faults.dropWatches({ resource: 'rollouts' })).toBeGreaterThan(0);
+    const deadline = Date.now() + 20_000;
+    let after = await scrape();
+    while (
+      total(after, { verb: 'watch', code: '200' }) <= total(before, { verb: 'watch', code: '200' }) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      after = await scrape();
+    }
+    expect(total(after, { verb: 'watch', code: '500' })).toBe(1);
+    expect(total(after, { verb: 'list', code: '200' })).toBeGreaterThan(
+      total(before, { verb: 'list', code: '200' }),
+    );
+    expect(total(after, { verb: 'watch', code: '200' })).toBeGreaterThan(
+      total(before, { verb: 'watch', code: '200' }),
+    );
+  }, 30_000);
+
   it('shows the promotion, then a rollback with its reason, as the status does', async () => {
     const custom = e2e.stack.kubeConfig.makeApiClient(CustomObjectsApi);
     await custom.patchNamespacedCustomObject(
