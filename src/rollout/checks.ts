@@ -60,9 +60,10 @@ export function recordCheck(p: Pass, check: CheckResult): void {
   a.checks += 1;
   a.lastCheckAt = p.nowIso;
   a.lastVerdict = check.verdict;
-  // Prometheus' increase() extrapolates: show whole requests, and no more digits than mean something.
+  // Whole requests, and no more digits than mean something; the error rate keeps enough digits that showing it
+  // with 3 (as the messages show the raw value) cannot round differently: 3/66 reads 4.55% in both.
   a.requests = check.requests === undefined ? undefined : Math.round(check.requests);
-  a.errorRate = check.errorRate === undefined ? undefined : Number(check.errorRate.toPrecision(4));
+  a.errorRate = check.errorRate === undefined ? undefined : Number(check.errorRate.toPrecision(6));
   a.p99Ms = check.p99Ms === undefined ? undefined : Math.round(check.p99Ms * 10) / 10;
   a.metrics = Object.keys(check.metrics).length ? check.metrics : undefined;
   a.evidence = check.evidence;

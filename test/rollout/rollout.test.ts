@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/analysis/types.js';
+import { formatPercent } from '../../src/analysis/format.js';
 import { baseSpec, scriptedChecker, World } from './world.js';
 
 const healthy = (w: World) => w.status.phase === 'Healthy';
@@ -104,6 +105,15 @@ describe('a bad release', () => {
     expect(w.vsWeight).toBe(0);
     expect(w.canary?.replicas).toBe(0);
     expect(w.stable?.image).toBe('app:v1');
+  });
+
+  it('stores the error rate with enough digits to read as the messages do (no double rounding)', () => {
+    // 3 of 66 = 4.5454…%: rounded to 4 digits first (4.545) and then to 3 it would read 4.54%, the message 4.55%.
+    const w = adopted(baseSpec, scriptedChecker({ 'app:bad': 3 / 66 }));
+    w.release('app:bad');
+    w.runUntil(settled);
+    expect(formatPercent(w.status.analysis!.errorRate!)).toBe(formatPercent(3 / 66));
+    expect(formatPercent(3 / 66)).toBe('4.55%');
   });
 
   it('tolerates failureLimit failed checks, and a passing check does not reset the count', () => {
