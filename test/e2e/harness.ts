@@ -147,11 +147,19 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     async releaseUntilCanaryServes(image) {
       const before = canaryServed(stack);
       await e2e.release(image);
-      while (canaryServed(stack) === before) await sleep(20);
+      const deadline = Date.now() + 60_000;
+      while (canaryServed(stack) === before) {
+        if (Date.now() > deadline) throw new Error(`the canary never served a request of ${image}`);
+        await sleep(20);
+      }
       return Date.now();
     },
     async canaryScaledDown() {
-      while (((await e2e.deployment(`${APP}-canary`))?.status?.readyReplicas ?? 0) > 0) await sleep(100);
+      const deadline = Date.now() + 60_000;
+      while (((await e2e.deployment(`${APP}-canary`))?.status?.readyReplicas ?? 0) > 0) {
+        if (Date.now() > deadline) throw new Error('the canary still has ready pods after 60 s');
+        await sleep(100);
+      }
       // The mesh re-reads the cluster every 250 ms.
       await sleep(500);
     },
