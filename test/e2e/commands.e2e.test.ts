@@ -1,7 +1,7 @@
 // Issue "Operator commands and CI trigger": the CLI as a child process against the sandbox and the real
 // controller process: trigger --wait exit codes, promote/abort/retry, promote --full and manual gates.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP, IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './harness.js';
+import { APP, IMAGE, prometheusInstalled, settled, startE2E, until, type E2E } from './harness.js';
 
 const revisionIn = (stdout: string) => /revision ([0-9a-f]{10})/.exec(stdout)?.[1];
 
@@ -191,15 +191,20 @@ describe.skipIf(!prometheusInstalled)('operator commands on the sandbox, end to 
   it('status --watch prints one line per change, without a terminal, until stopped', async () => {
     // The steps of the previous test: 20% with a gate, then 50%.
     const watch = e2e.cliRunning(['status', APP, '--watch']);
-    await waitUntil(
-      () => watch.lines().some((l) => / Succeeded /.test(l)),
+    await until(
       'the watch to show the last release',
+      () => watch.lines().some((l) => / Succeeded /.test(l)),
+      60_000,
     );
     expect((await e2e.cli(['trigger', APP, '--image', `${IMAGE}:1.6.0`])).code).toBe(0);
-    await waitUntil(() => watch.lines().some((l) => / Paused +step 1\/2 weight 20%/.test(l)), 'the gate');
+    await until('the gate', () => watch.lines().some((l) => / Paused +step 1\/2 weight 20%/.test(l)), 60_000);
     expect((await e2e.cli(['promote', APP])).code).toBe(0);
     await e2e.waitFor('promotion after the gate', settled, 60_000);
-    await waitUntil(() => watch.lines().filter((l) => / Succeeded /.test(l)).length >= 2, 'the promotion');
+    await until(
+      'the promotion',
+      () => watch.lines().filter((l) => / Succeeded /.test(l)).length >= 2,
+      60_000,
+    );
     expect(await watch.stop()).toBe('SIGTERM');
 
     const lines = watch.lines();
@@ -214,11 +219,3 @@ describe.skipIf(!prometheusInstalled)('operator commands on the sandbox, end to 
     for (let i = 1; i < states.length; i++) expect(states[i]).not.toBe(states[i - 1]);
   }, 120_000);
 });
-
-async function waitUntil(done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -255,6 +255,17 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
   return e2e;
 }
 
+/** Polls `probe` every 100 ms until it returns a value other than undefined or false, and returns that value. */
+export async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** Requests the canary Deployment has served so far. */
 const canaryServed = (stack: SandboxStack) =>
   stack.mesh

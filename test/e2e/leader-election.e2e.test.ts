@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerProcess } from '../../src/sandbox/controller-process.js';
-import { IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './harness.js';
+import { IMAGE, prometheusInstalled, settled, startE2E, until, type E2E } from './harness.js';
 
 const LEASE = 'stepwise-e2e';
 const STEP_WEIGHTS = [5, 25, 50, 100];
@@ -49,16 +49,6 @@ class Replica {
     return this.lines()
       .filter((l) => l.message === 'reconcile pass')
       .map((l) => ({ start: Date.parse(l.startedAt!), end: Date.parse(l.finishedAt!) }));
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
   }
 }
 
