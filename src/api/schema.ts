@@ -25,6 +25,8 @@ const objectName = (description: string) =>
     .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: 'objectName' })
     .describe(description);
 
+const portNumber = z.int().min(1).max(65535);
+
 const secretKeyRef = z
   .strictObject({
     name: objectName('Secret in the Rollout namespace.'),
@@ -198,6 +200,31 @@ export const rolloutSpecSchema = z
               .min(1)
               .optional()
               .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
+            tlsRoutes: z
+              .array(
+                z
+                  .strictObject({
+                    port: portNumber.optional().describe('A match of the tls route has this port.'),
+                    sniHosts: z
+                      .array(z.string().min(1))
+                      .min(1)
+                      .optional()
+                      .describe('A match of the tls route lists all these SNI hosts.'),
+                  })
+                  .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
+                    error: 'tlsRouteSelector',
+                  }),
+              )
+              .min(1)
+              .optional()
+              .describe(
+                'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
+              ),
+            tcpRoutes: z
+              .array(z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }))
+              .min(1)
+              .optional()
+              .describe('tcp routes (by match port) whose weights move with the http routes.'),
           }),
           destinationRule: z.strictObject({
             name: objectName('DestinationRule in the Rollout namespace.'),

@@ -81,6 +81,7 @@ const FORMAT_FIXES: Record<string, string> = {
   url: 'is not an http(s) URL; use an address such as http://prometheus.istio-system:9090',
   metricName: 'is not a valid metric name; start with a letter, then letters, digits, "_" or "-"',
   targetKind: 'is not supported; set it to Deployment',
+  tlsRouteSelector: 'selects no tls route; give the port of its match, its sniHosts, or both',
 };
 
 function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
