@@ -16,13 +16,21 @@ const duration = (description: string) =>
     .regex(new RegExp(DURATION_PATTERN), { error: 'duration' })
     .describe(`${description} A duration such as 500ms, 15s, 1m or 1h30m.`);
 
-// DNS-1123 subdomain: what Kubernetes accepts as an object name.
+// DNS-1123 subdomain: what Kubernetes accepts as an object name (k8s.io/apimachinery IsDNS1123Subdomain):
+// dot-separated labels of lower-case letters, digits and inner '-'.
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const objectName = (description: string) =>
+  z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN, { error: 'objectName' }).describe(description);
+
+// Istio's subset names: a DNS-1123 label, upper case allowed (istio/istio pkg/config/validation
+// validateSubsetName, pkg/config/labels IsDNS1123Label).
+const subsetName = (fallback: string, description: string) =>
   z
     .string()
     .min(1)
-    .max(253)
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: 'objectName' })
+    .max(63)
+    .regex(/^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/, { error: 'subsetName' })
+    .default(fallback)
     .describe(description);
 
 const portNumber = z.int().min(1).max(65535);
@@ -228,8 +236,8 @@ export const rolloutSpecSchema = z
           }),
           destinationRule: z.strictObject({
             name: objectName('DestinationRule in the Rollout namespace.'),
-            stableSubset: z.string().min(1).default('stable').describe('Subset selecting the stable pods.'),
-            canarySubset: z.string().min(1).default('canary').describe('Subset selecting the canary pods.'),
+            stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
+            canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
           }),
         }),
       })

@@ -6,7 +6,10 @@ import type { Problem } from './router.js';
 
 const DR_PATH = 'spec.trafficRouting.istio.destinationRule';
 
-/** Checks that both subsets exist and select the pods of their track by Stepwise's track label. */
+/**
+ * Checks that both subsets exist and select the pods of their track by Stepwise's track label (that the two
+ * subsets differ is a rule of the spec: src/api/name-rules.ts).
+ */
 export function checkDestinationRule(dr: object | undefined, istio: IstioSpec): Problem[] {
   const { name, stableSubset, canarySubset } = istio.destinationRule;
   const wanted = (subset: string, track: Track) => `- name: ${subset}\n  labels: {${TRACK_LABEL}: ${track}}`;
@@ -17,14 +20,6 @@ export function checkDestinationRule(dr: object | undefined, istio: IstioSpec): 
         message:
           `DestinationRule ${name} was not found in the Rollout's namespace; create it with the subsets\n` +
           `${wanted(stableSubset, 'stable')}\n${wanted(canarySubset, 'canary')}\nor fix the name`,
-      },
-    ];
-  }
-  if (stableSubset === canarySubset) {
-    return [
-      {
-        path: `${DR_PATH}.canarySubset`,
-        message: `canarySubset and stableSubset are both "${canarySubset}"; the canary needs a subset of its own, e.g. canary`,
       },
     ];
   }

@@ -170,8 +170,19 @@ function findHttpRoutes(vs: VirtualService, istio: IstioSpec, ctx: Context): Fou
   if (named !== undefined) {
     named.forEach((name, j) => {
       const path = `${VS_PATH}.routes[${j}]`;
-      const index = http.findIndex((r) => r.name === name);
-      if (index >= 0) return add(index, path);
+      const indexes = http.flatMap((r, i) => (r.name === name ? [i] : []));
+      const [index] = indexes;
+      if (indexes.length > 1) {
+        // Only one of them would move: the others would keep their weights while it shifts.
+        found.problems.push({
+          path,
+          message:
+            `VirtualService ${ctx.vsName} has ${indexes.length} http routes named "${name}" ` +
+            `(${indexes.map((i) => `http[${i}]`).join(', ')}); give each route a name of its own`,
+        });
+        return;
+      }
+      if (index !== undefined) return add(index, path);
       const existing = http.flatMap((r) => (r.name === undefined ? [] : [`"${r.name}"`]));
       found.problems.push({
         path,

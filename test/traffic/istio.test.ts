@@ -576,3 +576,20 @@ describe('shapes Stepwise does not manage, named with what to write instead', ()
     );
   });
 });
+
+describe('route names', () => {
+  it('refuses a named route that the VirtualService has twice, since only one would move', () => {
+    const vs = example('VirtualService');
+    vs.spec.http[1].name = 'primary';
+    vs.spec.http.push({ ...structuredClone(vs.spec.http[1]), match: [{ uri: { prefix: '/m' } }] });
+    const result = findManagedRoutes(vs, istioSpec({ name: 'product-service', routes: ['primary'] }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expectProblem(
+      result.problems,
+      'spec.trafficRouting.istio.virtualService.routes[0]',
+      'has 2 http routes named "primary" (http[1], http[2])',
+      'give each route a name of its own',
+    );
+  });
+});
