@@ -3,7 +3,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import { API_VERSION, GROUP, KIND } from '../api/schema.js';
 import { validateRollout, type Problem } from '../api/validate.js';
-import { MAX_ALIAS_COUNT, parseManifestDocuments } from './manifest-yaml.js';
+import { MAX_ALIAS_COUNT, mergeOrderProblems, parseManifestDocuments } from './manifest-yaml.js';
 
 /** What one file holds for `validate`. */
 export interface ManifestReport {
@@ -82,7 +82,8 @@ function classify(object: unknown): Verdict {
       },
     };
   }
-  if (kind === KIND && group !== '' && near(group, GROUP)) {
+  // The core group has no Rollout: `apiVersion: v1alpha1` lost its group.
+  if (kind === KIND && (group === '' || near(group, GROUP))) {
     return {
       check: false,
       problem: {
@@ -118,6 +119,9 @@ export function checkManifests(file: string, text: string): ManifestReport {
         report.problems.push(`${at(error.pos[0])}: YAML: ${error.message.split('\n')[0]}`);
       continue;
     }
+    const merges = mergeOrderProblems(doc);
+    for (const merge of merges) report.problems.push(`${at(merge.offset)}: YAML: ${merge.message}`);
+    if (merges.length > 0) continue;
     let object: unknown;
     try {
       object = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

@@ -115,6 +115,10 @@ metadata: { name: shop }
       'kind: Rollout',
       'kind: Rolout',
     )}`;
+    const noGroup = rollout('three').replace('stepwise.dev/', '');
+    expect(checkManifests('group.yaml', noGroup).problems).toEqual([
+      'group.yaml:1: apiVersion: "v1alpha1" is not a version of stepwise.dev; set it to stepwise.dev/v1alpha1',
+    ]);
     expect(checkManifests('typo.yaml', text).problems).toEqual([
       'typo.yaml:1: apiVersion: "stepwse.dev/v1alpha1" is not a version of stepwise.dev; set it to stepwise.dev/v1alpha1',
       'typo.yaml:13: kind: "Rolout" is not a kind of stepwise.dev; set it to Rollout',
@@ -160,5 +164,21 @@ describe('validate over files and directories', () => {
     expect((await validateManifests([empty], false)).problems).toEqual([
       `${empty}: holds no Stepwise Rollout (apiVersion: stepwise.dev/v1alpha1, kind: Rollout); check its apiVersion and kind, or leave the file out`,
     ]);
+  });
+});
+
+describe('validate where go-yaml v2 and the YAML merge spec disagree', () => {
+  it('refuses a key written before a << merge that sets it too, since kubectl takes the merged value', () => {
+    const text = rollout('shop', '  analysis:\n    interval: 30s\n    <<: { interval: 15s }\n');
+    expect(checkManifests('merge.yaml', text).problems).toEqual([
+      'merge.yaml:12: YAML: interval is set before a << merge that sets it too; kubectl takes the merged value, other YAML readers this one: put the << line first',
+    ]);
+    const listed = rollout(
+      'shop',
+      '  analysis:\n    interval: 30s\n    <<: [{ stepDuration: 1m }, { interval: 15s }]\n',
+    );
+    expect(checkManifests('merge.yaml', listed).problems).toHaveLength(1);
+    const first = rollout('shop', '  analysis:\n    <<: { interval: 15s }\n    interval: 30s\n');
+    expect(checkManifests('merge.yaml', first).problems).toEqual([]);
   });
 });
