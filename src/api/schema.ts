@@ -221,6 +221,14 @@ export const rolloutSpecSchema = z
                   })
                   .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
                     error: 'tlsRouteSelector',
+                  })
+                  .meta({
+                    'x-kubernetes-validations': [
+                      {
+                        rule: 'has(self.port) || has(self.sniHosts)',
+                        message: 'give port, sniHosts or both',
+                      },
+                    ],
                   }),
               )
               .min(1)
@@ -234,11 +242,21 @@ export const rolloutSpecSchema = z
               .optional()
               .describe('tcp routes (by match port) whose weights move with the http routes.'),
           }),
-          destinationRule: z.strictObject({
-            name: objectName('DestinationRule in the Rollout namespace.'),
-            stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
-            canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
-          }),
+          destinationRule: z
+            .strictObject({
+              name: objectName('DestinationRule in the Rollout namespace.'),
+              stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
+              canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
+            })
+            // The API server refuses it too (defaults are applied before this rule runs).
+            .meta({
+              'x-kubernetes-validations': [
+                {
+                  rule: 'self.stableSubset != self.canarySubset',
+                  message: 'canarySubset must differ from stableSubset',
+                },
+              ],
+            }),
         }),
       })
       .describe('How traffic is split between stable and canary.'),
