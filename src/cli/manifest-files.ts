@@ -8,6 +8,7 @@ const MANIFEST_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
 /** One argument of `validate`: a file (or - for stdin), or a directory and the manifest files in it. */
 export interface ManifestSource {
   argument: string;
+  directory: boolean;
   files: string[];
 }
 
@@ -33,13 +34,14 @@ export async function manifestSources(
   const sources: ManifestSource[] = [];
   for (const argument of argumentsGiven) {
     if (argument === '-') {
-      sources.push({ argument, files: ['-'] });
+      sources.push({ argument, directory: false, files: ['-'] });
       continue;
     }
     const info = await stat(argument).catch((error: Error) => {
       throw new CliError(`cannot read ${argument}: ${error.message}`);
     });
-    sources.push({ argument, files: info.isDirectory() ? await filesIn(argument, recursive) : [argument] });
+    const directory = info.isDirectory();
+    sources.push({ argument, directory, files: directory ? await filesIn(argument, recursive) : [argument] });
   }
   return sources;
 }

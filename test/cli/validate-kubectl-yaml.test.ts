@@ -159,10 +159,14 @@ describe('validate over files and directories', () => {
     expect(recursive.problems).toEqual([
       `${join(dir, 'staging', 'rollout.yml')}:11: spec.steps[0].weight: 0 is below the minimum 1; use a larger value`,
     ]);
-    const empty = join(dir, 'staging');
-    rmSync(join(empty, 'rollout.yml'));
-    expect((await validateManifests([empty], false)).problems).toEqual([
-      `${empty}: holds no Stepwise Rollout (apiVersion: stepwise.dev/v1alpha1, kind: Rollout); check its apiVersion and kind, or leave the file out`,
+    const staging = join(dir, 'staging');
+    writeFileSync(join(staging, 'rollout.yml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: shop }\n');
+    expect((await validateManifests([staging], false)).problems).toEqual([
+      `${staging}: holds no Stepwise Rollout (apiVersion: stepwise.dev/v1alpha1, kind: Rollout); check its apiVersion and kind, or leave the directory out`,
+    ]);
+    rmSync(join(staging, 'rollout.yml'));
+    expect((await validateManifests([staging], false)).problems).toEqual([
+      `${staging}: holds no .json, .yaml or .yml file (give -R to read its subdirectories)`,
     ]);
   });
 });

@@ -37,9 +37,12 @@ export async function validateManifests(
     }
     // A file that reaches the cluster without any Rollout in it is a mistake worth failing on (a typo in kind).
     if (rollouts === 0 && problems.length === before) {
+      const name = source.argument === '-' ? '<stdin>' : source.argument;
       problems.push(
-        `${source.argument === '-' ? '<stdin>' : source.argument}: holds no Stepwise Rollout ` +
-          `(apiVersion: ${API_VERSION}, kind: ${KIND}); check its apiVersion and kind, or leave the file out`,
+        source.directory && source.files.length === 0
+          ? `${name}: holds no .json, .yaml or .yml file${recursive ? '' : ' (give -R to read its subdirectories)'}`
+          : `${name}: holds no Stepwise Rollout (apiVersion: ${API_VERSION}, kind: ${KIND}); ` +
+              `check its apiVersion and kind, or leave ${source.directory ? 'the directory' : 'the file'} out`,
       );
     }
   }
