@@ -22,6 +22,7 @@ export {
   type ManagedRoutes,
 } from './managed-routes.js';
 export type { DestinationRule, VirtualService } from './istio-objects.js';
+
 /** The Kubernetes calls the Istio router needs; get returns undefined on 404, patch throws `{code: 409}` on conflict. */
 export interface IstioApi {
   getVirtualService(namespace: string, name: string): Promise<object | undefined>;
@@ -55,8 +56,10 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
       ]);
       const managed = findManagedRoutes(vs, istioSpec);
       const drProblems = checkDestinationRule(dr, istioSpec);
-      if (managed.ok && dr !== undefined && managed.host !== undefined) {
-        drProblems.push(...checkRuleHost(dr, managed.host, istioSpec, namespace, options.clusterDomain));
+      if (managed.ok && dr !== undefined) {
+        for (const host of managed.hosts) {
+          drProblems.push(...checkRuleHost(dr, host, istioSpec, namespace, options.clusterDomain));
+        }
       }
       const problems = [...(managed.ok ? [] : managed.problems), ...drProblems];
       if (!managed.ok && drProblems.length === 0 && routesWithoutSubsets(vs)) {

@@ -32,8 +32,8 @@ export type ManagedRoutes =
       canaryWeight: number;
       /** Every managed route has exactly canaryWeight on canary and 100 − canaryWeight on stable. */
       inSync: boolean;
-      /** The host both subsets belong to, as written in the first managed route. */
-      host: string | undefined;
+      /** The hosts the managed routes send to, as written (one per route kind or spelling). */
+      hosts: string[];
     }
   | { ok: false; problems: Problem[] };
 
@@ -343,8 +343,10 @@ export function findManagedRoutes(vs: object | undefined, istio: IstioSpec): Man
   // A destination without a weight gets none of the traffic when the route has several (Istio's default 0).
   const canaryWeight = weights[0]?.canary ?? 0;
   const inSync = weights.every((w) => w.canary === canaryWeight && w.stable === 100 - canaryWeight);
-  const host = destinations(routesOf(read, first.kind)[first.index])[first.stable]?.destination?.host;
-  return { ok: true, routes, canaryWeight, inSync, host };
+  const hosts = routes.flatMap(
+    (r) => destinations(routesOf(read, r.kind)[r.index])[r.stable]?.destination?.host ?? [],
+  );
+  return { ok: true, routes, canaryWeight, inSync, hosts: [...new Set(hosts)] };
 }
 
 /** True when no destination of the VirtualService names a subset: its routing predates the track subsets. */

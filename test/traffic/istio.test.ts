@@ -75,7 +75,7 @@ describe('Istio router on the example product-service', () => {
       routes: [{ kind: 'http', index: 1, stable: 0, canary: 1 }],
       canaryWeight: 10,
       inSync: true,
-      host: 'product-service',
+      hosts: ['product-service'],
     });
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
     expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: true });
@@ -499,6 +499,32 @@ describe('tls and tcp routes to the same subsets', () => {
         for (const d of route.route) delete d.weight;
     }
     expect(now).toStrictEqual(original);
+  });
+
+  it('checks the DestinationRule host against every managed route, tls and tcp too', async () => {
+    const api = new FakeIstioApi();
+    const vs = withL4();
+    vs.spec.tcp[0].route = vs.spec.tcp[0].route.map((d: Json) => ({
+      ...d,
+      destination: { ...d.destination, host: 'db' },
+    }));
+    api.putVirtualService(NS, vs);
+    api.putDestinationRule(NS, example('DestinationRule'));
+    const router = createIstioRouter({
+      api,
+      namespace: NS,
+      istioSpec: spec({ tlsRoutes: [{ sniHosts: ['shop.example.com'] }], tcpRoutes: [{ port: 5432 }] }),
+    });
+    const result = await router.inspect();
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problems).toHaveLength(1);
+      expectProblem(
+        result.problems,
+        'spec.trafficRouting.istio.destinationRule.name',
+        'sends traffic to db (db.production.svc.cluster.local)',
+      );
+    }
   });
 
   it('refuses a tls or tcp split the Rollout does not list, instead of leaving it behind', async () => {
