@@ -16,14 +16,24 @@ const duration = (description: string) =>
     .regex(new RegExp(DURATION_PATTERN), { error: 'duration' })
     .describe(`${description} A duration such as 500ms, 15s, 1m or 1h30m.`);
 
-// DNS-1123 subdomain: what Kubernetes accepts as an object name.
+// DNS-1123 subdomain: what Kubernetes accepts as an object name (k8s.io/apimachinery IsDNS1123Subdomain):
+// dot-separated labels of lower-case letters, digits and inner '-'.
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const objectName = (description: string) =>
+  z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN, { error: 'objectName' }).describe(description);
+
+// Istio's subset names: a DNS-1123 label, upper case allowed (istio/istio pkg/config/validation
+// validateSubsetName, pkg/config/labels IsDNS1123Label).
+const subsetName = (fallback: string, description: string) =>
   z
     .string()
     .min(1)
-    .max(253)
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: 'objectName' })
+    .max(63)
+    .regex(/^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/, { error: 'subsetName' })
+    .default(fallback)
     .describe(description);
+
+const portNumber = z.int().min(1).max(65535);
 
 const secretKeyRef = z
   .strictObject({
@@ -198,12 +208,55 @@ export const rolloutSpecSchema = z
               .min(1)
               .optional()
               .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
+            tlsRoutes: z
+              .array(
+                z
+                  .strictObject({
+                    port: portNumber.optional().describe('A match of the tls route has this port.'),
+                    sniHosts: z
+                      .array(z.string().min(1))
+                      .min(1)
+                      .optional()
+                      .describe('A match of the tls route lists all these SNI hosts.'),
+                  })
+                  .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
+                    error: 'tlsRouteSelector',
+                  })
+                  .meta({
+                    'x-kubernetes-validations': [
+                      {
+                        rule: 'has(self.port) || has(self.sniHosts)',
+                        message: 'give port, sniHosts or both',
+                      },
+                    ],
+                  }),
+              )
+              .min(1)
+              .optional()
+              .describe(
+                'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
+              ),
+            tcpRoutes: z
+              .array(z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }))
+              .min(1)
+              .optional()
+              .describe('tcp routes (by match port) whose weights move with the http routes.'),
           }),
-          destinationRule: z.strictObject({
-            name: objectName('DestinationRule in the Rollout namespace.'),
-            stableSubset: z.string().min(1).default('stable').describe('Subset selecting the stable pods.'),
-            canarySubset: z.string().min(1).default('canary').describe('Subset selecting the canary pods.'),
-          }),
+          destinationRule: z
+            .strictObject({
+              name: objectName('DestinationRule in the Rollout namespace.'),
+              stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
+              canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
+            })
+            // The API server refuses it too (defaults are applied before this rule runs).
+            .meta({
+              'x-kubernetes-validations': [
+                {
+                  rule: 'self.stableSubset != self.canarySubset',
+                  message: 'canarySubset must differ from stableSubset',
+                },
+              ],
+            }),
         }),
       })
       .describe('How traffic is split between stable and canary.'),

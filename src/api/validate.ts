@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { METRIC_PLACEHOLDERS, unknownPlaceholders } from '../analysis/promql.js';
 import { parseDuration } from './duration.js';
+import { metadataNameProblems, routingNameProblems } from './name-rules.js';
 import {
   API_VERSION,
   DEFAULT_STEPS,
@@ -28,9 +29,12 @@ export function validateSpec(spec: unknown): SpecValidation {
   if (!parsed.success) {
     // Relations are still judged on the parts that parse, so one run reports every problem.
     const schemaProblems = parsed.error.issues.flatMap((issue) => describeIssue(issue, 'spec'));
-    return { ok: false, problems: [...schemaProblems, ...meaningProblems(partsThatParse(spec))] };
+    return {
+      ok: false,
+      problems: [...schemaProblems, ...meaningProblems(partsThatParse(spec)), ...routingNameProblems(spec)],
+    };
   }
-  const problems = meaningProblems(parsed.data);
+  const problems = [...meaningProblems(parsed.data), ...routingNameProblems(parsed.data)];
   return problems.length ? { ok: false, problems } : { ok: true, spec: parsed.data };
 }
 
@@ -51,6 +55,7 @@ export function validateRollout(object: unknown): SpecValidation {
   if (typeof name !== 'string' || name === '') {
     problems.push({ path: 'metadata.name', message: 'is missing; give the Rollout a name' });
   }
+  problems.push(...metadataNameProblems(o.metadata));
   if (o.spec === undefined) {
     problems.push({
       path: 'spec',
@@ -77,10 +82,13 @@ function show(value: unknown): string {
 // Schema refinements carry a short key as their error (schema.ts); here each key becomes a sentence with a fix.
 const FORMAT_FIXES: Record<string, string> = {
   duration: 'is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
-  objectName: 'is not a valid Kubernetes object name; use lower-case letters, digits, "-" and "."',
+  objectName:
+    'is not a valid Kubernetes object name; use lower-case letters and digits, with "-" or "." only between them',
+  subsetName: 'is not a valid Istio subset name; use letters and digits, with "-" only between them',
   url: 'is not an http(s) URL; use an address such as http://prometheus.istio-system:9090',
   metricName: 'is not a valid metric name; start with a letter, then letters, digits, "_" or "-"',
   targetKind: 'is not supported; set it to Deployment',
+  tlsRouteSelector: 'selects no tls route; give the port of its match, its sniHosts, or both',
 };
 
 function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {

@@ -72,9 +72,10 @@ describe('Istio router on the example product-service', () => {
     const managed = findManagedRoutes(stored(), istioSpec());
     expect(managed).toEqual({
       ok: true,
-      routes: [{ http: 1, stable: 0, canary: 1 }],
+      routes: [{ kind: 'http', index: 1, stable: 0, canary: 1 }],
       canaryWeight: 10,
       inSync: true,
+      hosts: ['product-service'],
     });
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
     expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: true });
@@ -235,7 +236,7 @@ describe('weightPatch', () => {
   it('carries the whole http array as read, the resourceVersion, and nothing else', () => {
     vs.spec.http[1].route[0].futureField = { keep: ['me'] };
     vs.spec.http[1].mirror = { host: 'shadow' };
-    const patch = weightPatch(vs, [{ http: 1, stable: 0, canary: 1 }], 30) as Json;
+    const patch = weightPatch(vs, [{ kind: 'http', index: 1, stable: 0, canary: 1 }], 30) as Json;
     expect(Object.keys(patch).sort()).toEqual(['metadata', 'spec']);
     expect(patch.metadata).toEqual({ resourceVersion: '42' });
     expect(Object.keys(patch.spec)).toEqual(['http']);
@@ -250,7 +251,10 @@ describe('weightPatch', () => {
     const bare = structuredClone(vs);
     for (const d of bare.spec.http[1].route) delete d.weight;
     expect(findManagedRoutes(bare, istioSpec())).toMatchObject({ ok: true, canaryWeight: 0, inSync: false });
-    const applied = applyMergePatch(bare, weightPatch(bare, [{ http: 1, stable: 0, canary: 1 }], 5)) as Json;
+    const applied = applyMergePatch(
+      bare,
+      weightPatch(bare, [{ kind: 'http', index: 1, stable: 0, canary: 1 }], 5),
+    ) as Json;
     expect(weightsOf(applied)).toEqual({ stable: 95, canary: 5 });
   });
 });
@@ -320,7 +324,12 @@ describe('problems the user must fix', () => {
 
   it('managed route with a third destination', () => {
     vs.spec.http[1].route.push({ destination: { host: 'legacy-product', subset: 'v0' }, weight: 0 });
-    expectProblem(problemsOf(vs), `${VS}.name`, /also routes to legacy-product subset v0/, /move the others/);
+    expectProblem(
+      problemsOf(vs),
+      `${VS}.name`,
+      /also sends traffic to legacy-product subset v0/,
+      /move the others/,
+    );
   });
 
   it('stable and canary on different hosts', () => {
@@ -365,5 +374,248 @@ describe('problems the user must fix', () => {
     expect(checkDestinationRule(dr, istioSpec())).toEqual([]);
     dr.spec.subsets[0].labels.app = 'product-service';
     expect(checkDestinationRule(dr, istioSpec())).toEqual([]);
+  });
+});
+
+describe('the DestinationRule host, matched as Istio matches it', () => {
+  const DR = 'spec.trafficRouting.istio.destinationRule';
+  const inspectWithRuleHost = async (host: string | undefined, namespace = NS) => {
+    const api = new FakeIstioApi();
+    api.putVirtualService(namespace, example('VirtualService'));
+    const dr = example('DestinationRule');
+    if (host === undefined) delete dr.spec.host;
+    else dr.spec.host = host;
+    api.putDestinationRule(namespace, dr);
+    return createIstioRouter({ api, namespace, istioSpec: istioSpec() }).inspect();
+  };
+
+  it('accepts the short name, its FQDN in the namespace, and wildcards covering it', async () => {
+    for (const host of [
+      'product-service',
+      'product-service.production.svc.cluster.local',
+      '*.production.svc.cluster.local',
+      '*.svc.cluster.local',
+      '*',
+    ]) {
+      expect(await inspectWithRuleHost(host), host).toEqual({ ok: true, canaryWeight: 10, inSync: true });
+    }
+  });
+
+  it('refuses a DestinationRule for another host, to which Istio would not apply the subsets (503)', async () => {
+    for (const host of [
+      'reviews',
+      'product-service.staging.svc.cluster.local',
+      '*.staging.svc.cluster.local',
+      'product-service.production',
+    ]) {
+      const result = await inspectWithRuleHost(host);
+      expect(result.ok, host).toBe(false);
+      if (result.ok) continue;
+      expectProblem(
+        result.problems,
+        `${DR}.name`,
+        `is for host ${host}`,
+        'product-service (product-service.production.svc.cluster.local)',
+        /503/,
+        /set its spec.host to product-service/,
+      );
+    }
+  });
+
+  it('refuses a DestinationRule without spec.host', async () => {
+    const result = await inspectWithRuleHost(undefined);
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expectProblem(result.problems, `${DR}.name`, /has no spec.host/, /set it to product-service/);
+  });
+
+  it('resolves short names in the Rollout namespace with the cluster domain given', async () => {
+    const api = new FakeIstioApi();
+    api.putVirtualService(NS, example('VirtualService'));
+    const dr = example('DestinationRule');
+    dr.spec.host = 'product-service.production.svc.corp.example';
+    api.putDestinationRule(NS, dr);
+    const spec = istioSpec();
+    expect(await createIstioRouter({ api, namespace: NS, istioSpec: spec }).inspect()).toMatchObject({
+      ok: false,
+    });
+    expect(
+      await createIstioRouter({
+        api,
+        namespace: NS,
+        istioSpec: spec,
+        clusterDomain: 'corp.example',
+      }).inspect(),
+    ).toEqual({ ok: true, canaryWeight: 10, inSync: true });
+  });
+});
+
+describe('tls and tcp routes to the same subsets', () => {
+  const VS = 'spec.trafficRouting.istio.virtualService';
+  const split = (weight: number) => [
+    { destination: { host: 'product-service', subset: 'stable' }, weight: 100 - weight },
+    { destination: { host: 'product-service', subset: 'canary' }, weight },
+  ];
+  const withL4 = (): Json => {
+    const vs = example('VirtualService');
+    vs.spec.tls = [
+      { match: [{ port: 443, sniHosts: ['shop.example.com'] }], route: split(10) },
+      { match: [{ port: 443, sniHosts: ['admin.example.com'] }], route: split(0).slice(0, 1) },
+    ];
+    vs.spec.tcp = [{ match: [{ port: 5432 }], route: split(10) }];
+    return vs;
+  };
+  const spec = (extra: Json) =>
+    rolloutSpecSchema.parse({
+      targetRef: { name: 'product-service' },
+      trafficRouting: {
+        istio: {
+          virtualService: { name: 'product-service', ...extra },
+          destinationRule: { name: 'product-service' },
+        },
+      },
+    }).trafficRouting.istio;
+
+  it('moves the listed tls and tcp routes with the http route, changing nothing else', async () => {
+    const api = new FakeIstioApi();
+    api.putVirtualService(NS, withL4());
+    api.putDestinationRule(NS, example('DestinationRule'));
+    const original = structuredClone(api.virtualServices.get(`${NS}/product-service`) as Json);
+    const router = createIstioRouter({
+      api,
+      namespace: NS,
+      istioSpec: spec({ tlsRoutes: [{ sniHosts: ['shop.example.com'] }], tcpRoutes: [{ port: 5432 }] }),
+    });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: true });
+    await router.setCanaryWeight(50);
+    const now = api.virtualServices.get(`${NS}/product-service`) as Json;
+    expect(weightsOf(now)).toEqual({ stable: 50, canary: 50 });
+    expect(now.spec.tls[0].route.map((d: Json) => d.weight)).toEqual([50, 50]);
+    expect(now.spec.tcp[0].route.map((d: Json) => d.weight)).toEqual([50, 50]);
+    expect(now.spec.tls[1]).toStrictEqual(original.spec.tls[1]);
+    for (const vs of [now, original]) {
+      delete vs.metadata.resourceVersion;
+      for (const route of [vs.spec.http[1], vs.spec.tls[0], vs.spec.tcp[0]])
+        for (const d of route.route) delete d.weight;
+    }
+    expect(now).toStrictEqual(original);
+  });
+
+  it('checks the DestinationRule host against every managed route, tls and tcp too', async () => {
+    const api = new FakeIstioApi();
+    const vs = withL4();
+    vs.spec.tcp[0].route = vs.spec.tcp[0].route.map((d: Json) => ({
+      ...d,
+      destination: { ...d.destination, host: 'db' },
+    }));
+    api.putVirtualService(NS, vs);
+    api.putDestinationRule(NS, example('DestinationRule'));
+    const router = createIstioRouter({
+      api,
+      namespace: NS,
+      istioSpec: spec({ tlsRoutes: [{ sniHosts: ['shop.example.com'] }], tcpRoutes: [{ port: 5432 }] }),
+    });
+    const result = await router.inspect();
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problems).toHaveLength(1);
+      expectProblem(
+        result.problems,
+        'spec.trafficRouting.istio.destinationRule.name',
+        'sends traffic to db (db.production.svc.cluster.local)',
+      );
+    }
+  });
+
+  it('refuses a tls or tcp split the Rollout does not list, instead of leaving it behind', async () => {
+    const result = findManagedRoutes(withL4(), spec({ tcpRoutes: [{ port: 5432 }] }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toHaveLength(1);
+    expectProblem(
+      result.problems,
+      `${VS}.tlsRoutes`,
+      'tls[0] (port 443; sniHosts shop.example.com) also splits between subsets stable and canary',
+      'add {port: 443, sniHosts: [shop.example.com]} to tlsRoutes',
+    );
+  });
+
+  it('says which routes a selector matches when it does not pick exactly one', () => {
+    const result = findManagedRoutes(
+      withL4(),
+      spec({ tlsRoutes: [{ port: 443 }], tcpRoutes: [{ port: 5433 }] }),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expectProblem(result.problems, `${VS}.tlsRoutes[0]`, /matches 2 tls routes/, /exactly one/);
+    expectProblem(result.problems, `${VS}.tcpRoutes[0]`, /matches 0 tcp routes/, /tcp\[0\] \(port 5432\)/);
+  });
+});
+
+describe('shapes Stepwise does not manage, named with what to write instead', () => {
+  const VS = 'spec.trafficRouting.istio.virtualService';
+  const problemsOf = (vs: Json) => {
+    const result = findManagedRoutes(vs, istioSpec());
+    if (result.ok) throw new Error('expected problems');
+    return result.problems;
+  };
+
+  it('a root VirtualService that delegates: name the delegate instead', () => {
+    const vs = example('VirtualService');
+    vs.spec.http = [
+      { match: [{ uri: { prefix: '/shop' } }], delegate: { name: 'shop', namespace: 'production' } },
+    ];
+    expectProblem(
+      problemsOf(vs),
+      `${VS}.routes`,
+      'http[0] (unnamed) delegates to VirtualService production/shop',
+      'set virtualService.name to the delegate VirtualService',
+    );
+  });
+
+  it('a split between two hosts: split one host into the subsets instead', () => {
+    const vs = example('VirtualService');
+    vs.spec.http[1].route = [
+      { destination: { host: 'product-service-stable' }, weight: 90 },
+      { destination: { host: 'product-service-canary' }, weight: 10 },
+    ];
+    const problems = problemsOf(vs);
+    expect(problems).toHaveLength(1);
+    expectProblem(
+      problems,
+      `${VS}.routes`,
+      'splits traffic between hosts product-service-stable and product-service-canary',
+      'host splits are not supported',
+      '{destination: {host: <service>, subset: stable}, weight: 100}',
+    );
+    expect(problems[0]?.message).not.toMatch(/also/);
+  });
+
+  it('a subset named twice: one destination per subset', () => {
+    const vs = example('VirtualService');
+    vs.spec.http[1].route.push({ destination: { host: 'legacy-product', subset: 'stable' }, weight: 0 });
+    expectProblem(
+      problemsOf(vs),
+      `${VS}.name`,
+      'names subset stable 2 times (product-service subset stable and legacy-product subset stable)',
+      'keep one destination with subset stable',
+    );
+  });
+});
+
+describe('route names', () => {
+  it('refuses a named route that the VirtualService has twice, since only one would move', () => {
+    const vs = example('VirtualService');
+    vs.spec.http[1].name = 'primary';
+    vs.spec.http.push({ ...structuredClone(vs.spec.http[1]), match: [{ uri: { prefix: '/m' } }] });
+    const result = findManagedRoutes(vs, istioSpec({ name: 'product-service', routes: ['primary'] }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expectProblem(
+      result.problems,
+      'spec.trafficRouting.istio.virtualService.routes[0]',
+      'has 2 http routes named "primary" (http[1], http[2])',
+      'give each route a name of its own',
+    );
   });
 });

@@ -1,0 +1,90 @@
+// Rules between names that the schema cannot say field by field; the controller and `validate` both apply them.
+import { DNS1123_SUBDOMAIN } from './schema.js';
+import type { Problem } from './validate.js';
+
+// Stepwise creates `<target>-canary`, whose ReplicaSets are `<target>-canary-<pod-template-hash>` (up to 10
+// characters, k8s.io/kubernetes pkg/controller/deployment): all must stay within the 253 of an object name.
+export const MAX_TARGET_NAME = 253 - '-canary'.length - '-'.length - 10;
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+type Raw = Record<string, unknown> | undefined;
+
+const field = (object: unknown, key: string): unknown =>
+  typeof object === 'object' && object !== null ? (object as Record<string, unknown>)[key] : undefined;
+
+function duplicates(values: unknown[], path: string, what: string): Problem[] {
+  const seen = new Map<string, number>();
+  return values.flatMap((value, i) => {
+    const key = JSON.stringify(value);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, i);
+      return [];
+    }
+    return [
+      {
+        path: `${path}[${i}]`,
+        message: `${key} is listed twice (also ${path}[${first}]); list each ${what} once`,
+      },
+    ];
+  });
+}
+
+/** The relations a Rollout's routing names must keep; `spec` is parsed or raw (defaults are applied here). */
+export function routingNameProblems(spec: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const target = field(field(spec, 'targetRef'), 'name');
+  if (typeof target === 'string' && target.length > MAX_TARGET_NAME) {
+    problems.push({
+      path: 'spec.targetRef.name',
+      message:
+        `is ${target.length} characters long; Stepwise names its Deployments ${target.slice(0, 12)}…-stable and ` +
+        `…-canary, and their ReplicaSets add a hash: use a Deployment name of at most ${MAX_TARGET_NAME} characters`,
+    });
+  }
+  const istio = field(field(spec, 'trafficRouting'), 'istio');
+  const vs = field(istio, 'virtualService') as Raw;
+  const dr = field(istio, 'destinationRule') as Raw;
+  const stable = field(dr, 'stableSubset') ?? 'stable';
+  const canary = field(dr, 'canarySubset') ?? 'canary';
+  if (stable === canary) {
+    problems.push({
+      path: 'spec.trafficRouting.istio.destinationRule.canarySubset',
+      message: `${JSON.stringify(canary)} is the stableSubset too; the canary needs a subset of its own, e.g. canary`,
+    });
+  }
+  const base = 'spec.trafficRouting.istio.virtualService';
+  for (const [key, what] of [
+    ['routes', 'route'],
+    ['tlsRoutes', 'tls route'],
+    ['tcpRoutes', 'tcp route'],
+  ] as const) {
+    const list = field(vs, key);
+    if (Array.isArray(list)) problems.push(...duplicates(list, `${base}.${key}`, what));
+  }
+  return problems;
+}
+
+/** metadata.name is an object name (DNS-1123 subdomain); metadata.namespace, when given, a DNS-1123 label. */
+export function metadataNameProblems(metadata: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const name = field(metadata, 'name');
+  if (typeof name === 'string' && name !== '' && (name.length > 253 || !DNS1123_SUBDOMAIN.test(name))) {
+    problems.push({
+      path: 'metadata.name',
+      message: `${JSON.stringify(name)} is not a valid Kubernetes object name; use at most 253 lower-case letters and digits, with "-" or "." only between them`,
+    });
+  }
+  const namespace = field(metadata, 'namespace');
+  if (
+    namespace !== undefined &&
+    (typeof namespace !== 'string' || namespace.length > 63 || !DNS1123_LABEL.test(namespace))
+  ) {
+    problems.push({
+      path: 'metadata.namespace',
+      message: `${JSON.stringify(namespace)} is not a valid namespace name; use at most 63 lower-case letters and digits, with "-" only between them`,
+    });
+  }
+  return problems;
+}

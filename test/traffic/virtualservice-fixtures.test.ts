@@ -1,0 +1,275 @@
+// Every real VirtualService shape of ../shared/fixtures/virtualservices (Istio, Argo Rollouts and Flagger sources)
+// through the Istio router: either it manages the shape, changing only the two weights of each managed route, or it
+// refuses it with a message naming the part that is not supported. Read at test time, never copied.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { rolloutSpecSchema } from '../../src/api/schema.js';
+import { createIstioRouter, type IstioSpec } from '../../src/traffic/istio.js';
+import { TRACK_LABEL } from '../../src/workload/labels.js';
+import { FakeIstioApi } from './fake-istio-api.js';
+
+const DIR = fileURLToPath(new URL('../../../shared/fixtures/virtualservices/', import.meta.url));
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface Case {
+  id: string;
+  file: string;
+  rollout: {
+    vs: string;
+    dr: string;
+    stableSubset?: string;
+    canarySubset?: string;
+    routes?: string[];
+    namespace?: string;
+  };
+}
+
+/** What the router must do with each shape: manage it, or refuse it with a message matching every pattern. */
+const EXPECTED: Record<string, 'managed' | RegExp[]> = {
+  '01-bookinfo-reviews-50-v3': 'managed',
+  '02-bookinfo-reviews-jason': [/no http route with destinations to both subset v3 and subset v2/],
+  '03-bookinfo-gateway': [/no http route with destinations to both/, /subset: stable/],
+  '04-bookinfo-ratings-abort': [/no http route with destinations to both subset v1 and subset v2/],
+  '05-bookinfo-details-fault': [/no http route with destinations to both subset v1 and subset v2/],
+  '06-bookinfo-reviews-v2-v3': 'managed',
+  '07-tcp-echo-20-v2': [/no http routes, only tcp\[0\] \(port 31400\)/, /HTTP request metrics/],
+  '08-websockets': [/no http route with destinations to both/],
+  '09-expose-istiod-tls': [/no http routes, only tls\[0\] \(port 15012; sniHosts \*\), tls\[1\]/],
+  '10-rule-weighted-route': 'managed',
+  '11-virtual-service-all': 'managed',
+  '12-rule-content-route': [/no http route with destinations to both subset v1 and subset v2/],
+  '13-cors-policy': [/no http route with destinations to both/],
+  '14-traffic-shifting-3-hosts': [
+    /http\[0\] \(unnamed\) splits traffic between hosts a, b and c/,
+    /subset: stable/,
+  ],
+  '15-traffic-mirroring': [/no http route with destinations to both/],
+  '16-api-named-routes-rewrite': [/http\[1\] "reviews-v1-route" has no destination with subset v2/],
+  '17-api-delegate-root': [
+    /http\[0\] \(unnamed\) delegates to VirtualService nsA\/productpage/,
+    /virtualService\.name/,
+  ],
+  '18-api-delegate-child': [/no http route with destinations to both/],
+  '19-api-dest-headers-25-75': 'managed',
+  '20-api-two-domains': [
+    /splits traffic between hosts dev\.reviews\.com and reviews\.com/,
+    /host splits are not supported/,
+  ],
+  '21-api-retries': [/no http route with destinations to both subset v1 and subset v2/],
+  '22-api-tcp-mongo': [/no http routes, only tcp\[0\] \(port 27017\)/],
+  '23-argo-subset-split-named': 'managed',
+  '24-argo-subset-single-route': 'managed',
+  '25-argo-host-http-tls-split': [
+    /splits traffic between hosts istio-host-split-stable and istio-host-split-canary/,
+  ],
+  '26-argo-multiple-vs': [/splits traffic between hosts/, /host splits are not supported/],
+  '27-argo-mixed-http-tls-tcp': [/http\[0\] "primary" splits traffic between hosts stable and canary/],
+  '28-argo-three-destinations': [
+    /also sends traffic to additional-service subset stable-subset/,
+    /route of their own/,
+  ],
+  '29-argo-duplicate-stable-subset': [
+    /names subset stable 2 times \(rollout-service subset stable and example-service subset stable\)/,
+  ],
+  '30-argo-extra-fields-ports': [/http\[0\] "primary" splits traffic between hosts/],
+  '31-argo-subset-names': 'managed',
+  '32-argo-header-routes-managed': [/"primary" splits traffic between hosts/],
+  '33-argo-additional-subset': [/also sends traffic to/, /route of their own/],
+  '34-flagger-generated-frontend': [/splits traffic between hosts podinfo-primary and podinfo-canary/],
+  '35-flagger-delegate-backend': [/splits traffic between hosts podinfo-primary and podinfo-canary/],
+  '36-flagger-root-vs-delegate': [/delegates to VirtualService test\/podinfo/, /virtualService\.name/],
+  'D1-mixed-http-tls-tcp': [
+    /tls\[0\] \(port 3000\) also splits between subsets stable and canary/,
+    /tlsRoutes/,
+  ],
+  'D2-retries-cors-ports': 'managed',
+  'D3a-header-routes-unnamed-config': [/2 http routes to both subsets/, /routes: \[/],
+  'D3b-header-routes-named': 'managed',
+  'D4-flagger-frontend': 'managed',
+  'D5-delegate-child': 'managed',
+  'D6-mirror-split': 'managed',
+  'D7-vs-all-dr-host-mismatch': [
+    /DestinationRule all is for host reviews\.default\.svc\.cluster\.local/,
+    /spec\.host/,
+  ],
+};
+
+function loadCases(): Case[] {
+  if (!existsSync(DIR)) return [];
+  return ['cases.json', 'cases-derived.json'].flatMap(
+    (file) => JSON.parse(readFileSync(`${DIR}${file}`, 'utf8')) as Case[],
+  );
+}
+
+function documents(file: string): Json[] {
+  return parseAllDocuments(readFileSync(`${DIR}${file}`, 'utf8'))
+    .map((d) => d.toJS() as Json | null)
+    .filter((d): d is Json => d !== null);
+}
+
+function istioSpec(rollout: Case['rollout'], extra: Json = {}): IstioSpec {
+  return rolloutSpecSchema.parse({
+    targetRef: { name: 'app' },
+    trafficRouting: {
+      istio: {
+        virtualService: { name: rollout.vs, ...(rollout.routes && { routes: rollout.routes }), ...extra },
+        destinationRule: {
+          name: rollout.dr,
+          ...(rollout.stableSubset && { stableSubset: rollout.stableSubset }),
+          ...(rollout.canarySubset && { canarySubset: rollout.canarySubset }),
+        },
+      },
+    },
+  }).trafficRouting.istio;
+}
+
+/**
+ * The DestinationRule the user has once they follow the contract: the file's own rule (its host, other subsets and
+ * traffic policy as written), its two subsets selecting the track label; without one in the file, a rule for the
+ * host of the VirtualService's first destination. Subsets selecting `version: v1` are refused on their own
+ * (test/traffic/istio.test.ts); here the VirtualService shape is judged.
+ */
+function destinationRule(docs: Json[], vs: Json, spec: IstioSpec): Json {
+  const { name, stableSubset, canarySubset } = spec.destinationRule;
+  const given = docs.find((d) => d.kind === 'DestinationRule' && d.metadata?.name === name);
+  const firstHost = (['http', 'tls', 'tcp'] as const)
+    .flatMap((kind) => (vs.spec?.[kind] ?? []) as Json[])
+    .flatMap((r) => (r.route ?? []) as Json[])[0]?.destination?.host as string;
+  const dr: Json = structuredClone(given ?? { metadata: { name }, spec: { host: firstHost, subsets: [] } });
+  dr.spec.subsets ??= [];
+  for (const [subset, track] of [
+    [stableSubset, 'stable'],
+    [canarySubset, 'canary'],
+  ] as const) {
+    const found = (dr.spec.subsets as Json[]).find((s) => s.name === subset);
+    if (found) found.labels = { [TRACK_LABEL]: track };
+    else dr.spec.subsets.push({ name: subset, labels: { [TRACK_LABEL]: track } });
+  }
+  return dr;
+}
+
+/** Paths of the leaves that differ between two JSON values. */
+function changedPaths(before: unknown, after: unknown, path = ''): string[] {
+  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) {
+    return Object.is(before, after) ? [] : [path];
+  }
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].flatMap((key) => {
+    const next = Array.isArray(before) ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+    return changedPaths((before as Json)[key], (after as Json)[key], next);
+  });
+}
+
+function splitsBoth(route: Json, spec: IstioSpec): boolean {
+  const subsets = ((route.route ?? []) as Json[]).map((d) => d.destination?.subset);
+  return (
+    subsets.includes(spec.destinationRule.stableSubset) && subsets.includes(spec.destinationRule.canarySubset)
+  );
+}
+
+async function run(c: Case, extra: Json = {}) {
+  const docs = documents(c.file);
+  const vs = docs.find((d) => d.kind === 'VirtualService' && d.metadata?.name === c.rollout.vs);
+  if (!vs) throw new Error(`${c.file} has no VirtualService ${c.rollout.vs}`);
+  const namespace = c.rollout.namespace ?? vs.metadata?.namespace ?? 'default';
+  const spec = istioSpec(c.rollout, extra);
+  const api = new FakeIstioApi();
+  api.putVirtualService(namespace, vs);
+  api.putDestinationRule(namespace, destinationRule(docs, vs, spec));
+  const router = createIstioRouter({ api, namespace, istioSpec: spec });
+  const stored = () => api.virtualServices.get(`${namespace}/${c.rollout.vs}`) as Json;
+  return { api, router, spec, stored, original: stored() };
+}
+
+/** Sets a weight the shape does not have yet and checks that only the managed weights changed. */
+async function expectManaged(c: Case, extra: Json = {}): Promise<string[]> {
+  const { api, router, spec, stored, original } = await run(c, extra);
+  const inspected = await router.inspect();
+  expect(inspected, JSON.stringify(inspected)).toMatchObject({ ok: true });
+  const weight = inspected.ok && inspected.canaryWeight === 37 ? 38 : 37;
+  await router.setCanaryWeight(weight);
+  expect(api.patches).toHaveLength(1);
+  const after = stored();
+  const changed = changedPaths(original, after).filter((p) => p !== 'metadata.resourceVersion');
+  for (const path of changed) {
+    const found = /^spec\.(http|tls|tcp)\[(\d+)\]\.route\[(\d+)\]\.weight$/.exec(path);
+    expect(found, `only weights change, not ${path}`).not.toBeNull();
+    const [, kind, route, destination] = found!;
+    const d = after.spec[kind!][Number(route)].route[Number(destination)];
+    const expected = d.destination.subset === spec.destinationRule.canarySubset ? weight : 100 - weight;
+    expect(d.destination.subset, path).toMatch(
+      new RegExp(`^(${spec.destinationRule.stableSubset}|${spec.destinationRule.canarySubset})$`),
+    );
+    expect(d.weight, path).toBe(expected);
+  }
+  // No split left behind: every managed http route and every tls/tcp split moved together.
+  const named = spec.virtualService.routes;
+  for (const kind of ['http', 'tls', 'tcp'] as const) {
+    ((after.spec[kind] ?? []) as Json[]).forEach((route, i) => {
+      const managed = kind === 'http' && named ? named.includes(route.name) : splitsBoth(route, spec);
+      if (!managed) return;
+      const weights = (route.route as Json[]).map((d) =>
+        d.destination.subset === spec.destinationRule.canarySubset ? weight : 100 - weight,
+      );
+      expect(
+        (route.route as Json[]).map((d) => d.weight),
+        `${kind}[${i}]`,
+      ).toEqual(weights);
+    });
+  }
+  expect(await router.inspect()).toEqual({ ok: true, canaryWeight: weight, inSync: true });
+  return changed;
+}
+
+const cases = loadCases();
+
+describe.skipIf(cases.length === 0)(
+  'the real VirtualService shapes of ../shared/fixtures/virtualservices',
+  () => {
+    it('has an expectation for every shape, and every shape in the folder', () => {
+      expect(cases.map((c) => c.id).sort()).toEqual(Object.keys(EXPECTED).sort());
+    });
+
+    for (const c of cases) {
+      const expected = EXPECTED[c.id];
+      if (expected === 'managed') {
+        it(`${c.id}: manages it, changing only the two managed weights`, async () => {
+          const changed = await expectManaged(c);
+          expect(changed.length).toBeGreaterThan(0);
+        });
+      } else {
+        it(`${c.id}: refuses it, naming the unsupported part`, async () => {
+          const { router, api } = await run(c);
+          const inspected = await router.inspect();
+          expect(inspected.ok).toBe(false);
+          if (inspected.ok) return;
+          const text = inspected.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+          for (const pattern of expected ?? []) expect(text).toMatch(pattern);
+          for (const problem of inspected.problems) {
+            expect(problem.path).toMatch(/^spec\.trafficRouting\.istio\./);
+            expect(problem.message).toMatch(/^(VirtualService|DestinationRule) \S+ /);
+          }
+          // The weight writer re-checks the VirtualService (the DestinationRule is judged by inspect alone).
+          if (inspected.problems.some((p) => p.path.includes('.virtualService'))) {
+            await expect(router.setCanaryWeight(37)).rejects.toThrow();
+          }
+          expect(api.patches).toHaveLength(0);
+        });
+      }
+    }
+
+    it('D1-mixed-http-tls-tcp: moves the listed tls and tcp routes together with the http ones', async () => {
+      const d1 = cases.find((c) => c.id === 'D1-mixed-http-tls-tcp')!;
+      const changed = await expectManaged(d1, {
+        tlsRoutes: [{ port: 3000 }, { port: 3001 }],
+        tcpRoutes: [{ port: 3000 }, { port: 3001 }],
+      });
+      expect(new Set(changed.map((p) => p.replace(/\.route.*/, '')))).toEqual(
+        new Set(['spec.http[0]', 'spec.http[1]', 'spec.tls[0]', 'spec.tls[1]', 'spec.tcp[0]', 'spec.tcp[1]']),
+      );
+    });
+  },
+);
