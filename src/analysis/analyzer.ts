@@ -2,10 +2,10 @@ import {
   errorRateQuery,
   latencyLimitEdge,
   p99LatencyQuery,
-  renderMetricQuery,
   requestsQuery,
   slowShareQuery,
 } from './promql.js';
+import { renderMetricQuery } from './metric-template.js';
 import { compareWithStable } from './comparison/step.js';
 import {
   createPrometheusClient,
