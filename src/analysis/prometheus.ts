@@ -382,7 +382,7 @@ function toQueryError(rejection: unknown, context: FailureContext): PrometheusQu
   if (rejection instanceof Error) {
     // Not one of the driver's rejections: a bug or an answer nobody foresaw. The log gets the details, status a sentence.
     return new PrometheusQueryError(
-      'Prometheus answered something the controller could not read; the controller log has the details',
+      'the query could not be sent or its answer could not be read; the controller log has the details',
       'error',
       false,
       undefined,

@@ -19,10 +19,16 @@ export const MAX_HEADERS = 32;
 /** A bounded string: at least one character (unless `min` is 0), at most `max`. */
 const text = (max: number, min = 1) => z.string().min(min).max(max);
 
-/** HTTP headers a Rollout adds to its requests: bounded in number, names and values. */
+/**
+ * HTTP headers a Rollout adds to its requests: bounded in number, names and values. Names are RFC 9110 tokens and
+ * values have no line breaks or NUL, which Node's HTTP client would refuse only when the request is sent.
+ */
 const headers = (description: string) =>
   z
-    .record(text(256), text(4096, 0))
+    .record(
+      text(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'headerName' }),
+      text(4096, 0).regex(/^[^\r\n\0]*$/, { error: 'headerValue' }),
+    )
     .refine((value) => Object.keys(value).length <= MAX_HEADERS, { error: 'tooManyHeaders' })
     .meta({ maxProperties: MAX_HEADERS })
     .describe(description);

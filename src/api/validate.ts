@@ -86,6 +86,8 @@ const FORMAT_FIXES: Record<string, string> = {
   url: 'is not an http(s) URL; use an address such as http://prometheus.istio-system:9090',
   metricName: 'is not a valid metric name; start with a letter, then letters, digits, "_" or "-"',
   targetKind: 'is not supported; set it to Deployment',
+  headerName: 'is not an HTTP header name; use letters, digits and "-"',
+  headerValue: 'contains a line break or NUL; write the header value on one line',
 };
 
 function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
@@ -139,9 +141,9 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
       const parent = formatPath(root, issue.path.slice(0, -1));
       const key = show(issue.path.at(-1));
       return issue.issues.flatMap((inner) =>
-        describeIssue(inner, parent).map((problem) => ({
+        describeIssue(inner, parent).map(({ message }) => ({
           path: parent,
-          message: `key ${key} ${problem.message}`,
+          message: message.startsWith(key) ? `key ${message}` : `key ${key} ${message}`,
         })),
       );
     }

@@ -181,6 +181,17 @@ describe('bounds on hostile input', () => {
     );
   });
 
+  it('refuses header names that are not HTTP tokens and values with line breaks, before any request is sent', () => {
+    const prometheus = (headers: Record<string, string>) =>
+      spec({ analysis: { prometheus: { address: 'http://p:9090', headers } } });
+    expect(problems(prometheus({ 'X Bad': 'v' }))).toEqual([
+      'spec.analysis.prometheus.headers: key "X Bad" is not an HTTP header name; use letters, digits and "-"',
+    ]);
+    expect(problems(prometheus({ 'X-Org': 'a\r\nInjected: yes' }))).toEqual([
+      'spec.analysis.prometheus.headers.X-Org: "a\\r\\nInjected: yes" contains a line break or NUL; write the header value on one line',
+    ]);
+  });
+
   it('quotes a megabyte-long wrong value by its first characters, so the message fits in status', () => {
     const [found] = problems(spec({ analysis: { onInconclusive: 'y'.repeat(1_000_000) } }));
     expect(found!.length).toBeLessThan(300);
