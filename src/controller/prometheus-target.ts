@@ -8,6 +8,7 @@ import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import type { PrometheusTarget } from '../analysis/types.js';
 import type { Cluster } from '../kube/cluster.js';
+import { apiMessage } from '../kube/errors.js';
 
 /** The label a Secret must carry, with the value "true", before a Rollout may send it to Prometheus. */
 export const CREDENTIALS_LABEL = 'stepwise.dev/prometheus-credentials';
@@ -28,8 +29,11 @@ function optedIn(secret: V1Secret): boolean {
 }
 
 async function secretValue(cluster: Cluster, namespace: string, name: string, key: string): Promise<string> {
-  const secret = await cluster.getSecret(namespace, name);
   const shown = JSON.stringify(name);
+  const secret = await cluster.getSecret(namespace, name).catch((error: unknown) => {
+    // The API server's message, not client-node's "HTTP-Code: 403 Message: Unknown API Status Code! Body: …".
+    throw new Error(`could not read Secret ${shown} in namespace ${namespace} (${apiMessage(error)})`);
+  });
   if (!secret) throw new Error(`Secret ${shown} not found in namespace ${namespace}`);
   if (!optedIn(secret)) {
     throw new Error(

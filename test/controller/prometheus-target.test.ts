@@ -1,6 +1,6 @@
 // Who may point credentials where: a Rollout author must not be able to send a Secret of the namespace to a URL of
 // their choosing. The one adapter under test reads Secrets through a small fake of the Cluster's getSecret.
-import type { V1Secret } from '@kubernetes/client-node';
+import { ApiException, type V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { validateSpec } from '../../src/api/validate.js';
 import { CREDENTIALS_LABEL, isUnder, resolvePrometheus } from '../../src/controller/prometheus-target.js';
@@ -110,6 +110,25 @@ describe('Prometheus credentials from Secrets, with the controller defaults', ()
       address: attacker[0],
       headers: { 'X-Scope-OrgID': 'a' },
     });
+  });
+});
+
+describe('a Secret the controller may not read', () => {
+  it('is reported with the API server message, not the client library text', async () => {
+    const forbidden = new ApiException(
+      403,
+      'HTTP-Code: 403 Message: Unknown API Status Code!',
+      JSON.stringify({ kind: 'Status', message: 'secrets "db-password" is forbidden' }),
+      {},
+    );
+    const cluster = { getSecret: () => Promise.reject(forbidden) } as unknown as Cluster;
+    const resolution = resolvePrometheus(spec({ address: OPERATOR_PROMETHEUS, ...bearer }), {
+      defaultAddress: OPERATOR_PROMETHEUS,
+    });
+    if (!resolution.ok) throw new Error(resolution.problem.message);
+    await expect(resolution.resolve(cluster, 'shop')).rejects.toThrow(
+      'could not read Secret "db-password" in namespace shop (403: secrets "db-password" is forbidden)',
+    );
   });
 });
 
