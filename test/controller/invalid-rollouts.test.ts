@@ -115,6 +115,19 @@ const CASES: Case[] = [
   { app: 'bad-duration', spec: { analysis: { interval: 'soon' } }, path: 'spec.analysis.interval' },
   { app: 'unknown-field', spec: { stepz: [] }, path: 'spec.stepz' },
   {
+    // With the controller's defaults no address may receive a Secret: a Rollout must not mail one to a URL of its choice.
+    app: 'secret-to-any-url',
+    spec: {
+      analysis: {
+        prometheus: {
+          address: 'https://collector.example.com',
+          bearerTokenSecretRef: { name: 'db-password', key: 'password' },
+        },
+      },
+    },
+    path: 'spec.analysis.prometheus.address',
+  },
+  {
     app: 'tiny-interval',
     spec: { analysis: { ...prometheus, interval: '1ms' } },
     path: 'spec.analysis.interval',
