@@ -62,10 +62,11 @@ export const DEFAULT_RETRY: RetryPolicy = {
 };
 
 /**
- * Largest answer read, decompressed. The queries Stepwise sends aggregate to a few series per pod; a 48 MB answer
- * (a query that does not aggregate, or a hostile server) once took the controller to 1.8 GB.
+ * Largest answer read, decompressed. Stepwise's own queries return at most a series per pod (500 series are about
+ * 150 KB) and custom ones a single series; a 48 MB answer (a query that does not aggregate, or a hostile server)
+ * once took the controller to 1.8 GB. A check runs up to 24 queries at once, so each must stay small.
  */
-export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** Series kept from one answer; each one's label set may end up in status.analysis.comparison. */
 export const MAX_SERIES = 500;
@@ -81,7 +82,7 @@ export interface PrometheusClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Per HTTP request. */
   timeoutMs?: number;
-  /** Answers larger than this are refused while they are read (default 4 MiB). */
+  /** Answers larger than this are refused while they are read (default 1 MiB). */
   maxResponseBytes?: number;
   /** Aborts every request under way and every retry not yet started (the check's time budget). */
   signal?: AbortSignal;

@@ -220,12 +220,12 @@ describe('hostile or foreign answers', () => {
   const client = (options: Parameters<typeof createPrometheusClient>[1] = {}) =>
     createPrometheusClient({ address }, { retry: fastRetry, ...options });
 
-  it('refuses an answer above 4 MiB while reading it, and does not ask again', async () => {
-    answers.push({ status: 200, body: wideVector(1, 5 * 1024 * 1024).body }, vector('1'));
+  it('refuses an answer above 1 MiB while reading it, and does not ask again', async () => {
+    answers.push({ status: 200, body: wideVector(1, 2 * 1024 * 1024).body }, vector('1'));
     expect(await client().query('sum(up)', at)).toEqual(
       noValue(
         'error',
-        'Prometheus answered more than 4 MiB; aggregate the query (e.g. with sum) so that it returns one series',
+        'Prometheus answered more than 1 MiB; aggregate the query (e.g. with sum) so that it returns one series',
       ),
     );
     expect(seen).toHaveLength(1);
