@@ -2,10 +2,10 @@ import {
   errorRateQuery,
   latencyLimitEdge,
   p99LatencyQuery,
-  renderMetricQuery,
   requestsQuery,
   slowShareQuery,
 } from './promql.js';
+import { renderMetricQuery } from './metric-template.js';
 import { compareWithStable } from './comparison/step.js';
 import {
   createPrometheusClient,
@@ -16,6 +16,7 @@ import {
   type QueryValue,
   type SeriesValues,
 } from './prometheus.js';
+import { formatDuration } from '../api/duration.js';
 import { evaluateThresholds } from './thresholds.js';
 import type { CanaryAnalyzer, CheckRequest, CheckResult } from './types.js';
 
@@ -33,7 +34,15 @@ export type ComparisonStep = (
   querySeries: SeriesQuery,
 ) => Promise<Partial<CheckResult>>;
 
-export interface PrometheusAnalyzerOptions extends PrometheusClientOptions {
+/**
+ * Longest a check may wait for Prometheus; then its queries are aborted and it is inconclusive. A slow or
+ * hanging Prometheus of one Rollout thus holds a worker for seconds, not for as long as its retries last.
+ */
+export const DEFAULT_CHECK_BUDGET_MS = 15_000;
+
+export interface PrometheusAnalyzerOptions extends Omit<PrometheusClientOptions, 'signal'> {
+  /** Time budget of one check (default 15 s). */
+  budgetMs?: number;
   /** Default: the sequential canary-vs-stable test (comparison/step.ts); `false` judges thresholds only. */
   comparison?: ComparisonStep | false;
   logger?: AnalysisLogger;
@@ -43,34 +52,49 @@ export interface PrometheusAnalyzerOptions extends PrometheusClientOptions {
 export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}): CanaryAnalyzer {
   return {
     async check(request) {
-      const client = createPrometheusClient(request.prometheus, options);
-      const query = (promql: string) => client.query(promql, request.at);
-      const querySeries = (promql: string) => client.querySeries(promql, request.at);
-      const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
-      const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
-
-      const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
-      const result =
-        comparison && request.analysis.comparison.enabled
-          ? mergeComparison(
-              thresholds,
-              await runComparison(comparison, request, query, querySeries, options.logger),
-            )
-          : { ...thresholds, comparison: request.comparison };
-
-      options.logger?.debug('canary check', {
-        namespace: request.namespace,
-        canary: request.canaryWorkload,
-        verdict: result.verdict,
-        requests: result.requests,
-        errorRate: result.errorRate,
-        p99Ms: result.p99Ms,
-        failures: result.failures.map((finding) => finding.message),
-        inconclusive: result.inconclusive,
-      });
-      return result;
+      const budgetMs = options.budgetMs ?? DEFAULT_CHECK_BUDGET_MS;
+      const budget = new AbortController();
+      const timer = setTimeout(() => {
+        const why = `the check's time budget of ${formatDuration(budgetMs)} ran out before Prometheus answered`;
+        budget.abort(new Error(why));
+      }, budgetMs);
+      timer.unref?.();
+      try {
+        return await runCheck(request, budget.signal);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
+
+  async function runCheck(request: CheckRequest, signal: AbortSignal): Promise<CheckResult> {
+    const client = createPrometheusClient(request.prometheus, { ...options, signal });
+    const query = (promql: string) => client.query(promql, request.at);
+    const querySeries = (promql: string) => client.querySeries(promql, request.at);
+    const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
+    const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
+
+    const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
+    const result =
+      comparison && request.analysis.comparison.enabled
+        ? mergeComparison(
+            thresholds,
+            await runComparison(comparison, request, query, querySeries, options.logger),
+          )
+        : { ...thresholds, comparison: request.comparison };
+
+    options.logger?.debug('canary check', {
+      namespace: request.namespace,
+      canary: request.canaryWorkload,
+      verdict: result.verdict,
+      requests: result.requests,
+      errorRate: result.errorRate,
+      p99Ms: result.p99Ms,
+      failures: result.failures.map((finding) => finding.message),
+      inconclusive: result.inconclusive,
+    });
+    return result;
+  }
 }
 
 async function measureCanary(
@@ -89,7 +113,7 @@ async function measureCanary(
       });
       return [metric.name, await query(promql)];
     } catch (error) {
-      return [metric.name, noValue('invalid-query', (error as Error).message)];
+      return [metric.name, noValue('invalid-query', userFacing(error))];
     }
   });
 
@@ -126,14 +150,24 @@ async function runComparison(
     logger?.warn('canary comparison failed', {
       namespace: request.namespace,
       error: (error as Error).message,
+      stack: (error as Error).stack,
     });
     // Keep the stored evidence: a failed comparison must not reset what earlier checks accumulated.
     return {
       verdict: 'inconclusive',
-      inconclusive: [`comparison: ${(error as Error).message}`],
+      inconclusive: [`comparison: ${userFacing(error)}`],
       comparison: request.comparison,
     };
   }
+}
+
+// These come from a bug, not from the user's data: status says so, and the log keeps the JavaScript text.
+const INTERNAL_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError];
+
+/** The error's message when it was written for users, else a sentence that sends them to the log. */
+function userFacing(error: unknown): string {
+  if (error instanceof Error && !INTERNAL_ERRORS.some((kind) => error instanceof kind)) return error.message;
+  return 'could not be computed (an internal error; the controller log has the details)';
 }
 
 /** Thresholds and comparison as one check: a decisive comparison fail, else thresholds first, then the comparison. */

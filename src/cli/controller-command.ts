@@ -16,6 +16,7 @@ interface ControllerFlags {
   context?: string;
   namespace: string[];
   prometheusAddress?: string;
+  prometheusCredentialsAddress: string[];
   metricsAddress: string;
   logLevel: string;
   logFormat: LogFormat;
@@ -52,6 +53,12 @@ export function registerControllerCommand(program: Command): void {
       [],
     )
     .option('--prometheus-address <url>', 'Prometheus for Rollouts that do not name their own')
+    .option(
+      '--prometheus-credentials-address <url>',
+      'address (or URL prefix) besides --prometheus-address that Rollouts may send credentials from their Secrets to; repeat or comma-separate',
+      collect,
+      [],
+    )
     .option('--metrics-address <host:port>', 'where /metrics, /healthz and /readyz listen', '0.0.0.0:8080')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
@@ -108,6 +115,7 @@ export function registerControllerCommand(program: Command): void {
         logger,
         namespaces: flags.namespace,
         defaultPrometheus: flags.prometheusAddress,
+        prometheusCredentialsAddresses: flags.prometheusCredentialsAddress,
         workers: Number(flags.workers),
         onDecision: (rollout, decision, check) => {
           metrics.record(rollout, decision, check);

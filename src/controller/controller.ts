@@ -23,6 +23,8 @@ export interface ControllerOptions {
   /** Namespaces to watch; empty = all. */
   namespaces?: string[];
   defaultPrometheus?: string;
+  /** Addresses besides defaultPrometheus that Rollouts may send Prometheus credentials from Secrets to. */
+  prometheusCredentialsAddresses?: readonly string[];
   workers?: number;
   now?: () => Date;
   resyncMs?: number;
@@ -57,6 +59,7 @@ export class Controller {
       logger: options.logger,
       now: options.now ?? (() => new Date()),
       defaultPrometheus: options.defaultPrometheus,
+      prometheusCredentialsAddresses: options.prometheusCredentialsAddresses,
       onDecision: options.onDecision,
     };
     this.queue = new WorkQueue(

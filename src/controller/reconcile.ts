@@ -19,6 +19,8 @@ export interface ReconcileDeps {
   now: () => Date;
   /** --prometheus-address: used when a Rollout does not name its own. */
   defaultPrometheus?: string;
+  /** --prometheus-credentials-address: further addresses that may receive credentials from Secrets. */
+  prometheusCredentialsAddresses?: readonly string[];
   /** Told about every decision (metrics, notifications). */
   onDecision?: (rollout: RolloutObject, decision: Decision, check: CheckResult | undefined) => void;
 }
@@ -46,7 +48,12 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   const validation = validateSpec(rollout.spec);
   const spec = validation.ok ? validation.spec : undefined;
   const problems = validation.ok ? [] : validation.problems;
-  const prometheus = spec ? resolvePrometheus(spec, deps.defaultPrometheus) : undefined;
+  const prometheus = spec
+    ? resolvePrometheus(spec, {
+        defaultAddress: deps.defaultPrometheus,
+        credentialsAddresses: deps.prometheusCredentialsAddresses,
+      })
+    : undefined;
   if (prometheus && !prometheus.ok) problems.push(prometheus.problem);
 
   const world = await observeWorld(cluster, rollout, problems.length ? undefined : spec, problems);

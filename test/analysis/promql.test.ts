@@ -4,11 +4,9 @@ import {
   escapeLabelValue,
   p99LatencyQuery,
   promDuration,
-  renderMetricQuery,
   requestsQuery,
   latencyLimitEdge,
   slowShareQuery,
-  unknownPlaceholders,
   workloadSelector,
 } from '../../src/analysis/promql.js';
 
@@ -131,36 +129,6 @@ describe('canary queries', () => {
     expect(promDuration(17_342.4)).toBe('17342ms');
     expect(promDuration(60_000)).toBe('60000ms');
     expect(promDuration(0)).toBe('1ms');
-  });
-});
-
-describe('custom metric queries', () => {
-  const values = { namespace: 'shop', canary: 'web-canary', stable: 'web-stable', windowMs: 90_000 };
-
-  it('substitutes every placeholder, with or without spaces inside the braces', () => {
-    const query =
-      'sum(rate(x{ns="{{ namespace }}", w="{{canary}}"}[{{  interval }}])) / sum(rate(x{ns="{{namespace}}", w="{{ stable}}"}[{{interval}}]))';
-    expect(renderMetricQuery(query, values)).toBe(
-      'sum(rate(x{ns="shop", w="web-canary"}[90000ms])) / sum(rate(x{ns="shop", w="web-stable"}[90000ms]))',
-    );
-  });
-
-  it('escapes substituted names for a double-quoted label value', () => {
-    const namespace = 'a"} or vector(1) #';
-    const rendered = renderMetricQuery('x{namespace="{{ namespace }}"}', { ...values, namespace });
-    const body = /^x\{(.*)\}$/.exec(rendered)![1]!;
-    expect(parseMatchers(body)).toEqual({ namespace });
-  });
-
-  it('rejects an unknown placeholder, naming it and the ones that exist', () => {
-    expect(() => renderMetricQuery('x{pod="{{ pod }}"}', values)).toThrow(
-      'unknown placeholder {{ pod }} in query; use {{ namespace }}, {{ canary }}, {{ stable }}, {{ interval }}',
-    );
-    expect(unknownPlaceholders('x{a="{{ canary }}", b="{{ Pod }}", c="{{ zone}}"}')).toEqual(['Pod', 'zone']);
-  });
-
-  it('leaves a query without placeholders unchanged', () => {
-    expect(renderMetricQuery('vector(1)', values)).toBe('vector(1)');
   });
 });
 
