@@ -8,7 +8,12 @@ import { APP, IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './
 
 const TOKEN = 'e2e-token-5f2c';
 const HMAC_KEY = 'e2e-hmac-key-9d1e';
-const sign = (body: string) => `sha256=${createHmac('sha256', HMAC_KEY).update(body).digest('hex')}`;
+// Signed as docs/ci.md tells CI to sign: HMAC-SHA256 of "v1:<timestamp>:<body>".
+const sign = (body: string) => {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const mac = createHmac('sha256', HMAC_KEY).update(`v1:${timestamp}:${body}`).digest('hex');
+  return { 'x-stepwise-timestamp': timestamp, 'x-stepwise-signature': `v1=${mac}` };
+};
 
 describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end to end', () => {
   let e2e: E2E;
@@ -50,11 +55,7 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
     const cases: [string, Promise<Response>, number][] = [
       ['no credentials', post(body()), 401],
       ['a wrong token', post(body(), { authorization: 'Bearer wrong' }), 401],
-      [
-        'a wrong signature',
-        post(body(), { 'x-stepwise-signature': sign(body({ image: `${IMAGE}:other` })) }),
-        401,
-      ],
+      ['a wrong signature', post(body(), sign(body({ image: `${IMAGE}:other` }))), 401],
       [
         'another repository',
         post(body({ image: 'evil.example.com/product-service:2.0.0' }), { authorization: `Bearer ${TOKEN}` }),
@@ -84,7 +85,7 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
 
   it('a signed call sets the image and the controller rolls the new revision out', async () => {
     const payload = body();
-    const res = await post(payload, { 'x-stepwise-signature': sign(payload) });
+    const res = await post(payload, sign(payload));
     expect(res.status).toBe(202);
     const result = (await res.json()) as { revision: string; changed: boolean };
     expect(result.changed).toBe(true);
