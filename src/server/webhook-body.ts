@@ -80,6 +80,8 @@ export class UnauthenticatedReads {
   async read(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
     if (this.waiting.size >= this.slots) {
       const oldest = this.waiting.values().next().value!;
+      // Out of the set at once: a second newcomer in the same tick must drop another read, not this one.
+      this.waiting.delete(oldest);
       oldest(
         new Refusal(
           503,
@@ -97,9 +99,5 @@ export class UnauthenticatedReads {
     } finally {
       if (drop) this.waiting.delete(drop);
     }
-  }
-
-  get inUse(): number {
-    return this.waiting.size;
   }
 }

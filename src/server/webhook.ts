@@ -81,7 +81,8 @@ function reply(res: ServerResponse, status: number, body: object, close: boolean
     // The connection may still carry an unread body: close it instead of reading it, and do not let a
     // client that keeps sending hold the socket half-open.
     res.setHeader('connection', 'close');
-    res.once('finish', () => setTimeout(() => res.socket?.destroy(), 1_000).unref());
+    const socket = res.socket;
+    res.once('finish', () => setTimeout(() => socket?.destroy(), 1_000).unref());
   }
   res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
 }
