@@ -24,7 +24,7 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
       analysis: { interval: '1s', stepDuration: '2s', minRequests: 5, comparison: { enabled: false } },
       steps: [{ weight: 25 }, { weight: 75 }],
       podReadyDelayMs: 200,
-      controllerArgs: ['--webhook-secret', 'default/stepwise-webhook'],
+      controllerArgs: ['--webhook-secret', 'default/stepwise-webhook', '--namespace', 'default'],
     });
     await e2e.stack.kubeConfig.makeApiClient(CoreV1Api).createNamespacedSecret({
       namespace: e2e.namespace,
@@ -68,6 +68,12 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
         413,
       ],
       ['bad JSON', post('{"namespace":', { authorization: `Bearer ${TOKEN}` }), 400],
+      [
+        'a namespace the controller does not watch',
+        post(body({ namespace: 'kube-system' }), { authorization: `Bearer ${TOKEN}` }),
+        403,
+      ],
+      ['a malformed image', post(body({ image: `${IMAGE}:` }), { authorization: `Bearer ${TOKEN}` }), 400],
     ];
     for (const [what, response, code] of cases) {
       const res = await response;
@@ -85,8 +91,10 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
 
   it('a signed call sets the image and the controller rolls the new revision out', async () => {
     const payload = body();
-    const res = await post(payload, sign(payload));
+    const headers = sign(payload);
+    const res = await post(payload, headers);
     expect(res.status).toBe(202);
+    expect((await post(payload, headers)).status, 'the same signed request replayed').toBe(401);
     const result = (await res.json()) as { revision: string; changed: boolean };
     expect(result.changed).toBe(true);
     expect(await targetImage()).toBe(`${IMAGE}:2.0.0`);

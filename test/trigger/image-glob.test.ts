@@ -16,6 +16,11 @@ describe('allowedImages globs', () => {
     expect(matchesGlob('a*', 'b')).toBe(false);
     expect(matchesGlob('**', 'a/b/c')).toBe(true);
     expect(matchesGlob('a***b', 'a/x/b')).toBe(true);
+    // Patterns longer than 32 tokens: the state bits span several words.
+    expect(matchesGlob(`${'a'.repeat(40)}*`, 'a'.repeat(45))).toBe(true);
+    expect(matchesGlob(`${'a'.repeat(40)}*b`, 'a'.repeat(45))).toBe(false);
+    expect(matchesGlob(`${'x/'.repeat(40)}**:1`, `${'x/'.repeat(40)}y/z:1`)).toBe(true);
+    expect(matchesGlob(`${'x/'.repeat(40)}*:1`, `${'x/'.repeat(40)}y/z:1`)).toBe(false);
   });
 
   it('agrees with the glob written as a regular expression on every short input', () => {
