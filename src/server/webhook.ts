@@ -143,8 +143,10 @@ export function createTriggerWebhook(
     const body = await unauthenticatedReads.read(req, limits);
     const auth = checkSignature(form.digest, claim.timestamp!, body, credentials);
     if (!auth.ok) throw refuse(auth.reason);
+    // Used up before the rate limit is applied: replaying a captured call cannot drain the valid callers' budget.
     const first = replay.use(form.digest, claim.timestamp!);
-    if (!first.ok) throw new Refusal(first.status, first.reason);
+    if (!first.ok)
+      throw first.status === 401 ? refuse(first.reason) : new Refusal(first.status, first.reason);
     admit('hmac');
     return body;
   };

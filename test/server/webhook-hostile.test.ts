@@ -50,6 +50,15 @@ describe('signed requests cannot be replayed', () => {
     expect(await imageOf(sandbox)).toBe(`${IMAGE}:1.2.0`);
   });
 
+  it('does not let replays of a captured call use up the budget of valid calls', async () => {
+    webhook = await serveWebhook(sandbox, { rateLimit: { burst: 2, perSecond: 0.001 } });
+    const captured = request(`${IMAGE}:1.1.0`);
+    const headers = webhook.signed(captured);
+    expect((await webhook.post(captured, headers)).status).toBe(202);
+    for (let i = 0; i < 5; i++) expect((await webhook.post(captured, headers)).status).toBe(401);
+    expect((await webhook.post(request(`${IMAGE}:1.2.0`), bearer)).status).toBe(202);
+  });
+
   it('refuses a signature whose timestamp is more than 300 s from the clock', async () => {
     webhook = await serveWebhook(sandbox);
     const body = request(`${IMAGE}:1.1.0`);
