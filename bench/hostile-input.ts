@@ -1,4 +1,4 @@
-// Hostile input against the controller and `validate`: the figures of issue 12 rerun on today's code. Prints a table
+// Hostile input against the controller and `validate`: the probe figures rerun on today's code. Prints a table
 // and writes it to bench/results/hostile-input.md. Run: npm run bench:hostile (about a minute).
 //
 // "before" is the issue's figure, or (marked "old code") the former code path measured here: the former placeholder
@@ -314,7 +314,7 @@ const out = join(ROOT, 'bench/results/hostile-input.md');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  `# Hostile input: the figures of issue 12, rerun\n\n\`npm run bench:hostile\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.\n\n${table}\n`,
+  `# Hostile input: the probe figures, rerun\n\n\`npm run bench:hostile\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.\n\n${table}\n`,
 );
 console.log(`\nwrote ${out}`);
 process.exit(0);

@@ -297,8 +297,9 @@ export const rolloutSpecSchema = z
     trigger: z
       .strictObject({
         allowedImages: z
-          .array(text(512))
-          .max(64)
+          // Bounded so that matching all patterns stays cheap: the matcher's work is pattern × image length.
+          .array(text(300))
+          .max(32)
           .default([])
           .describe(
             "Images the trigger webhook may set besides the container's current repository; `*` matches within a path segment, `**` across `/`, e.g. registry.example.com/team/**.",

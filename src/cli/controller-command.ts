@@ -139,7 +139,7 @@ export function registerControllerCommand(program: Command): void {
         host,
         port,
         registry: metrics.registry,
-        routes: triggerWebhookRoutes(secrets, flags.webhookSecret, logger),
+        routes: triggerWebhookRoutes(secrets, flags.webhookSecret, logger, { namespaces: flags.namespace }),
         // A follower is ready: it stands by to take over, and a rolling update must be able to proceed.
         ready: () => (elector && !elector.isLeader() ? true : controller.isReady()),
       });

@@ -13,7 +13,9 @@ export interface ServerOptions {
 
 /** /healthz (process alive), /readyz (watches synced), /metrics (Prometheus text format). */
 export async function startHttpServer(options: ServerOptions): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
+  // Slow clients are cut off in seconds, not Node's 60 s for headers and 300 s per request (checked every 30 s).
+  const timeouts = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+  const server = createServer(timeouts, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
