@@ -30,8 +30,10 @@ export function advance(p: Pass, how: string): void {
   s.currentStep = (s.currentStep ?? 1) + 1;
   s.stepStartedAt = undefined;
   s.waitingSince = p.nowIso;
-  // The values shown are the current step's: clear the last step's until its first check.
+  // The values shown are the current step's: clear the last step's until its first check. A new step also
+  // gets its own inconclusiveLimit: `promote` out of an inconclusive hold must not pause again at once.
   Object.assign(p.analysis, {
+    consecutiveInconclusive: 0,
     requests: undefined,
     errorRate: undefined,
     p99Ms: undefined,
