@@ -2,13 +2,18 @@
 import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import type { PrometheusTarget } from '../analysis/types.js';
-import type { Cluster } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 
 export type PrometheusResolution =
-  | { ok: true; resolve(cluster: Cluster, namespace: string): Promise<PrometheusTarget> }
+  | { ok: true; resolve(cluster: ClusterAccess, namespace: string): Promise<PrometheusTarget> }
   | { ok: false; problem: Problem };
 
-async function secretValue(cluster: Cluster, namespace: string, name: string, key: string): Promise<string> {
+async function secretValue(
+  cluster: ClusterAccess,
+  namespace: string,
+  name: string,
+  key: string,
+): Promise<string> {
   const secret = await cluster.getSecret(namespace, name);
   const encoded = secret?.data?.[key];
   if (encoded === undefined) {

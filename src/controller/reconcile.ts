@@ -1,7 +1,8 @@
 import type { Logger } from 'winston';
 import { validateSpec } from '../api/validate.js';
 import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
-import type { Cluster, RolloutObject } from '../kube/cluster.js';
+import type { RolloutObject } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
 import { mergePatchBetween } from '../kube/merge-patch.js';
 import { checkDue } from '../rollout/checks.js';
@@ -13,7 +14,7 @@ import { observeWorld, type World } from './observe.js';
 import { resolvePrometheus } from './prometheus-target.js';
 
 export interface ReconcileDeps {
-  cluster: Cluster;
+  cluster: ClusterAccess;
   analyzer: CanaryAnalyzer;
   logger: Logger;
   now: () => Date;
@@ -99,12 +100,18 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? RESYNC_MS, RESYNC_MS) };
 }
 
-/** Lowering the canary weight is safe at any time and goes first; raising it waits for the status write. */
+/**
+ * Lowering the canary weight is safe at any time and goes first; raising it waits for the status write. A
+ * weight that could not be read (routes that disagree) may be below the new one on some route: only 0 is
+ * then sure to lower it.
+ */
 function splitActions(
   actions: Action[],
   observedWeight: number | undefined,
 ): { before: Action[]; after: Action[] } {
-  const lowers = (a: Action) => a.kind === 'setCanaryWeight' && a.weight < (observedWeight ?? Infinity);
+  const lowers = (a: Action) =>
+    a.kind === 'setCanaryWeight' &&
+    (a.weight === 0 || (observedWeight !== undefined && a.weight < observedWeight));
   return { before: actions.filter(lowers), after: actions.filter((a) => !lowers(a)) };
 }
 

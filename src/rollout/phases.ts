@@ -141,6 +141,24 @@ function followEditedSteps(p: Pass): void {
   }
 }
 
+/**
+ * The route carries less than the step's weight although that weight had been confirmed on it: a rollback
+ * whose status write was lost (the controller died between the weight call and the write), or a hand edit.
+ * Either way the canary must not get its traffic back; the rollback is finished.
+ */
+function weightLoweredBehindUs(p: Pass): boolean {
+  const s = p.status;
+  const onRoute = p.observed.canaryWeight;
+  if (!s.stepStartedAt || onRoute === undefined || onRoute >= (s.canaryWeight ?? 0)) return false;
+  rollback(
+    p,
+    'RolledBack',
+    'WeightLowered',
+    `${p.stepLabel()}: the VirtualService sends ${onRoute}% to the canary instead of ${s.canaryWeight}% (a rollback that was interrupted, or a hand edit); all traffic back to stable`,
+  );
+  return true;
+}
+
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
@@ -150,6 +168,7 @@ export function progress(p: Pass): void {
     if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
   }
   followEditedSteps(p);
+  if (weightLoweredBehindUs(p)) return;
   const step = p.step();
   const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
   const canary = p.observed.canary;
