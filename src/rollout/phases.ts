@@ -159,6 +159,47 @@ function weightLoweredBehindUs(p: Pass): boolean {
   return true;
 }
 
+/**
+ * Canary pods that crash or go unready after the weight was set (DESIGN §6, every phase guarded). Meanwhile the
+ * step cannot pass and status says so; past progressDeadline the canary is rolled back. Its ready pods keep the
+ * weight until then, so a readiness blip does not roll a good release back.
+ */
+function canaryUnready(
+  p: Pass,
+  canary: WorkloadObservation | undefined,
+  replicas: number,
+): 'rolledBack' | 'waiting' | undefined {
+  const s = p.status;
+  const ready = `${canary?.readyReplicas ?? 0}/${replicas}`;
+  if (isReady(canary, replicas, s.canaryRevision)) {
+    if (s.waitingSince) p.note(`${p.stepLabel()}: canary pods ready again (${ready})`);
+    s.waitingSince = undefined;
+    return undefined;
+  }
+  if (!s.waitingSince) {
+    s.waitingSince = p.nowIso;
+    p.announce(
+      'Warning',
+      'CanaryUnready',
+      `${p.stepLabel()}: canary pods not ready (${ready}) while the canary has ${s.canaryWeight}% of the traffic`,
+    );
+  }
+  if (deadlinePassed(p)) {
+    rollback(
+      p,
+      'RolledBack',
+      'ProgressDeadlineExceeded',
+      `${p.stepLabel()}: canary pods not ready (${ready}) for progressDeadline ${p.spec.progressDeadline} after the weight was set`,
+    );
+    return 'rolledBack';
+  }
+  const deadline = new Date(Date.parse(s.waitingSince) + progressDeadlineMs(p.spec)).toISOString();
+  p.note(
+    `${p.stepLabel()}: canary pods not ready (${ready}) since ${s.waitingSince}; the step waits, rolling back at ${deadline} unless they recover`,
+  );
+  return 'waiting';
+}
+
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
@@ -217,6 +258,9 @@ export function progress(p: Pass): void {
     return;
   }
 
+  const unready = canaryUnready(p, canary, replicas);
+  if (unready === 'rolledBack') return;
+
   if (!s.stepStartedAt) {
     // The step's clock starts once the VirtualService carries the weight.
     if (p.observed.canaryWeight !== s.canaryWeight) {
@@ -227,7 +271,7 @@ export function progress(p: Pass): void {
     p.note(`${p.stepLabel()}: analysing the canary`);
   }
 
-  if (p.phase === 'Progressing' && stepPassed(p)) {
+  if (p.phase === 'Progressing' && !unready && stepPassed(p)) {
     if (step.pause) {
       p.moveTo(
         'Paused',
@@ -244,6 +288,7 @@ export function progress(p: Pass): void {
   if (nextCheck !== undefined) p.wakeAt(nextCheck);
   const stepEnd = Date.parse(s.stepStartedAt) + stepDurationMs(p.spec, step);
   if (stepEnd > p.nowMs) p.wakeAt(stepEnd);
+  if (unready) return;
   if (p.phase === 'Progressing' && !s.message?.startsWith(p.stepLabel()))
     p.note(`${p.stepLabel()}: analysing the canary`);
   if (p.phase === 'Progressing' && p.nowMs >= stepEnd && p.analysis.lastVerdict === 'pass') {
