@@ -6,6 +6,7 @@ import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
 import { mergePatchBetween } from '../kube/merge-patch.js';
 import { checkDue } from '../rollout/checks.js';
+import { isAllowedMove } from '../rollout/phase-table.js';
 import { decide } from '../rollout/transitions.js';
 import type { Action, Decision } from '../rollout/types.js';
 import { workloadName } from '../workload/labels.js';
@@ -138,6 +139,9 @@ function report(
     });
   }
   for (const action of decision.actions) log.debug('action', { ...action, template: undefined });
+  for (const move of decision.moves.filter((m) => !isAllowedMove(m))) {
+    log.error('phase change outside the transition table', { ...move });
+  }
   for (const announcement of decision.announcements) {
     const level = announcement.type === 'Warning' ? 'warn' : 'info';
     log.log(level, announcement.message, {

@@ -1,6 +1,7 @@
 import type { RolloutSpec, Step } from '../api/schema.js';
 import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
+import type { Move } from './phase-table.js';
 import type { Action, Announcement, Observed } from './types.js';
 
 export const freshAnalysis = (): AnalysisStatus => ({
@@ -17,6 +18,8 @@ export const freshAnalysis = (): AnalysisStatus => ({
 export class Pass {
   readonly status: RolloutStatus;
   readonly announcements: Announcement[] = [];
+  /** Every phase change of this pass, in order (checked against PHASE_TABLE by the tests). */
+  readonly moves: Move[] = [];
   private readonly actionsByKind = new Map<Action['kind'], Action>();
   private readonly wakeTimes: number[] = [];
   private check: CheckResult | undefined;
@@ -98,6 +101,7 @@ export class Pass {
   }
 
   moveTo(phase: Phase, reason: string, message: string, type: Announcement['type'] = 'Normal'): void {
+    this.moves.push({ from: this.status.phase, to: phase, reason });
     this.status.phase = phase;
     this.status.reason = reason;
     this.status.message = message;

@@ -6,19 +6,7 @@ import { awaitRevision, initialize, progress, promote, recover } from './phases.
 import type { DecideInput, Decision, Observed } from './types.js';
 
 /**
- * The transition table: what each phase does in a pass and where it can go.
- *
- * | phase        | handler        | moves to                                                                  |
- * |--------------|----------------|---------------------------------------------------------------------------|
- * | Initializing | initialize     | Healthy once `-stable` is ready; Failed after progressDeadline            |
- * | Healthy      | awaitRevision  | Progressing when the target has a new revision                            |
- * | Progressing  | progress       | next step, Paused (gate / inconclusive hold), Promoting, RolledBack       |
- * | Paused       | progress       | Progressing (data back), RolledBack; `promote` continues                   |
- * | Promoting    | promote        | Succeeded once stable runs the canary's template and 100% is back on it   |
- * | Succeeded    | awaitRevision  | like Healthy                                                              |
- * | RolledBack   | awaitRevision  | Progressing for a newer revision or `retry`; Healthy if the target reverts |
- * | Aborted      | awaitRevision  | like RolledBack                                                           |
- * | Failed       | recover        | Initializing once the spec and its objects are valid again                |
+ * What each phase does in a pass. Where each phase may go is data, in PHASE_TABLE (phase-table.ts).
  *
  * Before the handler, in every pass: an invalid spec or missing object → Failed (no traffic change, §3.6);
  * a new revision mid-rollout → back to stable and step 1 (§3.3); then a new command annotation (§4).
@@ -134,6 +122,7 @@ function finish(p: Pass, valid: boolean): Decision {
     status: s,
     actions,
     announcements: p.announcements,
+    moves: p.moves,
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
   };
 }

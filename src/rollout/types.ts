@@ -4,6 +4,7 @@ import type { RolloutStatus } from '../api/status.js';
 import type { Problem } from '../api/validate.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { WorkloadObservation } from '../workload/deployments.js';
+import type { Move } from './phase-table.js';
 
 export type { WorkloadObservation };
 
@@ -51,6 +52,8 @@ export interface Decision {
    */
   actions: Action[];
   announcements: Announcement[];
+  /** The phase changes, in order; each is an edge of PHASE_TABLE. */
+  moves: Move[];
   /** When the controller should look again even if nothing changes in the cluster. */
   requeueAfterMs?: number;
 }

@@ -1,10 +1,12 @@
 // The real reconcile pass against the in-memory FakeCluster, on a virtual clock, with a scripted analyzer:
 // a whole release runs in milliseconds and every Kubernetes call is recorded in order.
+import { expect } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CanaryAnalyzer, CheckResult } from '../../src/analysis/types.js';
 import { reconcile, type ReconcileDeps } from '../../src/controller/reconcile.js';
 import type { RolloutObject } from '../../src/kube/cluster.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { isAllowedMove } from '../../src/rollout/phase-table.js';
 import type { Decision } from '../../src/rollout/types.js';
 import { cartDeployment, cartDestinationRule, cartRollout, cartTemplate } from './cart.js';
 import { type Call, FakeCluster } from './fake-cluster.js';
@@ -79,7 +81,10 @@ export class Harness {
       analyzer: this.analyzer,
       logger: createLogger({ silent: true }),
       now: () => new Date(this.now),
-      onDecision: (rollout, decision) => this.decisions.push({ rollout, decision }),
+      onDecision: (rollout, decision) => {
+        for (const move of decision.moves) expect(isAllowedMove(move), JSON.stringify(move)).toBe(true);
+        this.decisions.push({ rollout, decision });
+      },
     };
   }
 

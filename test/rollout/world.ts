@@ -7,6 +7,7 @@ import { type RolloutSpec, type RolloutSpecInput, rolloutSpecSchema } from '../.
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
+import { isAllowedMove } from '../../src/rollout/phase-table.js';
 import { canaryReplicas } from '../../src/rollout/plan.js';
 import { decide } from '../../src/rollout/transitions.js';
 import type {
@@ -207,6 +208,14 @@ export class World {
   /** DESIGN §3, checked after every pass. */
   private assertInvariants(before: RolloutStatus, decision: Decision, observed: Observed): void {
     const after = decision.status;
+    // Every move is an edge of the transition table, and the moves chain from the phase the pass began in.
+    let phase = before.phase;
+    for (const move of decision.moves) {
+      expect(move.from, `move ${JSON.stringify(move)}`).toBe(phase);
+      expect(isAllowedMove(move), `move ${JSON.stringify(move)} is not in PHASE_TABLE`).toBe(true);
+      phase = move.to;
+    }
+    expect(after.phase).toBe(phase);
     const weightAction = decision.actions.find((a) => a.kind === 'setCanaryWeight');
     // §3.6: invalid input never changes traffic (nor anything else).
     if (
