@@ -61,6 +61,28 @@ export interface CommandRecord {
   at: string;
 }
 
+/** A Kubernetes Event (and log line, and notification) describing a transition. */
+export interface Announcement {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** What breached its limit, when a check decided the transition (a rollback). */
+  finding?: { metric: string; value: number; limit: number };
+}
+
+/**
+ * The announcements of one pass, written with its status and removed once their Events were recorded and
+ * their notifications handed off: a failed action or a restart between the two never loses or repeats one.
+ */
+export interface OutboxEntry {
+  at: string;
+  /** Phase, step and weight the pass started from (a rollback's notification names the step that ran). */
+  from: { phase?: Phase; currentStep?: number; canaryWeight?: number };
+  /** Phase, reason and message the pass ended with. */
+  to: { phase?: Phase; reason?: string; message?: string };
+  announcements: Announcement[];
+}
+
 export interface RolloutStatus {
   phase?: Phase;
   observedGeneration?: number;
@@ -85,4 +107,6 @@ export interface RolloutStatus {
   message?: string;
   conditions?: Condition[];
   lastCommand?: CommandRecord;
+  /** Announcements decided but not delivered yet, by id (see OutboxEntry). */
+  outbox?: Record<string, OutboxEntry>;
 }

@@ -26,6 +26,7 @@ export interface ClusterAccess {
   createEvent(
     namespace: string,
     rollout: RolloutObject,
-    event: { type: string; reason: string; message: string },
+    /** With a `name`, a second create of the same Event must fail with 409 (AlreadyExists). */
+    event: { type: string; reason: string; message: string; name?: string },
   ): Promise<void>;
 }

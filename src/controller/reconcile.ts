@@ -11,6 +11,7 @@ import { decide } from '../rollout/transitions.js';
 import type { Action, Decision } from '../rollout/types.js';
 import { workloadName } from '../workload/labels.js';
 import { applyAction } from './act.js';
+import { deliverOutbox, outboxEntry } from './announce.js';
 import { observeWorld, type World } from './observe.js';
 import { resolvePrometheus } from './prometheus-target.js';
 
@@ -35,7 +36,8 @@ const RESYNC_MS = 60_000;
 /**
  * One pass for one Rollout: read the current world, run a check if one is due, decide, then act.
  * Traffic leaves the canary before the status write; everything else happens after it, so a controller
- * that dies at any point resumes from status with the world catching up, never running ahead.
+ * that dies at any point resumes from status with the world catching up, never running ahead. The pass's
+ * announcements are written with the status and delivered last (announce.ts).
  */
 export async function reconcile(deps: ReconcileDeps, namespace: string, name: string): Promise<PassResult> {
   const { cluster, logger } = deps;
@@ -79,6 +81,8 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   }
 
   const decision = decide({ spec: valid ? spec : undefined, status, observed: world.observed, now });
+  const entry = outboxEntry(status, decision, now);
+  if (entry) decision.status.outbox = { ...decision.status.outbox, [entry[0]]: entry[1] };
   const { before, after } = splitActions(decision.actions, world.observed.canaryWeight);
   for (const action of before) await applyAction(cluster, rollout, world, action);
 
@@ -95,7 +99,12 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
       throw error;
     }
   }
-  for (const action of after) await applyAction(cluster, rollout, world, action);
+  try {
+    for (const action of after) await applyAction(cluster, rollout, world, action);
+  } finally {
+    // What status records as decided is announced even when an action after the write failed.
+    await deliverOutbox({ cluster, log, onDecision: deps.onDecision }, rollout, decision.status, decision);
+  }
 
   report(deps, log, rollout, world, decision);
   return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? RESYNC_MS, RESYNC_MS) };
@@ -142,18 +151,6 @@ function report(
   for (const move of decision.moves.filter((m) => !isAllowedMove(m))) {
     log.error('phase change outside the transition table', { ...move });
   }
-  for (const announcement of decision.announcements) {
-    const level = announcement.type === 'Warning' ? 'warn' : 'info';
-    log.log(level, announcement.message, {
-      reason: announcement.reason,
-      phase: s.phase,
-      step: s.currentStep,
-      weight: s.canaryWeight,
-    });
-    // Events are best effort: a failed Event must never fail or repeat the pass that decided.
-    deps.cluster
-      .createEvent(rollout.metadata.namespace, rollout, announcement)
-      .catch((error: unknown) => log.warn('could not record event', { error: String(error) }));
-  }
-  deps.onDecision?.(rollout, decision, check);
+  // The announcements went out with the outbox; this tells metrics about the pass itself.
+  deps.onDecision?.(rollout, { ...decision, announcements: [] }, check);
 }

@@ -1,4 +1,5 @@
 // The transitions several phases share: start a rollout, move to the next step, promote, roll back.
+import type { Announcement } from '../api/status.js';
 import type { Pass } from './pass.js';
 import { freshAnalysis } from './pass.js';
 import { describeSteps } from './plan.js';
@@ -52,12 +53,18 @@ export function startPromotion(p: Pass, message: string): void {
  * Traffic back to stable at once (the controller applies the weight before anything else, DESIGN §3.2),
  * then the canary is scaled to 0. The revision is remembered so it is not retried by itself (§3.4).
  */
-export function rollback(p: Pass, phase: 'RolledBack' | 'Aborted', reason: string, message: string): void {
+export function rollback(
+  p: Pass,
+  phase: 'RolledBack' | 'Aborted',
+  reason: string,
+  message: string,
+  finding?: Announcement['finding'],
+): void {
   const s = p.status;
   s.canaryWeight = 0;
   s.stepStartedAt = undefined;
   s.waitingSince = undefined;
   s.rolledBackRevision = s.canaryRevision;
   p.act({ kind: 'scaleCanary', replicas: 0 });
-  p.moveTo(phase, reason, message, 'Warning');
+  p.moveTo(phase, reason, message, 'Warning', finding);
 }

@@ -96,16 +96,27 @@ export class Pass {
     return [...this.actionsByKind.values()];
   }
 
-  announce(type: Announcement['type'], reason: string, message: string): void {
-    this.announcements.push({ type, reason, message });
+  announce(
+    type: Announcement['type'],
+    reason: string,
+    message: string,
+    finding?: Announcement['finding'],
+  ): void {
+    this.announcements.push({ type, reason, message, ...(finding ? { finding } : {}) });
   }
 
-  moveTo(phase: Phase, reason: string, message: string, type: Announcement['type'] = 'Normal'): void {
+  moveTo(
+    phase: Phase,
+    reason: string,
+    message: string,
+    type: Announcement['type'] = 'Normal',
+    finding?: Announcement['finding'],
+  ): void {
     this.moves.push({ from: this.status.phase, to: phase, reason });
     this.status.phase = phase;
     this.status.reason = reason;
     this.status.message = message;
-    this.announce(type, reason, message);
+    this.announce(type, reason, message, finding);
   }
 
   /** Status message without a transition (progress notes such as "waiting for pods"). */

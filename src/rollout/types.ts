@@ -1,6 +1,6 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
-import type { RolloutStatus } from '../api/status.js';
+import type { Announcement, RolloutStatus } from '../api/status.js';
 import type { Problem } from '../api/validate.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { WorkloadObservation } from '../workload/deployments.js';
@@ -37,12 +37,7 @@ export type Action =
   | { kind: 'scaleCanary'; replicas: number }
   | { kind: 'scaleTarget'; replicas: 0 };
 
-/** A Kubernetes Event (and log line, and notification) describing a transition. */
-export interface Announcement {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+export type { Announcement };
 
 export interface Decision {
   status: RolloutStatus;
