@@ -51,7 +51,7 @@ export interface AnalysisStatus {
   comparison?: unknown;
 }
 
-export type CommandName = 'promote' | 'promote-full' | 'abort' | 'retry';
+export type CommandName = 'promote' | 'promote-full' | 'promote-full-force' | 'abort' | 'retry';
 
 export interface CommandRecord {
   id: string;
@@ -92,6 +92,11 @@ export interface RolloutStatus {
   canaryRevision?: string;
   /** The revision last rolled back or aborted; not retried until `retry` or a newer revision. */
   rolledBackRevision?: string;
+  /**
+   * The last rollback or abort, kept through `retry`: `promote --full` of that revision skips the analysis
+   * that rolled it back, so it asks for `--force`.
+   */
+  lastRollback?: { revision: string; phase: 'RolledBack' | 'Aborted'; reason: string; message: string; at: string };
   /** 1-based index into spec.steps; 0 when no canary is in progress. */
   currentStep?: number;
   /** The canary weight Stepwise wants on the managed routes; the VirtualService follows it. */

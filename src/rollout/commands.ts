@@ -5,7 +5,7 @@ import type { Pass } from './pass.js';
 
 export const COMMAND_ANNOTATION = 'stepwise.dev/command';
 export const COMMAND_ID_ANNOTATION = 'stepwise.dev/command-id';
-export const COMMANDS = ['promote', 'promote-full', 'abort', 'retry'] as const;
+export const COMMANDS = ['promote', 'promote-full', 'promote-full-force', 'abort', 'retry'] as const;
 
 interface Outcome {
   accepted: boolean;
@@ -14,19 +14,38 @@ interface Outcome {
 
 const rejected = (message: string): Outcome => ({ accepted: false, message });
 
+/** Why there is nothing to promote; after a rollback, which one and what to do instead. */
+function nothingToPromote(p: Pass): Outcome {
+  const last = p.status.lastRollback;
+  const phase = p.phase ?? 'Initializing';
+  if ((phase === 'RolledBack' || phase === 'Aborted') && last) {
+    return rejected(
+      `nothing to promote: revision ${last.revision} was ${phase === 'Aborted' ? 'aborted' : 'rolled back'} (${last.reason}: ${last.message}); \`stepwise retry\` runs it again from step 1`,
+    );
+  }
+  return rejected(`nothing to promote: the rollout is ${phase}`);
+}
+
 function execute(p: Pass, command: string, valid: boolean): Outcome {
   const phase = p.phase ?? 'Initializing';
   if (!valid) return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
   const inRollout = phase === 'Progressing' || phase === 'Paused';
   switch (command) {
     case 'promote': {
-      if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
+      if (!inRollout) return nothingToPromote(p);
       const at = p.stepLabel();
       advance(p, 'promoted by command');
       return { accepted: true, message: `promoted past ${at}` };
     }
-    case 'promote-full': {
-      if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
+    case 'promote-full':
+    case 'promote-full-force': {
+      if (!inRollout) return nothingToPromote(p);
+      const last = p.status.lastRollback;
+      if (command === 'promote-full' && last && last.revision === p.status.canaryRevision) {
+        return rejected(
+          `revision ${last.revision} was ${last.phase === 'Aborted' ? 'aborted' : 'rolled back'} at ${last.at} (${last.reason}: ${last.message}); promoting it without the remaining steps needs \`stepwise promote --full --force\``,
+        );
+      }
       const at = p.stepLabel();
       startPromotion(
         p,

@@ -65,6 +65,7 @@ export function rollback(
   s.stepStartedAt = undefined;
   s.waitingSince = undefined;
   s.rolledBackRevision = s.canaryRevision;
+  s.lastRollback = { revision: s.canaryRevision!, phase, reason, message, at: p.nowIso };
   p.act({ kind: 'scaleCanary', replicas: 0 });
   p.moveTo(phase, reason, message, 'Warning', finding);
 }

@@ -1,6 +1,6 @@
 // What each phase does in one pass. The table that maps phases to these handlers is in transitions.ts.
 import { formatDuration } from '../api/duration.js';
-import { checkDue, nextCheckAtMs, recordCheck, stepPassed } from './checks.js';
+import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { advance, rollback, startRollout } from './moves.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
@@ -203,11 +203,6 @@ function canaryUnready(
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
-  const check = p.takeCheck();
-  if (check) {
-    recordCheck(p, check);
-    if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
-  }
   followEditedSteps(p);
   if (weightLoweredBehindUs(p)) return;
   const step = p.step();

@@ -1,4 +1,5 @@
 import type { Condition, ConditionType, Phase } from '../api/status.js';
+import { recordCheck } from './checks.js';
 import { runCommand } from './commands.js';
 import { startRollout } from './moves.js';
 import { Pass } from './pass.js';
@@ -52,6 +53,11 @@ export function decide({ spec, status, observed: seen, now }: DecideInput): Deci
   }
   if (!p.phase) p.moveTo('Initializing', 'Created', 'creating the stable Deployment from the target');
   followNewRevision(p);
+  // The check of this pass counts before a command: `promote --full` must not skip a check that rolls back.
+  if (p.phase === 'Progressing' || p.phase === 'Paused') {
+    const check = p.takeCheck();
+    if (check) recordCheck(p, check);
+  }
   runCommand(p, true);
   for (let i = 0; i < MAX_TRANSITIONS_PER_PASS; i++) {
     const before = signature(p);
