@@ -1,3 +1,5 @@
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+
 // The Rollout status: the only place a rollout's state lives. A controller restarted at any moment
 // resumes from it, so everything needed to continue (step, weight, when the step started, the
 // analysis counters and the comparison's evidence) is here.
@@ -88,6 +90,11 @@ export interface RolloutStatus {
   observedGeneration?: number;
   /** Pod-template hash running in `<app>-stable`. */
   stableRevision?: string;
+  /**
+   * Revision and pod template `<app>-stable` had when promotion started: put back if the promotion is
+   * abandoned (abort, progressDeadline) before traffic leaves the canary.
+   */
+  previousStable?: { revision: string; template: V1PodTemplateSpec };
   /** Pod-template hash being rolled out in `<app>-canary`. */
   canaryRevision?: string;
   /** The revision last rolled back or aborted; not retried until `retry` or a newer revision. */
@@ -96,7 +103,13 @@ export interface RolloutStatus {
    * The last rollback or abort, kept through `retry`: `promote --full` of that revision skips the analysis
    * that rolled it back, so it asks for `--force`.
    */
-  lastRollback?: { revision: string; phase: 'RolledBack' | 'Aborted'; reason: string; message: string; at: string };
+  lastRollback?: {
+    revision: string;
+    phase: 'RolledBack' | 'Aborted';
+    reason: string;
+    message: string;
+    at: string;
+  };
   /** 1-based index into spec.steps; 0 when no canary is in progress. */
   currentStep?: number;
   /** The canary weight Stepwise wants on the managed routes; the VirtualService follows it. */

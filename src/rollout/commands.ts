@@ -54,6 +54,15 @@ function execute(p: Pass, command: string, valid: boolean): Outcome {
       return { accepted: true, message: `skipping the remaining steps from ${at}` };
     }
     case 'abort': {
+      if (phase === 'Promoting') {
+        rollback(
+          p,
+          'Aborted',
+          'Aborted',
+          `aborted by command during the promotion of revision ${p.status.canaryRevision}`,
+        );
+        return { accepted: true, message: 'aborted during promotion' };
+      }
       if (!inRollout) return rejected(`nothing to abort: the rollout is ${phase}`);
       const at = p.stepLabel();
       rollback(p, 'Aborted', 'Aborted', `aborted by command at ${at}; all traffic back to stable`);

@@ -44,6 +44,11 @@ export function advance(p: Pass, how: string): void {
 }
 
 export function startPromotion(p: Pass, message: string): void {
+  // Stable's revision and template, to put back if the promotion is abandoned (promotion.ts).
+  const stable = p.observed.stable;
+  if (stable && stable.revision === p.status.stableRevision) {
+    p.status.previousStable = { revision: stable.revision, template: stable.template };
+  }
   p.status.stepStartedAt = undefined;
   p.status.waitingSince = p.nowIso;
   p.moveTo('Promoting', 'Promoting', message);
@@ -52,6 +57,8 @@ export function startPromotion(p: Pass, message: string): void {
 /**
  * Traffic back to stable at once (the controller applies the weight before anything else, DESIGN §3.2),
  * then the canary is scaled to 0. The revision is remembered so it is not retried by itself (§3.4).
+ * During promotion stable is halfway between two templates: it goes back to its previous one first, and the
+ * canary keeps its share until that is ready (restoreStable in promotion.ts).
  */
 export function rollback(
   p: Pass,
@@ -61,11 +68,18 @@ export function rollback(
   finding?: Announcement['finding'],
 ): void {
   const s = p.status;
-  s.canaryWeight = 0;
   s.stepStartedAt = undefined;
   s.waitingSince = undefined;
   s.rolledBackRevision = s.canaryRevision;
   s.lastRollback = { revision: s.canaryRevision!, phase, reason, message, at: p.nowIso };
+  const previous = p.phase === 'Promoting' ? s.previousStable : undefined;
+  s.previousStable = previous;
+  if (previous) {
+    const how = `the stable Deployment goes back to revision ${previous.revision}, and the canary keeps its ${s.canaryWeight}% until it is ready`;
+    p.moveTo(phase, reason, `${message}; ${how}`, 'Warning', finding);
+    return;
+  }
+  s.canaryWeight = 0;
   p.act({ kind: 'scaleCanary', replicas: 0 });
   p.moveTo(phase, reason, message, 'Warning', finding);
 }

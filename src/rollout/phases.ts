@@ -1,35 +1,14 @@
-// What each phase does in one pass. The table that maps phases to these handlers is in transitions.ts.
+// What each phase does in one pass (Promoting: promotion.ts). The handlers are mapped to phases in transitions.ts.
 import { formatDuration } from '../api/duration.js';
 import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { advance, rollback, startRollout } from './moves.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
+import { restoreStable } from './promotion.js';
+import { deadlinePassed, isReady, readiness } from './readiness.js';
 import type { WorkloadObservation } from './types.js';
 
 const CONFIRM_WEIGHT_MS = 1_000;
-
-function isReady(
-  w: WorkloadObservation | undefined,
-  replicas: number,
-  revision: string | undefined,
-): boolean {
-  return (
-    !!w && w.revision === revision && w.rolledOut && w.replicas === replicas && w.readyReplicas >= replicas
-  );
-}
-
-function readiness(name: string, w: WorkloadObservation | undefined, replicas: number): string {
-  return `waiting for ${name}: ${w?.readyReplicas ?? 0}/${replicas} ready`;
-}
-
-/** True when the progress deadline passed; otherwise schedules a look at the deadline. */
-function deadlinePassed(p: Pass): boolean {
-  const since = Date.parse(p.status.waitingSince ?? p.nowIso);
-  const deadline = since + progressDeadlineMs(p.spec);
-  if (p.nowMs >= deadline) return true;
-  p.wakeAt(deadline);
-  return false;
-}
 
 /** Keep the user's Deployment at 0 replicas, remembering how many it asked for (only once stable can serve). */
 function parkTarget(p: Pass): void {
@@ -88,6 +67,7 @@ export function initialize(p: Pass): void {
 
 /** Healthy, Succeeded, RolledBack, Aborted: stable serves everything; start when a new revision appears. */
 export function awaitRevision(p: Pass): void {
+  if (restoreStable(p)) return;
   const s = p.status;
   const { target, stable, canary } = p.observed;
   if (!stable) {
@@ -292,44 +272,6 @@ export function progress(p: Pass): void {
       `${p.stepLabel()}: step time ${formatDuration(p.nowMs - Date.parse(s.stepStartedAt))} elapsed; waiting for ${needed} canary requests (${p.analysis.requests ?? 0} so far)`,
     );
   }
-}
-
-/** Promoting: stable takes the canary's template, and once it is rolled out and ready, 100% goes back to it. */
-export function promote(p: Pass): void {
-  const s = p.status;
-  const { stable, canary, target } = p.observed;
-  const template =
-    canary?.revision === s.canaryRevision
-      ? canary!.template
-      : target?.revision === s.canaryRevision
-        ? target!.template
-        : undefined;
-  const replicas = Math.max(p.desiredReplicas(), stable?.replicas ?? 0);
-  if (!stable || stable.revision !== s.canaryRevision) {
-    if (!template) {
-      p.note(
-        `promotion needs the template of revision ${s.canaryRevision}, but neither the canary nor the target has it`,
-      );
-      return;
-    }
-    p.act({ kind: 'applyStable', template, revision: s.canaryRevision!, replicas });
-    p.note(`updating the stable Deployment to revision ${s.canaryRevision}`);
-    return;
-  }
-  if (!isReady(stable, replicas, s.canaryRevision)) {
-    p.note(readiness('the stable Deployment', stable, replicas));
-    return;
-  }
-  s.canaryWeight = 0;
-  s.stableRevision = s.canaryRevision;
-  s.currentStep = 0;
-  s.waitingSince = undefined;
-  p.act({ kind: 'scaleCanary', replicas: 0 });
-  p.moveTo(
-    'Succeeded',
-    'Promoted',
-    `revision ${s.stableRevision} is now stable and serves 100% of the traffic`,
-  );
 }
 
 /** Failed: an invalid spec that became valid, or stable that was late, starts over from Initializing. */

@@ -3,7 +3,8 @@ import { recordCheck } from './checks.js';
 import { runCommand } from './commands.js';
 import { startRollout } from './moves.js';
 import { Pass } from './pass.js';
-import { awaitRevision, initialize, progress, promote, recover } from './phases.js';
+import { awaitRevision, initialize, progress, recover } from './phases.js';
+import { promote } from './promotion.js';
 import type { DecideInput, Decision, Observed } from './types.js';
 
 /**

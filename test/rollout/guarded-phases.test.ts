@@ -55,3 +55,74 @@ describe('canary readiness in every pass', () => {
     expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ProgressDeadlineExceeded' });
   });
 });
+
+describe('promotion', () => {
+  const twoSteps = { ...baseSpec, progressDeadline: '2m', steps: [{ weight: 50 }, { weight: 100 }] };
+
+  /** At the last step with the canary ready; stable pods with `app:v2` then take `stableReadyMs` to be ready. */
+  function atLastStep(stableReadyMs: number): World {
+    const w = healthyWorld(twoSteps);
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 100 && !!x.status.stepStartedAt);
+    w.readyDelayFor = (image) => (image === 'app:v2' ? stableReadyMs : 1_000);
+    return w;
+  }
+
+  /** The canary's weight never left it while stable was not ready on the revision it serves. */
+  function expectTrafficOnlyOnReadyStable(w: World, revision: string): void {
+    const zero = w.weights.at(-1)!;
+    expect(zero.weight).toBe(0);
+    expect(w.stable!.image).toBe(revision);
+    expect(zero.at).toBeGreaterThanOrEqual(w.stable!.readyAt);
+  }
+
+  it('says what it waits for and when it gives up', () => {
+    const w = atLastStep(Infinity);
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    w.runFor(10_000);
+    expect(w.status.message).toMatch(
+      /promoting revision app:v2: rolling back at .* unless ready by then; waiting for the stable Deployment: 0\/4 ready with revision app:v2/,
+    );
+  });
+
+  it('rolls back after progressDeadline when stable never gets ready, keeping the canary serving until stable is back', () => {
+    const w = atLastStep(Infinity);
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    const promotingAt = w.now;
+    w.runUntil((x) => x.status.phase === 'RolledBack');
+    expect(w.status.reason).toBe('ProgressDeadlineExceeded');
+    expect(w.now - promotingAt).toBeGreaterThanOrEqual(120_000);
+    expect(w.status.message).toMatch(
+      /^promotion of revision app:v2: the stable Deployment was not ready within progressDeadline 2m \(0\/4 ready\); waiting for the stable Deployment to go back to revision app:v1/,
+    );
+    const rolledBack = w.announcements.find((a) => a.reason === 'ProgressDeadlineExceeded')!;
+    expect(rolledBack.message).toContain('the canary keeps its 100% until it is ready');
+    expect(w.vsWeight).toBe(100); // stable is not ready on app:v1 yet
+    w.runUntil((x) => x.vsWeight === 0);
+    expectTrafficOnlyOnReadyStable(w, 'app:v1');
+    w.runFor(5_000);
+    expect(w.canary!.replicas).toBe(0);
+    expect(w.status).toMatchObject({
+      phase: 'RolledBack',
+      stableRevision: 'app:v1',
+      rolledBackRevision: 'app:v2',
+    });
+    expect(w.status.previousStable).toBeUndefined();
+  });
+
+  it('accepts abort: stable goes back to its template first, then all traffic moves to it', () => {
+    const w = atLastStep(60_000);
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    w.runFor(5_000);
+    w.sendCommand('abort', 'a-1');
+    w.pass();
+    expect(w.status).toMatchObject({ phase: 'Aborted', lastCommand: { id: 'a-1', accepted: true } });
+    expect(w.vsWeight).toBe(100);
+    expect(w.stable!.image).toBe('app:v1');
+    w.runUntil((x) => x.vsWeight === 0);
+    expectTrafficOnlyOnReadyStable(w, 'app:v1');
+    w.runFor(60_000);
+    expect(w.status).toMatchObject({ phase: 'Aborted', stableRevision: 'app:v1' });
+    expect(w.stable!.image).toBe('app:v1'); // the aborted revision is not promoted after all
+  });
+});

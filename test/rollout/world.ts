@@ -231,7 +231,13 @@ export class World {
     if (weightAction && weightAction.weight < (observed.canaryWeight ?? 0)) {
       expect(decision.actions[0]).toEqual(weightAction);
     }
-    if ((after.phase === 'RolledBack' || after.phase === 'Aborted') && before.phase !== after.phase) {
+    // (An abandoned promotion keeps the canary's weight until stable is back on its old template: promotion.ts.)
+    const restoring = before.phase === 'Promoting' && after.previousStable !== undefined;
+    if (
+      (after.phase === 'RolledBack' || after.phase === 'Aborted') &&
+      before.phase !== after.phase &&
+      !restoring
+    ) {
       if ((observed.canaryWeight ?? 0) > 0)
         expect(decision.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 0 });
     }
