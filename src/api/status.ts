@@ -1,4 +1,5 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { RolloutSpec } from './schema.js';
 
 // The Rollout status: the only place a rollout's state lives. A controller restarted at any moment
 // resumes from it, so everything needed to continue (step, weight, when the step started, the
@@ -95,6 +96,11 @@ export interface RolloutStatus {
    * abandoned (abort, progressDeadline) before traffic leaves the canary.
    */
   previousStable?: { revision: string; template: V1PodTemplateSpec };
+  /**
+   * The spec the rollout under way runs on (with defaults), kept while a canary may carry traffic: an
+   * invalid edit of the spec then holds the rollout, still guarded by this one (last-valid-spec.ts).
+   */
+  lastValidSpec?: RolloutSpec;
   /** Pod-template hash being rolled out in `<app>-canary`. */
   canaryRevision?: string;
   /** The revision last rolled back or aborted; not retried until `retry` or a newer revision. */

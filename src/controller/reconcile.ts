@@ -1,11 +1,11 @@
 import type { Logger } from 'winston';
-import { validateSpec } from '../api/validate.js';
 import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
 import { mergePatchBetween } from '../kube/merge-patch.js';
 import { checkDue } from '../rollout/checks.js';
+import { specForPass } from '../rollout/last-valid-spec.js';
 import { isAllowedMove } from '../rollout/phase-table.js';
 import { decide } from '../rollout/transitions.js';
 import type { Action, Decision } from '../rollout/types.js';
@@ -47,9 +47,10 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   const now = deps.now();
   const status = rollout.status ?? {};
 
-  const validation = validateSpec(rollout.spec);
-  const spec = validation.ok ? validation.spec : undefined;
-  const problems = validation.ok ? [] : validation.problems;
+  // An invalid spec mid-rollout: the pass runs on the last valid one, to keep guarding the canary.
+  const forPass = specForPass(rollout.spec, status);
+  const spec = forPass.spec;
+  const problems = forPass.guarding ? [] : [...forPass.problems];
   const prometheus = spec ? resolvePrometheus(spec, deps.defaultPrometheus) : undefined;
   if (prometheus && !prometheus.ok) problems.push(prometheus.problem);
 
@@ -80,7 +81,13 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
           });
   }
 
-  const decision = decide({ spec: valid ? spec : undefined, status, observed: world.observed, now });
+  const decision = decide({
+    spec: valid ? spec : undefined,
+    status,
+    observed: world.observed,
+    now,
+    ...(forPass.guarding ? { specProblems: forPass.problems } : {}),
+  });
   const entry = outboxEntry(status, decision, now);
   if (entry) decision.status.outbox = { ...decision.status.outbox, [entry[0]]: entry[1] };
   const { before, after } = splitActions(decision.actions, world.observed.canaryWeight);

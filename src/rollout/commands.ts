@@ -26,9 +26,15 @@ function nothingToPromote(p: Pass): Outcome {
   return rejected(`nothing to promote: the rollout is ${phase}`);
 }
 
-function execute(p: Pass, command: string, valid: boolean): Outcome {
+/** `invalid`: no usable spec; `guarding`: the spec is invalid mid-rollout, the last valid one still guards. */
+export type CommandMode = 'valid' | 'invalid' | 'guarding';
+
+function execute(p: Pass, command: string, mode: CommandMode): Outcome {
   const phase = p.phase ?? 'Initializing';
-  if (!valid) return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
+  if (mode === 'invalid') return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
+  if (mode === 'guarding' && command !== 'abort') {
+    return rejected(`the spec is invalid (${p.hold}): fix it first; \`abort\` is accepted meanwhile`);
+  }
   const inRollout = phase === 'Progressing' || phase === 'Paused';
   switch (command) {
     case 'promote': {
@@ -84,10 +90,10 @@ function execute(p: Pass, command: string, valid: boolean): Outcome {
 }
 
 /** Runs the command on the Rollout if its id was not executed yet. */
-export function runCommand(p: Pass, valid: boolean): void {
+export function runCommand(p: Pass, mode: CommandMode): void {
   const command = p.observed.command;
   if (!command || command.id === p.status.lastCommand?.id) return;
-  const outcome = execute(p, command.name, valid);
+  const outcome = execute(p, command.name, mode);
   p.status.lastCommand = { id: command.id, command: command.name, ...outcome, at: p.nowIso };
   if (!outcome.accepted) p.announce('Warning', 'CommandRejected', `${command.name}: ${outcome.message}`);
 }

@@ -23,6 +23,8 @@ export class Pass {
   private readonly actionsByKind = new Map<Action['kind'], Action>();
   private readonly wakeTimes: number[] = [];
   private check: CheckResult | undefined;
+  /** Set while the spec is invalid mid-rollout: why nothing may move forward (the canary is still guarded). */
+  hold: string | undefined;
   private readonly checkScope: string;
 
   constructor(

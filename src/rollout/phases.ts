@@ -220,6 +220,7 @@ export function progress(p: Pass): void {
       }
       return;
     }
+    if (p.hold !== undefined) return; // no raise on an invalid spec
     s.canaryWeight = step.weight;
     s.stepStartedAt = undefined;
     s.waitingSince = undefined;
@@ -246,7 +247,7 @@ export function progress(p: Pass): void {
     p.note(`${p.stepLabel()}: analysing the canary`);
   }
 
-  if (p.phase === 'Progressing' && !unready && stepPassed(p)) {
+  if (p.phase === 'Progressing' && !unready && p.hold === undefined && stepPassed(p)) {
     if (step.pause) {
       p.moveTo(
         'Paused',

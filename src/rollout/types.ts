@@ -56,6 +56,8 @@ export interface Decision {
 export interface DecideInput {
   /** Undefined when the spec is invalid; `observed.problems` then says why. */
   spec: RolloutSpec | undefined;
+  /** The Rollout's own spec is invalid and `spec` is the last valid one (see last-valid-spec.ts). */
+  specProblems?: Problem[];
   status: RolloutStatus;
   observed: Observed;
   now: Date;

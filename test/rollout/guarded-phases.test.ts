@@ -1,7 +1,7 @@
 // Every phase of a rollout stays guarded between checks: canary pods that go away after the weight was set,
 // a promotion that never completes, a spec that turns invalid mid-rollout.
 import { describe, expect, it } from 'vitest';
-import { baseSpec, World } from './world.js';
+import { baseSpec, type Checker, scriptedChecker, World } from './world.js';
 
 const settled = (w: World) => ['Succeeded', 'RolledBack', 'Aborted'].includes(w.status.phase ?? '');
 
@@ -124,5 +124,53 @@ describe('promotion', () => {
     w.runFor(60_000);
     expect(w.status).toMatchObject({ phase: 'Aborted', stableRevision: 'app:v1' });
     expect(w.stable!.image).toBe('app:v1'); // the aborted revision is not promoted after all
+  });
+});
+
+describe('a spec that turns invalid mid-rollout', () => {
+  const invalid = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] }; // weights must increase
+
+  function heldAtStep2(checker: Checker): World {
+    const w = new World(baseSpec, 'app:v1', checker);
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.editedSpec = invalid;
+    return w;
+  }
+
+  it('holds the canary at its weight, still guarded by the last valid spec: a failing check rolls back', () => {
+    let bad = false;
+    const w = heldAtStep2((ctx) => scriptedChecker({ 'app:v2': bad ? 0.2 : 0 })(ctx));
+    const checks = w.status.analysis!.checks;
+    w.runFor(3 * 60_000); // three times the step's duration
+    expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 2, canaryWeight: 25 });
+    expect(w.vsWeight).toBe(25);
+    expect(w.status.analysis!.checks).toBeGreaterThan(checks);
+    expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'True' });
+    expect(w.status.message).toContain('held at 25% because the spec is invalid (spec.steps');
+    expect(w.announcements.filter((a) => a.reason === 'InvalidSpec')).toHaveLength(1);
+    bad = true;
+    w.runUntil(settled);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ErrorRate' });
+    expect(w.vsWeight).toBe(0);
+  });
+
+  it('accepts abort, refuses promote naming the problem, and continues once the spec is fixed', () => {
+    const w = heldAtStep2(scriptedChecker({}));
+    w.sendCommand('promote', 'p-1');
+    w.pass();
+    expect(w.status.lastCommand).toMatchObject({ id: 'p-1', accepted: false });
+    expect(w.status.lastCommand?.message).toMatch(/the spec is invalid \(spec\.steps.*`abort` is accepted/);
+    w.editedSpec = undefined;
+    w.runUntil(settled);
+    expect(w.status.phase).toBe('Succeeded');
+    expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'False' });
+
+    const v = heldAtStep2(scriptedChecker({}));
+    v.sendCommand('abort', 'a-1');
+    v.pass();
+    expect(v.status).toMatchObject({ phase: 'Aborted', lastCommand: { id: 'a-1', accepted: true } });
+    expect(v.vsWeight).toBe(0);
   });
 });
