@@ -7,6 +7,8 @@ import type { ClusterAccess } from '../../src/controller/cluster-access.js';
 import type { CustomResource, RolloutObject } from '../../src/kube/cluster.js';
 
 export interface Call {
+  /** 1-based position among all calls that reached the cluster (to fail "the Nth call"). */
+  n?: number;
   method: keyof ClusterAccess;
   /** `plural/name` of the object the call is about. */
   object: string;
@@ -118,6 +120,7 @@ export class FakeCluster implements ClusterAccess {
   private call<T>(call: Call, run: () => T): Promise<T> {
     if (this.crashed)
       return Promise.reject(new Crashed(`controller died before ${call.method} ${call.object}`));
+    call.n = this.calls.length + 1;
     this.calls.push(call);
     try {
       for (const fault of this.faults.filter((f) => !f.after && f.when(call))) fault.run(call);

@@ -101,3 +101,27 @@ describe('a rollback', () => {
     expect(h.status().phase).toBe('RolledBack');
   });
 });
+
+describe('any single failed call', () => {
+  it('never puts more canary weight on the route than status records, and the release still completes', async () => {
+    // Fail one call of a whole release (ten releases, spread over its calls): the rollout always recovers.
+    const clean = await rollingOut();
+    await clean.runUntil((x) => x.status().phase === 'Succeeded');
+    const total = clean.cluster.calls.length;
+    for (let n = 1; n <= total; n += Math.ceil(total / 10)) {
+      const h = new Harness();
+      h.cluster.failOn((c) => c.n === n);
+      for (let i = 0; i < 400 && h.status().phase !== 'Succeeded'; i++) {
+        await h.pass().catch(() => undefined);
+        if (h.status().phase === 'Healthy' && h.status().stableRevision && !h.status().canaryRevision) {
+          h.release('cart:2');
+        }
+        const weight = h.routeWeight();
+        expect([0, 25, 50, 100]).toContain(weight);
+        expect(weight).toBeLessThanOrEqual(h.status().canaryWeight ?? 0);
+        h.now += 1_000;
+      }
+      expect(h.status().phase, `failed call ${n}`).toBe('Succeeded');
+    }
+  });
+});
