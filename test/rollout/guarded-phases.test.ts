@@ -174,3 +174,17 @@ describe('a spec that turns invalid mid-rollout', () => {
     expect(v.vsWeight).toBe(0);
   });
 });
+
+describe('a route that carries less than the step weight', () => {
+  it('finishes the rollback it means (an interrupted one, or a hand edit) instead of raising the canary again', () => {
+    const w = healthyWorld();
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.vsWeight = 0;
+    const loweredAt = w.now;
+    w.runFor(30_000);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'WeightLowered', canaryWeight: 0 });
+    expect(w.status.message).toContain('the VirtualService sends 0% to the canary instead of 25%');
+    expect(w.weights.filter((x) => x.at >= loweredAt && x.weight > 0)).toEqual([]);
+  });
+});
