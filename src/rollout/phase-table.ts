@@ -20,7 +20,8 @@ export const PHASE_TABLE: Record<Phase, PhaseRow> = {
     next: ['Progressing', 'Initializing', 'Failed'],
   },
   Progressing: {
-    meaning: 'a canary revision is being stepped through and analysed',
+    meaning:
+      'a canary revision is being stepped through and analysed; canary readiness is checked in every pass; with a spec made invalid meanwhile, it holds where it is, still guarded by the last valid spec (`InvalidSpec` condition)',
     next: ['Progressing', 'Paused', 'Promoting', 'RolledBack', 'Aborted', 'Healthy', 'Failed'],
   },
   Paused: {
