@@ -76,4 +76,18 @@ describe('announcing a transition', () => {
     expect(rolledBackEvents(h)).toHaveLength(1);
     expect(h.status().outbox ?? {}).toEqual({});
   });
+
+  it('records an Event whose creation failed in a later pass, and notifies once', async () => {
+    const h = await failingAt25();
+    const isRollbackEvent = (c: Call) =>
+      c.method === 'createEvent' && (c.body as { reason: string }).reason === 'ErrorRate';
+    h.cluster.failOn(isRollbackEvent, apiError(503), 2);
+    await h.runUntil((x) => x.status().phase === 'RolledBack');
+    expect(rolledBackEvents(h)).toHaveLength(0);
+    expect(Object.keys(h.status().outbox ?? {})).toHaveLength(1);
+    await passes(h, 5);
+    expect(rolledBackEvents(h)).toHaveLength(1);
+    expect(rolledBackNotifications(h)).toHaveLength(1);
+    expect(h.status().outbox ?? {}).toEqual({});
+  });
 });
