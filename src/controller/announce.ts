@@ -85,7 +85,8 @@ async function recordEvents(
         type: a.type,
         reason: a.reason,
         message: a.message,
-        name: `${rollout.metadata.name}.${id}.${i}`,
+        // Within the 253 characters of an object name, however long the Rollout's name.
+        name: `${rollout.metadata.name.slice(0, 230)}.${id}.${i}`,
       });
     } catch (error) {
       if (isConflict(error)) continue; // recorded by an earlier delivery
