@@ -1,13 +1,14 @@
 // Carries out the state machine's actions against the cluster. Every action is idempotent.
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { Cluster, RolloutObject } from '../kube/cluster.js';
+import type { RolloutObject } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 import type { Action } from '../rollout/types.js';
 import { scalePatch, templatePatch, trackDeployment } from '../workload/deployments.js';
 import { workloadName, type Track } from '../workload/labels.js';
 import type { World } from './observe.js';
 
 export async function applyAction(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   world: World,
   action: Action,
@@ -40,7 +41,7 @@ export async function applyAction(
 
 /** Create the track Deployment, or bring its template and replicas to what the action asks. */
 async function applyTrack(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   world: World,
   track: Track,

@@ -4,7 +4,8 @@ import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
 import type { Observed } from '../rollout/types.js';
-import { type Cluster, DESTINATION_RULES, type RolloutObject, VIRTUAL_SERVICES } from '../kube/cluster.js';
+import { DESTINATION_RULES, type RolloutObject, VIRTUAL_SERVICES } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 import { createIstioRouter, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
@@ -18,7 +19,7 @@ export interface World {
   tracks: Partial<Record<Track, V1Deployment>>;
 }
 
-export function istioApi(cluster: Cluster): IstioApi {
+export function istioApi(cluster: ClusterAccess): IstioApi {
   return {
     getVirtualService: (ns, name) => cluster.getCustom(VIRTUAL_SERVICES, ns, name),
     getDestinationRule: (ns, name) => cluster.getCustom(DESTINATION_RULES, ns, name),
@@ -42,7 +43,7 @@ function ownedBy(deployment: V1Deployment, rollout: RolloutObject): boolean {
 }
 
 export async function observeWorld(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   spec: RolloutSpec | undefined,
   problems: Problem[],

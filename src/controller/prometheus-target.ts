@@ -7,8 +7,8 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import type { PrometheusTarget } from '../analysis/types.js';
-import type { Cluster } from '../kube/cluster.js';
 import { apiMessage } from '../kube/errors.js';
+import type { ClusterAccess } from './cluster-access.js';
 
 /** The label a Secret must carry, with the value "true", before a Rollout may send it to Prometheus. */
 export const CREDENTIALS_LABEL = 'stepwise.dev/prometheus-credentials';
@@ -21,14 +21,19 @@ export interface PrometheusPolicy {
 }
 
 export type PrometheusResolution =
-  | { ok: true; resolve(cluster: Cluster, namespace: string): Promise<PrometheusTarget> }
+  | { ok: true; resolve(cluster: ClusterAccess, namespace: string): Promise<PrometheusTarget> }
   | { ok: false; problem: Problem };
 
 function optedIn(secret: V1Secret): boolean {
   return secret.metadata?.labels?.[CREDENTIALS_LABEL] === 'true';
 }
 
-async function secretValue(cluster: Cluster, namespace: string, name: string, key: string): Promise<string> {
+async function secretValue(
+  cluster: ClusterAccess,
+  namespace: string,
+  name: string,
+  key: string,
+): Promise<string> {
   const shown = JSON.stringify(name);
   const secret = await cluster.getSecret(namespace, name).catch((error: unknown) => {
     // The API server's message, not client-node's "HTTP-Code: 403 Message: Unknown API Status Code! Body: …".

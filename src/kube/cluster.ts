@@ -185,7 +185,7 @@ export class Cluster {
   async createEvent(
     namespace: string,
     rollout: RolloutObject,
-    event: { type: string; reason: string; message: string },
+    event: { type: string; reason: string; message: string; name?: string },
   ): Promise<void> {
     const now = new Date();
     await withRetry(
@@ -194,7 +194,10 @@ export class Cluster {
           namespace,
           body: {
             metadata: {
-              name: `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
+              // A fixed name makes a repeated create fail with 409 instead of recording the Event twice.
+              name:
+                event.name ??
+                `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
               namespace,
             },
             involvedObject: {

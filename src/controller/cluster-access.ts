@@ -1,0 +1,32 @@
+// The Kubernetes calls one reconcile pass makes: the smallest surface the reconcile depends on, so that its
+// ordering (weight before status, 409s, a failure or a crash between two calls) can be tested against an
+// in-memory fake in milliseconds. `Cluster` (src/kube/cluster.ts) is the real implementation.
+import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { CustomResource, RolloutObject } from '../kube/cluster.js';
+
+export interface ClusterAccess {
+  getRollout(namespace: string, name: string): Promise<RolloutObject | undefined>;
+  /** Merge patch of /status; a stale `resourceVersion` must fail with 409. */
+  patchRolloutStatus(
+    namespace: string,
+    name: string,
+    status: Record<string, unknown>,
+    resourceVersion: string | undefined,
+  ): Promise<RolloutObject>;
+  getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
+  createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment>;
+  patchDeployment(namespace: string, name: string, body: object): Promise<V1Deployment>;
+  getCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, unknown> | undefined>;
+  patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<void>;
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  createEvent(
+    namespace: string,
+    rollout: RolloutObject,
+    /** With a `name`, a second create of the same Event must fail with 409 (AlreadyExists). */
+    event: { type: string; reason: string; message: string; name?: string },
+  ): Promise<void>;
+}
