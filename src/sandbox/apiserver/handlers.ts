@@ -144,6 +144,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     };
     const delay = faults.latencyFor(info);
     if (delay > 0) await sleep(delay);
+    if (faults.takeStall(info)) return; // left open: the client's timeout (or server close) ends it
     const injected = faults.takeFailure(info);
     if (injected) {
       if (verb === 'watch' && injected.code === 410) watches.sendError(res, injected);
