@@ -237,10 +237,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       case 'delete': {
         const options = deleteOptions(body, query);
         const deleted = store.deleteObject(type, ns, name, options);
+        // An object its finalizers keep is returned as it now is (with its deletionTimestamp), like kube-apiserver.
+        const kept = store.getObject(type, ns, name) !== undefined;
         sendJson(
           res,
           200,
-          type.custom
+          type.custom || kept
             ? served(deleted, route)
             : {
                 kind: 'Status',
