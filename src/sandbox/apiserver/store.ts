@@ -280,16 +280,7 @@ export class ObjectStore {
       // The write that removes the last finalizer of an object being deleted completes its deletion.
       return this.remove(type, next, false);
     }
-    next.metadata.resourceVersion = String(++this.revision);
-    bucket.set(keyOf(ns, name), next);
-    this.record({
-      type: 'MODIFIED',
-      resourceType: type,
-      object: next,
-      previous: current,
-      resourceVersion: this.revision,
-    });
-    return structuredClone(next);
+    return this.replace(type, next, current);
   }
 
   deleteObject(type: ResourceType, namespace: string, name: string, options: DeleteOptions = {}): KubeObject {
@@ -322,18 +313,24 @@ export class ObjectStore {
       next.metadata.deletionTimestamp = timestamp();
       next.metadata.deletionGracePeriodSeconds = 0;
       if (orphan) this.orphaning.add(next.metadata.uid ?? '');
-      next.metadata.resourceVersion = String(++this.revision);
-      bucket.set(keyOf(ns, name), next);
-      this.record({
-        type: 'MODIFIED',
-        resourceType: type,
-        object: next,
-        previous: current,
-        resourceVersion: this.revision,
-      });
-      return structuredClone(next);
+      return this.replace(type, next, current);
     }
     return this.remove(type, current, orphan);
+  }
+
+  /** Stores `next` in place of `current` at a new resourceVersion and tells watchers (MODIFIED). */
+  private replace(type: ResourceType, next: KubeObject, current: KubeObject): KubeObject {
+    const ns = type.namespaced ? (current.metadata.namespace ?? '') : '';
+    next.metadata.resourceVersion = String(++this.revision);
+    this.bucket(type).set(keyOf(ns, current.metadata.name ?? ''), next);
+    this.record({
+      type: 'MODIFIED',
+      resourceType: type,
+      object: next,
+      previous: current,
+      resourceVersion: this.revision,
+    });
+    return structuredClone(next);
   }
 
   /** Takes the object out of the store and lets the garbage collector handle its dependents. */
