@@ -85,4 +85,9 @@ export interface RolloutStatus {
   message?: string;
   conditions?: Condition[];
   lastCommand?: CommandRecord;
+  /**
+   * The last few command records, oldest first (lastCommand is the newest): a CLI whose command was answered
+   * just before another one finds its answer here.
+   */
+  recentCommands?: CommandRecord[];
 }
