@@ -8,10 +8,11 @@ import type { RolloutStatus } from '../../src/api/status.js';
 import type { ApiServer } from '../../src/sandbox/apiserver/index.js';
 import { startControllerProcess, type ControllerProcess } from '../../src/sandbox/controller-process.js';
 import type { Mesh } from '../../src/sandbox/mesh/index.js';
-import { readManifests, startMeshedCluster } from '../../src/sandbox/stack.js';
+import { type MeshedCluster, readManifests, startMeshedCluster } from '../../src/sandbox/stack.js';
 import { APP, IMAGE, until } from './harness.js';
 
 const ROLLOUT = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts', namespace: 'default' };
+const EXAMPLE = new URL('../../rollouts/product-service', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Stack {
@@ -21,6 +22,7 @@ interface Stack {
   custom: CustomObjectsApi;
   apps: AppsV1Api;
   logFile: string;
+  apply: MeshedCluster['apply'];
 }
 
 /** Requests the mesh answered with an error (5xx, or 404 for no route), and all requests, so far. */
@@ -49,7 +51,7 @@ describe('deleting a Rollout', () => {
       },
     });
     cleanups.push(() => cluster.close());
-    await cluster.apply(readManifests(new URL('../../rollouts/product-service', import.meta.url).pathname));
+    await cluster.apply(readManifests(EXAMPLE));
     const { api, mesh, kubeConfig, kubeconfigPath, dir } = cluster;
     const logFile = join(dir, 'controller.log');
     const controller = startControllerProcess({ kubeconfigPath, logFile, logLevel: 'debug' });
@@ -61,6 +63,7 @@ describe('deleting a Rollout', () => {
       custom: kubeConfig.makeApiClient(CustomObjectsApi),
       apps: kubeConfig.makeApiClient(AppsV1Api),
       logFile,
+      apply: cluster.apply,
     };
     await waitForStatus(stack, 'adoption', (s) => s.phase === 'Healthy');
     // The mesh routes by the adopted weights (stable 100) once it re-read the VirtualService.
@@ -110,7 +113,7 @@ describe('deleting a Rollout', () => {
     return { failed: after.failed - before.failed, all: after.all - before.all };
   }
 
-  it('fails no request and keeps <app>-stable serving when a Healthy Rollout is deleted', async () => {
+  it('fails no request and keeps <app>-stable serving when a Healthy Rollout is deleted, and a new Rollout leaves it alone', async () => {
     const stack = await start();
     const metricsUrl = await stack.controller.metricsUrl;
     expect(await (await fetch(`${metricsUrl}/metrics`)).text()).toContain(`rollout="${APP}"`);
@@ -124,6 +127,14 @@ describe('deleting a Rollout', () => {
     expect(stable?.status?.readyReplicas).toBe(4);
     // The deleted Rollout's series are gone from the controller's /metrics.
     expect(await (await fetch(`${metricsUrl}/metrics`)).text()).not.toContain(`rollout="${APP}"`);
+
+    // Applied again (a GitOps re-sync), the Rollout does not take the kept Deployment over and says how to go on.
+    const before = counts(stack.mesh);
+    await stack.apply(readManifests(EXAMPLE).filter((m) => m.kind === 'Rollout'));
+    await waitForStatus(stack, 'the refusal', (s) => /was kept serving/.test(s.message ?? ''));
+    await sleep(1_000);
+    expect(counts(stack.mesh).failed - before.failed).toBe(0);
+    expect((await deployment(stack, `${APP}-stable`))?.status?.readyReplicas).toBe(4);
   });
 
   it('moves the canary’s traffic to stable before the canary goes when a Rollout is deleted mid-step', async () => {
