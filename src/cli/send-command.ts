@@ -65,6 +65,10 @@ export async function sendCommand(
 
   let rollout = await read('not found; check the name and -n/--namespace');
   for (;;) {
+    // The controller runs no command on a Rollout being deleted: it is handing traffic back to stable.
+    if (rollout.metadata.deletionTimestamp) {
+      throw new CliError(`Rollout ${namespace}/${name} is being deleted; ${command} was not sent`);
+    }
     const pending = pendingCommand(rollout);
     if (!pending) {
       options.onWrite?.();
