@@ -5,7 +5,7 @@
 // garbage-collected. (Flagger has the same outage without `revertOnDeletion`; giving traffic back to the
 // user's Deployment instead would need a VirtualService Stepwise promised not to touch beyond the weights.)
 import type { Logger } from 'winston';
-import { validateSpec } from '../api/validate.js';
+import { rolloutSpecSchema } from '../api/schema.js';
 import type { Cluster, RolloutObject } from '../kube/cluster.js';
 import { isConflict } from '../kube/errors.js';
 import { createIstioRouter } from '../traffic/istio.js';
@@ -73,17 +73,18 @@ async function releaseCanaryTraffic(
   rollout: RolloutObject,
   log: Logger,
 ): Promise<{ requeueAfterMs: number } | undefined> {
-  const validation = validateSpec(rollout.spec);
-  if (!validation.ok) {
-    log.warn(
-      'deleting a Rollout whose spec is invalid: its routes are unknown, the weights stay as they are',
-    );
+  // Only the routing part has to be valid: a spec broken elsewhere (analysis, steps) still names its routes.
+  const parsed = rolloutSpecSchema.shape.trafficRouting.safeParse(
+    (rollout.spec as { trafficRouting?: unknown } | undefined)?.trafficRouting,
+  );
+  if (!parsed.success) {
+    log.warn('deleting a Rollout whose trafficRouting is invalid: its routes are unknown, the weights stay');
     return undefined;
   }
   const router = createIstioRouter({
     api: istioApi(deps.cluster),
     namespace: rollout.metadata.namespace,
-    istioSpec: validation.spec.trafficRouting.istio,
+    istioSpec: parsed.data.istio,
   });
   const routing = await router.inspect();
   // Not routed by subsets yet (adoption), or the routing objects are gone: nothing sends traffic to the canary.

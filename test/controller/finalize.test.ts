@@ -10,6 +10,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { deployment, eventually } from '../sandbox/apiserver-fixture.js';
 
 const APP = 'product-service';
+type HttpRoute = { route: { destination: { host: string; subset: string }; weight?: number }[] };
 
 describe('the deletion finalizer', () => {
   let api: ApiServer;
@@ -17,12 +18,17 @@ describe('the deletion finalizer', () => {
   let now = new Date('2026-01-01T00:00:00Z');
   const deps = () => ({ cluster, logger: createLogger({ silent: true }), now: () => now });
   const rollout = async () => (await cluster.getRollout('default', APP)) as RolloutObject;
-  const canaryWeight = async () => {
-    const vs = (await cluster.getCustom(VIRTUAL_SERVICES, 'default', APP)) as {
-      spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] };
-    };
-    return vs.spec.http[1]!.route.find((r) => r.destination.subset === 'canary')?.weight;
-  };
+  const virtualServiceRoutes = async () =>
+    ((await cluster.getCustom(VIRTUAL_SERVICES, 'default', APP)) as { spec: { http: HttpRoute[] } }).spec
+      .http;
+  const canaryWeight = async () =>
+    (await virtualServiceRoutes())[1]!.route.find((r) => r.destination.subset === 'canary')?.weight;
+  const weighted = (canary: number): HttpRoute => ({
+    route: [
+      { destination: { host: APP, subset: 'stable' }, weight: 100 - canary },
+      { destination: { host: APP, subset: 'canary' }, weight: canary },
+    ],
+  });
 
   beforeAll(async () => {
     api = await startApiServer({ podReadyDelayMs: 10 });
@@ -82,5 +88,26 @@ describe('the deletion finalizer', () => {
       expect(await cluster.getDeployment('default', `${APP}-canary`)).toBeUndefined(),
     );
     expect(await cluster.getDeployment('default', `${APP}-stable`)).toBeDefined();
+  });
+
+  it('still moves the weight to 0 when the spec is invalid outside trafficRouting', async () => {
+    const example = readManifests(new URL('../../rollouts/product-service', import.meta.url).pathname).find(
+      (m) => m.kind === 'Rollout',
+    ) as unknown as { spec: Record<string, unknown> };
+    await api.store.create({
+      apiVersion: 'stepwise.dev/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'broken', namespace: 'default', finalizers: [FINALIZER] },
+      spec: { ...example.spec, analysis: { interval: 'soon' } },
+    });
+    await cluster.patchCustom(VIRTUAL_SERVICES, 'default', APP, {
+      spec: { http: [(await virtualServiceRoutes())[0], weighted(25)] },
+    });
+    expect(await canaryWeight()).toBe(25);
+    await api.store.delete({ apiVersion: 'stepwise.dev/v1alpha1', kind: 'Rollout' }, 'default', 'broken');
+
+    const broken = (await cluster.getRollout('default', 'broken')) as RolloutObject;
+    expect(await finalize(deps(), broken)).toEqual({ requeueAfterMs: DRAIN_MS });
+    expect(await canaryWeight()).toBe(0);
   });
 });
