@@ -13,6 +13,16 @@ export interface KubeObject {
   };
 }
 
+const identity = ({ apiVersion, kind, metadata }: KubeObject): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: {
+    name: metadata?.name,
+    namespace: metadata?.namespace,
+    resourceVersion: metadata?.resourceVersion,
+    ownerReferences: metadata?.ownerReferences,
+  },
+});
 const keyOf = (object: KubeObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC';
@@ -55,7 +65,10 @@ export class ResilientWatch {
   private lastResync = 0;
   private synced = false;
   private lastError: string | undefined;
-  /** Objects as last delivered, by namespace/name: a relist reports those it no longer has as DELETED. */
+  /**
+   * What was last delivered, by namespace/name (only the identity and owner references, to keep memory small
+   * on large clusters): a relist reports the objects it no longer has as DELETED.
+   */
   private readonly known = new Map<string, KubeObject>();
 
   constructor(
@@ -137,7 +150,7 @@ export class ResilientWatch {
 
   private deliver(type: WatchEventType, object: KubeObject): void {
     if (type === 'DELETED') this.known.delete(keyOf(object));
-    else this.known.set(keyOf(object), object);
+    else this.known.set(keyOf(object), identity(object));
     this.onEvent(type, object);
   }
 
