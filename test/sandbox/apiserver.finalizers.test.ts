@@ -69,7 +69,11 @@ describe('sandbox API: finalizers and garbage collection', () => {
 
   it('keeps deletionTimestamp out of clients’ hands and refuses new finalizers once deletion started', async () => {
     await createRollout('stamped', ['example.com/hold']);
-    await patchMeta('stamped', { deletionTimestamp: '2001-01-01T00:00:00Z' });
+    const faked = await failure(patchMeta('stamped', { deletionTimestamp: '2001-01-01T00:00:00Z' }));
+    expect(faked.code).toBe(422);
+    expect(faked.status.message).toBe(
+      'Rollout "stamped" is invalid: metadata.deletionTimestamp: Invalid value: "2001-01-01T00:00:00Z": field is immutable',
+    );
     expect((await readRollout('stamped')).metadata.deletionTimestamp).toBeUndefined();
     const { metadata } = (await sb.custom.deleteNamespacedCustomObject(where('stamped'))) as {
       metadata: Meta;

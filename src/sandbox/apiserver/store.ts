@@ -52,11 +52,19 @@ function validate(type: ResourceType, obj: KubeObject): void {
 }
 
 /**
- * deletionTimestamp and deletionGracePeriodSeconds are set only by DELETE: an update keeps the stored ones
- * (kube-apiserver's rest.BeforeUpdate), and once deletion started no finalizer may be added.
+ * deletionTimestamp is set only by DELETE: an update cannot set it (422, field is immutable) and cannot remove
+ * or change it (kube-apiserver's rest.BeforeUpdate restores it), and once deletion started no finalizer may
+ * be added (ValidateNoNewFinalizers).
  */
 function keepDeletionFields(type: ResourceType, next: KubeObject, current: KubeObject): void {
   const meta = next.metadata;
+  if (!current.metadata.deletionTimestamp && meta.deletionTimestamp !== undefined) {
+    throw invalid(
+      type,
+      meta.name ?? '',
+      `metadata.deletionTimestamp: Invalid value: ${JSON.stringify(meta.deletionTimestamp)}: field is immutable`,
+    );
+  }
   for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
     if (current.metadata[field] === undefined) delete meta[field];
     else meta[field] = current.metadata[field] as never;
