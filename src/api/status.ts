@@ -133,4 +133,9 @@ export interface RolloutStatus {
   lastCommand?: CommandRecord;
   /** Announcements decided but not delivered yet, by id (see OutboxEntry). */
   outbox?: Record<string, OutboxEntry>;
+  /**
+   * The last few command records, oldest first (lastCommand is the newest): a CLI whose command was answered
+   * just before another one finds its answer here.
+   */
+  recentCommands?: CommandRecord[];
 }

@@ -122,6 +122,7 @@ export function registerControllerCommand(program: Command): void {
           notifier.notify(rollout, decision, check);
         },
         onKubernetesRequest: countRequest,
+        onRolloutDeleted: (namespace, name) => void metrics.forget(namespace, name),
         onPass: (pass) => metrics.reconciled(pass),
       });
       const elector = flags.leaderElect
@@ -142,6 +143,7 @@ export function registerControllerCommand(program: Command): void {
         routes: triggerWebhookRoutes(secrets, flags.webhookSecret, logger, { namespaces: flags.namespace }),
         // A follower is ready: it stands by to take over, and a rolling update must be able to proceed.
         ready: () => (elector && !elector.isLeader() ? true : controller.isReady()),
+        notReadyReason: () => controller.notReadyReason(),
       });
       logger.info('serving /metrics, /healthz, /readyz', { url });
       let stopping = false;

@@ -13,6 +13,12 @@ export interface ClusterAccess {
     status: Record<string, unknown>,
     resourceVersion: string | undefined,
   ): Promise<RolloutObject>;
+  /** Merge patch of metadata (finalizers, annotations); a stale `resourceVersion` in it must fail with 409. */
+  patchRolloutMetadata(
+    namespace: string,
+    name: string,
+    metadata: Record<string, unknown>,
+  ): Promise<RolloutObject>;
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
   createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment>;
   patchDeployment(namespace: string, name: string, body: object): Promise<V1Deployment>;

@@ -9,7 +9,7 @@ import type { ClusterAccess } from './cluster-access.js';
 import { createIstioRouter, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
-import { workloadName, type Track } from '../workload/labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, workloadName, type Track } from '../workload/labels.js';
 import { revisionOf, withoutStepwiseAdditions } from '../workload/revision.js';
 
 export interface World {
@@ -87,9 +87,16 @@ export async function observeWorld(
   ] as const) {
     if (!deployment) continue;
     if (!ownedBy(deployment, rollout)) {
+      const name = JSON.stringify(workloadName(app, track));
+      // Left serving on purpose by the finalizer of a deleted Rollout: deleting it now would be an outage.
+      const kept =
+        deployment.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+        !deployment.metadata?.ownerReferences?.length;
       observed.problems.push({
         path: 'spec.targetRef.name',
-        message: `Deployment ${JSON.stringify(workloadName(app, track))} exists but does not belong to this Rollout; delete or rename it`,
+        message: kept
+          ? `Deployment ${name} was kept serving when an earlier Rollout of ${JSON.stringify(app)} was deleted and is not taken over; first serve the app from Deployment ${JSON.stringify(app)} again, then delete ${name} (docs/operations.md, "Deleting a Rollout")`
+          : `Deployment ${name} exists but does not belong to this Rollout; delete or rename it`,
       });
       continue;
     }

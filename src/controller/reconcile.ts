@@ -12,6 +12,7 @@ import type { Action, Decision } from '../rollout/types.js';
 import { workloadName } from '../workload/labels.js';
 import { applyAction } from './act.js';
 import { deliverOutbox, outboxEntry } from './announce.js';
+import { finalize } from './finalize.js';
 import { observeWorld, type World } from './observe.js';
 import { resolvePrometheus } from './prometheus-target.js';
 
@@ -45,6 +46,8 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   const { cluster, logger } = deps;
   const rollout = await cluster.getRollout(namespace, name);
   if (!rollout) return {};
+  const finalizing = await finalize(deps, rollout);
+  if (finalizing) return finalizing;
   const log = logger.child({ namespace, rollout: name });
   const now = deps.now();
   const status = rollout.status ?? {};

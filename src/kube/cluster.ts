@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
+import { boundedApiClient, CALL_TIMEOUT_MS, isTimeout } from './bounded-client.js';
 import { httpStatus, isNotFound } from './errors.js';
 import { withRetry } from './retry.js';
 
@@ -63,16 +64,20 @@ export class Cluster {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
 
+  private readonly timeoutMs: number;
+
   constructor(
     readonly kubeConfig: KubeConfig,
     private readonly onRequest?: KubernetesRequestObserver,
+    options: { timeoutMs?: number } = {},
   ) {
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
+    this.apps = boundedApiClient(kubeConfig, AppsV1Api, this.timeoutMs);
+    this.core = boundedApiClient(kubeConfig, CoreV1Api, this.timeoutMs);
+    this.custom = boundedApiClient(kubeConfig, CustomObjectsApi, this.timeoutMs);
   }
 
-  /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error). */
+  /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error or timeout). */
   private counted<T>(verb: string, resource: string, call: () => Promise<T>): () => Promise<T> {
     return async () => {
       try {
@@ -81,6 +86,13 @@ export class Cluster {
         return result;
       } catch (error) {
         this.onRequest?.({ verb, resource, code: httpStatus(error) ?? 0 });
+        if (isTimeout(error)) {
+          const seconds = this.timeoutMs / 1000;
+          throw Object.assign(
+            new Error(`the Kubernetes API did not answer ${verb} ${resource} within ${seconds} s`),
+            { name: 'TimeoutError' },
+          );
+        }
         throw error;
       }
     };

@@ -6,6 +6,8 @@ import type { Pass } from './pass.js';
 export const COMMAND_ANNOTATION = 'stepwise.dev/command';
 export const COMMAND_ID_ANNOTATION = 'stepwise.dev/command-id';
 export const COMMANDS = ['promote', 'promote-full', 'promote-full-force', 'abort', 'retry'] as const;
+/** Command records kept in status.recentCommands. */
+export const RECENT_COMMANDS = 10;
 
 interface Outcome {
   accepted: boolean;
@@ -95,5 +97,8 @@ export function runCommand(p: Pass, mode: CommandMode): void {
   if (!command || command.id === p.status.lastCommand?.id) return;
   const outcome = execute(p, command.name, mode);
   p.status.lastCommand = { id: command.id, command: command.name, ...outcome, at: p.nowIso };
+  p.status.recentCommands = [...(p.status.recentCommands ?? []), p.status.lastCommand].slice(
+    -RECENT_COMMANDS,
+  );
   if (!outcome.accepted) p.announce('Warning', 'CommandRejected', `${command.name}: ${outcome.message}`);
 }

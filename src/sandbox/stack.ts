@@ -20,10 +20,10 @@ export interface StackOptions {
   mesh?: Partial<MeshOptions>;
 }
 
-export interface SandboxStack {
+/** The API server and the mesh, without Prometheus (for tests that wait for no analysis). */
+export interface MeshedCluster {
   api: ApiServer;
   mesh: Mesh;
-  prometheus: PrometheusProcess;
   kubeConfig: KubeConfig;
   kubeconfigPath: string;
   namespace: string;
@@ -31,6 +31,10 @@ export interface SandboxStack {
   /** Creates (or replaces) the objects of YAML documents, as `kubectl apply` would for new objects. */
   apply(objects: KubernetesObject[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface SandboxStack extends MeshedCluster {
+  prometheus: PrometheusProcess;
 }
 
 /** Every document of every YAML file in a folder, in file-name order. */
@@ -46,6 +50,27 @@ export function readManifests(folder: string): KubernetesObject[] {
 }
 
 export async function startSandboxStack(options: StackOptions = {}): Promise<SandboxStack> {
+  const cluster = await startMeshedCluster(options);
+  try {
+    const prometheus = await startPrometheus({
+      targets: [cluster.mesh.target],
+      scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
+    });
+    return {
+      ...cluster,
+      prometheus,
+      async close() {
+        await prometheus.close().catch(() => undefined);
+        await cluster.close();
+      },
+    };
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+}
+
+export async function startMeshedCluster(options: StackOptions = {}): Promise<MeshedCluster> {
   const namespace = options.namespace ?? 'default';
   const dir = mkdtempSync(join(tmpdir(), 'stepwise-sandbox-'));
   const cleanups: (() => Promise<void>)[] = [];
@@ -67,17 +92,11 @@ export async function startSandboxStack(options: StackOptions = {}): Promise<San
       ...options.mesh,
     });
     cleanups.push(() => mesh.close());
-    const prometheus = await startPrometheus({
-      targets: [mesh.target],
-      scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
-    });
-    cleanups.push(() => prometheus.close());
 
     const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     return {
       api,
       mesh,
-      prometheus,
       kubeConfig,
       kubeconfigPath,
       namespace,

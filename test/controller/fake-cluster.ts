@@ -191,6 +191,17 @@ export class FakeCluster implements ClusterAccess {
     ) as unknown as Promise<RolloutObject>;
   }
 
+  patchRolloutMetadata(
+    _namespace: string,
+    name: string,
+    metadata: Record<string, unknown>,
+  ): Promise<RolloutObject> {
+    const { resourceVersion, ...rest } = metadata as { resourceVersion?: string };
+    return this.call({ method: 'patchRolloutMetadata', object: `rollouts/${name}`, body: metadata }, () =>
+      this.patch('rollouts', name, { metadata: rest }, resourceVersion),
+    ) as unknown as Promise<RolloutObject>;
+  }
+
   getDeployment(_namespace: string, name: string): Promise<V1Deployment | undefined> {
     return this.call({ method: 'getDeployment', object: `deployments/${name}` }, () =>
       this.objects.get(this.key('deployments', name)),
