@@ -7,6 +7,7 @@ import {
   slowShareQuery,
 } from './promql.js';
 import { compareWithStable } from './comparison/step.js';
+import { withinDomain } from './domain.js';
 import {
   createPrometheusClient,
   noValue,
@@ -107,7 +108,13 @@ async function measureCanary(
     measure(slowShareQuery(window, edge)),
     Promise.all(metricQueries),
   ]);
-  return { requests, errorRate, p99Ms, slowShare, metrics: Object.fromEntries(metrics) };
+  return {
+    requests: withinDomain(requests, 'count', 'canary requests'),
+    errorRate: withinDomain(errorRate, 'ratio', 'error rate'),
+    p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99'),
+    slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
+    metrics: Object.fromEntries(metrics),
+  };
 }
 
 // The window ends at the step start: nothing could have been measured yet.

@@ -79,20 +79,39 @@ function usable(reading: CounterReading): boolean {
   return Object.keys(requests).length > 0 && Object.keys(slow).length > 0;
 }
 
-function missingSeries(
-  reading: CounterReading,
-  names: Pick<ComparisonSettings, 'canaryWorkload' | 'stableWorkload'>,
-): string[] {
-  const missing: string[] = [];
-  for (const [arm, workload] of [
+type WorkloadNames = Pick<ComparisonSettings, 'canaryWorkload' | 'stableWorkload'>;
+
+const armsOf = (names: WorkloadNames) =>
+  [
     ['canary', names.canaryWorkload],
     ['stable', names.stableWorkload],
-  ] as const) {
+  ] as const;
+
+function missingSeries(reading: CounterReading, names: WorkloadNames): string[] {
+  const missing: string[] = [];
+  for (const [arm, workload] of armsOf(names)) {
     const counters = reading[arm];
     if (Object.keys(counters.requests).length === 0) missing.push(`no request metrics for ${workload}`);
     else if (Object.keys(counters.slow).length === 0) missing.push(`no latency buckets for ${workload}`);
   }
   return missing;
+}
+
+/** Counter values no counter can hold (negative or not finite), by workload and series. */
+function impossibleCounters(reading: CounterReading, names: WorkloadNames): string[] {
+  const found: string[] = [];
+  for (const [arm, workload] of armsOf(names)) {
+    for (const counter of ['requests', 'errors', 'slow'] as const) {
+      for (const [series, value] of Object.entries(reading[arm][counter])) {
+        if (!(Number.isFinite(value) && value >= 0)) {
+          found.push(
+            `${counter} counter of ${workload} ${series} reads ${value}, which no counter can hold; check the metrics Prometheus holds`,
+          );
+        }
+      }
+    }
+  }
+  return found;
 }
 
 function increment(before: ArmReading, now: ArmReading): ArmCounts {
@@ -121,11 +140,13 @@ export function compareCounters(
   settings: ComparisonSettings,
 ): Partial<CheckResult> & { comparison: StoredComparison } {
   const alpha = settings.falseRollbackRate;
-  const missing = missingSeries(reading, settings);
-  if (missing.length > 0) {
+  // Impossible values are refused before anything is stored: a negative baseline would spoil every later increment.
+  const impossible = impossibleCounters(reading, settings);
+  const unusable = impossible.length > 0 ? impossible : missingSeries(reading, settings);
+  if (unusable.length > 0) {
     return {
       verdict: 'inconclusive',
-      inconclusive: missing.map((m) => `comparison: ${m}`),
+      inconclusive: unusable.map((m) => `comparison: ${m}`),
       comparison: stored,
     };
   }
@@ -224,6 +245,7 @@ const countsSchema = z.strictObject({
   errors: z.number().min(0),
   slow: z.number().min(0),
 });
+const lastSchema = z.strictObject({ at: z.iso.datetime(), canary: armSchema, stable: armSchema });
 const storedSchema = z.strictObject({
   version: z.literal(1),
   evidence: z.unknown().refine((v) => v !== undefined, 'missing'),
@@ -232,7 +254,7 @@ const storedSchema = z.strictObject({
     source: z.enum(['spec', 'stable-p99', 'p99-threshold']),
     detail: z.string(),
   }),
-  last: z.strictObject({ at: z.iso.datetime(), canary: armSchema, stable: armSchema }).optional(),
+  last: z.unknown().optional(),
   totals: z.strictObject({ canary: countsSchema, stable: countsSchema }),
 });
 
@@ -251,5 +273,9 @@ export function parseStoredComparison(value: unknown): StoredComparison | undefi
       throw new TypeError((error as Error).message.replace('comparison.', 'comparison.evidence.'));
     }
   })();
-  return { ...parsed.data, evidence } as StoredComparison;
+  // `last` is only the baseline of the next increment: one that does not fit (e.g. negative readings written before
+  // they were refused) is dropped, so the next reading becomes the baseline and the evidence is kept.
+  const last = lastSchema.safeParse(parsed.data.last);
+  const { last: _stored, ...rest } = parsed.data;
+  return { ...rest, evidence, ...(last.success ? { last: last.data } : {}) } as StoredComparison;
 }
