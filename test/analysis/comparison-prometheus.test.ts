@@ -44,6 +44,27 @@ function counter(perSecond: number, resetAt?: number): (t: number) => number {
   return (t) => Math.floor(perSecond * (resetAt !== undefined && t >= resetAt ? t - resetAt : t));
 }
 
+/** 200 and 503 series of one label set: `failed` of `all` requests answered 503, the rest 200. */
+function byCode(
+  labels: Record<string, string>,
+  all: (t: number) => number,
+  failed: (t: number) => number,
+  anyFailed: boolean,
+): SeriesSpec[] {
+  const series: SeriesSpec[] = [
+    // The 200s are the rest, so the codes add up to exactly all(t).
+    {
+      name: 'istio_requests_total',
+      labels: { ...labels, response_code: '200' },
+      value: (t) => all(t) - failed(t),
+    },
+  ];
+  if (anyFailed) {
+    series.push({ name: 'istio_requests_total', labels: { ...labels, response_code: '503' }, value: failed });
+  }
+  return series;
+}
+
 function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec[] } {
   const requests: SeriesSpec[] = [];
   const buckets: SeriesSpec[] = [];
@@ -56,20 +77,12 @@ function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec
     };
     const resetAt = i === 0 ? traffic.resetAt : undefined;
     const bad = traffic.rps * traffic.errorShare;
-    const all = counter(traffic.rps, resetAt);
-    const failed = counter(bad, resetAt);
-    // The 200s are the rest, so the codes add up to exactly rps × t.
-    requests.push({
-      name: 'istio_requests_total',
-      labels: { ...labels, response_code: '200' },
-      value: (t) => all(t) - failed(t),
-    });
-    if (bad > 0) {
-      requests.push({
-        name: 'istio_requests_total',
-        labels: { ...labels, response_code: '503' },
-        value: failed,
-      });
+    requests.push(...byCode(labels, counter(traffic.rps, resetAt), counter(bad, resetAt), bad > 0));
+    if (i === 0) {
+      // The callers' sidecars report the same requests once more (reporter="source"), per calling pod; no retries.
+      const callers = { ...labels, reporter: 'source', pod: `${traffic.workload}-caller` };
+      const pods = traffic.pods.length;
+      requests.push(...byCode(callers, counter(traffic.rps * pods), counter(bad * pods), bad > 0));
     }
     for (const [le, share] of Object.entries(traffic.latency)) {
       buckets.push({

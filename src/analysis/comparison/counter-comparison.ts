@@ -12,6 +12,7 @@ import {
   updateComparison,
   type ArmCounts,
   type ComparisonState,
+  type ErrorCounts,
   type GuardName,
 } from './guards.js';
 import { rateRatioBounds } from './confidence.js';
@@ -28,6 +29,11 @@ export interface ArmReading {
   errors: CounterSnapshot;
   /** Requests slower than the edge: `bucket{le="+Inf"} - bucket{le=edge}`, itself a counter. */
   slow: CounterSnapshot;
+  /**
+   * The arm's requests and 5xx as the callers' sidecars report them (reporter="source"): one count per request, after
+   * all of Istio's retries. Absent or empty when no caller is in the mesh.
+   */
+  callers?: { requests: CounterSnapshot; errors: CounterSnapshot };
 }
 
 export interface CounterReading {
@@ -101,8 +107,14 @@ function missingSeries(reading: CounterReading, names: WorkloadNames): string[] 
 function impossibleCounters(reading: CounterReading, names: WorkloadNames): string[] {
   const found: string[] = [];
   for (const [arm, workload] of armsOf(names)) {
-    for (const counter of ['requests', 'errors', 'slow'] as const) {
-      for (const [series, value] of Object.entries(reading[arm][counter])) {
+    const { callers, ...attempts } = reading[arm];
+    const counters = {
+      ...attempts,
+      callerRequests: callers?.requests ?? {},
+      callerErrors: callers?.errors ?? {},
+    };
+    for (const [counter, snapshot] of Object.entries(counters)) {
+      for (const [series, value] of Object.entries(snapshot)) {
         if (!(Number.isFinite(value) && value >= 0)) {
           found.push(
             `${counter} counter of ${workload} ${series} reads ${value}, which no counter can hold; check the metrics Prometheus holds`,
@@ -120,6 +132,42 @@ function increment(before: ArmReading, now: ArmReading): ArmCounts {
     errors: cumulativeToIncrement(before.errors, now.errors),
     slow: cumulativeToIncrement(before.slow, now.slow),
   };
+}
+
+/**
+ * Attempts one request can cost at most under Istio's default retry policy: the first and 2 retries
+ * (DefaultPolicy() in istio/istio pilot/pkg/networking/core/route/retry/retry.go), all to the same subset.
+ */
+export const DEFAULT_ATTEMPTS_PER_REQUEST = 3;
+
+/**
+ * What the errors guard counts in one interval. The server sidecar (reporter="destination") counts every attempt,
+ * and a request that fails every time lands up to three times on one arm, so errors are not independent and the
+ * e-process would bet on one failure three times. The callers' own reports count each request once, after retries,
+ * which is what the test models. Without them, the attempts are weighted by 1/3: a request counted K <= 3 times
+ * then enters with the power K/3 <= 1 of its likelihood ratio, whose expectation stays <= 1 by Jensen's inequality,
+ * so the product is still a test supermartingale (Ramdas et al. 2023, §4: a power in [0, 1] of an e-value is an
+ * e-value). The callers are used only when both arms have them now and stable had them at the previous reading.
+ */
+function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: CounterReading): ErrorCounts {
+  const callers = (arm: 'canary' | 'stable') => {
+    const was = before[arm].callers;
+    const is = now[arm].callers;
+    if (!is || Object.keys(is.requests).length === 0) return undefined;
+    if (arm === 'stable' && (!was || Object.keys(was.requests).length === 0)) return undefined;
+    return {
+      requests: cumulativeToIncrement(was?.requests ?? {}, is.requests),
+      errors: cumulativeToIncrement(was?.errors ?? {}, is.errors),
+    };
+  };
+  const canary = callers('canary');
+  const stable = callers('stable');
+  if (canary && stable) return { canary, stable, weight: 1 };
+  const attempts = (arm: 'canary' | 'stable') => ({
+    requests: cumulativeToIncrement(before[arm].requests, now[arm].requests),
+    errors: cumulativeToIncrement(before[arm].errors, now[arm].errors),
+  });
+  return { canary: attempts('canary'), stable: attempts('stable'), weight: 1 / DEFAULT_ATTEMPTS_PER_REQUEST };
 }
 
 const add = (a: ArmCounts, b: ArmCounts): ArmCounts => ({
@@ -168,7 +216,8 @@ export function compareCounters(
 
   const canary = increment(stored.last.canary, reading.canary);
   const stable = increment(stored.last.stable, reading.stable);
-  const update = updateComparison(stored.evidence, { canary, stable }, alpha);
+  const errors = errorCounts(stored.last, reading);
+  const update = updateComparison(stored.evidence, { canary, stable, errors }, alpha);
   const next: StoredComparison = {
     version: 1,
     evidence: update.state,
@@ -239,7 +288,12 @@ function formatEvidence(value: number): string {
 
 // zod 4 numbers reject NaN and ±Infinity, so a stored state is always plain JSON.
 const snapshotSchema = z.record(z.string(), z.number().min(0));
-const armSchema = z.strictObject({ requests: snapshotSchema, errors: snapshotSchema, slow: snapshotSchema });
+const armSchema = z.strictObject({
+  requests: snapshotSchema,
+  errors: snapshotSchema,
+  slow: snapshotSchema,
+  callers: z.strictObject({ requests: snapshotSchema, errors: snapshotSchema }).optional(),
+});
 const countsSchema = z.strictObject({
   requests: z.number().min(0),
   errors: z.number().min(0),

@@ -20,20 +20,26 @@ const PER_POD = 'sum by (pod, instance)';
 /** `@ <unix seconds>`: evaluates a selector at another instant than the query's. */
 const atModifier = (at: Date | undefined) => (at ? ` @ ${(at.getTime() / 1000).toFixed(3)}` : '');
 
-/** PromQL for one arm's cumulative counters per pod: requests, 5xx, and requests slower than `edgeMs`. */
+/**
+ * PromQL for one arm's cumulative counters per pod: requests, 5xx, and requests slower than `edgeMs` as the server
+ * sidecars count them, and requests and 5xx as the callers' sidecars count them (per calling pod).
+ */
 export function counterQueries(
   namespace: string,
   workload: string,
   edgeMs: number,
   at?: Date,
-): Record<keyof ArmReading, string> {
+): Record<'requests' | 'errors' | 'slow' | 'callerRequests' | 'callerErrors', string> {
   const sel = workloadSelector(namespace, workload);
+  const callers = workloadSelector(namespace, workload, 'source');
   const instant = atModifier(at);
   const bucket = (le: string) => `istio_request_duration_milliseconds_bucket{${sel}, le="${le}"}${instant}`;
   return {
     requests: `${PER_POD} (istio_requests_total{${sel}}${instant})`,
     errors: `${PER_POD} (istio_requests_total{${sel}, response_code=~"5.."}${instant})`,
     slow: `${PER_POD} (${bucket('+Inf')}) - ${PER_POD} (${bucket(String(edgeMs))})`,
+    callerRequests: `${PER_POD} (istio_requests_total{${callers}}${instant})`,
+    callerErrors: `${PER_POD} (istio_requests_total{${callers}, response_code=~"5.."}${instant})`,
   };
 }
 
@@ -50,15 +56,20 @@ async function readArm(
   edgeMs: number,
   at?: Date,
 ): Promise<ArmReading> {
-  const queries = counterQueries(namespace, workload, edgeMs, at);
-  const [requests, errors, slow] = await Promise.all(
-    [queries.requests, queries.errors, queries.slow].map(async (promql) => {
+  const q = counterQueries(namespace, workload, edgeMs, at);
+  const [requests, errors, slow, callerRequests, callerErrors] = await Promise.all(
+    [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map(async (promql) => {
       const values = await querySeries(promql);
       if (isNoValue(values)) throw new Error(`reading the counters of ${workload}: ${values.reason}`);
       return values;
     }),
   );
-  return { requests: requests!, errors: errors!, slow: slow! };
+  return {
+    requests: requests!,
+    errors: errors!,
+    slow: slow!,
+    callers: { requests: callerRequests!, errors: callerErrors! },
+  };
 }
 
 async function readCounters(
