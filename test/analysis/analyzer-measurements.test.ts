@@ -14,6 +14,8 @@ interface World {
   errorRate: number;
   p99Ms: number;
   slowShare: number;
+  /** The callers' view (reporter="source"); undefined: no caller is in the mesh. */
+  callers?: { requests: number; errorRate: number };
   /** Cumulative counters per workload for the comparison's per-pod queries. */
   counters: Record<string, { requests: number; errors: number; slow: number }>;
 }
@@ -35,6 +37,10 @@ function answer(query: string): { labels: Record<string, string>; value: number 
     return [{ labels: { pod: `${workload}-0` }, value: counters[counter] }];
   }
   const one = (value: number) => [{ labels: {}, value }];
+  if (query.includes('reporter="source"')) {
+    if (!world.callers) return [];
+    return one(query.includes(' / sum(') ? world.callers.errorRate : world.callers.requests);
+  }
   if (query.includes('[1h]')) return one(180);
   if (query.startsWith('histogram_quantile')) return one(world.p99Ms);
   if (query.startsWith('1 - ')) return one(world.slowShare);
@@ -154,5 +160,27 @@ describe('values outside their domain, at the analyzer', () => {
     world.counters = healthyCounters(3);
     const resumed = await analyzer.check(request(30, restarted.comparison));
     expect(resumed.verdict).toBe('pass');
+  });
+});
+
+describe('the error-rate threshold on retried requests', () => {
+  // 146 requests, two of them failing on all three attempts: 150 attempts, 6 of them 5xx (4%).
+  const retried = { requests: 150, errorRate: 6 / 150 };
+
+  it('judges the error rate the callers saw, so two failed requests retried twice stay within noise', async () => {
+    Object.assign(world, retried, { callers: { requests: 146, errorRate: 2 / 146 } });
+    const result = await thresholdsOnly().check(request(60));
+    expect(result.verdict).toBe('inconclusive');
+    expect(result.errorRate).toBeCloseTo(2 / 146, 12);
+    expect(result.inconclusive).toEqual([
+      'error rate 1.37% is above the limit 1% but within sampling noise of 146 requests',
+    ]);
+  });
+
+  it('judges the attempts the canary served when no caller reports', async () => {
+    Object.assign(world, retried);
+    const result = await thresholdsOnly().check(request(60));
+    expect(result.verdict).toBe('fail');
+    expect(result.failures[0]!.message).toBe('canary error rate 4% is above the limit 1%');
   });
 });
