@@ -367,7 +367,13 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         return { ok: false, problems, awaitingSubsets: true };
       }
       if (!managed.ok || problems.length > 0) return { ok: false, problems };
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync };
+      const host = (dr as DestinationRule | undefined)?.spec?.host;
+      return {
+        ok: true,
+        canaryWeight: managed.canaryWeight,
+        inSync: managed.inSync,
+        ...(typeof host === 'string' ? { host } : {}),
+      };
     },
 
     async setCanaryWeight(weight: number): Promise<void> {

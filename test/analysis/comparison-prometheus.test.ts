@@ -123,10 +123,36 @@ const arms: ArmTraffic[] = [
   canary('reset', { resetAt: ROLLOUT_AT + 22 }),
   // lonely: stable has no metrics at all.
   canary('lonely'),
+  // gone: the canary's pods are gone as the step starts; its share of the requests fails in the callers' sidecars.
+  stable('gone'),
 ];
 
+/**
+ * The callers' reports of 5 requests a second answered 503 "no healthy upstream" from the step's start: as Istio
+ * labels them, with no workload, only the service.
+ */
+const noHealthyUpstream: SeriesSpec = {
+  name: 'istio_requests_total',
+  labels: {
+    reporter: 'source',
+    destination_workload: 'unknown',
+    destination_workload_namespace: 'unknown',
+    destination_service: `gone.${NAMESPACE}.svc.cluster.local`,
+    destination_service_name: 'gone',
+    destination_service_namespace: NAMESPACE,
+    response_code: '503',
+    response_flags: 'UH',
+    pod: 'gone-caller',
+  },
+  value: (t) => (t < ROLLOUT_AT ? 0 : Math.floor(5 * (t - ROLLOUT_AT))),
+};
+
 const families: Family[] = [
-  { family: 'istio_requests', type: 'counter', series: arms.flatMap((a) => arm(a).requests) },
+  {
+    family: 'istio_requests',
+    type: 'counter',
+    series: [...arms.flatMap((a) => arm(a).requests), noHealthyUpstream],
+  },
   {
     family: 'istio_request_duration_milliseconds',
     type: 'histogram',
@@ -139,7 +165,7 @@ const analysis: AnalysisSpec = { ...ANALYSIS_DEFAULTS, minRequests: 50 };
 let prometheus: RunningPrometheus;
 
 /** Runs `checks` checks 15 s apart, handing each one's comparison state to the next through a JSON round trip. */
-async function rollout(app: string, checks: number): Promise<CheckResult[]> {
+async function rollout(app: string, checks: number, serviceHost?: string): Promise<CheckResult[]> {
   const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
   const results: CheckResult[] = [];
   let comparison: unknown;
@@ -148,6 +174,7 @@ async function rollout(app: string, checks: number): Promise<CheckResult[]> {
       namespace: NAMESPACE,
       canaryWorkload: `${app}-canary`,
       stableWorkload: `${app}-stable`,
+      ...(serviceHost ? { serviceHost } : {}),
       analysis,
       prometheus: { address: prometheus.address },
       at: new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000),
@@ -192,6 +219,19 @@ describe.skipIf(!prometheusInstalled)('the comparison against a real Prometheus'
     if (last.rateRatio)
       expect([last.rateRatio.lower, last.rateRatio.upper].every(Number.isFinite)).toBe(true);
     expect(JSON.stringify(last.comparison)).not.toContain('null');
+  });
+
+  it('counts the 503s "no healthy upstream" that callers got from a canary without pods, and rolls it back', async () => {
+    const results = await rollout('gone', 8, 'gone');
+    const last = results.at(-1)!;
+    expect(last).toMatchObject({ verdict: 'fail', decisive: true });
+    expect(results.length).toBeLessThanOrEqual(2);
+    const state = last.comparison as StoredComparison;
+    expect(state.evidence.errors.canaryEvents).toBeGreaterThan(0);
+    // Without the service, nothing names the canary: no request metrics for it.
+    const blind = await rollout('gone', 2);
+    expect(blind.map((r) => r.verdict)).toEqual(['inconclusive', 'inconclusive']);
+    expect(blind[1]!.inconclusive).toContain('comparison: no request metrics for gone-canary');
   });
 
   it('passes a canary as good as stable at every check, and picks the slow edge from stable’s P99', async () => {

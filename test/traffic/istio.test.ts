@@ -77,7 +77,12 @@ describe('Istio router on the example product-service', () => {
       inSync: true,
     });
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: true });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 10,
+      inSync: true,
+      host: 'product-service',
+    });
   });
 
   it('runs a whole rollout 5 → 25 → 50 → 100 → 0 changing nothing but the two weights', async () => {
@@ -92,7 +97,12 @@ describe('Istio router on the example product-service', () => {
       expect(now.spec.http[1].retries).toStrictEqual({ attempts: 3, perTryTimeout: '2s' });
       expect(now.spec.http[1].timeout).toBe('10s');
       expect(now.spec.hosts).toStrictEqual(['product-service']);
-      expect(await router.inspect()).toEqual({ ok: true, canaryWeight: weight, inSync: true });
+      expect(await router.inspect()).toEqual({
+        ok: true,
+        canaryWeight: weight,
+        inSync: true,
+        host: 'product-service',
+      });
     }
     expect(api.patches).toHaveLength(5);
   });
@@ -181,12 +191,22 @@ describe('Istio router on the example product-service', () => {
     });
     const spec = istioSpec({ name: 'product-service', routes: ['primary', 'mobile'] });
     const router = createIstioRouter({ api, namespace: NS, istioSpec: spec });
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: false });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 10,
+      inSync: false,
+      host: 'product-service',
+    });
     await router.setCanaryWeight(10);
     const http = stored().spec.http as Json[];
     expect(http.map((r) => r.route?.map((d: Json) => d.weight))).toEqual([[undefined], [90, 10], [90, 10]]);
     expect(http[2]?.match).toEqual([{ uri: { prefix: '/m' } }]);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: true });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 10,
+      inSync: true,
+      host: 'product-service',
+    });
   });
 
   it('recognises routing that predates the track subsets, so adoption can prepare -stable first', async () => {

@@ -1,6 +1,6 @@
 import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
 import { isNoValue, type QueryValue } from '../prometheus.js';
-import { workloadSelector } from '../promql.js';
+import { escapeLabelValue, workloadSelector } from '../promql.js';
 import type { CheckRequest } from '../types.js';
 import {
   compareCounters,
@@ -9,6 +9,7 @@ import {
   type ArmReading,
   type CounterReading,
 } from './counter-comparison.js';
+import type { CounterSnapshot } from './counters.js';
 import { chooseSlowEdge, type SlowEdge } from './slow-edge.js';
 
 // The canary-vs-stable comparison against Prometheus: raw cumulative counters of both arms per pod, read at the
@@ -43,10 +44,34 @@ export function counterQueries(
   };
 }
 
+/**
+ * PromQL for the callers' requests to `host` that no pod answered: Envoy's 503 "no healthy upstream" (response flag
+ * UH) when the subset has no ready endpoint. The client sidecar then knows no peer, so Istio labels the request with
+ * destination_workload="unknown" and takes only the service from the cluster's metadata (populatePeerInfo in
+ * istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc): the subset is not in the labels.
+ */
+export function noHealthyUpstreamQuery(namespace: string, host: string, at?: Date): string {
+  const [name = host, hostNamespace = namespace] = host.split('.');
+  const sel = [
+    'reporter="source"',
+    `destination_service_namespace="${escapeLabelValue(hostNamespace)}"`,
+    `destination_service_name="${escapeLabelValue(name)}"`,
+    'destination_workload="unknown"',
+    'response_flags="UH"',
+  ].join(', ');
+  return `${PER_POD} (istio_requests_total{${sel}}${atModifier(at)})`;
+}
+
 /** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets. */
 export function stableP99BeforeQuery(namespace: string, workload: string, before: Date): string {
   const sel = workloadSelector(namespace, workload);
   return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[1h]${atModifier(before)})))`;
+}
+
+async function readSeries(querySeries: SeriesQuery, promql: string, whose: string): Promise<CounterSnapshot> {
+  const values = await querySeries(promql);
+  if (isNoValue(values)) throw new Error(`reading the counters of ${whose}: ${values.reason}`);
+  return values;
 }
 
 async function readArm(
@@ -58,11 +83,9 @@ async function readArm(
 ): Promise<ArmReading> {
   const q = counterQueries(namespace, workload, edgeMs, at);
   const [requests, errors, slow, callerRequests, callerErrors] = await Promise.all(
-    [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map(async (promql) => {
-      const values = await querySeries(promql);
-      if (isNoValue(values)) throw new Error(`reading the counters of ${workload}: ${values.reason}`);
-      return values;
-    }),
+    [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map((promql) =>
+      readSeries(querySeries, promql, workload),
+    ),
   );
   return {
     requests: requests!,
@@ -78,11 +101,37 @@ async function readCounters(
   edgeMs: number,
   at?: Date,
 ): Promise<CounterReading> {
-  const [canary, stable] = await Promise.all([
+  const [canary, stable, unanswered] = await Promise.all([
     readArm(querySeries, request.namespace, request.canaryWorkload, edgeMs, at),
     readArm(querySeries, request.namespace, request.stableWorkload, edgeMs, at),
+    request.serviceHost === undefined
+      ? Promise.resolve({})
+      : readSeries(
+          querySeries,
+          noHealthyUpstreamQuery(request.namespace, request.serviceHost, at),
+          'callers',
+        ),
   ]);
-  return { at: at ?? request.at, canary, stable };
+  return { at: at ?? request.at, canary: withUnanswered(canary, unanswered), stable };
+}
+
+/**
+ * The canary's callers' view with the requests no pod answered added as requests and as 5xx. Only the canary's subset
+ * can be without a ready pod while stable serves (stable serving is what the comparison needs to count an interval),
+ * so these failures, which the canary's sidecar never sees, are the canary's.
+ */
+function withUnanswered(canary: ArmReading, unanswered: CounterSnapshot): ArmReading {
+  if (Object.keys(unanswered).length === 0 || !canary.callers) return canary;
+  const keyed = Object.fromEntries(
+    Object.entries(unanswered).map(([series, value]) => [`no healthy upstream ${series}`, value]),
+  );
+  return {
+    ...canary,
+    callers: {
+      requests: { ...canary.callers.requests, ...keyed },
+      errors: { ...canary.callers.errors, ...keyed },
+    },
+  };
 }
 
 async function slowEdgeFor(
