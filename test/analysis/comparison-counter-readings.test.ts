@@ -119,3 +119,32 @@ describe('the comparison on retried requests', () => {
     expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
   });
 });
+
+describe('the comparison on requests no canary pod answered', () => {
+  const withUnanswered = (reading: ArmReading, failed: number): ArmReading => ({
+    ...reading,
+    unanswered: { '{pod="client"}': failed },
+  });
+
+  it('counts them as the canary’s failed requests once its pods, which served before, serve nothing', () => {
+    const result = oneInterval(
+      [withUnanswered(arm(500, 0, [500, 0]), 0), arm(4500, 4, [4500, 4])],
+      [withUnanswered(arm(500, 0, [500, 0]), 40), arm(5400, 5, [5400, 5])],
+    );
+    expect(result.comparison.evidence.errors.canaryEvents).toBe(40);
+    expect(result).toMatchObject({ verdict: 'fail', decisive: true });
+  });
+
+  it('leaves them out while the canary has not served yet or still serves: the mesh learns of new pods late', () => {
+    const notYet = oneInterval(
+      [withUnanswered(none, 0), arm(4500, 4, [4500, 4])],
+      [withUnanswered(arm(10, 0, [10, 0]), 40), arm(5400, 5, [5400, 5])],
+    );
+    expect(notYet.comparison.evidence.errors.canaryEvents).toBe(0);
+    const serving = oneInterval(
+      [withUnanswered(arm(500, 0, [500, 0]), 0), arm(4500, 4, [4500, 4])],
+      [withUnanswered(arm(600, 0, [600, 0]), 40), arm(5400, 5, [5400, 5])],
+    );
+    expect(serving.comparison.evidence.errors.canaryEvents).toBe(0);
+  });
+});

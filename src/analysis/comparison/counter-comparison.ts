@@ -34,6 +34,11 @@ export interface ArmReading {
    * all of Istio's retries. Absent or empty when no caller is in the mesh.
    */
   callers?: { requests: CounterSnapshot; errors: CounterSnapshot };
+  /**
+   * The canary only: its callers' requests to the service that no pod answered (503 "no healthy upstream"), which
+   * Istio labels with the service alone, not the workload.
+   */
+  unanswered?: CounterSnapshot;
 }
 
 export interface CounterReading {
@@ -99,7 +104,8 @@ function missingSeries(reading: CounterReading, names: WorkloadNames): string[] 
     const counters = reading[arm];
     const served = Object.keys(counters.requests).length > 0;
     // A canary whose pods are gone has no series of its own, while its callers still report what failed.
-    const called = arm === 'canary' && Object.keys(counters.callers?.requests ?? {}).length > 0;
+    const called =
+      arm === 'canary' && Object.keys({ ...counters.callers?.requests, ...counters.unanswered }).length > 0;
     if (!served && !called) missing.push(`no request metrics for ${workload}`);
     else if (served && Object.keys(counters.slow).length === 0) {
       missing.push(`no latency buckets for ${workload}`);
@@ -112,9 +118,10 @@ function missingSeries(reading: CounterReading, names: WorkloadNames): string[] 
 function impossibleCounters(reading: CounterReading, names: WorkloadNames): string[] {
   const found: string[] = [];
   for (const [arm, workload] of armsOf(names)) {
-    const { callers, ...attempts } = reading[arm];
+    const { callers, unanswered, ...attempts } = reading[arm];
     const counters = {
       ...attempts,
+      unanswered: unanswered ?? {},
       callerRequests: callers?.requests ?? {},
       callerErrors: callers?.errors ?? {},
     };
@@ -165,7 +172,7 @@ function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: Co
       errors: cumulativeToIncrement(was?.errors ?? {}, is.errors),
     };
   };
-  const canary = callers('canary');
+  const canary = withUnanswered(callers('canary'), before.canary, now.canary);
   const stable = callers('stable');
   if (canary && stable) return { canary, stable, weight: 1 };
   const attempts = (arm: 'canary' | 'stable') => ({
@@ -173,6 +180,25 @@ function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: Co
     errors: cumulativeToIncrement(before[arm].errors, now[arm].errors),
   });
   return { canary: attempts('canary'), stable: attempts('stable'), weight: 1 / DEFAULT_ATTEMPTS_PER_REQUEST };
+}
+
+/**
+ * The canary's callers' counts with the requests no pod answered added as failed requests, in an interval where the
+ * canary had served before and served nothing since: its pods are gone. Requests that found no pod while the
+ * canary had not served yet, or while it still served, are left out: at the start, and when pods are added, the
+ * mesh learns of ready pods a moment after Kubernetes does, which says nothing about the new version.
+ */
+function withUnanswered(
+  counts: { requests: number; errors: number } | undefined,
+  before: ArmReading,
+  now: ArmReading,
+): { requests: number; errors: number } | undefined {
+  const servedBefore = Object.keys(before.requests).length > 0;
+  const servedSince = cumulativeToIncrement(before.requests, now.requests) > 0;
+  if (!servedBefore || servedSince || !now.unanswered) return counts;
+  const failed = cumulativeToIncrement(before.unanswered, now.unanswered);
+  if (failed === 0) return counts;
+  return { requests: (counts?.requests ?? 0) + failed, errors: (counts?.errors ?? 0) + failed };
 }
 
 const add = (a: ArmCounts, b: ArmCounts): ArmCounts => ({
@@ -298,6 +324,7 @@ const armSchema = z.strictObject({
   errors: snapshotSchema,
   slow: snapshotSchema,
   callers: z.strictObject({ requests: snapshotSchema, errors: snapshotSchema }).optional(),
+  unanswered: snapshotSchema.optional(),
 });
 const countsSchema = z.strictObject({
   requests: z.number().min(0),

@@ -105,33 +105,14 @@ async function readCounters(
     readArm(querySeries, request.namespace, request.canaryWorkload, edgeMs, at),
     readArm(querySeries, request.namespace, request.stableWorkload, edgeMs, at),
     request.serviceHost === undefined
-      ? Promise.resolve({})
+      ? Promise.resolve(undefined)
       : readSeries(
           querySeries,
           noHealthyUpstreamQuery(request.namespace, request.serviceHost, at),
           'callers',
         ),
   ]);
-  return { at: at ?? request.at, canary: withUnanswered(canary, unanswered), stable };
-}
-
-/**
- * The canary's callers' view with the requests no pod answered added as requests and as 5xx. Only the canary's subset
- * can be without a ready pod while stable serves (stable serving is what the comparison needs to count an interval),
- * so these failures, which the canary's sidecar never sees, are the canary's.
- */
-function withUnanswered(canary: ArmReading, unanswered: CounterSnapshot): ArmReading {
-  if (Object.keys(unanswered).length === 0 || !canary.callers) return canary;
-  const keyed = Object.fromEntries(
-    Object.entries(unanswered).map(([series, value]) => [`no healthy upstream ${series}`, value]),
-  );
-  return {
-    ...canary,
-    callers: {
-      requests: { ...canary.callers.requests, ...keyed },
-      errors: { ...canary.callers.errors, ...keyed },
-    },
-  };
+  return { at: at ?? request.at, canary: { ...canary, ...(unanswered && { unanswered }) }, stable };
 }
 
 async function slowEdgeFor(
