@@ -58,6 +58,9 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
     of: number = requests,
   ) => {
     if (isNoValue(share)) missing.push(`slow requests: ${share.reason}`);
+    // A share outside [0, 1] has no noise bound (it would come out NaN, and NaN is never above the limit).
+    else if (!(share >= 0 && share <= 1 && of > 0))
+      missing.push(`${shown} but it is not a share of ${of} requests`);
     else if (shareAboveLimitBeyondNoise(share, of, shareLimit)) failures.push(breach);
     else missing.push(`${shown} but within sampling noise of ${Math.round(of)} requests`);
   };
