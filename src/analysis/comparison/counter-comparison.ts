@@ -157,9 +157,9 @@ export const DEFAULT_ATTEMPTS_PER_REQUEST = 3;
  * and a request that fails every time lands up to three times on one arm, so errors are not independent and the
  * e-process would bet on one failure three times. The callers' own reports count each request once, after retries,
  * which is what the test models. Without them, the attempts are weighted by 1/3: a request counted K <= 3 times
- * then enters with the power K/3 <= 1 of its likelihood ratio, whose expectation stays <= 1 by Jensen's inequality,
- * so the product is still a test supermartingale (Ramdas et al. 2023, §4: a power in [0, 1] of an e-value is an
- * e-value). The callers are used only when both arms have them now and stable had them at the previous reading.
+ * then enters with the power K/3 <= 1 of its likelihood ratio, whose expectation stays <= 1 by Jensen's inequality
+ * (E[X^a] <= E[X]^a for a in [0, 1]), so the product is still a test supermartingale (Ramdas et al. 2023, Stat. Sci.).
+ * The callers are used only when both arms have them now and stable had them at the previous reading.
  */
 function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: CounterReading): ErrorCounts {
   const callers = (arm: 'canary' | 'stable') => {

@@ -109,7 +109,7 @@ async function readCounters(
       : readSeries(
           querySeries,
           noHealthyUpstreamQuery(request.namespace, request.serviceHost, at),
-          'callers',
+          `the callers of ${request.serviceHost}`,
         ),
   ]);
   return { at: at ?? request.at, canary: { ...canary, ...(unanswered && { unanswered }) }, stable };
