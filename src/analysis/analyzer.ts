@@ -7,8 +7,10 @@ import {
 } from './promql.js';
 import { renderMetricQuery } from './metric-template.js';
 import { compareWithStable } from './comparison/step.js';
+import { withinDomain } from './domain.js';
 import {
   createPrometheusClient,
+  isNoValue,
   noValue,
   type AnalysisLogger,
   type NoValue,
@@ -124,14 +126,43 @@ async function measureCanary(
   };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
   const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs);
-  const [requests, errorRate, p99Ms, slowShare, metrics] = await Promise.all([
-    measure(requestsQuery(window)),
-    measure(errorRateQuery(window)),
-    measure(p99LatencyQuery(window)),
-    measure(slowShareQuery(window, edge)),
-    Promise.all(metricQueries),
-  ]);
-  return { requests, errorRate, p99Ms, slowShare, metrics: Object.fromEntries(metrics) };
+  const callers = { ...window, reporter: 'source' as const };
+  const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate] = await Promise.all(
+    [
+      measure(requestsQuery(window)),
+      measure(errorRateQuery(window)),
+      measure(p99LatencyQuery(window)),
+      measure(slowShareQuery(window, edge)),
+      Promise.all(metricQueries),
+      measure(requestsQuery(callers)),
+      measure(errorRateQuery(callers)),
+    ],
+  );
+  return {
+    requests: withinDomain(requests, 'count', 'canary requests'),
+    ...callersOrAttempts(errorRate, callerRequests, callerErrorRate),
+    p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99'),
+    slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
+    metrics: Object.fromEntries(metrics),
+  };
+}
+
+/**
+ * The error rate the thresholds judge: as the callers saw it when they report it (each request once, whatever Istio
+ * retried; judging attempts would count a failing request up to three times and call that beyond sampling noise),
+ * else the share of 5xx attempts the canary's sidecar served.
+ */
+function callersOrAttempts(
+  attempts: QueryValue,
+  callerRequests: QueryValue,
+  callerErrorRate: QueryValue,
+): { errorRate: QueryValue; errorRateRequests?: number } {
+  const requests = withinDomain(callerRequests, 'count', "callers' requests");
+  const rate = withinDomain(callerErrorRate, 'ratio', "callers' error rate");
+  if (isNoValue(requests) || requests === 0 || isNoValue(rate)) {
+    return { errorRate: withinDomain(attempts, 'ratio', 'error rate') };
+  }
+  return { errorRate: rate, errorRateRequests: requests };
 }
 
 // The window ends at the step start: nothing could have been measured yet.

@@ -15,6 +15,8 @@ export type NoValueKind =
   | 'multiple-series'
   /** A matrix or string result, or a value that is not a number. */
   | 'not-a-number'
+  /** A number the measurement cannot take: a negative count, a share of requests outside [0, 1]. */
+  | 'out-of-domain'
   /** The query could not be built (e.g. an unknown placeholder). */
   | 'invalid-query'
   /** Prometheus answered with an error (bad query, auth, 5xx after retries). */

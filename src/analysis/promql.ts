@@ -30,10 +30,17 @@ export function promDuration(ms: number): string {
   return `${Math.max(1, Math.round(ms))}ms`;
 }
 
-/** Label matchers of one workload's server-side Istio metrics. */
-export function workloadSelector(namespace: string, workload: string): string {
+/**
+ * Label matchers of one workload's Istio metrics: as its server sidecar reports them (every attempt), or with
+ * `source` as its callers' sidecars report them (one per request, after retries).
+ */
+export function workloadSelector(
+  namespace: string,
+  workload: string,
+  reporter: 'destination' | 'source' = 'destination',
+): string {
   return [
-    'reporter="destination"',
+    `reporter="${reporter}"`,
     `destination_workload_namespace="${escapeLabelValue(namespace)}"`,
     `destination_workload="${escapeLabelValue(workload)}"`,
   ].join(', ');
@@ -42,6 +49,8 @@ export function workloadSelector(namespace: string, workload: string): string {
 export interface WindowQuery {
   namespace: string;
   workload: string;
+  /** Whose reports: the workload's own sidecars (default) or its callers' (`source`). */
+  reporter?: 'destination' | 'source';
   /** Start of the window (the step's start); it ends at the evaluation time. */
   since: Date;
 }
@@ -58,8 +67,8 @@ export function growthSince(series: string, since: Date): string {
 }
 
 /** Requests the workload served in the window. */
-export function requestsQuery({ namespace, workload, since }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload);
+export function requestsQuery({ namespace, workload, since, reporter }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload, reporter);
   return `sum(${growthSince(`istio_requests_total{${sel}}`, since)})`;
 }
 
@@ -67,8 +76,8 @@ export function requestsQuery({ namespace, workload, since }: WindowQuery): stri
  * Share of 5xx responses in the window. A workload that never answered 5xx has no 5xx series at all,
  * so the numerator falls back to 0; without traffic the denominator is empty and so is the result.
  */
-export function errorRateQuery({ namespace, workload, since }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload);
+export function errorRateQuery({ namespace, workload, since, reporter }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload, reporter);
   return (
     `(sum(${growthSince(`istio_requests_total{${sel}, response_code=~"5.."}`, since)}) or vector(0))` +
     ` / sum(${growthSince(`istio_requests_total{${sel}}`, since)})`

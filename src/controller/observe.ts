@@ -17,6 +17,8 @@ export interface World {
   router?: TrafficRouter;
   target?: V1Deployment;
   tracks: Partial<Record<Track, V1Deployment>>;
+  /** The DestinationRule's host, for the callers' reports of requests no canary pod answered. */
+  serviceHost?: string;
 }
 
 export function istioApi(cluster: ClusterAccess): IstioApi {
@@ -105,6 +107,7 @@ export async function observeWorld(
   }
   if (routing.ok) {
     if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
+    if (routing.host !== undefined) world.serviceHost = routing.host;
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   } else {

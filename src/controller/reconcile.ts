@@ -82,6 +82,7 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
             namespace,
             canaryWorkload: workloadName(spec!.targetRef.name, 'canary'),
             stableWorkload: workloadName(spec!.targetRef.name, 'stable'),
+            ...(world.serviceHost ? { serviceHost: world.serviceHost } : {}),
             analysis: spec!.analysis,
             prometheus: target,
             at: now,

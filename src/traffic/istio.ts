@@ -1,5 +1,6 @@
 import pRetry from 'p-retry';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
+import { resolveHost } from './hosts.js';
 import {
   checkWeight,
   findManagedRoutes,
@@ -66,7 +67,9 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         return { ok: false, problems, awaitingSubsets: true };
       }
       if (!managed.ok || problems.length > 0) return { ok: false, problems };
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync };
+      // The service the callers address, as Istio's destination_service label spells it.
+      const host = resolveHost(managed.hosts[0]!, namespace, options.clusterDomain);
+      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
     },
 
     async setCanaryWeight(weight: number): Promise<void> {

@@ -149,7 +149,8 @@ describe('the analyzer when Prometheus is down', () => {
     });
     await createPrometheusAnalyzer({ ...fast, logger }).check(request());
     const warnings = lines.filter((line) => line.level === 'warn');
-    expect(warnings).toHaveLength(4); // requests, error rate, P99 and slow requests
+    // Requests, error rate, P99 and slow requests, and the callers' requests and error rate.
+    expect(warnings).toHaveLength(6);
     expect(warnings[0]).toMatchObject({ message: 'Prometheus query failed', address });
   });
 

@@ -35,13 +35,37 @@ interface ArmTraffic {
   latency: Record<string, number>;
   /** Seconds after `start` at which the first pod's counters restart from 0. */
   resetAt?: number;
+  /** Seconds after `start` from which the pods serve nothing more (they are gone). */
+  goneAt?: number;
 }
 
 const STABLE_LATENCY = { '50': 0.9, '100': 0.98, '250': 0.995, '500': 1, '+Inf': 1 };
 
-/** Integer counters growing at a constant rate; a pod reset makes them start again from 0. */
-function counter(perSecond: number, resetAt?: number): (t: number) => number {
-  return (t) => Math.floor(perSecond * (resetAt !== undefined && t >= resetAt ? t - resetAt : t));
+/** Integer counters growing at a constant rate; a pod reset makes them start again from 0; they stop at `stopAt`. */
+function counter(perSecond: number, resetAt?: number, stopAt = Infinity): (t: number) => number {
+  return (t) =>
+    Math.floor(perSecond * (resetAt !== undefined && t >= resetAt ? t - resetAt : Math.min(t, stopAt)));
+}
+
+/** 200 and 503 series of one label set: `failed` of `all` requests answered 503, the rest 200. */
+function byCode(
+  labels: Record<string, string>,
+  all: (t: number) => number,
+  failed: (t: number) => number,
+  anyFailed: boolean,
+): SeriesSpec[] {
+  const series: SeriesSpec[] = [
+    // The 200s are the rest, so the codes add up to exactly all(t).
+    {
+      name: 'istio_requests_total',
+      labels: { ...labels, response_code: '200' },
+      value: (t) => all(t) - failed(t),
+    },
+  ];
+  if (anyFailed) {
+    series.push({ name: 'istio_requests_total', labels: { ...labels, response_code: '503' }, value: failed });
+  }
+  return series;
 }
 
 function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec[] } {
@@ -56,26 +80,21 @@ function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec
     };
     const resetAt = i === 0 ? traffic.resetAt : undefined;
     const bad = traffic.rps * traffic.errorShare;
-    const all = counter(traffic.rps, resetAt);
-    const failed = counter(bad, resetAt);
-    // The 200s are the rest, so the codes add up to exactly rps × t.
-    requests.push({
-      name: 'istio_requests_total',
-      labels: { ...labels, response_code: '200' },
-      value: (t) => all(t) - failed(t),
-    });
-    if (bad > 0) {
-      requests.push({
-        name: 'istio_requests_total',
-        labels: { ...labels, response_code: '503' },
-        value: failed,
-      });
+    const { goneAt } = traffic;
+    requests.push(
+      ...byCode(labels, counter(traffic.rps, resetAt, goneAt), counter(bad, resetAt, goneAt), bad > 0),
+    );
+    if (i === 0) {
+      // The callers' sidecars report the same requests once more (reporter="source"), per calling pod; no retries.
+      const callers = { ...labels, reporter: 'source', pod: `${traffic.workload}-caller` };
+      const pods = traffic.pods.length;
+      requests.push(...byCode(callers, counter(traffic.rps * pods), counter(bad * pods), bad > 0));
     }
     for (const [le, share] of Object.entries(traffic.latency)) {
       buckets.push({
         name: 'istio_request_duration_milliseconds_bucket',
         labels: { ...labels, le },
-        value: counter(traffic.rps * share, resetAt),
+        value: counter(traffic.rps * share, resetAt, traffic.goneAt),
       });
     }
   });
@@ -110,10 +129,37 @@ const arms: ArmTraffic[] = [
   canary('reset', { resetAt: ROLLOUT_AT + 22 }),
   // lonely: stable has no metrics at all.
   canary('lonely'),
+  // gone: the canary's pods are gone 15 s into the step; its share of the requests fails in the callers' sidecars.
+  stable('gone'),
+  canary('gone', { goneAt: ROLLOUT_AT + 15 }),
 ];
 
+/**
+ * The callers' reports of 5 requests a second answered 503 "no healthy upstream" once the canary's pods are gone: as Istio
+ * labels them, with no workload, only the service.
+ */
+const noHealthyUpstream: SeriesSpec = {
+  name: 'istio_requests_total',
+  labels: {
+    reporter: 'source',
+    destination_workload: 'unknown',
+    destination_workload_namespace: 'unknown',
+    destination_service: `gone.${NAMESPACE}.svc.cluster.local`,
+    destination_service_name: 'gone',
+    destination_service_namespace: NAMESPACE,
+    response_code: '503',
+    response_flags: 'UH',
+    pod: 'gone-caller',
+  },
+  value: (t) => (t < ROLLOUT_AT + 15 ? 0 : Math.floor(5 * (t - ROLLOUT_AT - 15))),
+};
+
 const families: Family[] = [
-  { family: 'istio_requests', type: 'counter', series: arms.flatMap((a) => arm(a).requests) },
+  {
+    family: 'istio_requests',
+    type: 'counter',
+    series: [...arms.flatMap((a) => arm(a).requests), noHealthyUpstream],
+  },
   {
     family: 'istio_request_duration_milliseconds',
     type: 'histogram',
@@ -126,7 +172,7 @@ const analysis: AnalysisSpec = { ...ANALYSIS_DEFAULTS, minRequests: 50 };
 let prometheus: RunningPrometheus;
 
 /** Runs `checks` checks 15 s apart, handing each one's comparison state to the next through a JSON round trip. */
-async function rollout(app: string, checks: number): Promise<CheckResult[]> {
+async function rollout(app: string, checks: number, serviceHost?: string): Promise<CheckResult[]> {
   const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
   const results: CheckResult[] = [];
   let comparison: unknown;
@@ -135,6 +181,7 @@ async function rollout(app: string, checks: number): Promise<CheckResult[]> {
       namespace: NAMESPACE,
       canaryWorkload: `${app}-canary`,
       stableWorkload: `${app}-stable`,
+      ...(serviceHost ? { serviceHost } : {}),
       analysis,
       prometheus: { address: prometheus.address },
       at: new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000),
@@ -179,6 +226,17 @@ describe.skipIf(!prometheusInstalled)('the comparison against a real Prometheus'
     if (last.rateRatio)
       expect([last.rateRatio.lower, last.rateRatio.upper].every(Number.isFinite)).toBe(true);
     expect(JSON.stringify(last.comparison)).not.toContain('null');
+  });
+
+  it('counts the 503s "no healthy upstream" that callers get once the canary’s pods are gone, and rolls it back', async () => {
+    const results = await rollout('gone', 8, 'gone');
+    // The first check covers the 15 s the canary served; at the second its callers' 503s count for it.
+    expect(results.map((r) => r.verdict)).toEqual(['pass', 'fail']);
+    expect(results[1]).toMatchObject({ decisive: true });
+    expect(results[1]!.failures[0]!.message).toMatch(/^canary 5xx rate is /);
+    // Without the service, those 503s name no workload and nothing is counted.
+    const blind = await rollout('gone', 2);
+    expect(blind.map((r) => r.verdict)).toEqual(['pass', 'pass']);
   });
 
   it('passes a canary as good as stable at every check, and picks the slow edge from stable’s P99', async () => {
