@@ -159,14 +159,14 @@ describe('bounds on hostile input', () => {
               headers: Object.fromEntries(many(33, (i) => [`h${i}`, 'v'])),
             },
           },
-          trigger: { allowedImages: many(65, (i) => `registry.example.com/app${i}`) },
+          trigger: { allowedImages: many(33, (i) => `registry.example.com/app${i}`) },
         }),
       ),
     ).toEqual([
       'spec.trafficRouting.istio.virtualService.routes: has more than 32 items; keep at most 32',
       'spec.analysis.prometheus.headers: has more than 32 headers; send at most 32',
       'spec.analysis.metrics: has more than 20 items; keep at most 20',
-      'spec.trigger.allowedImages: has more than 64 items; keep at most 64',
+      'spec.trigger.allowedImages: has more than 32 items; keep at most 32',
     ]);
   });
 
