@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import type { StoredComparison } from '../../src/analysis/comparison/counter-comparison.js';
 import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
 import { ANALYSIS_DEFAULTS, type AnalysisSpec } from '../../src/api/schema.js';
+import { describeOnEachPrometheus } from '../support/prometheus.js';
 import {
-  PROMETHEUS_BIN,
-  prometheusInstalled,
   startBackfilledPrometheus,
   toOpenMetrics,
   type Family,
@@ -13,11 +12,8 @@ import {
   type SeriesSpec,
 } from './backfilled-prometheus.js';
 
-// The canary-vs-stable comparison against a real Prometheus 2.x holding backfilled Istio counters: an hour of
-// stable traffic before the rollout (for the slow-request edge), then the canary next to it.
-
-if (!prometheusInstalled)
-  console.warn(`skipping comparison-prometheus tests: ${PROMETHEUS_BIN} (and promtool) not installed`);
+// The canary-vs-stable comparison against a real Prometheus, 2.x and 3.x, holding backfilled Istio counters: an
+// hour of stable traffic before the rollout (for the slow-request edge), then the canary next to it.
 
 const NAMESPACE = 'shop';
 const SCRAPE_SECONDS = 5;
@@ -108,6 +104,9 @@ const arms: ArmTraffic[] = [
   // reset: a good canary whose pod restarts 22 s into the step.
   stable('reset'),
   canary('reset', { resetAt: ROLLOUT_AT + 22 }),
+  // slow: as many errors as stable, but 5% of its requests slower than stable's P99 edge (250 ms) against 0.5%.
+  stable('slow'),
+  canary('slow', { latency: { '50': 0.8, '100': 0.9, '250': 0.95, '500': 1, '+Inf': 1 } }),
   // lonely: stable has no metrics at all.
   canary('lonely'),
 ];
@@ -149,68 +148,88 @@ async function rollout(app: string, checks: number): Promise<CheckResult[]> {
   return results;
 }
 
-describe.skipIf(!prometheusInstalled)('the comparison against a real Prometheus', () => {
-  beforeAll(async () => {
-    prometheus = await startBackfilledPrometheus(
-      toOpenMetrics(families, {
-        fromSeconds: start,
-        toSeconds: start + ROLLOUT_AT + 600,
-        stepSeconds: SCRAPE_SECONDS,
-      }),
-    );
-  });
-  afterAll(async () => {
-    await prometheus?.stop();
-  });
+describeOnEachPrometheus(
+  'the comparison against a real Prometheus',
+  (build) => {
+    beforeAll(async () => {
+      prometheus = await startBackfilledPrometheus(
+        build,
+        toOpenMetrics(families, {
+          fromSeconds: start,
+          toSeconds: start + ROLLOUT_AT + 600,
+          stepSeconds: SCRAPE_SECONDS,
+        }),
+      );
+    });
+    afterAll(async () => {
+      await prometheus?.stop();
+    });
 
-  it('rolls back a canary with 50x stable’s error rate at the first check, naming the guard in words', async () => {
-    const results = await rollout('bad', 8);
-    const last = results.at(-1)!;
-    expect(results).toHaveLength(1);
-    expect(last).toMatchObject({ verdict: 'fail', decisive: true });
-    const finding = last.failures.find((f) => f.metric === 'comparison')!;
-    expect(finding.limit).toBe(100);
-    expect(finding.value).toBeGreaterThanOrEqual(100);
-    expect(finding.message).toMatch(
-      /^canary 5xx rate is (\d+(\.\d+)?× stable's|[\d.]+% while stable's is 0) \(evidence \d+ ≥ 100\)$/,
-    );
-    expect(last.evidence).toBe(finding.value);
-    // With no stable 5xx yet, nothing bounds the ratio from above: the bounds are left out rather than Infinity.
-    if (last.rateRatio)
-      expect([last.rateRatio.lower, last.rateRatio.upper].every(Number.isFinite)).toBe(true);
-    expect(JSON.stringify(last.comparison)).not.toContain('null');
-  });
+    it('rolls back a canary with 50x stable’s error rate at the first check, naming the guard in words', async () => {
+      const results = await rollout('bad', 8);
+      const last = results.at(-1)!;
+      expect(results).toHaveLength(1);
+      expect(last).toMatchObject({ verdict: 'fail', decisive: true });
+      const finding = last.failures.find((f) => f.metric === 'comparison')!;
+      expect(finding.limit).toBe(100);
+      expect(finding.value).toBeGreaterThanOrEqual(100);
+      expect(finding.message).toMatch(
+        /^canary 5xx rate is (\d+(\.\d+)?× stable's|[\d.]+% while stable's is 0) \(evidence \d+ ≥ 100\)$/,
+      );
+      expect(last.evidence).toBe(finding.value);
+      // With no stable 5xx yet, nothing bounds the ratio from above: the bounds are left out rather than Infinity.
+      if (last.rateRatio)
+        expect([last.rateRatio.lower, last.rateRatio.upper].every(Number.isFinite)).toBe(true);
+      expect(JSON.stringify(last.comparison)).not.toContain('null');
+    });
 
-  it('passes a canary as good as stable at every check, and picks the slow edge from stable’s P99', async () => {
-    const results = await rollout('good', 12);
-    expect(results.map((r) => r.verdict)).toEqual(Array(12).fill('pass'));
-    for (const r of results) expect(r.evidence!).toBeLessThan(100);
-    const state = results.at(-1)!.comparison as StoredComparison;
-    // Stable's P99 lies in the (100, 250] bucket: the edge is 250 ms.
-    expect(state.slowEdge).toMatchObject({ ms: 250, source: 'stable-p99' });
-    // Counted from the step's start: 12 checks × 15 s of 10 and 90 requests per second.
-    expect(state.totals.canary.requests).toBe(10 * 180);
-    expect(state.totals.stable.requests).toBe(90 * 180);
-  });
+    it('passes a canary as good as stable at every check, and picks the slow edge from stable’s P99', async () => {
+      const results = await rollout('good', 12);
+      expect(results.map((r) => r.verdict)).toEqual(Array(12).fill('pass'));
+      for (const r of results) expect(r.evidence!).toBeLessThan(100);
+      const state = results.at(-1)!.comparison as StoredComparison;
+      // Stable's P99 lies in the (100, 250] bucket: the edge is 250 ms.
+      expect(state.slowEdge).toMatchObject({ ms: 250, source: 'stable-p99' });
+      // Counted from the step's start: 12 checks × 15 s of 10 and 90 requests per second.
+      expect(state.totals.canary.requests).toBe(10 * 180);
+      expect(state.totals.stable.requests).toBe(90 * 180);
+    });
 
-  it('counts a pod restart between checks as a reset, not as negative or inflated traffic', async () => {
-    const results = await rollout('reset', 4);
-    expect(results.map((r) => r.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
-    const state = results.at(-1)!.comparison as StoredComparison;
-    // 60 s at 10/s, less the 70 requests between the check at 15 s and the restart at 22 s.
-    expect(state.totals.canary.requests).toBe(600 - 70);
-    expect(state.totals.stable.requests).toBe(90 * 60);
-  });
+    it('rolls back a canary with 10x stable’s share of slow requests, reading the edge bucket as this version stored it', async () => {
+      const results = await rollout('slow', 8);
+      const last = results.at(-1)!;
+      expect(last).toMatchObject({ verdict: 'fail', decisive: true });
+      expect(results.slice(0, -1).every((r) => r.verdict !== 'inconclusive')).toBe(true);
+      const finding = last.failures.find((f) => f.metric === 'comparison')!;
+      expect(finding.message).toMatch(
+        /^canary share of requests slower than 250 ms is .*\(evidence \d+ ≥ 100\)$/,
+      );
+      const state = last.comparison as StoredComparison;
+      expect(state.slowEdge).toMatchObject({ ms: 250, source: 'stable-p99' });
+      // 5% of 10 requests per second since the step started, read from the 250 ms bucket.
+      expect(state.totals.canary.slow).toBe(Math.round(0.05 * state.totals.canary.requests));
+    });
 
-  it('gives no evidence and no pass when stable has no series', async () => {
-    const results = await rollout('lonely', 4);
-    for (const r of results) {
-      expect(r.verdict).toBe('inconclusive');
-      expect(r.inconclusive).toContain('comparison: no request metrics for lonely-stable');
-      expect(r.evidence).toBeUndefined();
-    }
-    const state = results.at(-1)!.comparison as StoredComparison;
-    expect(state.slowEdge.source).toBe('p99-threshold');
-    expect(state.evidence.errors.canaryEvents).toBe(0);
-  });
-});
+    it('counts a pod restart between checks as a reset, not as negative or inflated traffic', async () => {
+      const results = await rollout('reset', 4);
+      expect(results.map((r) => r.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
+      const state = results.at(-1)!.comparison as StoredComparison;
+      // 60 s at 10/s, less the 70 requests between the check at 15 s and the restart at 22 s.
+      expect(state.totals.canary.requests).toBe(600 - 70);
+      expect(state.totals.stable.requests).toBe(90 * 60);
+    });
+
+    it('gives no evidence and no pass when stable has no series', async () => {
+      const results = await rollout('lonely', 4);
+      for (const r of results) {
+        expect(r.verdict).toBe('inconclusive');
+        expect(r.inconclusive).toContain('comparison: no request metrics for lonely-stable');
+        expect(r.evidence).toBeUndefined();
+      }
+      const state = results.at(-1)!.comparison as StoredComparison;
+      expect(state.slowEdge.source).toBe('p99-threshold');
+      expect(state.evidence.errors.canaryEvents).toBe(0);
+    });
+  },
+  { needsPromtool: true },
+);
