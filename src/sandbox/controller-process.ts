@@ -14,6 +14,8 @@ export interface ControllerProcessOptions {
   logFile: string;
   logLevel?: string;
   extraArgs?: string[];
+  /** Added to this process's environment (e.g. HTTP_PROXY for the sandbox's cluster names). */
+  env?: Record<string, string>;
 }
 
 export interface ControllerProcess {
@@ -41,7 +43,10 @@ export function startControllerProcess(options: ControllerProcessOptions): Contr
     ...(options.extraArgs ?? []),
   ];
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

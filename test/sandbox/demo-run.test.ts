@@ -2,14 +2,19 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { findPrometheusBinary } from '../../src/sandbox/prometheus.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const hasPrometheus = existsSync('/usr/bin/prometheus');
-if (!hasPrometheus) {
-  console.warn(
-    'demo-run: skipped, /usr/bin/prometheus is missing (install it with: apt-get install -y prometheus)',
-  );
-}
+const missingPrometheus = (() => {
+  try {
+    findPrometheusBinary();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+})();
+const hasPrometheus = missingPrometheus === undefined;
+if (!hasPrometheus) console.warn(`demo-run: skipped, ${missingPrometheus}`);
 
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
