@@ -12,11 +12,15 @@ export const inCI = /^(1|true)$/i.test(process.env.CI ?? '');
  * Why a tool's binary is not there, in words a test failure can show: the expected path, how to build it, and the
  * tail of build.sh's log when a build was tried. Undefined when the binary is there.
  */
-export function whyToolMissing(name: string, binary: string): string | undefined {
-  if (toolBinary(name, binary)) return undefined;
+export function whyToolMissing(
+  name: string,
+  binary: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (toolBinary(name, binary, env)) return undefined;
   const version = toolVersion(name);
   if (!version) return `no tools/${name}/go.mod with a "require <module> <version>" line`;
-  const log = toolBuildLog(name);
+  const log = toolBuildLog(name, env);
   const lines = log ? logTail(log) : '';
   const tail = !log
     ? ' (no build was tried yet)'
@@ -24,7 +28,7 @@ export function whyToolMissing(name: string, binary: string): string | undefined
       ? `; last lines of ${log}:\n${lines}`
       : ` (${log} is empty: a build may be under way)`;
   return (
-    `${name} ${version} is not built: ${toolDir(name)}/${binary} is missing; ` +
+    `${name} ${version} is not built: ${toolDir(name, env)}/${binary} is missing; ` +
     `build it with \`bash tools/build.sh ${name}\` (needs Go)${tail}`
   );
 }
