@@ -1,10 +1,14 @@
 // Runs `stepwise controller` as a real child process (the demo and the end-to-end tests use it, so a
 // controller can be killed with SIGKILL and started again, exactly as in a cluster).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+// From the sources (tsx) or from the build (`stepwise sandbox --controller` of the installed CLI runs dist/).
+const SOURCE_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const MAIN_ARGS = existsSync(SOURCE_MAIN)
+  ? ['--import', 'tsx', SOURCE_MAIN]
+  : [fileURLToPath(new URL('../cli/main.js', import.meta.url))];
 
 export interface ControllerProcessOptions {
   kubeconfigPath: string;
@@ -28,9 +32,7 @@ export interface ControllerProcess {
 
 export function startControllerProcess(options: ControllerProcessOptions): ControllerProcess {
   const args = [
-    '--import',
-    'tsx',
-    MAIN,
+    ...MAIN_ARGS,
     'controller',
     '--kubeconfig',
     options.kubeconfigPath,

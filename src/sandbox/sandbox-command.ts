@@ -21,6 +21,7 @@ export interface SandboxFlags {
 const EXAMPLE_PROMETHEUS = { service: 'prometheus', namespace: 'istio-system', port: 9090 };
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const REPEAT_WINDOW_MS = 1_000;
 
 /** Checks the flags before anything starts; every message names the flag and what to write instead. */
 function checkFlags(flags: SandboxFlags): { rps: number; applyDir?: string; prometheusBinary: string } {
@@ -50,8 +51,12 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
   const running = new RunningSandbox();
   let stoppedBy: (signal: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolveSignal) => (stoppedBy = resolveSignal));
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (running.stopping) process.exit(1); // a second Ctrl-C: do not wait any longer
+    // The same signal can come twice at once (to the pid and to its process group, as `timeout` sends it).
+    if (firstSignalAt !== undefined && Date.now() - firstSignalAt < REPEAT_WINDOW_MS) return;
+    if (firstSignalAt !== undefined) process.exit(1); // a second Ctrl-C: do not wait any longer
+    firstSignalAt = Date.now();
     stoppedBy(signal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
