@@ -12,11 +12,11 @@ import type { PrometheusBuild } from '../support/prometheus.js';
 // version stores the data as it would have scraped it: 3.x's promtool rewrites `le="500"` to "500.0" as its scrape
 // does (both parse with model/textparse, which normalises histogram `le` values).
 
-/** One series: its samples are `value(t)` every `stepSeconds` from `fromSeconds` to `toSeconds`. */
+/** One series: its samples are `value(t)` every `stepSeconds` from `fromSeconds` to `toSeconds`; none where undefined. */
 export interface SeriesSpec {
   name: string;
   labels: Record<string, string>;
-  value: (secondsSinceStart: number) => number;
+  value: (secondsSinceStart: number) => number | undefined;
 }
 
 export interface Family {
@@ -45,7 +45,8 @@ export function toOpenMetrics(families: Family[], range: SampleRange): string {
         .map(([key, val]) => `${key}="${escapeOpenMetrics(val)}"`)
         .join(',');
       for (let t = range.fromSeconds; t <= range.toSeconds; t += range.stepSeconds) {
-        lines.push(`${name}{${labelText}} ${value(t - range.fromSeconds)} ${t}`);
+        const sample = value(t - range.fromSeconds);
+        if (sample !== undefined) lines.push(`${name}{${labelText}} ${sample} ${t}`);
       }
     }
   }

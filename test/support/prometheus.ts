@@ -58,6 +58,13 @@ export function prometheusVersions(): (PrometheusBuild | Missing)[] {
   return versions;
 }
 
+/** The version of this major that is there (with its promtool), if any. */
+export function prometheusOfMajor(major: number): PrometheusBuild | undefined {
+  return prometheusVersions()
+    .filter(isBuild)
+    .find((p) => p.major === major);
+}
+
 /**
  * One `describe` per Prometheus version. A version that is not there is a failing test naming the cause in CI
  * and a skipped one with a message elsewhere (a laptop without Go or without Debian's package).
