@@ -1,3 +1,4 @@
+import { leMatcher } from './bucket-label.js';
 import { ENVOY_BUCKETS_MS } from './comparison/slow-edge.js';
 
 // PromQL text built from cluster values. Namespaces and workload names are escaped before they
@@ -101,8 +102,8 @@ export function latencyLimitEdge(limitMs: number): number {
 /** Share of the window's requests slower than `edgeMs` (a bucket edge): 1 − bucket{le=edge} / bucket{le=+Inf}. */
 export function slowShareQuery({ namespace, workload, since }: WindowQuery, edgeMs: number): string {
   const sel = workloadSelector(namespace, workload);
-  const bucket = (le: string) =>
-    `sum(${growthSince(`istio_request_duration_milliseconds_bucket{${sel}, le=~"${le}"}`, since)})`;
-  // Prometheus 2.x keeps `le` as exported: "500" or "500.0".
-  return `1 - ${bucket(`${edgeMs}(\\\\.0+)?`)} / ${bucket('\\\\+Inf')}`;
+  // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts); growth per series, then one per spelling.
+  const bucket = (edge: number) =>
+    `sum(max without (le) (${growthSince(`istio_request_duration_milliseconds_bucket{${sel}, ${leMatcher(edge)}}`, since)}))`;
+  return `1 - ${bucket(edgeMs)} / ${bucket(Infinity)}`;
 }

@@ -18,6 +18,8 @@ export interface StackOptions {
   readyDelayFor?: (image: string) => number;
   scrapeIntervalSeconds?: number;
   mesh?: Partial<MeshOptions>;
+  /** Prometheus binary. Default: findPrometheusBinary() (STEPWISE_PROMETHEUS_BIN, the built 3.x, then PATH). */
+  prometheusBinary?: string;
 }
 
 /** The API server and the mesh, without Prometheus (for tests that wait for no analysis). */
@@ -37,6 +39,16 @@ export interface SandboxStack extends MeshedCluster {
   prometheus: PrometheusProcess;
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** JSON with object keys sorted, as Go's encoding/json writes maps: the form kubectl stores in LAST_APPLIED. */
+const sortedJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 /** Every document of every YAML file in a folder, in file-name order. */
 export function readManifests(folder: string): KubernetesObject[] {
   return readdirSync(folder)
@@ -55,6 +67,7 @@ export async function startSandboxStack(options: StackOptions = {}): Promise<San
     const prometheus = await startPrometheus({
       targets: [cluster.mesh.target],
       scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
+      ...(options.prometheusBinary ? { binary: options.prometheusBinary } : {}),
     });
     return {
       ...cluster,
@@ -103,7 +116,13 @@ export async function startMeshedCluster(options: StackOptions = {}): Promise<Me
       dir,
       async apply(manifests) {
         for (const manifest of manifests) {
-          const body = { ...manifest, metadata: { namespace, ...manifest.metadata } };
+          const applied = {
+            ...manifest,
+            metadata: { namespace, ...manifest.metadata, annotations: { ...manifest.metadata?.annotations } },
+          };
+          // Recorded as `kubectl apply` records it, so a later `kubectl apply` of the same files finds nothing to change.
+          const annotations = { ...applied.metadata.annotations, [LAST_APPLIED]: `${sortedJson(applied)}\n` };
+          const body = { ...applied, metadata: { ...applied.metadata, annotations } };
           try {
             await objects.create(body);
           } catch (error) {

@@ -139,10 +139,10 @@ describe('the slow-request share behind the P99 guard', () => {
     expect(latencyLimitEdge(0.1)).toBe(0.5);
   });
 
-  it('reads the edge bucket whether Prometheus kept `le` as "500" or "500.0"', () => {
+  it('reads the edge bucket whether Prometheus stored `le` as "500" (2.x) or "500.0" (3.x), counting it once', () => {
     const query = slowShareQuery({ namespace: 'shop', workload: 'web-canary', since: new Date(0) }, 500);
-    expect(query).toContain('le=~"500(\\\\.0+)?"');
-    expect(query).toContain('le=~"\\\\+Inf"');
-    expect(query.startsWith('1 - sum(')).toBe(true);
+    expect(query).toContain('le=~"500|500\\\\.0"');
+    expect(query).toContain('le="+Inf"');
+    expect(query.startsWith('1 - sum(max without (le) (')).toBe(true);
   });
 });

@@ -7,9 +7,20 @@ import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/clie
 import type { RolloutStatus } from '../../src/api/status.js';
 import { startControllerProcess, type ControllerProcess } from '../../src/sandbox/controller-process.js';
 import type { MeshOptions } from '../../src/sandbox/mesh/index.js';
+import { describePrometheus, findPrometheusBinary } from '../../src/sandbox/prometheus.js';
 import { readManifests, startSandboxStack, type SandboxStack } from '../../src/sandbox/stack.js';
 
-export const prometheusInstalled = existsSync('/usr/bin/prometheus');
+/** The Prometheus the end-to-end tier runs on: the sandbox's own choice (the built 3.x, else 2.x on PATH). */
+const e2ePrometheus = (() => {
+  try {
+    return findPrometheusBinary();
+  } catch (error) {
+    console.warn(`skipping the end-to-end tests: ${(error as Error).message}`);
+    return undefined;
+  }
+})();
+if (e2ePrometheus) console.log(`end-to-end tests on ${describePrometheus(e2ePrometheus)}`);
+export const prometheusInstalled = e2ePrometheus !== undefined;
 export const APP = 'product-service';
 export const IMAGE = 'registry.example.com/product-service';
 const ROLLOUT = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };

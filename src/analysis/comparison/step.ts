@@ -1,4 +1,5 @@
 import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
+import { bucketSeries } from '../bucket-label.js';
 import { isNoValue, type QueryValue } from '../prometheus.js';
 import { escapeLabelValue, workloadSelector } from '../promql.js';
 import type { CheckRequest } from '../types.js';
@@ -34,11 +35,13 @@ export function counterQueries(
   const sel = workloadSelector(namespace, workload);
   const callers = workloadSelector(namespace, workload, 'source');
   const instant = atModifier(at);
-  const bucket = (le: string) => `istio_request_duration_milliseconds_bucket{${sel}, le="${le}"}${instant}`;
+  // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts).
+  const bucket = (edge: number) =>
+    bucketSeries('istio_request_duration_milliseconds_bucket', sel, edge, instant);
   return {
     requests: `${PER_POD} (istio_requests_total{${sel}}${instant})`,
     errors: `${PER_POD} (istio_requests_total{${sel}, response_code=~"5.."}${instant})`,
-    slow: `${PER_POD} (${bucket('+Inf')}) - ${PER_POD} (${bucket(String(edgeMs))})`,
+    slow: `${PER_POD} (${bucket(Infinity)}) - ${PER_POD} (${bucket(edgeMs)})`,
     callerRequests: `${PER_POD} (istio_requests_total{${callers}}${instant})`,
     callerErrors: `${PER_POD} (istio_requests_total{${callers}, response_code=~"5.."}${instant})`,
   };
