@@ -1,0 +1,91 @@
+// The CustomResourceDefinitions users run, installed into the control plane: Istio's and Gateway API's own
+// files from the Go module cache at the versions tools/crds/go.mod pins, and the chart's Rollout CRD.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiextensionsV1Api,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { sleep } from './processes.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const CRDS_MODULE = join(REPO, 'tools', 'crds');
+const ISTIO = 'istio.io/istio';
+const GATEWAY_API = 'sigs.k8s.io/gateway-api';
+
+export interface CrdSource {
+  /** e.g. `istio.io/istio@v0.0.0-…` or `charts/stepwise/crds` */
+  origin: string;
+  crds: V1CustomResourceDefinition[];
+}
+
+/** Where `go mod download` put each pinned module (it downloads only what the cache lacks). */
+function moduleDirs(): Map<string, { version: string; dir: string }> {
+  const output = execFileSync('go', ['mod', 'download', '-json', ISTIO, GATEWAY_API], {
+    cwd: CRDS_MODULE,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 600_000,
+  });
+  const dirs = new Map<string, { version: string; dir: string }>();
+  // The output is one JSON object per module, back to back.
+  for (const text of output.split(/(?<=^\})\s*(?=^\{)/m)) {
+    const info = JSON.parse(text) as { Path: string; Version: string; Dir?: string; Error?: string };
+    if (info.Error || !info.Dir) throw new Error(`go mod download ${info.Path}: ${info.Error ?? 'no Dir'}`);
+    dirs.set(info.Path, { version: info.Version, dir: info.Dir });
+  }
+  return dirs;
+}
+
+const crdsOf = (file: string): V1CustomResourceDefinition[] =>
+  parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((doc) => doc.toJS() as V1CustomResourceDefinition | null)
+    .filter((o): o is V1CustomResourceDefinition => o?.kind === 'CustomResourceDefinition');
+
+const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+
+/** Istio's, Gateway API's (standard channel) and the chart's CRDs. */
+export function readCrds(): CrdSource[] {
+  const modules = moduleDirs();
+  const istio = modules.get(ISTIO)!;
+  const gateway = modules.get(GATEWAY_API)!;
+  return [
+    {
+      origin: `${ISTIO}@${istio.version}`,
+      crds: crdsOf(join(istio.dir, 'manifests', 'charts', 'base', 'files', 'crd-all.gen.yaml')),
+    },
+    {
+      origin: `${GATEWAY_API}@${gateway.version}`,
+      crds: yamlFiles(join(gateway.dir, 'config', 'crd', 'standard')).flatMap(crdsOf),
+    },
+    {
+      origin: 'charts/stepwise/crds',
+      crds: yamlFiles(join(REPO, 'charts', 'stepwise', 'crds')).flatMap(crdsOf),
+    },
+  ];
+}
+
+/** Creates every CRD and waits until the API server serves them all (condition Established). */
+export async function installCrds(kubeConfig: KubeConfig, sources: CrdSource[], timeoutMs = 60_000) {
+  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const crds = sources.flatMap((s) => s.crds);
+  for (const crd of crds) await api.createCustomResourceDefinition({ body: crd });
+  const deadline = Date.now() + timeoutMs;
+  for (const crd of crds) {
+    const name = crd.metadata!.name!;
+    for (;;) {
+      const current = await api.readCustomResourceDefinition({ name });
+      if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline)
+        throw new Error(`CRD ${name} was not Established within ${timeoutMs / 1000} s`);
+      await sleep(100);
+    }
+  }
+}
