@@ -15,7 +15,7 @@ export interface ContractServer {
   close(): Promise<void>;
 }
 
-export const CLUSTER_TIER = process.env.STEPWISE_TEST_TIER === 'cluster';
+export { CLUSTER_TIER } from '../cluster/tier.js';
 
 let namespaces = 0;
 async function createNamespace(kubeConfig: KubeConfig): Promise<string> {
