@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { makeCerts, pem, type Certs } from './certs.js';
 import { freePort, startComponent, type Component } from './processes.js';
+import { writeKwokConfig } from './kwok-stages.js';
 import { toolBinary } from './tools.js';
 
 export interface ControlPlane {
@@ -144,6 +145,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binaries.kwok,
       [
         `--kubeconfig=${kubeconfigPath}`,
+        `--config=${writeKwokConfig(join(dir, 'kwok.yaml'))}`,
         '--manage-all-nodes=false',
         '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
         `--server-address=127.0.0.1:${kwokPort}`,

@@ -1,6 +1,5 @@
 // The CustomResourceDefinitions users run, installed into the control plane: Istio's and Gateway API's own
 // files from the Go module cache at the versions tools/crds/go.mod pins, and the chart's Rollout CRD.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -9,10 +8,10 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { moduleDirs } from './go-modules.js';
 import { sleep } from './processes.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
-const CRDS_MODULE = join(REPO, 'tools', 'crds');
 const ISTIO = 'istio.io/istio';
 const GATEWAY_API = 'sigs.k8s.io/gateway-api';
 
@@ -20,24 +19,6 @@ export interface CrdSource {
   /** e.g. `istio.io/istio@v0.0.0-…` or `charts/stepwise/crds` */
   origin: string;
   crds: V1CustomResourceDefinition[];
-}
-
-/** Where `go mod download` put each pinned module (it downloads only what the cache lacks). */
-function moduleDirs(): Map<string, { version: string; dir: string }> {
-  const output = execFileSync('go', ['mod', 'download', '-json', ISTIO, GATEWAY_API], {
-    cwd: CRDS_MODULE,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 600_000,
-  });
-  const dirs = new Map<string, { version: string; dir: string }>();
-  // The output is one JSON object per module, back to back.
-  for (const text of output.split(/(?<=^\})\s*(?=^\{)/m)) {
-    const info = JSON.parse(text) as { Path: string; Version: string; Dir?: string; Error?: string };
-    if (info.Error || !info.Dir) throw new Error(`go mod download ${info.Path}: ${info.Error ?? 'no Dir'}`);
-    dirs.set(info.Path, { version: info.Version, dir: info.Dir });
-  }
-  return dirs;
 }
 
 const crdsOf = (file: string): V1CustomResourceDefinition[] =>
@@ -53,7 +34,7 @@ const yamlFiles = (dir: string) =>
 
 /** Istio's, Gateway API's (standard channel) and the chart's CRDs. */
 export function readCrds(): CrdSource[] {
-  const modules = moduleDirs();
+  const modules = moduleDirs('crds', [ISTIO, GATEWAY_API]);
   const istio = modules.get(ISTIO)!;
   const gateway = modules.get(GATEWAY_API)!;
   return [
