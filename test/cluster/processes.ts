@@ -18,7 +18,15 @@ export function startComponent(name: string, binary: string, args: string[], log
   const fd = openSync(logFile, 'a');
   const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A test process that dies without stop() (a crash, an interrupted run) takes its components with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.off('exit', killOnExit);
+      resolve();
+    }),
+  );
   const running = () => child.exitCode === null && child.signalCode === null;
   const failure = (why: string) =>
     new Error(`${name} ${why}; last lines of ${logFile}:\n${logTail(logFile)}`);
