@@ -30,12 +30,19 @@ export interface ControlPlane {
    * RBAC bound to that ServiceAccount is all its user may do.
    */
   serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
+  /** POSTs a raw JSON object as the admin (for objects client-node cannot serialize faithfully). */
+  post(path: string, body: unknown): Promise<{ status: number; json: unknown }>;
   stop(): Promise<void>;
 }
 
 export interface ControlPlaneOptions {
   /** Bound on the whole start; a component not ready by then fails it with its log's tail. */
   startTimeoutMs?: number;
+  /**
+   * Also start the controller manager, the scheduler and kwok, so Deployments get ReplicaSets and Pods that
+   * become Running and Ready (default true; the API contract needs etcd and kube-apiserver only).
+   */
+  workloads?: boolean;
 }
 
 export const FAKE_NODE = 'kwok-node-0';
@@ -44,14 +51,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? 180_000);
   const left = () => Math.max(1_000, deadline - Date.now());
+  const workloads = options.workloads ?? true;
   // Every binary is looked up before anything starts, so a missing build fails at once with its cause.
   const binaries = {
     etcd: toolBinary('etcd'),
     apiserver: toolBinary('kubernetes', 'kube-apiserver'),
-    controllerManager: toolBinary('kubernetes', 'kube-controller-manager'),
-    scheduler: toolBinary('kubernetes', 'kube-scheduler'),
-    kwok: toolBinary('kwok'),
   };
+  const workloadBinaries = workloads
+    ? {
+        controllerManager: toolBinary('kubernetes', 'kube-controller-manager'),
+        scheduler: toolBinary('kubernetes', 'kube-scheduler'),
+        kwok: toolBinary('kwok'),
+      }
+    : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'stepwise-control-plane-'));
   const components: Component[] = [];
   const stopAll = async () => {
@@ -118,62 +130,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
     const core = kubeConfig.makeApiClient(CoreV1Api);
 
-    // Both serve /healthz on a loopback port of their own, with a self-signed certificate in their cert dir.
-    const controller = (name: string, binary: string, port: number, extra: string[]) =>
-      startComponent(
-        name,
-        binary,
-        [
-          `--kubeconfig=${kubeconfigPath}`,
-          '--leader-elect=false',
-          '--bind-address=127.0.0.1',
-          `--secure-port=${port}`,
-          `--cert-dir=${join(dir, name)}`,
-          ...extra,
-        ],
-        join(dir, `${name}.log`),
-      );
-    const controllerManager = controller('kube-controller-manager', binaries.controllerManager, kcmPort, [
-      `--service-account-private-key-file=${certs.serviceAccountKey}`,
-      `--root-ca-file=${certs.caCert}`,
-    ]);
-    components.push(controllerManager);
-    const scheduler = controller('kube-scheduler', binaries.scheduler, schedulerPort, []);
-    components.push(scheduler);
-    const kwok = startComponent(
-      'kwok',
-      binaries.kwok,
-      [
-        `--kubeconfig=${kubeconfigPath}`,
-        `--config=${writeKwokConfig(join(dir, 'kwok.yaml'))}`,
-        '--manage-all-nodes=false',
-        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-        `--server-address=127.0.0.1:${kwokPort}`,
-        '--node-ip=10.0.1.1',
-        '--cidr=10.0.2.0/24',
-      ],
-      join(dir, 'kwok.log'),
-    );
-    components.push(kwok);
-
-    await controllerManager.waitUntil(
-      async () => (await get(`https://127.0.0.1:${kcmPort}`, '/healthz', undefined)).status === 200,
-      left(),
-    );
-    await scheduler.waitUntil(
-      async () => (await get(`https://127.0.0.1:${schedulerPort}`, '/healthz', undefined)).status === 200,
-      left(),
-    );
-    await core.createNode({ body: fakeNode() });
-    await kwok.waitUntil(async () => {
-      const node = await core.readNode({ name: FAKE_NODE });
-      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-    }, left());
-    // The ServiceAccount controller creating `default` shows the controller manager runs its controllers.
-    await controllerManager.waitUntil(
-      async () => !!(await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' })),
-      left(),
-    );
+    if (workloadBinaries) {
+      await startWorkloadComponents({
+        binaries: workloadBinaries,
+        ports: { kcmPort, schedulerPort, kwokPort },
+        dir,
+        certs,
+        kubeconfigPath,
+        core,
+        components,
+        left,
+      });
+    }
 
     const version = ((await get(url, '/version', certs)).json as { gitVersion?: string }).gitVersion ?? '?';
     return {
@@ -200,6 +168,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         writeFileSync(path, config.exportConfig());
         return path;
       },
+      post: (path, body) => send('POST', url, path, certs, body),
       async stop() {
         await stopAll();
         rmSync(dir, { recursive: true, force: true });
@@ -210,6 +179,81 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+interface WorkloadSetup {
+  binaries: { controllerManager: string; scheduler: string; kwok: string };
+  ports: { kcmPort: number; schedulerPort: number; kwokPort: number };
+  dir: string;
+  certs: Certs;
+  kubeconfigPath: string;
+  core: CoreV1Api;
+  /** Started components are added here, to be stopped with the rest. */
+  components: Component[];
+  /** Time left of the start budget, in ms. */
+  left: () => number;
+}
+
+/** The controller manager, the scheduler and kwok with one fake Node, until pods could become Ready. */
+async function startWorkloadComponents(setup: WorkloadSetup): Promise<void> {
+  const { binaries, dir, certs, kubeconfigPath, core, components, left } = setup;
+  const { kcmPort, schedulerPort, kwokPort } = setup.ports;
+  // Both serve /healthz on a loopback port of their own, with a self-signed certificate in their cert dir.
+  const controller = (name: string, binary: string, port: number, extra: string[]) =>
+    startComponent(
+      name,
+      binary,
+      [
+        `--kubeconfig=${kubeconfigPath}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${port}`,
+        `--cert-dir=${join(dir, name)}`,
+        ...extra,
+      ],
+      join(dir, `${name}.log`),
+    );
+  const controllerManager = controller('kube-controller-manager', binaries.controllerManager, kcmPort, [
+    `--service-account-private-key-file=${certs.serviceAccountKey}`,
+    `--root-ca-file=${certs.caCert}`,
+  ]);
+  components.push(controllerManager);
+  const scheduler = controller('kube-scheduler', binaries.scheduler, schedulerPort, []);
+  components.push(scheduler);
+  const kwok = startComponent(
+    'kwok',
+    binaries.kwok,
+    [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--config=${writeKwokConfig(join(dir, 'kwok.yaml'))}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      `--server-address=127.0.0.1:${kwokPort}`,
+      '--node-ip=10.0.1.1',
+      '--cidr=10.0.2.0/24',
+    ],
+    join(dir, 'kwok.log'),
+  );
+  components.push(kwok);
+
+  await controllerManager.waitUntil(
+    async () => (await get(`https://127.0.0.1:${kcmPort}`, '/healthz', undefined)).status === 200,
+    left(),
+  );
+  await scheduler.waitUntil(
+    async () => (await get(`https://127.0.0.1:${schedulerPort}`, '/healthz', undefined)).status === 200,
+    left(),
+  );
+  await core.createNode({ body: fakeNode() });
+  await kwok.waitUntil(async () => {
+    const node = await core.readNode({ name: FAKE_NODE });
+    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }, left());
+  // The ServiceAccount controller creating `default` shows the controller manager runs its controllers.
+  await controllerManager.waitUntil(
+    async () => !!(await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' })),
+    left(),
+  );
 }
 
 function adminKubeConfig(url: string, certs: Certs): KubeConfig {
@@ -242,39 +286,48 @@ function fakeNode() {
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
-/** A GET on loopback HTTPS: with the admin client certificate when `certs` is given, else anonymous. */
-function get(
+/**
+ * One request on loopback HTTPS, with the admin client certificate when `certs` is given, else anonymous;
+ * the body is sent as JSON exactly as given (client-node's typed serializer would drop fields it has no
+ * model for, such as the `x-kubernetes-*` keys of Istio's CRD schemas).
+ */
+function send(
+  method: string,
   base: string,
   path: string,
   certs: Certs | undefined,
+  body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${base}${path}`,
       {
-        method: 'GET',
-        timeout: 5_000,
+        method,
+        timeout: 10_000,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
         ...(certs
           ? { ca: pem(certs.caCert), cert: pem(certs.adminCert), key: pem(certs.adminKey) }
           : // The controller manager and scheduler serve /healthz with a self-signed certificate of their own.
             { rejectUnauthorized: false }),
       },
       (response) => {
-        let body = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
         response.on('end', () => {
           let json: unknown;
           try {
-            json = JSON.parse(body);
+            json = JSON.parse(text);
           } catch {
-            json = body;
+            json = text;
           }
           resolve({ status: response.statusCode ?? 0, json });
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
+
+const get = (base: string, path: string, certs: Certs | undefined) => send('GET', base, path, certs);

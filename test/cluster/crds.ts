@@ -2,12 +2,9 @@
 // files from the Go module cache at the versions tools/crds/go.mod pins, and the chart's Rollout CRD.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ApiextensionsV1Api,
-  type KubeConfig,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
+import { ApiextensionsV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import type { ControlPlane } from './control-plane.js';
 import { moduleDirs } from './go-modules.js';
 import { sleep } from './processes.js';
 
@@ -53,11 +50,17 @@ export function readCrds(): CrdSource[] {
   ];
 }
 
-/** Creates every CRD and waits until the API server serves them all (condition Established). */
-export async function installCrds(kubeConfig: KubeConfig, sources: CrdSource[], timeoutMs = 60_000) {
-  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+/** Creates every CRD, exactly as its file has it, and waits until the API server serves them all (Established). */
+export async function installCrds(plane: ControlPlane, sources: CrdSource[], timeoutMs = 60_000) {
+  const api = plane.kubeConfig.makeApiClient(ApiextensionsV1Api);
   const crds = sources.flatMap((s) => s.crds);
-  for (const crd of crds) await api.createCustomResourceDefinition({ body: crd });
+  for (const crd of crds) {
+    const created = await plane.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    if (created.status !== 201) {
+      const message = (created.json as { message?: string }).message ?? JSON.stringify(created.json);
+      throw new Error(`CRD ${crd.metadata?.name} was refused (${created.status}): ${message}`);
+    }
+  }
   const deadline = Date.now() + timeoutMs;
   for (const crd of crds) {
     const name = crd.metadata!.name!;

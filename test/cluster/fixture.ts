@@ -13,7 +13,7 @@ export interface Cluster {
 export async function startCluster(): Promise<Cluster> {
   const plane = await startControlPlane();
   try {
-    await installCrds(plane.kubeConfig, readCrds());
+    await installCrds(plane, readCrds());
     const chart = await installChart(plane);
     process.stdout.write(`control plane ${plane.version} ready in ${plane.startedInMs} ms\n`);
     return { plane, chart, stop: () => plane.stop() };

@@ -8,6 +8,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
+  V1MicroTime,
   Watch,
   setHeaderOptions,
   type V1Deployment,
@@ -263,22 +264,31 @@ describe.each(servers)('the Kubernetes API the controller relies on (%s)', (_nam
     ]);
   });
 
-  it('sends a BOOKMARK with a current resourceVersion before a watch with timeoutSeconds ends', async () => {
+  it('sends a BOOKMARK before a watch with timeoutSeconds ends, carrying progress made outside the watch', async () => {
     const path = `/apis/stepwise.dev/v1alpha1/namespaces/${namespace}/rollouts`;
     const list = (await custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace })) as {
       metadata: { resourceVersion: string };
     };
-    const events = await watchEvents(
+    const watching = watchEvents(
       server,
       path,
       { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 5 },
       'BOOKMARK',
       10_000,
     );
+    // A write this watch does not see (another namespace) moves the resourceVersion on.
+    const elsewhere = await server.namespace();
+    const other = (await custom.createNamespacedCustomObject({
+      ...ROLLOUTS,
+      namespace: elsewhere,
+      body: rollout('elsewhere'),
+    })) as Rollout;
+    const events = await watching;
     const bookmark = events.find((e) => e.type === 'BOOKMARK');
-    expect(bookmark, 'a BOOKMARK before the watch timed out').toBeDefined();
+    expect(bookmark, `a BOOKMARK before the watch timed out; got ${JSON.stringify(events)}`).toBeDefined();
+    expect(events.filter((e) => e.type !== 'BOOKMARK')).toEqual([]);
     const rv = (bookmark?.object.metadata as { resourceVersion?: string }).resourceVersion;
-    expect(BigInt(rv ?? '0')).toBeGreaterThanOrEqual(BigInt(list.metadata.resourceVersion));
+    expect(BigInt(rv ?? '0')).toBeGreaterThanOrEqual(BigInt(other.metadata.resourceVersion ?? '0'));
   }, 15_000);
 
   it('lists by equality and set-based label selectors', async () => {
@@ -335,14 +345,19 @@ describe.each(servers)('the Kubernetes API the controller relies on (%s)', (_nam
   it('creates a Lease once, and refuses a second holder racing on a stale resourceVersion', async () => {
     const body = {
       metadata: { name: 'stepwise-leader' },
-      spec: { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date() },
+      spec: {
+        holderIdentity: 'a',
+        leaseDurationSeconds: 15,
+        acquireTime: new V1MicroTime(),
+        renewTime: new V1MicroTime(),
+      },
     };
     const lease = await coordination.createNamespacedLease({ namespace, body });
     expect((await failure(coordination.createNamespacedLease({ namespace, body }))).code).toBe(409);
     await coordination.replaceNamespacedLease({
       namespace,
       name: 'stepwise-leader',
-      body: { ...lease, spec: { ...lease.spec, renewTime: new Date() } },
+      body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime() } },
     });
     const racing = await failure(
       coordination.replaceNamespacedLease({
@@ -352,8 +367,20 @@ describe.each(servers)('the Kubernetes API the controller relies on (%s)', (_nam
       }),
     );
     expect(racing.code).toBe(409);
-    expect(
-      (await coordination.readNamespacedLease({ namespace, name: 'stepwise-leader' })).spec?.holderIdentity,
-    ).toBe('a');
+    const held = await coordination.readNamespacedLease({ namespace, name: 'stepwise-leader' });
+    expect(held.spec?.holderIdentity).toBe('a');
+  });
+
+  it('refuses Lease times that are not MicroTime (six fractional digits) with 400', async () => {
+    const refused = await failure(
+      coordination.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name: 'millis' },
+          spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: new Date() },
+        },
+      }),
+    );
+    expect(refused.code).toBe(400);
   });
 });

@@ -44,9 +44,9 @@ export async function sandboxServer(): Promise<ContractServer> {
 }
 
 export async function kubeApiServer(): Promise<ContractServer> {
-  const plane = await startControlPlane();
+  const plane = await startControlPlane({ workloads: false });
   try {
-    await installCrds(plane.kubeConfig, readCrds());
+    await installCrds(plane, readCrds());
   } catch (error) {
     await plane.stop();
     throw error;
