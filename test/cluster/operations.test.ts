@@ -1,7 +1,7 @@
 // An invalid spec on a real control plane: refused at the API by the chart's CRD schema when the schema can
 // say so, else marked Failed by the controller, with the field named and no traffic changed. (trigger --wait,
 // abort and the rollouts themselves run here from test/e2e, see vitest.cluster.config.ts.)
-import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiException, AuthorizationV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP, startE2E, type E2E } from '../e2e/harness.js';
 import { startClusterStack, type ClusterStack } from './stack.js';
@@ -54,5 +54,24 @@ describe('an invalid Rollout spec on a real kube-apiserver', () => {
     expect(status.phase).toBe('Failed');
     expect(status.message).toContain('spec.steps[1].weight');
     expect(((await e2e.virtualService()) as { spec: unknown }).spec).toEqual(before.spec);
+  });
+
+  it('runs the controller as the chart ServiceAccount: what the chart RBAC grants, and nothing more', async () => {
+    const asController = new KubeConfig();
+    asController.loadFromFile(e2e.stack.controllerKubeconfigPath!);
+    const reviews = asController.makeApiClient(AuthorizationV1Api);
+    const may = async (verb: string, group: string, resource: string, subresource = '') =>
+      (
+        await reviews.createSelfSubjectAccessReview({
+          body: {
+            spec: { resourceAttributes: { verb, group, resource, subresource, namespace: e2e.namespace } },
+          },
+        })
+      ).status?.allowed;
+    expect(await may('patch', 'stepwise.dev', 'rollouts', 'status')).toBe(true);
+    expect(await may('patch', 'networking.istio.io', 'virtualservices')).toBe(true);
+    expect(await may('list', '', 'secrets')).toBe(false);
+    expect(await may('patch', 'networking.istio.io', 'destinationrules')).toBe(false);
+    expect(await may('delete', 'stepwise.dev', 'rollouts')).toBe(false);
   });
 });
