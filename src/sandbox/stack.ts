@@ -61,6 +61,64 @@ export function readManifests(folder: string): KubernetesObject[] {
     );
 }
 
+/** Creates (or replaces) objects as `kubectl apply` would for new objects; `namespace` unless they name one. */
+export function manifestApplier(
+  kubeConfig: KubeConfig,
+  namespace: string,
+): (objects: KubernetesObject[]) => Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  return async (manifests) => {
+    for (const manifest of manifests) {
+      const applied = {
+        ...manifest,
+        metadata: { namespace, ...manifest.metadata, annotations: { ...manifest.metadata?.annotations } },
+      };
+      // Recorded as `kubectl apply` records it, so a later `kubectl apply` of the same files finds nothing to change.
+      const annotations = { ...applied.metadata.annotations, [LAST_APPLIED]: `${sortedJson(applied)}\n` };
+      const body = { ...applied, metadata: { ...applied.metadata, annotations } };
+      try {
+        await objects.create(body);
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409) throw error;
+        const current = await objects.read(body as KubernetesObject & { metadata: { name: string } });
+        await objects.replace({
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion },
+        });
+      }
+    }
+  };
+}
+
+/**
+ * The simulated mesh, routing by the VirtualServices, DestinationRules and Deployments of `namespace` as the
+ * API at `kubeConfig` serves them, and a real Prometheus scraping it.
+ */
+export async function startMeshAndPrometheus(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  options: StackOptions,
+  prometheusBinary = options.prometheusBinary,
+): Promise<{ mesh: Mesh; prometheus: PrometheusProcess }> {
+  const mesh = await startMesh({
+    source: kubernetesConfigSource(kubeConfig, namespace),
+    rps: options.rps ?? 50,
+    defaultNamespace: namespace,
+    ...options.mesh,
+  });
+  try {
+    const prometheus = await startPrometheus({
+      targets: [mesh.target],
+      scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
+      ...(prometheusBinary ? { binary: prometheusBinary } : {}),
+    });
+    return { mesh, prometheus };
+  } catch (error) {
+    await mesh.close();
+    throw error;
+  }
+}
+
 export async function startSandboxStack(options: StackOptions = {}): Promise<SandboxStack> {
   const cluster = await startMeshedCluster(options);
   try {
@@ -106,7 +164,6 @@ export async function startMeshedCluster(options: StackOptions = {}): Promise<Me
     });
     cleanups.push(() => mesh.close());
 
-    const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     return {
       api,
       mesh,
@@ -114,27 +171,7 @@ export async function startMeshedCluster(options: StackOptions = {}): Promise<Me
       kubeconfigPath,
       namespace,
       dir,
-      async apply(manifests) {
-        for (const manifest of manifests) {
-          const applied = {
-            ...manifest,
-            metadata: { namespace, ...manifest.metadata, annotations: { ...manifest.metadata?.annotations } },
-          };
-          // Recorded as `kubectl apply` records it, so a later `kubectl apply` of the same files finds nothing to change.
-          const annotations = { ...applied.metadata.annotations, [LAST_APPLIED]: `${sortedJson(applied)}\n` };
-          const body = { ...applied, metadata: { ...applied.metadata, annotations } };
-          try {
-            await objects.create(body);
-          } catch (error) {
-            if ((error as { code?: number }).code !== 409) throw error;
-            const current = await objects.read(body as KubernetesObject & { metadata: { name: string } });
-            await objects.replace({
-              ...body,
-              metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion },
-            });
-          }
-        }
-      },
+      apply: manifestApplier(kubeConfig, namespace),
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });

@@ -229,7 +229,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           sendJson(res, 200, toScale(writeScale(existing, patched)));
           return;
         }
-        const patched = applyPatch(existing, contentType, body);
+        const patched = applyPatch(existing, contentType, body, { custom: type.custom ?? false });
         const status = route.subresource === 'status' ? 'status' : undefined;
         sendJson(res, 200, served(store.updateObject(type, ns, name, patched, status), route));
         return;

@@ -49,6 +49,18 @@ function validate(type: ResourceType, obj: KubeObject): void {
       );
     }
   }
+  if (type.kind === 'Lease') {
+    // Lease times are MicroTime: kube-apiserver cannot decode a time without its six fractional digits.
+    const spec = (obj.spec ?? {}) as Record<string, unknown>;
+    for (const field of ['acquireTime', 'renewTime']) {
+      const value = spec[field];
+      if (value !== undefined && value !== null && !MICRO_TIME.test(String(value))) {
+        throw badRequest(
+          `Lease in version "v1" cannot be handled as a Lease: spec.${field} ${JSON.stringify(value)} is not a MicroTime (RFC 3339 with 6 fractional digits, e.g. 2026-01-02T15:04:05.000000Z)`,
+        );
+      }
+    }
+  }
 }
 
 /**
@@ -80,6 +92,8 @@ function keepDeletionFields(type: ResourceType, next: KubeObject, current: KubeO
     );
   }
 }
+
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
 
 function withoutResourceVersion(obj: KubeObject): KubeObject {
   const { resourceVersion: _rv, ...metadata } = obj.metadata;
