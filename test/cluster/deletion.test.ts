@@ -1,7 +1,7 @@
 // Deleting a Rollout mid-canary on a real control plane (owner references, the garbage collector): traffic
 // goes back to stable before the canary goes, so no request finds a subset without pods. This needs the
 // Rollout finalizer; without it the scenario is skipped, saying so.
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP, IMAGE, startE2E, type E2E } from '../e2e/harness.js';
 import { startClusterStack, type ClusterStack } from './stack.js';
@@ -43,8 +43,9 @@ describe('deleting a Rollout on a real kube-apiserver', () => {
       context.skip('the Rollout has no finalizer on this branch: deletion cannot route back to stable first');
     }
     await e2e.release(`${IMAGE}:3.0.0`);
-    await e2e.waitFor('step 2', (s) => s.currentStep === 2 && s.stepStartedAt !== undefined);
-    await e2e.meshRoutesCanaryWeight(25);
+    // Mid-step: the first step's weight is on the route and its 10-minute observation has just begun.
+    await e2e.waitFor('step 1 at 5%', (s) => s.currentStep === 1 && s.canaryWeight === 5);
+    await e2e.meshRoutesCanaryWeight(5);
     const before = unrouted();
     await custom.deleteNamespacedCustomObject({ ...ROLLOUTS, namespace: e2e.namespace, name: APP });
     const exists = () =>
@@ -61,5 +62,11 @@ describe('deleting a Rollout on a real kube-apiserver', () => {
     // The mesh keeps sending traffic for a few more reads of the cluster.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(unrouted() - before).toBe(0);
+    // The garbage collector left <app>-stable serving: the finalizer took the Rollout's owner reference off it.
+    const stable = await e2e.stack.kubeConfig
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ namespace: e2e.namespace, name: `${APP}-stable` });
+    expect(stable.metadata?.ownerReferences ?? []).toEqual([]);
+    expect(stable.status?.readyReplicas ?? 0).toBeGreaterThan(0);
   });
 });
