@@ -35,7 +35,7 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
   const phase = p.phase ?? 'Initializing';
   if (mode === 'invalid') return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
   if (mode === 'guarding' && command !== 'abort') {
-    return rejected(`the spec is invalid (${p.hold}): fix it first; \`abort\` is accepted meanwhile`);
+    return rejected(`${p.hold}: fix it first; \`abort\` is accepted meanwhile`);
   }
   const inRollout = phase === 'Progressing' || phase === 'Paused';
   switch (command) {

@@ -6,16 +6,12 @@
 import { rollback } from './moves.js';
 import type { Pass } from './pass.js';
 import { deadlineMs, isReady, readiness } from './readiness.js';
+import { templateOf } from './templates.js';
 
 export function promote(p: Pass): void {
   const s = p.status;
-  const { stable, canary, target } = p.observed;
-  const template =
-    canary?.revision === s.canaryRevision
-      ? canary!.template
-      : target?.revision === s.canaryRevision
-        ? target!.template
-        : undefined;
+  const { stable } = p.observed;
+  const template = templateOf(p, s.canaryRevision);
   const replicas = Math.max(p.desiredReplicas(), stable?.replicas ?? 0);
   const ready = isReady(stable, replicas, s.canaryRevision);
   if (!ready) {

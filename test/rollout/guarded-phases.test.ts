@@ -127,15 +127,29 @@ describe('promotion', () => {
   });
 });
 
-describe('a spec that turns invalid mid-rollout', () => {
-  const invalid = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] }; // weights must increase
+// Both hold the rollout where it is, guarded by the last valid spec; only `abort` is accepted meanwhile.
+const holds = [
+  {
+    cause: 'a spec that turns invalid mid-rollout',
+    start: (w: World) => (w.editedSpec = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] }),
+    end: (w: World) => (w.editedSpec = undefined),
+    why: 'the spec is invalid (spec.steps',
+  },
+  {
+    cause: 'a target Deployment deleted mid-rollout',
+    start: (w: World) => (w.targetDeleted = true),
+    end: (w: World) => (w.targetDeleted = false),
+    why: 'the target Deployment is missing (spec.targetRef.name',
+  },
+];
 
+describe.each(holds)('$cause', ({ start, end, why }) => {
   function heldAtStep2(checker: Checker): World {
     const w = new World(baseSpec, 'app:v1', checker);
     w.runUntil((x) => x.status.phase === 'Healthy');
     w.release('app:v2');
     w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
-    w.editedSpec = invalid;
+    start(w);
     return w;
   }
 
@@ -148,7 +162,7 @@ describe('a spec that turns invalid mid-rollout', () => {
     expect(w.vsWeight).toBe(25);
     expect(w.status.analysis!.checks).toBeGreaterThan(checks);
     expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'True' });
-    expect(w.status.message).toContain('held at 25% because the spec is invalid (spec.steps');
+    expect(w.status.message).toContain(`held at 25% because ${why}`);
     expect(w.announcements.filter((a) => a.reason === 'InvalidSpec')).toHaveLength(1);
     bad = true;
     w.runUntil(settled);
@@ -156,13 +170,14 @@ describe('a spec that turns invalid mid-rollout', () => {
     expect(w.vsWeight).toBe(0);
   });
 
-  it('accepts abort, refuses promote naming the problem, and continues once the spec is fixed', () => {
+  it('accepts abort, refuses promote naming the problem, and continues once it is fixed', () => {
     const w = heldAtStep2(scriptedChecker({}));
     w.sendCommand('promote', 'p-1');
     w.pass();
     expect(w.status.lastCommand).toMatchObject({ id: 'p-1', accepted: false });
-    expect(w.status.lastCommand?.message).toMatch(/the spec is invalid \(spec\.steps.*`abort` is accepted/);
-    w.editedSpec = undefined;
+    expect(w.status.lastCommand?.message).toContain(why);
+    expect(w.status.lastCommand?.message).toContain('`abort` is accepted');
+    end(w);
     w.runUntil(settled);
     expect(w.status.phase).toBe('Succeeded');
     expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'False' });
@@ -172,6 +187,19 @@ describe('a spec that turns invalid mid-rollout', () => {
     v.pass();
     expect(v.status).toMatchObject({ phase: 'Aborted', lastCommand: { id: 'a-1', accepted: true } });
     expect(v.vsWeight).toBe(0);
+  });
+});
+
+describe('a target Deployment deleted mid-rollout with its canary', () => {
+  it('rolls back at once (nothing holds the canary template to bring its pods back)', () => {
+    const w = healthyWorld();
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.targetDeleted = true;
+    w.canary = undefined;
+    w.pass();
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'CanaryMissing', canaryWeight: 0 });
+    expect(w.vsWeight).toBe(0);
   });
 });
 

@@ -7,7 +7,7 @@ import { type RolloutSpec, type RolloutSpecInput, rolloutSpecSchema } from '../.
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
-import { specForPass } from '../../src/rollout/last-valid-spec.js';
+import { specForPass, underWay } from '../../src/rollout/last-valid-spec.js';
 import { isAllowedMove } from '../../src/rollout/phase-table.js';
 import { canaryReplicas } from '../../src/rollout/plan.js';
 import { decide } from '../../src/rollout/transitions.js';
@@ -84,6 +84,8 @@ export class World {
   status: RolloutStatus = {};
   generation = 1;
   target: { image: string; replicas: number };
+  /** The target Deployment was deleted (its last image and replicas stay for when it comes back). */
+  targetDeleted = false;
   stable?: SimDeployment;
   canary?: SimDeployment;
   vsWeight = 10; // the user's VirtualService starts at 90/10 as in the shared example
@@ -126,11 +128,17 @@ export class World {
     return {
       generation: this.generation,
       problems: this.problems,
-      target: {
-        revision: this.target.image,
-        template: template(this.target.image),
-        replicas: this.target.replicas,
-      },
+      ...(this.targetDeleted
+        ? {
+            targetMissing: { path: 'spec.targetRef.name', message: 'Deployment "product-service" not found' },
+          }
+        : {
+            target: {
+              revision: this.target.image,
+              template: template(this.target.image),
+              replicas: this.target.replicas,
+            },
+          }),
       stable: this.observe(this.stable),
       canary: this.observe(this.canary),
       canaryWeight: this.vsWeight,
@@ -230,6 +238,7 @@ export class World {
     // §3.6: invalid input never changes traffic (nor anything else).
     if (
       observed.problems.length ||
+      (observed.targetMissing && !underWay(before)) ||
       (observed.awaitingRouting && before.phase && before.phase !== 'Initializing')
     ) {
       expect(decision.actions).toEqual([]);
