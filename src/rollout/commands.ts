@@ -79,6 +79,13 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
     case 'retry': {
       if (phase !== 'RolledBack' && phase !== 'Aborted')
         return rejected(`nothing to retry: the rollout is ${phase}`);
+      const previous = p.status.previousStable;
+      if (previous) {
+        // Step 1 starts with all traffic on stable, which is not back on its template yet (promotion.ts).
+        return rejected(
+          `the stable Deployment is still going back to revision ${previous.revision} after the abandoned promotion; retry once it is ready`,
+        );
+      }
       const revision = p.observed.target!.revision;
       if (revision === p.status.stableRevision) {
         return rejected(`nothing to retry: the target runs the stable revision ${revision}`);

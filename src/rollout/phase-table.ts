@@ -31,7 +31,7 @@ export const PHASE_TABLE: Record<Phase, PhaseRow> = {
   },
   Promoting: {
     meaning:
-      'the canary passed: stable gets its template, then 100% goes back to stable and the canary is scaled to 0; held to `progressDeadline`, and `abort` is accepted (stable first goes back to its previous template, the canary keeps its share until then)',
+      'the canary passed: stable gets its template, then 100% goes back to stable and the canary is scaled to 0; held to `progressDeadline`, and `abort` is accepted (stable first goes back to its previous template, the canary keeps its share until then); a canary with no ready pod hands its share to the ready pods of stable',
     next: ['Succeeded', 'RolledBack', 'Aborted', 'Failed'],
   },
   Succeeded: {

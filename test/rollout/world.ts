@@ -28,6 +28,8 @@ interface SimDeployment {
   image: string;
   replicas: number;
   readyAt: number;
+  /** Ready pods before `readyAt` (a rolling update keeps some old ones serving); none unless a test says so. */
+  readyMeanwhile?: number;
 }
 
 export interface CheckContext {
@@ -119,7 +121,7 @@ export class World {
       revision: w.image,
       template: template(w.image),
       replicas: w.replicas,
-      readyReplicas: ready ? w.replicas : 0,
+      readyReplicas: ready ? w.replicas : Math.min(w.readyMeanwhile ?? 0, w.replicas),
       rolledOut: ready,
     };
   }
