@@ -110,6 +110,7 @@ export function restoreStable(p: Pass): boolean {
       : `waiting for the stable Deployment to go back to revision ${previous.revision}`;
     const keeps = `the canary keeps its ${s.canaryWeight ?? 0}% until it is ready`;
     const startedMs = Date.parse(s.lastRollback?.at ?? p.nowIso);
+    s.waitingSince ??= p.nowIso; // a restore recorded without one (rollback() sets it) gets its deadline too
     if (p.nowMs >= deadlineMs(p)) {
       // Reminds every progressDeadline: waitingSince starts the next wait (rollback() started the first).
       const name = workloadName(p.spec.targetRef.name, 'stable');
