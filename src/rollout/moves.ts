@@ -75,6 +75,7 @@ export function rollback(
   const previous = p.phase === 'Promoting' ? s.previousStable : undefined;
   s.previousStable = previous;
   if (previous) {
+    s.waitingSince = p.nowIso; // stable's way back is held to progressDeadline too (restoreStable)
     const how = `the stable Deployment goes back to revision ${previous.revision}, and the canary keeps its ${s.canaryWeight}% until it is ready`;
     p.moveTo(phase, reason, `${message}; ${how}`, 'Warning', finding);
     return;

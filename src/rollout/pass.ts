@@ -23,7 +23,7 @@ export class Pass {
   private readonly actionsByKind = new Map<Action['kind'], Action>();
   private readonly wakeTimes: number[] = [];
   private check: CheckResult | undefined;
-  /** Set while the spec is invalid mid-rollout: why nothing may move forward (the canary is still guarded). */
+  /** Set while the spec is invalid or the target missing mid-rollout: why nothing may move forward (still guarded). */
   hold: string | undefined;
   private readonly checkScope: string;
 
