@@ -93,7 +93,7 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts.build).toMatch(/&& chmod \+x dist\/cli\/main\.js$/);
+    expect(pkg.scripts.build).toMatch(/&& chmod \+x dist\/cli\/main\.js dist\/cli\/kubectl-complete\.js$/);
   });
 
   it('keeps out of the build context nothing the Dockerfile copies, and keeps out node_modules and dist', () => {
