@@ -8,7 +8,7 @@ import { CliError, runAction } from '../exit.js';
 import { renderList } from '../render/list-table.js';
 import { formatRollouts, rolloutOutputOption, type RolloutOutput } from '../render/rollout-output.js';
 import { rolloutArgument } from '../rollout-argument.js';
-import { renderStatus, statusLine, type StatusView } from '../render/status-view.js';
+import { renderStatus, statusLine, type StatusView, type WorkloadPods } from '../render/status-view.js';
 
 interface StatusFlags extends ClusterFlags {
   watch?: boolean;
@@ -20,6 +20,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const images = (d: V1Deployment | undefined) =>
   d?.spec?.template.spec?.containers.map((c) => c.image ?? '').join(', ') || undefined;
+
+const workloadPods = (d: V1Deployment | undefined): WorkloadPods | undefined =>
+  d?.metadata?.name
+    ? { name: d.metadata.name, ready: d.status?.readyReplicas ?? 0, desired: d.spec?.replicas ?? 0 }
+    : undefined;
 
 async function loadView(cluster: Cluster, namespace: string, name: string): Promise<StatusView> {
   const rollout = await cluster.getRollout(namespace, name);
@@ -34,7 +39,15 @@ async function loadView(cluster: Cluster, namespace: string, name: string): Prom
         cluster.getDeployment(namespace, workloadName(app, 'canary')).catch(() => undefined),
       ])
     : [];
-  return { rollout, spec, stableImage: images(stable), canaryImage: images(canary), now: new Date() };
+  return {
+    rollout,
+    spec,
+    stableImage: images(stable),
+    canaryImage: images(canary),
+    stableWorkload: workloadPods(stable),
+    canaryWorkload: workloadPods(canary),
+    now: new Date(),
+  };
 }
 
 /** Moves the cursor back over the previous frame and clears it, so a redraw replaces it in place. */
