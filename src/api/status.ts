@@ -61,6 +61,21 @@ export interface CommandRecord {
   at: string;
 }
 
+export type ReleaseOutcome = 'Succeeded' | 'RolledBack' | 'Aborted';
+
+/** One finished release: a canary revision that was promoted, rolled back or aborted. */
+export interface ReleaseRecord {
+  revision: string;
+  /** The canary's container images, `name=image`, in the pod template's order. */
+  images: string[];
+  outcome: ReleaseOutcome;
+  reason: string;
+  message: string;
+  /** When the release started (the canary revision was first seen); absent for releases of older versions. */
+  startedAt?: string;
+  finishedAt: string;
+}
+
 export interface RolloutStatus {
   phase?: Phase;
   observedGeneration?: number;
@@ -85,4 +100,8 @@ export interface RolloutStatus {
   message?: string;
   conditions?: Condition[];
   lastCommand?: CommandRecord;
+  /** When the release under way started, for its duration in `history`. */
+  releaseStartedAt?: string;
+  /** Finished releases, newest first, at most the last 10. */
+  history?: ReleaseRecord[];
 }

@@ -1,6 +1,7 @@
 import type { RolloutSpec, Step } from '../api/schema.js';
 import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
+import { recordReleaseEnd } from './history.js';
 import type { Action, Announcement, Observed } from './types.js';
 
 export const freshAnalysis = (): AnalysisStatus => ({
@@ -102,6 +103,7 @@ export class Pass {
     this.status.reason = reason;
     this.status.message = message;
     this.announce(type, reason, message);
+    recordReleaseEnd(this.status, this.observed, this.nowIso, phase, reason, message);
   }
 
   /** Status message without a transition (progress notes such as "waiting for pods"). */

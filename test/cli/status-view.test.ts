@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rolloutSpecSchema } from '../../src/api/schema.js';
-import type { RolloutStatus } from '../../src/api/status.js';
+import type { ReleaseRecord, RolloutStatus } from '../../src/api/status.js';
+import { renderHistory } from '../../src/cli/render/history-table.js';
 import { renderList } from '../../src/cli/render/list-table.js';
 import { startComparison } from '../../src/analysis/comparison/counter-comparison.js';
 import type { SlowEdge } from '../../src/analysis/comparison/slow-edge.js';
@@ -203,5 +204,48 @@ describe('stepwise list rendering', () => {
 
   it('says so when there is nothing to list', () => {
     expect(renderList([], now)).toBe('No Rollouts found.');
+  });
+});
+
+describe('release history rendering', () => {
+  const history: ReleaseRecord[] = [
+    {
+      revision: 'cccc333333',
+      images: ['app=reg/app:1.2.0'],
+      outcome: 'RolledBack',
+      reason: 'ErrorRate',
+      message: 'step 1/3 (weight 5%): canary error rate 5% is above the limit 1%',
+      startedAt: '2026-01-01T11:50:00Z',
+      finishedAt: '2026-01-01T11:51:30Z',
+    },
+    {
+      revision: 'bbbb222222',
+      images: ['app=reg/app:1.1.0', 'proxy=reg/proxy:2'],
+      outcome: 'Succeeded',
+      reason: 'Promoted',
+      message: 'revision bbbb222222 is now stable and serves 100% of the traffic',
+      startedAt: '2026-01-01T10:00:00Z',
+      finishedAt: '2026-01-01T10:05:00Z',
+    },
+  ];
+
+  it('lists each release with image, outcome, duration, when and reason, newest first', () => {
+    const lines = renderHistory(history, now).split('\n');
+    expect(lines[0]).toMatch(/^REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
+    expect(lines[1]).toMatch(
+      /^cccc333333\s+reg\/app:1\.2\.0\s+RolledBack\s+1m30s\s+8m30s ago\s+ErrorRate: step 1\/3 .*limit 1%$/,
+    );
+    expect(lines[2]).toMatch(
+      /^bbbb222222\s+app=reg\/app:1\.1\.0, proxy=reg\/proxy:2\s+Succeeded\s+5m\s+1h55m ago\s+Promoted: /,
+    );
+    expect(renderHistory(undefined, now)).toBe('No finished releases yet.');
+  });
+
+  it('shows the latest releases in status', () => {
+    const text = renderStatus({ rollout: rollout({ phase: 'Healthy', history }), spec, now });
+    expect(text).toContain(
+      'History:\n  cccc333333  reg/app:1.2.0  RolledBack (ErrorRate) after 1m30s, 8m30s ago\n' +
+        '  bbbb222222  app=reg/app:1.1.0, proxy=reg/proxy:2  Succeeded (Promoted) after 5m, 1h55m ago',
+    );
   });
 });

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { validateSpec } from '../../api/validate.js';
-import type { Cluster } from '../../kube/cluster.js';
+import type { Cluster, RolloutObject } from '../../kube/cluster.js';
 import { workloadName } from '../../workload/labels.js';
 import { connect, withClusterOptions, type ClusterFlags } from '../cluster-options.js';
 import { CliError, runAction } from '../exit.js';
+import { formatData, outputOption, parseOutputFormat } from '../output.js';
+import { renderHistory } from '../render/history-table.js';
 import { renderList } from '../render/list-table.js';
 import { formatRollouts, rolloutOutputOption, type RolloutOutput } from '../render/rollout-output.js';
 import { rolloutArgument } from '../rollout-argument.js';
@@ -26,10 +28,15 @@ const workloadPods = (d: V1Deployment | undefined): WorkloadPods | undefined =>
     ? { name: d.metadata.name, ready: d.status?.readyReplicas ?? 0, desired: d.spec?.replicas ?? 0 }
     : undefined;
 
-async function loadView(cluster: Cluster, namespace: string, name: string): Promise<StatusView> {
+async function requireRollout(cluster: Cluster, namespace: string, name: string): Promise<RolloutObject> {
   const rollout = await cluster.getRollout(namespace, name);
   if (!rollout)
     throw new CliError(`Rollout ${namespace}/${name} not found; check the name and -n/--namespace`);
+  return rollout;
+}
+
+async function loadView(cluster: Cluster, namespace: string, name: string): Promise<StatusView> {
+  const rollout = await requireRollout(cluster, namespace, name);
   const checked = validateSpec(rollout.spec);
   const spec = checked.ok ? checked.spec : undefined;
   const app = spec?.targetRef.name;
@@ -129,6 +136,24 @@ export function registerStatusCommands(program: Command): void {
               wide: flags.output?.format === 'wide',
             }),
         );
+      }),
+    );
+
+  withClusterOptions(
+    program
+      .command('history')
+      .description('the finished releases of a Rollout: revision, image, outcome, duration, when, reason')
+      .addArgument(rolloutArgument())
+      .addOption(outputOption()),
+  )
+    .addHelpText('after', '\nExample:\n  stepwise history product-service -n production')
+    .action(
+      runAction(async (name: string, flags: ClusterFlags & { output?: 'json' | 'yaml' }) => {
+        const format = parseOutputFormat(flags.output);
+        const { cluster, namespace } = connect(flags);
+        const rollout = await requireRollout(cluster, namespace, name);
+        const history = rollout.status?.history ?? [];
+        console.log(format ? formatData(history, format) : renderHistory(history, new Date()));
       }),
     );
 }

@@ -5,6 +5,7 @@ import { parseStoredComparison } from '../../analysis/comparison/counter-compari
 import type { AnalysisStatus, RolloutStatus, Verdict } from '../../api/status.js';
 import type { RolloutObject } from '../../kube/cluster.js';
 import { age, formatTraffic, number, percent } from './format.js';
+import { historyLines } from './history-table.js';
 
 export interface WorkloadPods {
   name: string;
@@ -217,6 +218,7 @@ export function renderStatus(view: StatusView): string {
       `Command:   ${c.command} ${c.accepted ? 'accepted' : 'REJECTED'} ${age(c.at, now)} ago: ${c.message}`,
     );
   }
+  lines.push(...historyLines(s.history, now));
   const invalid = s.conditions?.find((c) => c.type === 'InvalidSpec' && c.status === 'True');
   if (invalid) lines.push(`Invalid:   ${invalid.message}`);
   return lines.join('\n');
