@@ -155,6 +155,34 @@ describe('kubectl-shaped output', () => {
   }, 120_000);
 });
 
+describe('--watch in a terminal', () => {
+  it('redraws the status in place with cursor moves instead of appending or clearing the screen', async () => {
+    // script(1) gives the CLI a pseudo-terminal, so stdout.isTTY is true as in a user's shell.
+    const command = [process.execPath, '--import', 'tsx', main, 'status', 'cart', '-n', 'shop', '-w']
+      .concat(['--kubeconfig', kubeconfig])
+      .map((w) => `'${w}'`)
+      .join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      for (let i = 0; i < 600 && (out.match(/Rollout: {3}shop\/cart/g) ?? []).length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const frames = out.split(/Rollout: {3}shop\/cart/).length - 1;
+    expect(frames).toBeGreaterThanOrEqual(3);
+    const frameLines = out.slice(0, out.indexOf('\x1b[')).split('\n').length - 1;
+    // Each redraw moves up over the previous frame's lines and clears below: the frames overwrite each other.
+    expect(out.match(/\x1b\[(\d+)F\x1b\[J/g)).toEqual(
+      Array.from({ length: frames - 1 }, () => `\x1b[${frameLines}F\x1b[J`),
+    );
+    expect(out).not.toContain('\x1b[2J');
+  }, 120_000);
+});
+
 describe('completion', () => {
   it('completes commands, Rollout names of the namespace given, and namespaces', async () => {
     expect((await stepwise(['__complete', 'st'])).stdout).toBe('status\n:4\n');
