@@ -176,6 +176,7 @@ describe('--watch in a terminal', () => {
     expect(frames).toBeGreaterThanOrEqual(3);
     const frameLines = out.slice(0, out.indexOf('\x1b[')).split('\n').length - 1;
     // Each redraw moves up over the previous frame's lines and clears below: the frames overwrite each other.
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is tested
     expect(out.match(/\x1b\[(\d+)F\x1b\[J/g)).toEqual(
       Array.from({ length: frames - 1 }, () => `\x1b[${frameLines}F\x1b[J`),
     );
