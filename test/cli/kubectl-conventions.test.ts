@@ -70,7 +70,7 @@ describe('kubectl-shaped output', () => {
       ['default', 'product-service'],
       ['shop', 'cart'],
     ]);
-  }, 120_000);
+  }, 240_000);
 
   it('prints the Rollout object with -o json, and a List for several', async () => {
     const one = JSON.parse((await cli(['status', 'product-service', '-o', 'json'])).stdout) as Obj;
@@ -83,7 +83,7 @@ describe('kubectl-shaped output', () => {
     const list = JSON.parse((await cli(['list', '-A', '-o', 'json'])).stdout) as Obj;
     expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
     expect(list.items.map((r: Obj) => r.kind)).toEqual(['Rollout', 'Rollout']);
-  }, 120_000);
+  }, 240_000);
 
   it('prints names with -o name and fields with -o jsonpath', async () => {
     expect((await cli(['list', '-A', '-o', 'name'])).stdout).toBe(
@@ -95,7 +95,7 @@ describe('kubectl-shaped output', () => {
     const range =
       '--output=jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.metadata.namespace}{"\\n"}{end}';
     expect((await cli(['list', '-A', range])).stdout).toBe('product-service\tdefault\ncart\tshop\n\n');
-  }, 120_000);
+  }, 240_000);
 
   it('takes rollout/NAME and rollouts.stepwise.dev/NAME, and refuses another type', async () => {
     for (const argument of ['rollout/cart', 'rollouts.stepwise.dev/cart']) {
@@ -105,7 +105,7 @@ describe('kubectl-shaped output', () => {
     const wrong = await cli(['status', 'deployment/cart', '-n', 'shop']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('"deployment/cart" is not a Rollout; give its name or rollout/<name>');
-  }, 120_000);
+  }, 240_000);
 
   it('prints one JSON line per change with --watch -o json when piped', async () => {
     const child = spawn(
@@ -152,7 +152,7 @@ describe('kubectl-shaped output', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('--watch in a terminal', () => {
@@ -181,7 +181,7 @@ describe('--watch in a terminal', () => {
       Array.from({ length: frames - 1 }, () => `\x1b[${frameLines}F\x1b[J`),
     );
     expect(out).not.toContain('\x1b[2J');
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('completion', () => {
@@ -195,7 +195,7 @@ describe('completion', () => {
     );
     const namespaces = (await stepwise(['__complete', 'list', '--kubeconfig', kubeconfig, '-n', ''])).stdout;
     expect(namespaces.split('\n')).toEqual(expect.arrayContaining(['default', 'shop', ':4']));
-  }, 120_000);
+  }, 240_000);
 
   it('offers Rollout names in bash through the CLI itself', async () => {
     const script = completionScript(new Command('stepwise'), 'bash');
@@ -209,7 +209,7 @@ describe('completion', () => {
       execFile('bash', ['-c', shell], { timeout: 60_000 }, (_e, stdout) => resolve(stdout)),
     );
     expect(result.trim()).toBe('cart');
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('errors that say the cause and the fix', () => {
@@ -226,5 +226,5 @@ describe('errors that say the cause and the fix', () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });
