@@ -197,6 +197,19 @@ describe('completion', () => {
     expect(namespaces.split('\n')).toEqual(expect.arrayContaining(['default', 'shop', ':4']));
   }, 240_000);
 
+  it('answers kubectl through kubectl_complete-stepwise with the same completions', async () => {
+    const plugin = new URL('../../src/cli/kubectl-complete.ts', import.meta.url).pathname;
+    const run = await new Promise<string>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', plugin, 'status', '--kubeconfig', kubeconfig, '-n', 'shop', 'ca'],
+        { timeout: 60_000 },
+        (_e, stdout) => resolve(stdout),
+      ),
+    );
+    expect(run).toBe('cart\n:4\n');
+  }, 240_000);
+
   it('offers Rollout names in bash through the CLI itself', async () => {
     const script = completionScript(new Command('stepwise'), 'bash');
     const shell = `

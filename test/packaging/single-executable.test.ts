@@ -2,7 +2,7 @@
 // then run with no Node on PATH against the sandbox API server.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -50,6 +50,16 @@ describe('the single-file executable', () => {
     );
     expect(stdout).toMatch(/^Rollout: +default\/product-service$/m);
     expect(stdout).toMatch(/^Phase: +Pending/m);
+  });
+
+  it('answers kubectl completion when linked as kubectl_complete-stepwise', async () => {
+    const link = join(dir, 'kubectl_complete-stepwise');
+    symlinkSync(binary, link);
+    const { stdout } = await run(link, ['status', '--kubeconfig', join(dir, 'kubeconfig'), 'prod'], {
+      env,
+      timeout: 30_000,
+    });
+    expect(stdout).toBe('product-service\n:4\n');
   });
 
   it('comes as a krew plugin whose manifest names the archive and its checksum', async () => {
