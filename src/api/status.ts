@@ -65,6 +65,8 @@ export type ReleaseOutcome = 'Succeeded' | 'RolledBack' | 'Aborted';
 
 /** One finished release: a canary revision that was promoted, rolled back or aborted. */
 export interface ReleaseRecord {
+  /** 1 for the Rollout's first finished release, then counting up; kept when older ones drop out. */
+  number: number;
   revision: string;
   /** The canary's container images, `name=image`, in the pod template's order. */
   images: string[];

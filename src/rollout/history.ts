@@ -39,6 +39,7 @@ export function recordReleaseEnd(
     previous?.revision === status.canaryRevision && previous.startedAt === status.releaseStartedAt;
   if (sameRelease) return;
   const record: ReleaseRecord = {
+    number: (previous?.number ?? 0) + 1,
     revision: status.canaryRevision,
     images: imagesOf(canaryTemplate(status.canaryRevision, observed)),
     outcome: phase as ReleaseOutcome,

@@ -210,6 +210,7 @@ describe('stepwise list rendering', () => {
 describe('release history rendering', () => {
   const history: ReleaseRecord[] = [
     {
+      number: 7,
       revision: 'cccc333333',
       images: ['app=reg/app:1.2.0'],
       outcome: 'RolledBack',
@@ -219,6 +220,7 @@ describe('release history rendering', () => {
       finishedAt: '2026-01-01T11:51:30Z',
     },
     {
+      number: 6,
       revision: 'bbbb222222',
       images: ['app=reg/app:1.1.0', 'proxy=reg/proxy:2'],
       outcome: 'Succeeded',
@@ -231,12 +233,12 @@ describe('release history rendering', () => {
 
   it('lists each release with image, outcome, duration, when and reason, newest first', () => {
     const lines = renderHistory(history, now).split('\n');
-    expect(lines[0]).toMatch(/^REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
+    expect(lines[0]).toMatch(/^#\s+REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
     expect(lines[1]).toMatch(
-      /^cccc333333\s+reg\/app:1\.2\.0\s+RolledBack\s+1m30s\s+8m30s ago\s+ErrorRate: step 1\/3 .*limit 1%$/,
+      /^7\s+cccc333333\s+reg\/app:1\.2\.0\s+RolledBack\s+1m30s\s+8m30s ago\s+ErrorRate: step 1\/3 .*limit 1%$/,
     );
     expect(lines[2]).toMatch(
-      /^bbbb222222\s+app=reg\/app:1\.1\.0, proxy=reg\/proxy:2\s+Succeeded\s+5m\s+1h55m ago\s+Promoted: /,
+      /^6\s+bbbb222222\s+app=reg\/app:1\.1\.0, proxy=reg\/proxy:2\s+Succeeded\s+5m\s+1h55m ago\s+Promoted: /,
     );
     expect(renderHistory(undefined, now)).toBe('No finished releases yet.');
   });
@@ -244,8 +246,8 @@ describe('release history rendering', () => {
   it('shows the latest releases in status', () => {
     const text = renderStatus({ rollout: rollout({ phase: 'Healthy', history }), spec, now });
     expect(text).toContain(
-      'History:\n  cccc333333  reg/app:1.2.0  RolledBack (ErrorRate) after 1m30s, 8m30s ago\n' +
-        '  bbbb222222  app=reg/app:1.1.0, proxy=reg/proxy:2  Succeeded (Promoted) after 5m, 1h55m ago',
+      'History:\n  #7 cccc333333  reg/app:1.2.0  RolledBack (ErrorRate) after 1m30s, 8m30s ago\n' +
+        '  #6 bbbb222222  app=reg/app:1.1.0, proxy=reg/proxy:2  Succeeded (Promoted) after 5m, 1h55m ago',
     );
   });
 });

@@ -35,10 +35,10 @@ describe.skipIf(!prometheusInstalled)('release history on the sandbox, end to en
     const run = await e2e.cli(['history', `rollout/${APP}`]);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
+    expect(lines[0]).toMatch(/^#\s+REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
     expect(lines[1]).toMatch(
-      /^[0-9a-f]{10}\s+\S+:1\.2\.0-bad-errors\s+RolledBack\s+\S+\s+\S+ ago\s+\w+: step 1\/1/,
+      /^2\s+[0-9a-f]{10}\s+\S+:1\.2\.0-bad-errors\s+RolledBack\s+\S+\s+\S+ ago\s+\w+: step 1\/1/,
     );
-    expect(lines[2]).toMatch(/^[0-9a-f]{10}\s+\S+:1\.1\.0\s+Succeeded\s+\S+\s+\S+ ago\s+Promoted: /);
+    expect(lines[2]).toMatch(/^1\s+[0-9a-f]{10}\s+\S+:1\.1\.0\s+Succeeded\s+\S+\s+\S+ ago\s+Promoted: /);
   }, 300_000);
 });

@@ -25,6 +25,7 @@ describe('release history', () => {
     const [bad, good] = w.status.history!;
     expect(w.status.history).toHaveLength(2);
     expect(good).toEqual({
+      number: 1,
       revision: 'app:v2',
       images: ['app=app:v2'],
       outcome: 'Succeeded',
@@ -35,6 +36,7 @@ describe('release history', () => {
     });
     expect(Date.parse(good!.startedAt!)).toBeGreaterThanOrEqual(goodStart);
     expect(bad).toMatchObject({
+      number: 2,
       revision: 'app:bad',
       images: ['app=app:bad'],
       outcome: 'RolledBack',
@@ -68,5 +70,7 @@ describe('release history', () => {
     expect(w.status.history).toHaveLength(HISTORY_LIMIT);
     expect(w.status.history![0]!.revision).toBe(`app:v${HISTORY_LIMIT + 3}`);
     expect(w.status.history!.at(-1)!.revision).toBe('app:v4');
+    // Numbers keep counting when the oldest releases drop out, so #3 always means the same release.
+    expect(w.status.history!.map((r) => r.number)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
   });
 });
