@@ -1,6 +1,7 @@
 // The transitions several phases share: start a rollout, move to the next step, promote, roll back.
 import type { Announcement } from '../api/status.js';
 import type { Pass } from './pass.js';
+import { releaseStarted } from './history.js';
 import { freshAnalysis } from './pass.js';
 import { describeSteps } from './plan.js';
 
@@ -13,6 +14,7 @@ export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted
   s.waitingSince = p.nowIso;
   s.rolledBackRevision = undefined;
   s.analysis = freshAnalysis();
+  releaseStarted(s, p.nowIso);
   p.moveTo(
     'Progressing',
     reason,
