@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KIND, rolloutSpecSchema } from '../api/schema.js';
 import type { Phase, RolloutStatus } from '../api/status.js';
+import { type Dashboard, startDashboard } from '../dashboard/server.js';
+import { Cluster } from '../kube/cluster.js';
 import { type ControllerProcess, startControllerProcess } from './controller-process.js';
 import {
   type RolloutRef,
@@ -62,6 +64,7 @@ class Running {
   stack: Promise<SandboxStack> | undefined;
   controller: ControllerProcess | undefined;
   view: LiveView | undefined;
+  dashboard: Dashboard | undefined;
   stopping = false;
   private stopped: Promise<void> | undefined;
 
@@ -69,6 +72,7 @@ class Running {
     this.stopping = true;
     this.stopped ??= (async () => {
       this.view?.close();
+      await this.dashboard?.close();
       if (this.controller) {
         const controller = this.controller;
         const kill = setTimeout(() => controller.child.kill('SIGKILL'), 5_000);
@@ -108,6 +112,14 @@ async function runDemo(flags: DemoFlags, running: Running): Promise<boolean> {
   console.log(`  Kubernetes API  ${stack.api.url}  (kubeconfig ${stack.kubeconfigPath})`);
   console.log(`  Prometheus      ${stack.prometheus.url}`);
   console.log(`  controller log  ${logFile}`);
+  const { namespace } = stack;
+  running.dashboard = await startDashboard({
+    cluster: new Cluster(stack.kubeConfig),
+    namespace,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  console.log(`  dashboard       ${running.dashboard.url}rollouts/${namespace}/product-service`);
   console.log('  (all removed when the demo ends)');
 
   const timing = flags.fast ? FAST_TIMING : DEMO_TIMING;
@@ -242,6 +254,8 @@ async function main(): Promise<void> {
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    // A closed terminal: without a handler node dies at once, and Prometheus (which reloads on SIGHUP) would stay.
+    ['SIGHUP', 129],
   ] as const) {
     process.on(signal, () => {
       if (running.stopping) process.exit(code); // a second Ctrl-C: do not wait any longer
