@@ -3,6 +3,7 @@
 // bounded per Rollout so a dashboard left open for days does not grow without end.
 import type { RolloutObject } from '../kube/cluster.js';
 import type { Phase, Verdict } from '../api/status.js';
+import type { TrackValues } from './track-values.js';
 
 export const KEPT_PER_ROLLOUT = 1000;
 
@@ -17,6 +18,10 @@ export interface CheckSample {
   evidence?: number;
   rateRatio?: { lower: number; upper: number };
   message?: string;
+  /** Stable's values over the same window, from Prometheus (filled in after the check was seen). */
+  stable?: TrackValues;
+  /** Why stable's values are missing. */
+  stableUnavailable?: string;
 }
 
 export interface WeightSample {
@@ -41,8 +46,9 @@ export class CheckRecorder {
   readonly since = new Date();
   private readonly seen = new Map<string, Seen>();
 
-  /** Notes what is new in these Rollouts' status since the last look. */
-  observe(rollouts: RolloutObject[], now = new Date()): void {
+  /** Notes what is new in these Rollouts' status since the last look; returns the checks not seen before. */
+  observe(rollouts: RolloutObject[], now = new Date()): { rollout: RolloutObject; check: CheckSample }[] {
+    const added: { rollout: RolloutObject; check: CheckSample }[] = [];
     for (const rollout of rollouts) {
       const status = rollout.status ?? {};
       let seen = this.seen.get(keyOf(rollout));
@@ -52,7 +58,7 @@ export class CheckRecorder {
       }
       const analysis = status.analysis;
       if (analysis?.lastCheckAt && seen.checks.at(-1)?.at !== analysis.lastCheckAt) {
-        push(seen.checks, {
+        const check: CheckSample = {
           at: analysis.lastCheckAt,
           step: status.currentStep,
           weight: status.canaryWeight,
@@ -63,7 +69,9 @@ export class CheckRecorder {
           evidence: analysis.evidence,
           rateRatio: analysis.rateRatio,
           message: analysis.lastMessage,
-        });
+        };
+        push(seen.checks, check);
+        added.push({ rollout, check });
       }
       const weight = status.canaryWeight ?? 0;
       const last = seen.weights.at(-1);
@@ -71,6 +79,7 @@ export class CheckRecorder {
         push(seen.weights, { at: now.toISOString(), weight, phase: status.phase });
       }
     }
+    return added;
   }
 
   checks(namespace: string, name: string): CheckSample[] {

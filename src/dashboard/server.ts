@@ -10,6 +10,7 @@ import { sendCommand } from '../cli/send-command.js';
 import { CheckRecorder } from './check-recorder.js';
 import { newToken, refuseCommand, refuseHost, type GuardSettings } from './request-guard.js';
 import { RolloutViews } from './rollout-view.js';
+import { addStableValues } from './stable-of-check.js';
 
 export interface DashboardOptions {
   cluster: Cluster;
@@ -40,15 +41,8 @@ const SECURITY_HEADERS = {
 };
 
 const require = createRequire(import.meta.url);
-const assetsDir = new URL('./assets/', import.meta.url);
-/** Found next to this module (tsx, tests) or, from the compiled dist/dashboard/, in the source tree. */
-function readAsset(name: string): string {
-  try {
-    return readFileSync(new URL(name, assetsDir), 'utf8');
-  } catch {
-    return readFileSync(new URL(`../../src/dashboard/assets/${name}`, import.meta.url), 'utf8');
-  }
-}
+// Next to this module: src/dashboard/assets under tsx, dist/dashboard/assets once built (npm run build copies them).
+const readAsset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
 
 const ASSETS: Record<string, { type: string; body: () => string }> = {
   '/assets/app.js': { type: 'text/javascript', body: () => readAsset('app.js') },
@@ -85,7 +79,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     try {
       rollouts = (await options.cluster.listRollouts(options.namespace)).items;
       listError = undefined;
-      recorder.observe(rollouts);
+      // Not awaited: a slow Prometheus must not hold the page's updates.
+      for (const seen of recorder.observe(rollouts)) void addStableValues(seen.rollout, seen.check);
     } catch (error) {
       listError = `cannot list Rollouts: ${error instanceof Error ? error.message : String(error)}`;
     }

@@ -110,8 +110,16 @@ describe.skipIf(!prometheusInstalled || !existsSync(CHROMIUM))('stepwise dashboa
     const decision = page.locator('#timeline tr', { hasText: status.message }).filter({ hasText: 'Warning' });
     await decision.first().waitFor({ timeout: 10_000 });
     expect(await decision.first().textContent()).toContain(status.reason);
-    // The checks the dashboard saw are drawn: uPlot renders a canvas per chart.
+    // The checks the dashboard saw are drawn (uPlot renders a canvas per chart), with stable's values beside them.
     expect(await page.locator('#chart-errors canvas').count()).toBeGreaterThan(0);
+    const detail = (await (await fetch(`${url}api/rollouts/${e2e.namespace}/${APP}`)).json()) as {
+      checks: { errorRate?: number; stable?: { errorRate?: number } }[];
+    };
+    const compared = detail.checks.filter((c) => c.stable?.errorRate !== undefined);
+    expect(compared.length).toBeGreaterThan(0);
+    // A bad canary against a healthy stable (0.1% errors in the sandbox): the last check shows the gap.
+    const last = compared.at(-1)!;
+    expect(last.errorRate!).toBeGreaterThan(last.stable!.errorRate!);
     await page.screenshot({ path: `${SCREENSHOTS}dashboard-rolled-back.png`, fullPage: true });
     await page.goto(url);
     await page.locator('[data-phase="RolledBack"]').waitFor({ timeout: 10_000 });

@@ -167,6 +167,7 @@ function drawCharts(d) {
   const xs = d.checks.map((c) => seconds(c.at));
   const line = (value) => d.checks.map(() => value ?? null);
   const val = (key) => d.checks.map((c) => (typeof c[key] === 'number' ? c[key] : null));
+  const stable = (key) => d.checks.map((c) => (typeof c.stable?.[key] === 'number' ? c.stable[key] : null));
   chart(
     'chart-weight',
     'Canary weight (%)',
@@ -178,22 +179,24 @@ function drawCharts(d) {
   );
   chart(
     'chart-errors',
-    'Canary error rate per check',
+    'Error rate per check: canary vs stable',
     [
       { label: 'canary error rate', stroke: '#c43c3c', width: 2, value: (_, v) => pct(v) },
+      { label: 'stable', stroke: '#2f8f46', width: 2, value: (_, v) => pct(v) },
       { label: 'limit (maxErrorRate)', stroke: '#555', dash: [6, 4], value: (_, v) => pct(v) },
     ],
-    [xs, val('errorRate'), line(limits.maxErrorRate)],
+    [xs, val('errorRate'), stable('errorRate'), line(limits.maxErrorRate)],
     { yAxis: { values: (_, ticks) => ticks.map((t) => pct(t)) } },
   );
   chart(
     'chart-p99',
-    'Canary P99 per check (ms)',
+    'P99 per check (ms): canary vs stable',
     [
       { label: 'canary P99', stroke: '#1d4f91', width: 2, value: (_, v) => ms(v) },
+      { label: 'stable', stroke: '#2f8f46', width: 2, value: (_, v) => ms(v) },
       { label: 'limit (maxP99LatencyMs)', stroke: '#555', dash: [6, 4], value: (_, v) => ms(v) },
     ],
-    [xs, val('p99Ms'), line(limits.maxP99LatencyMs)],
+    [xs, val('p99Ms'), stable('p99Ms'), line(limits.maxP99LatencyMs)],
   );
   chart(
     'chart-evidence',
@@ -342,9 +345,12 @@ function renderOverview(d) {
         ? el('div', { class: 'reason' }, 'Invalid spec: ', d.specProblems.join('; '))
         : '',
     );
+  const missing = d.checks.findLast((c) => c.stableUnavailable)?.stableUnavailable;
   document.getElementById('recording').textContent =
-    `Charts show each check this dashboard saw since ${new Date(d.recordingSince).toLocaleString()} (the Rollout's status keeps only the latest one). ` +
-    "Stable's own error rate and P99 are not in the status; the comparison's evidence is what weighs canary against stable.";
+    `Charts show each check this dashboard saw since ${new Date(d.recordingSince).toLocaleString()} ` +
+    "(the Rollout's status keeps only the latest one): the canary's values as the controller judged them, and " +
+    "stable's over the same window, read from the Rollout's Prometheus." +
+    (missing ? ` Stable's values are missing for some checks: ${missing}.` : '');
 }
 
 function renderTimeline(d) {
