@@ -2,6 +2,7 @@
 // headless Chromium (Debian's, through playwright-core): the page shows a rollback with its reason, and its
 // promote button passes a manual gate.
 import { existsSync, mkdirSync } from 'node:fs';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -78,6 +79,31 @@ describe.skipIf(!prometheusInstalled || !existsSync(CHROMIUM))('stepwise dashboa
     expect(otherSite.status).toBe(403);
     expect((await e2e.status()).lastCommand).toEqual(before);
     expect((await e2e.status()).phase).toBe('Healthy');
+  }, 30_000);
+
+  it('shows markup in cluster values as text, never as elements', async () => {
+    const hostile = '<img id="injected" src="x"> <script>window.injected = 1</script>';
+    await e2e.stack.kubeConfig.makeApiClient(CoreV1Api).createNamespacedEvent({
+      namespace: e2e.namespace,
+      body: {
+        metadata: { name: 'hostile-event', namespace: e2e.namespace },
+        involvedObject: {
+          apiVersion: 'stepwise.dev/v1alpha1',
+          kind: 'Rollout',
+          name: APP,
+          namespace: e2e.namespace,
+        },
+        type: 'Normal',
+        reason: 'Hostile',
+        message: hostile,
+        lastTimestamp: new Date(),
+      },
+    });
+    await page.goto(`${url}rollouts/${e2e.namespace}/${APP}`);
+    await page.locator('#timeline td', { hasText: 'Hostile' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#timeline').textContent()).toContain(hostile);
+    expect(await page.locator('#injected').count()).toBe(0);
+    expect(await page.evaluate('window.injected')).toBeUndefined();
   }, 30_000);
 
   it('passes a manual gate when the promote button is pressed and confirmed', async () => {
