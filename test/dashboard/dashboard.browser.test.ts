@@ -16,6 +16,7 @@ import {
 } from '../e2e/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SCREENSHOTS = new URL('../../docs/images/', import.meta.url).pathname;
 
 describe.skipIf(!prometheusInstalled || !existsSync(CHROMIUM))('stepwise dashboard in a browser', () => {
@@ -81,36 +82,19 @@ describe.skipIf(!prometheusInstalled || !existsSync(CHROMIUM))('stepwise dashboa
     expect((await e2e.status()).phase).toBe('Healthy');
   }, 30_000);
 
-  it('shows markup in cluster values as text, never as elements', async () => {
-    const hostile = '<img id="injected" src="x"> <script>window.injected = 1</script>';
-    await e2e.stack.kubeConfig.makeApiClient(CoreV1Api).createNamespacedEvent({
-      namespace: e2e.namespace,
-      body: {
-        metadata: { name: 'hostile-event', namespace: e2e.namespace },
-        involvedObject: {
-          apiVersion: 'stepwise.dev/v1alpha1',
-          kind: 'Rollout',
-          name: APP,
-          namespace: e2e.namespace,
-        },
-        type: 'Normal',
-        reason: 'Hostile',
-        message: hostile,
-        lastTimestamp: new Date(),
-      },
-    });
-    await page.goto(`${url}rollouts/${e2e.namespace}/${APP}`);
-    await page.locator('#timeline td', { hasText: 'Hostile' }).waitFor({ timeout: 10_000 });
-    expect(await page.locator('#timeline').textContent()).toContain(hostile);
-    expect(await page.locator('#injected').count()).toBe(0);
-    expect(await page.evaluate('window.injected')).toBeUndefined();
-  }, 30_000);
-
   it('passes a manual gate when the promote button is pressed and confirmed', async () => {
     await e2e.release(`${IMAGE}:1.1.0`);
     await page.goto(`${url}rollouts/${e2e.namespace}/${APP}`);
     await page.locator('#phase [data-phase="Paused"]').waitFor({ timeout: 60_000 });
     await page.screenshot({ path: `${SCREENSHOTS}dashboard-paused.png`, fullPage: true });
+
+    // Cancelling the confirmation sends nothing.
+    const before = (await e2e.status()).lastCommand;
+    await page.click('#command-abort');
+    await page.click('#confirm-cancel');
+    await sleep(1500);
+    expect((await e2e.status()).lastCommand).toEqual(before);
+    expect((await e2e.status()).phase).toBe('Paused');
 
     await page.click('#command-promote');
     await expect.poll(() => page.locator('#confirm').getAttribute('open')).not.toBeNull();
@@ -151,4 +135,30 @@ describe.skipIf(!prometheusInstalled || !existsSync(CHROMIUM))('stepwise dashboa
     await page.locator('[data-phase="RolledBack"]').waitFor({ timeout: 10_000 });
     await page.screenshot({ path: `${SCREENSHOTS}dashboard-rollouts.png` });
   }, 150_000);
+
+  // Last: its Event would otherwise appear in the screenshots.
+  it('shows markup in cluster values as text, never as elements', async () => {
+    const hostile = '<img id="injected" src="x"> <script>window.injected = 1</script>';
+    await e2e.stack.kubeConfig.makeApiClient(CoreV1Api).createNamespacedEvent({
+      namespace: e2e.namespace,
+      body: {
+        metadata: { name: 'hostile-event', namespace: e2e.namespace },
+        involvedObject: {
+          apiVersion: 'stepwise.dev/v1alpha1',
+          kind: 'Rollout',
+          name: APP,
+          namespace: e2e.namespace,
+        },
+        type: 'Normal',
+        reason: 'Hostile',
+        message: hostile,
+        lastTimestamp: new Date(),
+      },
+    });
+    await page.goto(`${url}rollouts/${e2e.namespace}/${APP}`);
+    await page.locator('#timeline td', { hasText: 'Hostile' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#timeline').textContent()).toContain(hostile);
+    expect(await page.locator('#injected').count()).toBe(0);
+    expect(await page.evaluate('window.injected')).toBeUndefined();
+  }, 30_000);
 });
