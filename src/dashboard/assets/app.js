@@ -299,52 +299,51 @@ function renderOverview(d) {
   const st = d.status;
   const a = st.analysis ?? {};
   const l = d.limits ?? {};
-  document
-    .getElementById('overview')
-    .replaceChildren(
+  document.getElementById('overview').replaceChildren(
+    el(
+      'dl',
+      {},
+      el('dt', {}, 'Phase'),
+      el('dd', { id: 'phase' }, phase(s.phase)),
+      el('dt', {}, 'Step'),
+      el('dd', {}, step(s)),
+      el('dt', {}, 'Canary weight'),
+      el('dd', {}, weightBar(s.canaryWeight)),
+      el('dt', {}, 'Stable'),
+      el('dd', {}, `${st.stableRevision ?? '—'} ${s.stableImages.join(', ')}`),
+      el('dt', {}, 'Canary'),
+      el('dd', {}, `${st.canaryRevision ?? '—'} ${s.canaryImages.join(', ')}`),
+      el('dt', {}, 'Last check'),
       el(
-        'dl',
+        'dd',
         {},
-        el('dt', {}, 'Phase'),
-        el('dd', { id: 'phase' }, phase(s.phase)),
-        el('dt', {}, 'Step'),
-        el('dd', {}, step(s)),
-        el('dt', {}, 'Canary weight'),
-        el('dd', {}, weightBar(s.canaryWeight)),
-        el('dt', {}, 'Stable'),
-        el('dd', {}, `${st.stableRevision ?? '—'} ${s.stableImages.join(', ')}`),
-        el('dt', {}, 'Canary'),
-        el('dd', {}, `${st.canaryRevision ?? '—'} ${s.canaryImages.join(', ')}`),
-        el('dt', {}, 'Last check'),
-        el(
-          'dd',
-          {},
-          a.lastCheckAt
-            ? `${time(a.lastCheckAt)}: ${a.lastVerdict ?? '—'}, ${a.requests ?? 0} requests, error rate ${pct(a.errorRate)} (limit ${pct(l.maxErrorRate)}), P99 ${ms(a.p99Ms)} (limit ${ms(l.maxP99LatencyMs)})`
-            : '—',
-        ),
-        el('dt', {}, 'Comparison'),
-        el(
-          'dd',
-          {},
-          l.comparison
-            ? `evidence ${a.evidence === undefined ? '—' : a.evidence.toPrecision(3)} of the ${l.evidenceBound} that rolls back${a.rateRatio ? `; canary/stable rate ratio ${a.rateRatio.lower.toFixed(2)}–${a.rateRatio.upper.toFixed(2)} (held above ${l.tolerance})` : ''}`
-            : 'off',
-        ),
+        a.lastCheckAt
+          ? `${time(a.lastCheckAt)}: ${a.lastVerdict ?? '—'}, ${a.requests ?? 0} requests, error rate ${pct(a.errorRate)} (limit ${pct(l.maxErrorRate)}), P99 ${ms(a.p99Ms)} (limit ${ms(l.maxP99LatencyMs)})`
+          : '—',
       ),
-      st.reason || st.message
-        ? el(
-            'div',
-            { class: 'reason', id: 'reason' },
-            el('strong', {}, st.reason ?? ''),
-            ' ',
-            st.message ?? '',
-          )
-        : '',
-      d.specProblems.length
-        ? el('div', { class: 'reason' }, 'Invalid spec: ', d.specProblems.join('; '))
-        : '',
-    );
+      el('dt', {}, 'Comparison'),
+      el(
+        'dd',
+        {},
+        l.comparison
+          ? `evidence ${a.evidence === undefined ? '—' : a.evidence.toPrecision(3)} of the ${l.evidenceBound} that rolls back${a.rateRatio ? `; canary/stable rate ratio ${a.rateRatio.lower.toFixed(2)}–${a.rateRatio.upper.toFixed(2)} (held above ${l.tolerance})` : ''}`
+          : 'off',
+      ),
+    ),
+    st.reason || st.message
+      ? el(
+          'div',
+          {
+            class: ['RolledBack', 'Aborted', 'Failed'].includes(st.phase) ? 'reason' : 'note',
+            id: 'reason',
+          },
+          el('strong', {}, st.reason ?? ''),
+          ' ',
+          st.message ?? '',
+        )
+      : '',
+    d.specProblems.length ? el('div', { class: 'reason' }, 'Invalid spec: ', d.specProblems.join('; ')) : '',
+  );
   const missing = d.checks.findLast((c) => c.stableUnavailable)?.stableUnavailable;
   document.getElementById('recording').textContent =
     `Charts show each check this dashboard saw since ${new Date(d.recordingSince).toLocaleString()} ` +
