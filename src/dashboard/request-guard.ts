@@ -2,6 +2,7 @@
 // opens can still make the browser post to 127.0.0.1 (CSRF) or rebind its own name to 127.0.0.1 (DNS
 // rebinding). So a command needs the per-process token that only the dashboard's own page carries, a Host
 // that names the dashboard's address, and, when the browser says where the request comes from, that origin.
+// (Argo Rollouts' dashboard has none of these and listens on 0.0.0.0: argoproj/argo-rollouts#4747, #1323.)
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
