@@ -16,6 +16,9 @@ COPY package.json package-lock.json ./
 # Production dependencies only; none of them needs an install script.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# `stepwise` (and the kubectl plugin name) on PATH, for `kubectl exec ... -- stepwise status <rollout>`.
+RUN ln -s /app/dist/cli/main.js /usr/local/bin/stepwise \
+  && ln -s /app/dist/cli/main.js /usr/local/bin/kubectl-stepwise
 # Files stay root-owned and read-only to the controller, which writes nothing (readOnlyRootFilesystem works).
 # Numeric, so Kubernetes can verify runAsNonRoot; 1000 is the image's `node` user.
 USER 1000:1000

@@ -86,6 +86,23 @@ export interface OutboxEntry {
   announcements: Announcement[];
 }
 
+export type ReleaseOutcome = 'Succeeded' | 'RolledBack' | 'Aborted';
+
+/** One finished release: a canary revision that was promoted, rolled back or aborted. */
+export interface ReleaseRecord {
+  /** 1 for the Rollout's first finished release, then counting up; kept when older ones drop out. */
+  number: number;
+  revision: string;
+  /** The canary's container images, `name=image`, in the pod template's order. */
+  images: string[];
+  outcome: ReleaseOutcome;
+  reason: string;
+  message: string;
+  /** When the release started (the canary revision was first seen); absent for releases of older versions. */
+  startedAt?: string;
+  finishedAt: string;
+}
+
 export interface RolloutStatus {
   phase?: Phase;
   observedGeneration?: number;
@@ -138,4 +155,8 @@ export interface RolloutStatus {
    * just before another one finds its answer here.
    */
   recentCommands?: CommandRecord[];
+  /** When the release under way started, for its duration in `history`. */
+  releaseStartedAt?: string;
+  /** Finished releases, newest first, at most the last 10. */
+  history?: ReleaseRecord[];
 }

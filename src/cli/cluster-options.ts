@@ -27,7 +27,15 @@ export function namespaceOf(kubeConfig: KubeConfig, flag?: string): string {
   return context?.namespace || 'default';
 }
 
-export function connect(flags: ClusterFlags): { cluster: Cluster; namespace: string } {
+export function connect(flags: ClusterFlags): {
+  cluster: Cluster;
+  namespace: string;
+  kubeConfig: KubeConfig;
+} {
   const kubeConfig = loadKubeConfig(flags);
-  return { cluster: new Cluster(kubeConfig), namespace: namespaceOf(kubeConfig, flags.namespace) };
+  return {
+    cluster: new Cluster(kubeConfig),
+    namespace: namespaceOf(kubeConfig, flags.namespace),
+    kubeConfig,
+  };
 }

@@ -1,69 +1,54 @@
-// Shell completion generated from the registered commands (commander has none built in), so a new
-// command or flag is completed without touching this file.
+// Shell completion scripts. Each asks the CLI itself (`<bin> __complete <words>`, see complete-words.ts) what to
+// offer, so commands, flags, Rollout names and namespaces are completed without touching this file.
 import type { Command } from 'commander';
 
-interface CommandWords {
-  name: string;
-  description: string;
-  flags: string[];
-}
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+export type Shell = (typeof SHELLS)[number];
 
-function words(program: Command): CommandWords[] {
-  return program.commands.map((c) => ({
-    name: c.name(),
-    description: c.description(),
-    flags: [...c.options.flatMap((o) => [o.short, o.long]), '--help'].filter((f): f is string => !!f),
-  }));
-}
-
-const bin = (program: Command) => program.name();
-
-export function bashCompletion(program: Command): string {
-  const fn = `_${bin(program).replace(/\W/g, '_')}_completion`;
-  const cases = words(program)
-    .map((c) => `    ${c.name}) flags="${c.flags.join(' ')}" ;;`)
-    .join('\n');
-  return `# bash completion for ${bin(program)}: source <(${bin(program)} completion bash)
+function bash(bin: string): string {
+  const fn = `_${bin.replace(/\W/g, '_')}_completion`;
+  return `# bash completion for ${bin}: source <(${bin} completion bash)
 ${fn}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" command="\${COMP_WORDS[1]}" flags=""
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "${words(program)
-      .map((c) => c.name)
-      .join(' ')}" -- "$cur"))
-    return
-  fi
-  case "$command" in
-${cases}
-  esac
-  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "$flags" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+  local cur="\${COMP_WORDS[COMP_CWORD]}" out directive
+  out=$("\${COMP_WORDS[0]}" __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) || return
+  directive="\${out##*:}"
+  COMPREPLY=($(compgen -W "$(printf '%s\\n' "$out" | grep -v '^:')" -- "$cur"))
+  if [ "\${#COMPREPLY[@]}" -eq 0 ] && [ "$directive" = 0 ]; then COMPREPLY=($(compgen -f -- "$cur")); fi
 }
-complete -F ${fn} ${bin(program)} kubectl-${bin(program)}
+complete -F ${fn} ${bin} kubectl-${bin}
 `;
 }
 
-const zshQuote = (text: string) => text.replace(/'/g, "'\\''").replace(/:/g, '\\:');
-
-export function zshCompletion(program: Command): string {
-  const commands = words(program);
-  const list = commands.map((c) => `    '${zshQuote(c.name)}:${zshQuote(c.description)}'`).join('\n');
-  const cases = commands
-    .map((c) => `    ${c.name}) _arguments ${c.flags.map((f) => `'${f}'`).join(' ')} '*:file:_files' ;;`)
-    .join('\n');
-  return `#compdef ${bin(program)} kubectl-${bin(program)}
-# zsh completion for ${bin(program)}: source <(${bin(program)} completion zsh)
-_${bin(program)}() {
-  local -a commands
-  commands=(
-${list}
-  )
-  if (( CURRENT == 2 )); then
-    _describe 'command' commands
-    return
+function zsh(bin: string): string {
+  return `#compdef ${bin} kubectl-${bin}
+# zsh completion for ${bin}: source <(${bin} completion zsh)
+_${bin}() {
+  local -a lines candidates
+  lines=("\${(@f)$(\${words[1]} __complete "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
+  candidates=(\${lines:#:*})
+  if (( \${#candidates} )); then
+    compadd -- \${candidates}
+  elif [[ "\${lines[-1]}" == ":0" ]]; then
+    _files
   fi
-  case "$words[2]" in
-${cases}
-  esac
 }
-compdef _${bin(program)} ${bin(program)} kubectl-${bin(program)}
+compdef _${bin} ${bin} kubectl-${bin}
 `;
+}
+
+function fish(bin: string): string {
+  const fn = `__${bin}_complete`;
+  return `# fish completion for ${bin}: ${bin} completion fish | source
+function ${fn}
+    set -l words (commandline -opc) (commandline -ct)
+    $words[1] __complete $words[2..-1] 2>/dev/null | string match -v -r '^:'
+end
+complete -c ${bin} -f -a '(${fn})'
+complete -c kubectl-${bin} -f -a '(${fn})'
+`;
+}
+
+export function completionScript(program: Command, shell: Shell): string {
+  const bin = program.name();
+  return shell === 'bash' ? bash(bin) : shell === 'zsh' ? zsh(bin) : fish(bin);
 }

@@ -74,10 +74,10 @@ export async function observeWorld(
   world.router = router;
 
   if (!target?.spec?.template) {
-    observed.problems.push({
+    observed.targetMissing = {
       path: 'spec.targetRef.name',
       message: `Deployment ${JSON.stringify(app)} not found in namespace ${JSON.stringify(namespace)}; create it or fix the name`,
-    });
+    };
   } else {
     world.target = target;
     const template = withoutStepwiseAdditions(target.spec.template);

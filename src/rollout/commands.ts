@@ -35,7 +35,7 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
   const phase = p.phase ?? 'Initializing';
   if (mode === 'invalid') return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
   if (mode === 'guarding' && command !== 'abort') {
-    return rejected(`the spec is invalid (${p.hold}): fix it first; \`abort\` is accepted meanwhile`);
+    return rejected(`${p.hold}: fix it first; \`abort\` is accepted meanwhile`);
   }
   const inRollout = phase === 'Progressing' || phase === 'Paused';
   switch (command) {
@@ -79,6 +79,13 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
     case 'retry': {
       if (phase !== 'RolledBack' && phase !== 'Aborted')
         return rejected(`nothing to retry: the rollout is ${phase}`);
+      const previous = p.status.previousStable;
+      if (previous) {
+        // Step 1 starts with all traffic on stable, which is not back on its template yet (promotion.ts).
+        return rejected(
+          `the stable Deployment is still going back to revision ${previous.revision} after the abandoned promotion; retry once it is ready`,
+        );
+      }
       const revision = p.observed.target!.revision;
       if (revision === p.status.stableRevision) {
         return rejected(`nothing to retry: the target runs the stable revision ${revision}`);

@@ -1,6 +1,7 @@
 // The transitions several phases share: start a rollout, move to the next step, promote, roll back.
 import type { Announcement } from '../api/status.js';
 import type { Pass } from './pass.js';
+import { releaseStarted } from './history.js';
 import { freshAnalysis } from './pass.js';
 import { describeSteps } from './plan.js';
 
@@ -13,6 +14,7 @@ export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted
   s.waitingSince = p.nowIso;
   s.rolledBackRevision = undefined;
   s.analysis = freshAnalysis();
+  releaseStarted(s, p.nowIso);
   p.moveTo(
     'Progressing',
     reason,
@@ -75,6 +77,7 @@ export function rollback(
   const previous = p.phase === 'Promoting' ? s.previousStable : undefined;
   s.previousStable = previous;
   if (previous) {
+    s.waitingSince = p.nowIso; // stable's way back is held to progressDeadline too (restoreStable)
     const how = `the stable Deployment goes back to revision ${previous.revision}, and the canary keeps its ${s.canaryWeight}% until it is ready`;
     p.moveTo(phase, reason, `${message}; ${how}`, 'Warning', finding);
     return;

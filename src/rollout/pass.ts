@@ -2,6 +2,7 @@ import type { RolloutSpec, Step } from '../api/schema.js';
 import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { Move } from './phase-table.js';
+import { recordReleaseEnd } from './history.js';
 import type { Action, Announcement, Observed } from './types.js';
 
 export const freshAnalysis = (): AnalysisStatus => ({
@@ -23,7 +24,7 @@ export class Pass {
   private readonly actionsByKind = new Map<Action['kind'], Action>();
   private readonly wakeTimes: number[] = [];
   private check: CheckResult | undefined;
-  /** Set while the spec is invalid mid-rollout: why nothing may move forward (the canary is still guarded). */
+  /** Set while the spec is invalid or the target missing mid-rollout: why nothing may move forward (still guarded). */
   hold: string | undefined;
   private readonly checkScope: string;
 
@@ -119,6 +120,7 @@ export class Pass {
     this.status.reason = reason;
     this.status.message = message;
     this.announce(type, reason, message, finding);
+    recordReleaseEnd(this.status, this.observed, this.nowIso, phase, reason, message);
   }
 
   /** Status message without a transition (progress notes such as "waiting for pods"). */

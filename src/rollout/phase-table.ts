@@ -21,7 +21,7 @@ export const PHASE_TABLE: Record<Phase, PhaseRow> = {
   },
   Progressing: {
     meaning:
-      'a canary revision is being stepped through and analysed; canary readiness is checked in every pass; with a spec made invalid meanwhile, it holds where it is, still guarded by the last valid spec (`InvalidSpec` condition)',
+      'a canary revision is being stepped through and analysed; canary readiness is checked in every pass; with a spec made invalid or the target deleted meanwhile, it holds where it is, still guarded by the last valid spec (`InvalidSpec` condition)',
     next: ['Progressing', 'Paused', 'Promoting', 'RolledBack', 'Aborted', 'Healthy', 'Failed'],
   },
   Paused: {
@@ -31,7 +31,7 @@ export const PHASE_TABLE: Record<Phase, PhaseRow> = {
   },
   Promoting: {
     meaning:
-      'the canary passed: stable gets its template, then 100% goes back to stable and the canary is scaled to 0; held to `progressDeadline`, and `abort` is accepted (stable first goes back to its previous template, the canary keeps its share until then)',
+      'the canary passed: stable gets its template, then 100% goes back to stable and the canary is scaled to 0; held to `progressDeadline`, and `abort` is accepted (stable first goes back to its previous template, the canary keeps its share until then); a canary with no ready pod hands its share to the ready pods of stable',
     next: ['Succeeded', 'RolledBack', 'Aborted', 'Failed'],
   },
   Succeeded: {

@@ -6,6 +6,7 @@ import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
 import { restoreStable } from './promotion.js';
 import { deadlinePassed, isReady, readiness } from './readiness.js';
+import { templateOf } from './templates.js';
 import type { WorkloadObservation } from './types.js';
 
 const CONFIRM_WEIGHT_MS = 1_000;
@@ -188,10 +189,20 @@ export function progress(p: Pass): void {
   const step = p.step();
   const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
   const canary = p.observed.canary;
-  const target = p.observed.target!;
   if (!isReady(canary, replicas, s.canaryRevision)) {
     if (!canary || canary.revision !== s.canaryRevision || canary.replicas !== replicas) {
-      p.act({ kind: 'applyCanary', template: target.template, revision: s.canaryRevision!, replicas });
+      const template = templateOf(p, s.canaryRevision);
+      if (!template) {
+        // The canary Deployment and the target are both gone: nothing can bring canary pods back.
+        rollback(
+          p,
+          'RolledBack',
+          'CanaryMissing',
+          `${p.stepLabel()}: the canary Deployment is gone and neither it nor the target holds revision ${s.canaryRevision}; all traffic back to stable`,
+        );
+        return;
+      }
+      p.act({ kind: 'applyCanary', template, revision: s.canaryRevision!, replicas });
     }
   }
   // Stable is never scaled down during a rollout (DESIGN §3.2), only up when the service grows.

@@ -37,15 +37,20 @@ export function decide({ spec, status, observed: seen, now, specProblems }: Deci
   // rollout is under way it means Stepwise lost control of the traffic.
   const adopting = !status.phase || status.phase === 'Initializing' || status.phase === 'Failed';
   const lostRouting = seen.awaitingRouting && !adopting;
-  const observed: Observed = lostRouting
-    ? {
-        ...seen,
-        problems: [
-          ...seen.problems,
-          { path: 'spec.trafficRouting.istio.virtualService', message: seen.awaitingRouting! },
-        ],
-      }
-    : seen;
+  // A target deleted while a canary may carry traffic: the router can still act, so the rollout holds guarded
+  // (its template is the desired version: without it nothing may move forward).
+  const targetMissing = seen.targetMissing;
+  const holdOn = targetMissing && underWay(status) ? [targetMissing] : [];
+  const observed: Observed = {
+    ...seen,
+    problems: [
+      ...seen.problems,
+      ...(lostRouting
+        ? [{ path: 'spec.trafficRouting.istio.virtualService', message: seen.awaitingRouting! }]
+        : []),
+      ...(targetMissing && !holdOn.length ? [targetMissing] : []),
+    ],
+  };
   const p = new Pass(spec, status, observed, now);
   p.status.observedGeneration = observed.generation;
 
@@ -55,8 +60,12 @@ export function decide({ spec, status, observed: seen, now, specProblems }: Deci
     runCommand(p, 'invalid');
     return finish(p, spec, false);
   }
-  if (specProblems?.length) {
-    guard(p, specProblems);
+  const held = [
+    ...(specProblems?.length ? [`the spec is invalid (${describeProblems(specProblems)})`] : []),
+    ...(holdOn.length ? [`the target Deployment is missing (${describeProblems(holdOn)})`] : []),
+  ];
+  if (held.length) {
+    guard(p, held.join(' and '));
     return finish(p, spec, true);
   }
   if (!p.phase) p.moveTo('Initializing', 'Created', 'creating the stable Deployment from the target');
@@ -96,18 +105,18 @@ const GUARD_HANDLERS: Record<Phase, (p: Pass) => void> = {
 };
 
 /**
- * The Rollout's spec became invalid while a canary may carry traffic: hold where it is, guarded by the last
- * valid spec (checks, readiness, deadlines, a promotion under way), and accept `abort` (DESIGN §6).
+ * The Rollout's spec became invalid, or its target went missing, while a canary may carry traffic: hold where it
+ * is, guarded by the last valid spec (checks, readiness, deadlines, a promotion under way), and accept `abort`
+ * (DESIGN §6). `why` names what holds it.
  */
-function guard(p: Pass, problems: Problem[]): void {
-  const described = describeProblems(problems);
-  p.hold = described;
+function guard(p: Pass, why: string): void {
+  p.hold = why;
   const condition = p.status.conditions?.find((c) => c.type === 'InvalidSpec');
-  if (condition?.status !== 'True' || condition.message !== described) {
+  if (condition?.status !== 'True' || condition.message !== why) {
     p.announce(
       'Warning',
       'InvalidSpec',
-      `${described}; the rollout holds where it is, still guarded by the last valid spec: fix the spec, or \`stepwise abort\``,
+      `${why}; the rollout holds where it is, still guarded by the last valid spec: fix it, or \`stepwise abort\``,
     );
   }
   recordPendingCheck(p);
@@ -115,7 +124,7 @@ function guard(p: Pass, problems: Problem[]): void {
   runHandlers(p, GUARD_HANDLERS);
   if (p.phase === 'Progressing' || p.phase === 'Paused') {
     p.note(
-      `${p.stepLabel()}: held at ${p.status.canaryWeight ?? 0}% because the spec is invalid (${described}); the canary is still guarded by the last valid spec; fix the spec, or \`stepwise abort\``,
+      `${p.stepLabel()}: held at ${p.status.canaryWeight ?? 0}% because ${why}; the canary is still guarded by the last valid spec; fix it, or \`stepwise abort\``,
     );
   }
 }

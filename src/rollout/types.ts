@@ -21,6 +21,11 @@ export interface Observed {
    * change. Initializing prepares `-stable` meanwhile; in any other phase it is a problem like the others.
    */
   awaitingRouting?: string;
+  /**
+   * The target Deployment is gone. While a canary may carry traffic the router can still act, so the rollout
+   * holds, guarded by the last valid spec; in any other phase it is a problem like the others.
+   */
+  targetMissing?: Problem;
   /** Canary weight currently on the managed routes (undefined when it could not be read). */
   canaryWeight?: number;
   /** The command annotation pair, when present on the Rollout. */

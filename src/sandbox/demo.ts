@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KIND, rolloutSpecSchema } from '../api/schema.js';
 import type { Phase, RolloutStatus } from '../api/status.js';
+import { type Dashboard, startDashboard } from '../dashboard/server.js';
+import { Cluster } from '../kube/cluster.js';
 import { startControllerProcess } from './controller-process.js';
 import {
   type RolloutRef,
@@ -66,9 +68,11 @@ function parseFlags(argv: string[]): DemoFlags {
 /** What the demo started, and the live view drawing it. */
 class Running extends RunningSandbox {
   view: LiveView | undefined;
+  dashboard: Dashboard | undefined;
   constructor() {
     super();
     this.onStop(() => this.view?.close());
+    this.onStop(() => this.dashboard?.close());
   }
 }
 
@@ -98,6 +102,14 @@ async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Runn
   console.log(`  Kubernetes API  ${stack.api.url}  (kubeconfig ${stack.kubeconfigPath})`);
   console.log(`  Prometheus      ${stack.prometheus.url}  (${describePrometheus(stack.prometheus.binary)})`);
   console.log(`  controller log  ${logFile}`);
+  const { namespace } = stack;
+  running.dashboard = await startDashboard({
+    cluster: new Cluster(stack.kubeConfig),
+    namespace,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  console.log(`  dashboard       ${running.dashboard.url}rollouts/${namespace}/product-service`);
   console.log('  (all removed when the demo ends)');
 
   const timing = flags.fast ? FAST_TIMING : DEMO_TIMING;
@@ -241,6 +253,8 @@ async function main(): Promise<void> {
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    // A closed terminal: without a handler node dies at once, and Prometheus (which reloads on SIGHUP) would stay.
+    ['SIGHUP', 129],
   ] as const) {
     process.on(signal, () => {
       if (running.stopping) process.exit(code); // a second Ctrl-C: do not wait any longer

@@ -84,6 +84,18 @@ describe('Dockerfile', () => {
     expect(existsSync(join(REPO_ROOT, 'src/cli/main.ts'))).toBe(true);
   });
 
+  it('puts stepwise and kubectl-stepwise on PATH, linked to the executable compiled CLI', () => {
+    const runs = args(final, 'RUN').join(' && ');
+    for (const bin of ['stepwise', 'kubectl-stepwise']) {
+      expect(runs).toContain(`ln -s /app/dist/cli/main.js /usr/local/bin/${bin}`);
+    }
+    // A symlinked bin runs only if the build made it executable (npm does this on install, tsc does not).
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toMatch(/&& chmod \+x dist\/cli\/main\.js dist\/cli\/kubectl-complete\.js$/);
+  });
+
   it('keeps out of the build context nothing the Dockerfile copies, and keeps out node_modules and dist', () => {
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
       .split('\n')

@@ -56,18 +56,18 @@ describe('canary readiness in every pass', () => {
   });
 });
 
+const twoSteps = { ...baseSpec, progressDeadline: '2m', steps: [{ weight: 50 }, { weight: 100 }] };
+
+/** At the last step with the canary ready; stable pods with `app:v2` then take `stableReadyMs` to be ready. */
+function atLastStep(stableReadyMs: number): World {
+  const w = healthyWorld(twoSteps);
+  w.release('app:v2');
+  w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 100 && !!x.status.stepStartedAt);
+  w.readyDelayFor = (image) => (image === 'app:v2' ? stableReadyMs : 1_000);
+  return w;
+}
+
 describe('promotion', () => {
-  const twoSteps = { ...baseSpec, progressDeadline: '2m', steps: [{ weight: 50 }, { weight: 100 }] };
-
-  /** At the last step with the canary ready; stable pods with `app:v2` then take `stableReadyMs` to be ready. */
-  function atLastStep(stableReadyMs: number): World {
-    const w = healthyWorld(twoSteps);
-    w.release('app:v2');
-    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 100 && !!x.status.stepStartedAt);
-    w.readyDelayFor = (image) => (image === 'app:v2' ? stableReadyMs : 1_000);
-    return w;
-  }
-
   /** The canary's weight never left it while stable was not ready on the revision it serves. */
   function expectTrafficOnlyOnReadyStable(w: World, revision: string): void {
     const zero = w.weights.at(-1)!;
@@ -127,15 +127,125 @@ describe('promotion', () => {
   });
 });
 
-describe('a spec that turns invalid mid-rollout', () => {
-  const invalid = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] }; // weights must increase
+describe('canary readiness during and after a promotion', () => {
+  /** Promoting, at 100% on the canary; stable is updating to app:v2 and has 3 of 4 pods (old ones) ready meanwhile. */
+  function promotingWithStableUpdating(): World {
+    const w = atLastStep(60_000);
+    w.runUntil((x) => x.status.phase === 'Promoting' && x.stable?.image === 'app:v2');
+    w.stable!.readyMeanwhile = 3;
+    return w;
+  }
 
+  it("moves the canary's share to stable's ready pods when every canary pod goes unready during the promotion", () => {
+    const w = promotingWithStableUpdating();
+    w.runFor(5_000);
+    expect(w.vsWeight).toBe(100);
+    w.canary!.readyAt = Infinity; // the canary's pods crash
+    w.pass();
+    expect(w.vsWeight).toBe(0);
+    expect(w.status.phase).toBe('Promoting');
+    expect(w.announcements.filter((a) => a.reason === 'CanaryUnready')).toHaveLength(1);
+    expect(w.announcements.find((a) => a.reason === 'CanaryUnready')!.message).toContain(
+      'canary pods not ready (0/4) while the canary had 100% of the traffic: it goes to the 3 ready pods of the stable Deployment',
+    );
+    w.runUntil((x) => x.status.phase === 'Succeeded');
+    expect(w.weights.filter((x) => x.weight > 0 && x.phase === 'Promoting')).toEqual([]);
+  });
+
+  it('keeps the share on a canary with some ready pods, and says so in status', () => {
+    const w = promotingWithStableUpdating();
+    w.canary!.readyAt = Infinity;
+    w.canary!.readyMeanwhile = 2;
+    w.pass();
+    expect(w.vsWeight).toBe(100);
+    expect(w.status.message).toContain('canary pods not ready (2/4): its ready pods keep its 100%');
+  });
+
+  it("after an abort, moves the canary's share to stable once no canary pod is ready", () => {
+    const w = promotingWithStableUpdating();
+    w.readyDelayFor = () => Infinity; // stable never gets back to ready on app:v1
+    w.sendCommand('abort', 'a-1');
+    w.pass();
+    expect(w.status.phase).toBe('Aborted');
+    w.stable!.readyMeanwhile = 3;
+    w.runFor(5_000);
+    expect(w.vsWeight).toBe(100);
+    w.canary!.readyAt = Infinity;
+    w.pass();
+    expect(w.vsWeight).toBe(0);
+  });
+});
+
+describe('putting stable back after an abandoned promotion', () => {
+  function abortedWithStableStuck(): World {
+    const w = atLastStep(Infinity);
+    w.readyDelayFor = () => Infinity; // neither revision gets ready on stable again
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    w.runFor(5_000);
+    w.sendCommand('abort', 'a-1');
+    w.pass();
+    expect(w.status.phase).toBe('Aborted');
+    return w;
+  }
+
+  it('is held to progressDeadline: past it a Warning says so (again every progressDeadline), and the canary keeps serving', () => {
+    const w = abortedWithStableStuck();
+    const abortedAt = w.now;
+    expect(w.status.message).toMatch(/a warning at .* unless ready by then/);
+    w.runUntil((x) => x.announcements.some((a) => a.reason === 'StableNotRestored'));
+    expect(w.now - abortedAt).toBeGreaterThanOrEqual(120_000);
+    expect(w.now - abortedAt).toBeLessThan(125_000);
+    const warning = w.announcements.find((a) => a.reason === 'StableNotRestored')!;
+    expect(warning).toMatchObject({ type: 'Warning' });
+    expect(warning.message).toContain(
+      'the stable Deployment is not back at revision app:v1 (0/4 ready) 2m after the promotion was abandoned (progressDeadline 2m); the canary keeps its 100% until it is ready: see `kubectl describe deployment product-service-stable`',
+    );
+    expect(w.status.message).toContain('not back within progressDeadline 2m');
+    expect(w.vsWeight).toBe(100);
+    w.runFor(125_000);
+    expect(w.announcements.filter((a) => a.reason === 'StableNotRestored')).toHaveLength(2);
+    expect(w.status).toMatchObject({ phase: 'Aborted' });
+    w.stable!.readyAt = w.now;
+    w.runUntil((x) => x.vsWeight === 0);
+    expect(w.status.previousStable).toBeUndefined();
+  });
+
+  it('refuses retry meanwhile, which would put all traffic on a stable that is not ready', () => {
+    const w = abortedWithStableStuck();
+    w.sendCommand('retry', 'r-1');
+    w.pass();
+    expect(w.status.lastCommand).toMatchObject({ id: 'r-1', accepted: false });
+    expect(w.status.lastCommand?.message).toContain(
+      'the stable Deployment is still going back to revision app:v1 after the abandoned promotion; retry once it is ready',
+    );
+    expect(w.status.phase).toBe('Aborted');
+    expect(w.vsWeight).toBe(100);
+  });
+});
+
+// Both hold the rollout where it is, guarded by the last valid spec; only `abort` is accepted meanwhile.
+const holds = [
+  {
+    cause: 'a spec that turns invalid mid-rollout',
+    start: (w: World) => (w.editedSpec = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] }),
+    end: (w: World) => (w.editedSpec = undefined),
+    why: 'the spec is invalid (spec.steps',
+  },
+  {
+    cause: 'a target Deployment deleted mid-rollout',
+    start: (w: World) => (w.targetDeleted = true),
+    end: (w: World) => (w.targetDeleted = false),
+    why: 'the target Deployment is missing (spec.targetRef.name',
+  },
+];
+
+describe.each(holds)('$cause', ({ start, end, why }) => {
   function heldAtStep2(checker: Checker): World {
     const w = new World(baseSpec, 'app:v1', checker);
     w.runUntil((x) => x.status.phase === 'Healthy');
     w.release('app:v2');
     w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
-    w.editedSpec = invalid;
+    start(w);
     return w;
   }
 
@@ -148,7 +258,7 @@ describe('a spec that turns invalid mid-rollout', () => {
     expect(w.vsWeight).toBe(25);
     expect(w.status.analysis!.checks).toBeGreaterThan(checks);
     expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'True' });
-    expect(w.status.message).toContain('held at 25% because the spec is invalid (spec.steps');
+    expect(w.status.message).toContain(`held at 25% because ${why}`);
     expect(w.announcements.filter((a) => a.reason === 'InvalidSpec')).toHaveLength(1);
     bad = true;
     w.runUntil(settled);
@@ -156,13 +266,14 @@ describe('a spec that turns invalid mid-rollout', () => {
     expect(w.vsWeight).toBe(0);
   });
 
-  it('accepts abort, refuses promote naming the problem, and continues once the spec is fixed', () => {
+  it('accepts abort, refuses promote naming the problem, and continues once it is fixed', () => {
     const w = heldAtStep2(scriptedChecker({}));
     w.sendCommand('promote', 'p-1');
     w.pass();
     expect(w.status.lastCommand).toMatchObject({ id: 'p-1', accepted: false });
-    expect(w.status.lastCommand?.message).toMatch(/the spec is invalid \(spec\.steps.*`abort` is accepted/);
-    w.editedSpec = undefined;
+    expect(w.status.lastCommand?.message).toContain(why);
+    expect(w.status.lastCommand?.message).toContain('`abort` is accepted');
+    end(w);
     w.runUntil(settled);
     expect(w.status.phase).toBe('Succeeded');
     expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'False' });
@@ -172,6 +283,19 @@ describe('a spec that turns invalid mid-rollout', () => {
     v.pass();
     expect(v.status).toMatchObject({ phase: 'Aborted', lastCommand: { id: 'a-1', accepted: true } });
     expect(v.vsWeight).toBe(0);
+  });
+});
+
+describe('a target Deployment deleted mid-rollout with its canary', () => {
+  it('rolls back at once (nothing holds the canary template to bring its pods back)', () => {
+    const w = healthyWorld();
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.targetDeleted = true;
+    w.canary = undefined;
+    w.pass();
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'CanaryMissing', canaryWeight: 0 });
+    expect(w.vsWeight).toBe(0);
   });
 });
 

@@ -7,7 +7,7 @@ import { type RolloutSpec, type RolloutSpecInput, rolloutSpecSchema } from '../.
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
-import { specForPass } from '../../src/rollout/last-valid-spec.js';
+import { specForPass, underWay } from '../../src/rollout/last-valid-spec.js';
 import { isAllowedMove } from '../../src/rollout/phase-table.js';
 import { canaryReplicas } from '../../src/rollout/plan.js';
 import { decide } from '../../src/rollout/transitions.js';
@@ -28,6 +28,8 @@ interface SimDeployment {
   image: string;
   replicas: number;
   readyAt: number;
+  /** Ready pods before `readyAt` (a rolling update keeps some old ones serving); none unless a test says so. */
+  readyMeanwhile?: number;
 }
 
 export interface CheckContext {
@@ -84,6 +86,8 @@ export class World {
   status: RolloutStatus = {};
   generation = 1;
   target: { image: string; replicas: number };
+  /** The target Deployment was deleted (its last image and replicas stay for when it comes back). */
+  targetDeleted = false;
   stable?: SimDeployment;
   canary?: SimDeployment;
   vsWeight = 10; // the user's VirtualService starts at 90/10 as in the shared example
@@ -117,7 +121,7 @@ export class World {
       revision: w.image,
       template: template(w.image),
       replicas: w.replicas,
-      readyReplicas: ready ? w.replicas : 0,
+      readyReplicas: ready ? w.replicas : Math.min(w.readyMeanwhile ?? 0, w.replicas),
       rolledOut: ready,
     };
   }
@@ -126,11 +130,17 @@ export class World {
     return {
       generation: this.generation,
       problems: this.problems,
-      target: {
-        revision: this.target.image,
-        template: template(this.target.image),
-        replicas: this.target.replicas,
-      },
+      ...(this.targetDeleted
+        ? {
+            targetMissing: { path: 'spec.targetRef.name', message: 'Deployment "product-service" not found' },
+          }
+        : {
+            target: {
+              revision: this.target.image,
+              template: template(this.target.image),
+              replicas: this.target.replicas,
+            },
+          }),
       stable: this.observe(this.stable),
       canary: this.observe(this.canary),
       canaryWeight: this.vsWeight,
@@ -230,6 +240,7 @@ export class World {
     // §3.6: invalid input never changes traffic (nor anything else).
     if (
       observed.problems.length ||
+      (observed.targetMissing && !underWay(before)) ||
       (observed.awaitingRouting && before.phase && before.phase !== 'Initializing')
     ) {
       expect(decision.actions).toEqual([]);

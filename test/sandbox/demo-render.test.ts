@@ -47,22 +47,22 @@ describe('weightBar', () => {
   it('splits the cells between stable (left) and canary (right) by the canary weight', () => {
     const bar = weightBar(25, 40);
     expect([...bar]).toHaveLength(40);
-    expect(count(bar, '█')).toBe(30);
-    expect(count(bar, '░')).toBe(10);
-    expect(bar.indexOf('░')).toBe(30);
+    expect(count(bar, '░')).toBe(30);
+    expect(count(bar, '█')).toBe(10);
+    expect(bar.indexOf('█')).toBe(30);
   });
 
   it('shows a small weight as at least one canary cell, and 99% as at least one stable cell', () => {
-    expect(count(weightBar(1, 40), '░')).toBe(1);
-    expect(count(weightBar(99, 40), '█')).toBe(1);
+    expect(count(weightBar(1, 40), '█')).toBe(1);
+    expect(count(weightBar(99, 40), '░')).toBe(1);
   });
 
   it('is all stable at 0% and all canary at 100%, and clamps nonsense weights', () => {
-    expect(weightBar(0, 10)).toBe('█'.repeat(10));
-    expect(weightBar(100, 10)).toBe('░'.repeat(10));
-    expect(weightBar(-5, 10)).toBe('█'.repeat(10));
-    expect(weightBar(250, 10)).toBe('░'.repeat(10));
-    expect(weightBar(Number.NaN, 10)).toBe('█'.repeat(10));
+    expect(weightBar(0, 10)).toBe('░'.repeat(10));
+    expect(weightBar(100, 10)).toBe('█'.repeat(10));
+    expect(weightBar(-5, 10)).toBe('░'.repeat(10));
+    expect(weightBar(250, 10)).toBe('█'.repeat(10));
+    expect(weightBar(Number.NaN, 10)).toBe('░'.repeat(10));
   });
 });
 

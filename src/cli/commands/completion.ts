@@ -1,16 +1,20 @@
 import { Argument, type Command } from 'commander';
-import { bashCompletion, zshCompletion } from '../completion-script.js';
+import { registerCompleteCommand } from '../complete-words.js';
+import { completionScript, SHELLS, type Shell } from '../completion-script.js';
 
 export function registerCompletionCommand(program: Command): void {
   program
     .command('completion')
-    .description('print a shell completion script')
-    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .description('print a shell completion script (commands, flags, Rollout names, namespaces)')
+    .addArgument(new Argument('<shell>', SHELLS.join(', ')).choices(SHELLS))
     .addHelpText(
       'after',
-      '\nExample:\n  source <(stepwise completion bash)\n  stepwise completion zsh > "${fpath[1]}/_stepwise"',
+      '\nExample:\n  source <(stepwise completion bash)\n  stepwise completion zsh > "${fpath[1]}/_stepwise"\n' +
+        '  stepwise completion fish > ~/.config/fish/completions/stepwise.fish\n\n' +
+        'kubectl stepwise <TAB> completes through the kubectl_complete-stepwise command (kubectl >= 1.26).',
     )
-    .action((shell: 'bash' | 'zsh') => {
-      process.stdout.write(shell === 'bash' ? bashCompletion(program) : zshCompletion(program));
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(program, shell));
     });
+  registerCompleteCommand(program);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCompletionCommand } from './completion.js';
+import { registerDashboardCommand } from './dashboard.js';
 import { registerManualCommands } from './manual.js';
 import { registerPromoteCommand } from './promote.js';
 import { registerStatusCommands } from './status.js';
@@ -13,6 +14,7 @@ export function registerOperatorCommands(program: Command): void {
   registerManualCommands(program);
   registerTriggerCommand(program);
   registerValidateCommand(program);
+  registerDashboardCommand(program);
   // Last, so the script it prints knows every other command.
   registerCompletionCommand(program);
 }

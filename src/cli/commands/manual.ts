@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandName } from '../../api/status.js';
 import { connect, withClusterOptions, type ClusterFlags } from '../cluster-options.js';
+import { rolloutArgument } from '../rollout-argument.js';
 import { durationFlag } from '../duration-flag.js';
 import { EXIT_FAILED, EXIT_OK, runAction } from '../exit.js';
 import { formatData, outputOption, parseOutputFormat } from '../output.js';
@@ -30,7 +31,7 @@ export function manual(program: Command, verb: string, description: string, exam
     program
       .command(verb)
       .description(description)
-      .argument('<rollout>', 'name of the Rollout')
+      .addArgument(rolloutArgument())
       .option('--timeout <duration>', 'how long to wait for the controller to answer', '30s')
       .addOption(outputOption()),
   ).addHelpText('after', `\nExample:\n  ${example}\n\n${EXIT_HELP}`);

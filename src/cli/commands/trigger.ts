@@ -5,6 +5,7 @@ import { parseImageFlag } from '../../trigger/image.js';
 import { followRelease } from '../../trigger/follow.js';
 import { setRolloutImage, TriggerError } from '../../trigger/set-image.js';
 import { connect, withClusterOptions, type ClusterFlags } from '../cluster-options.js';
+import { rolloutArgument } from '../rollout-argument.js';
 import { durationFlag } from '../duration-flag.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, runAction } from '../exit.js';
 import { statusLine } from '../render/status-view.js';
@@ -78,7 +79,7 @@ export function registerTriggerCommand(program: Command): void {
       .description(
         "for CI after an image push: set the image on the Rollout's target Deployment and optionally follow it",
       )
-      .argument('<rollout>', 'name of the Rollout')
+      .addArgument(rolloutArgument())
       .requiredOption(
         '--image <[container=]image>',
         'new image; the container name may be left out when there is one',

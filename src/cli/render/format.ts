@@ -1,9 +1,24 @@
 import { formatDuration } from '../../api/duration.js';
 
-/** `[██████░░░░░░░░░░░░░░]`: the canary's share of the managed route. */
-export function weightBar(weight: number, width = 20): string {
-  const filled = Math.round((Math.min(Math.max(weight, 0), 100) / 100) * width);
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+const STABLE_CELL = '░';
+const CANARY_CELL = '█';
+
+/**
+ * The traffic split as one bar, the same in `stepwise status` and the demo: stable's share on the left (░),
+ * the canary's share filled on the right (█), next to the word "canary". A weight strictly between 0 and
+ * 100 always shows at least one cell of each, so 5% never looks like 0%.
+ */
+export function weightBar(canaryWeight: number, width = 20): string {
+  const weight = Math.min(100, Math.max(0, Number.isFinite(canaryWeight) ? canaryWeight : 0));
+  let canary = Math.round((weight / 100) * width);
+  if (weight > 0 && weight < 100) canary = Math.min(width - 1, Math.max(1, canary));
+  return STABLE_CELL.repeat(width - canary) + CANARY_CELL.repeat(canary);
+}
+
+/** "stable  95% ░░░…█ 5% canary". */
+export function formatTraffic(canaryWeight: number | undefined, width = 20): string {
+  const canary = canaryWeight ?? 0;
+  return `stable ${String(100 - canary).padStart(3)}% ${weightBar(canary, width)} ${canary}% canary`;
 }
 
 export function percent(share: number): string {

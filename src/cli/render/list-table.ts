@@ -7,13 +7,30 @@ const createdAt = (r: RolloutObject) => {
   return at === undefined ? undefined : new Date(at).toISOString();
 };
 
+export interface ListColumns {
+  /** -A: a NAMESPACE column first, as kubectl prints it. */
+  allNamespaces?: boolean;
+  /** -o wide: the reason and message after the printer columns. */
+  wide?: boolean;
+}
+
+const byNamespaceAndName = (a: RolloutObject, b: RolloutObject) =>
+  a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name);
+
 /** `stepwise list`: the CRD's printer columns (Phase, Step, Weight, Stable, Canary, Age). */
-export function renderList(rollouts: RolloutObject[], now: Date): string {
+export function renderList(rollouts: RolloutObject[], now: Date, columns: ListColumns = {}): string {
   if (rollouts.length === 0) return 'No Rollouts found.';
-  const rows = [['NAME', 'PHASE', 'STEP', 'WEIGHT', 'STABLE', 'CANARY', 'AGE']];
-  for (const r of [...rollouts].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+  const rows = [
+    [
+      ...(columns.allNamespaces ? ['NAMESPACE'] : []),
+      ...['NAME', 'PHASE', 'STEP', 'WEIGHT', 'STABLE', 'CANARY', 'AGE'],
+      ...(columns.wide ? ['REASON', 'MESSAGE'] : []),
+    ],
+  ];
+  for (const r of [...rollouts].sort(byNamespaceAndName)) {
     const s = r.status ?? {};
     rows.push([
+      ...(columns.allNamespaces ? [r.metadata.namespace] : []),
       r.metadata.name,
       s.phase ?? '',
       s.currentStep === undefined ? '' : String(s.currentStep),
@@ -21,6 +38,7 @@ export function renderList(rollouts: RolloutObject[], now: Date): string {
       s.stableRevision ?? '',
       s.canaryRevision ?? '',
       age(createdAt(r), now),
+      ...(columns.wide ? [s.reason ?? '', s.message ?? ''] : []),
     ]);
   }
   return table(rows);

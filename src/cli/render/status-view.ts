@@ -1,9 +1,17 @@
 // What `stepwise status` shows: pure functions of the Rollout, its validated spec and the track images.
 import { durationMs, formatDuration } from '../../api/duration.js';
 import type { RolloutSpec } from '../../api/schema.js';
-import type { RolloutStatus } from '../../api/status.js';
+import { parseStoredComparison } from '../../analysis/comparison/counter-comparison.js';
+import type { AnalysisStatus, RolloutStatus, Verdict } from '../../api/status.js';
 import type { RolloutObject } from '../../kube/cluster.js';
-import { age, number, percent, weightBar } from './format.js';
+import { age, formatTraffic, number, percent } from './format.js';
+import { historyLines } from './history-table.js';
+
+export interface WorkloadPods {
+  name: string;
+  ready: number;
+  desired: number;
+}
 
 export interface StatusView {
   rollout: RolloutObject;
@@ -11,6 +19,9 @@ export interface StatusView {
   spec?: RolloutSpec;
   stableImage?: string;
   canaryImage?: string;
+  /** The tracks' Deployments: name and ready/desired pods. */
+  stableWorkload?: WorkloadPods;
+  canaryWorkload?: WorkloadPods;
   now: Date;
 }
 
@@ -38,11 +49,64 @@ export function stepProgress(
   return { ranMs, durationMs: duration, leftMs: Math.max(duration - ranMs, 0), requestsLeft };
 }
 
-function check(ok: boolean): string {
-  return ok ? 'ok' : 'OVER';
+/**
+ * The verdict beside a value: within its limit it passes; over it, the check failed only if the controller
+ * said so. The threshold guard does not fail on sampling noise (a few errors in few requests), so a value
+ * over the limit in a check that did not fail is "over, within noise", not a failure.
+ */
+function verdict(withinLimit: boolean, lastVerdict: Verdict | undefined): string {
+  if (withinLimit) return 'pass';
+  return lastVerdict === 'fail'
+    ? 'FAIL'
+    : lastVerdict === 'inconclusive'
+      ? 'over, inconclusive'
+      : 'over, within noise';
 }
 
-/** Last analysis values next to their limits, one line each. */
+/** "4.1×" */
+const times = (ratio: number) => `${number(ratio)}×`;
+
+/** The comparison with stable in words, from the counters it carries in status.analysis.comparison. */
+export function comparisonLine(a: AnalysisStatus, spec?: RolloutSpec): string | undefined {
+  const stored = (() => {
+    try {
+      return parseStoredComparison(a.comparison);
+    } catch {
+      return undefined; // a status written by another version: show what the plain fields say
+    }
+  })();
+  const limit = spec ? 1 / spec.analysis.comparison.falseRollbackRate : undefined;
+  const parts: string[] = [];
+  if (stored) {
+    const { canary, stable } = stored.totals;
+    for (const [guard, label] of [
+      ['errors', 'errors'],
+      ['slow', 'slow requests'],
+    ] as const) {
+      const canaryRate = canary.requests > 0 ? canary[guard] / canary.requests : undefined;
+      const stableRate = stable.requests > 0 ? stable[guard] / stable.requests : undefined;
+      if (canaryRate === undefined || stableRate === undefined) continue;
+      parts.push(
+        stableRate > 0
+          ? `canary ${label} ${times(canaryRate / stableRate)} stable's`
+          : `canary ${label} ${canary[guard]}, stable none`,
+      );
+    }
+  }
+  if (a.rateRatio && Number.isFinite(a.rateRatio.upper)) {
+    parts.push(`errors ratio likely ${times(a.rateRatio.lower)}–${times(a.rateRatio.upper)}`);
+  }
+  if (a.evidence !== undefined) {
+    parts.push(
+      limit === undefined
+        ? `evidence against the canary ${number(a.evidence)}`
+        : `rolls back when the evidence against it reaches ${number(limit)}, now ${number(a.evidence)}`,
+    );
+  }
+  return parts.length ? `Compared:  ${parts.join('; ')}` : undefined;
+}
+
+/** Last analysis values next to their limits and the verdict of the check, one line each. */
 export function analysisLines(status: RolloutStatus, spec?: RolloutSpec): string[] {
   const a = status.analysis;
   if (!a) return [];
@@ -52,15 +116,15 @@ export function analysisLines(status: RolloutStatus, spec?: RolloutSpec): string
       (a.lastCheckAt ? ` at ${a.lastCheckAt}` : ''),
   ];
   const limits = spec?.analysis;
-  const row = (label: string, value: string, limit: string, verdict = '') =>
-    lines.push(`  ${label.padEnd(12)} ${value.padEnd(10)} ${limit.padEnd(22)} ${verdict}`.trimEnd());
+  const row = (label: string, value: string, limit: string, judged = '') =>
+    lines.push(`  ${label.padEnd(12)} ${value.padEnd(10)} ${limit.padEnd(22)} ${judged}`.trimEnd());
   if (a.requests !== undefined) {
     const min = limits?.minRequests;
     row(
       'requests',
       String(a.requests),
       min === undefined ? '' : `min ${min}`,
-      min === undefined ? '' : a.requests >= min ? 'ok' : 'too few',
+      min === undefined ? '' : a.requests >= min ? 'enough' : 'too few yet',
     );
   }
   if (a.errorRate !== undefined) {
@@ -69,7 +133,7 @@ export function analysisLines(status: RolloutStatus, spec?: RolloutSpec): string
       'error rate',
       percent(a.errorRate),
       max === undefined ? '' : `max ${percent(max)}`,
-      max === undefined ? '' : check(a.errorRate <= max),
+      max === undefined ? '' : verdict(a.errorRate <= max, a.lastVerdict),
     );
   }
   if (a.p99Ms !== undefined) {
@@ -78,26 +142,7 @@ export function analysisLines(status: RolloutStatus, spec?: RolloutSpec): string
       'P99',
       `${number(a.p99Ms)} ms`,
       max === undefined ? '' : `max ${max} ms`,
-      max === undefined ? '' : check(a.p99Ms <= max),
-    );
-  }
-  if (a.evidence !== undefined) {
-    const rate = limits?.comparison.falseRollbackRate;
-    const limit = rate === undefined ? undefined : 1 / rate;
-    row(
-      'evidence',
-      number(a.evidence),
-      limit === undefined ? '' : `rollback at ${number(limit)}`,
-      limit === undefined ? '' : check(a.evidence < limit),
-    );
-  }
-  if (a.rateRatio) {
-    const tolerance = limits?.comparison.tolerance;
-    row(
-      'rate ratio',
-      `${number(a.rateRatio.lower)}..${number(a.rateRatio.upper)}`,
-      tolerance === undefined ? '' : `hold above ${number(tolerance)}`,
-      tolerance === undefined ? '' : a.rateRatio.lower > tolerance ? 'holding' : 'ok',
+      max === undefined ? '' : verdict(a.p99Ms <= max, a.lastVerdict),
     );
   }
   for (const [name, value] of Object.entries(a.metrics ?? {})) {
@@ -111,11 +156,16 @@ export function analysisLines(status: RolloutStatus, spec?: RolloutSpec): string
     const ok =
       (metric?.min === undefined || value >= metric.min) &&
       (metric?.max === undefined || value <= metric.max);
-    row(name, number(value), bounds, metric ? check(ok) : '');
+    row(name, number(value), bounds, metric ? verdict(ok, a.lastVerdict) : '');
   }
-  if (a.lastMessage) lines.push(`  last: ${a.lastMessage}`);
+  const compared = comparisonLine(a, spec);
+  if (compared) lines.push(compared);
+  if (a.lastMessage && a.lastMessage !== status.message) lines.push(`  last: ${a.lastMessage}`);
   return lines;
 }
+
+/** "Deployment product-service-stable: 3/3 pods ready" */
+const pods = (w: WorkloadPods) => `Deployment ${w.name}: ${w.ready}/${w.desired} pods ready`;
 
 /** The full text of `stepwise status`. */
 export function renderStatus(view: StatusView): string {
@@ -127,19 +177,22 @@ export function renderStatus(view: StatusView): string {
     `Rollout:   ${rollout.metadata.namespace}/${name}`,
     `Phase:     ${phase}${s.reason ? ` (${s.reason})` : ''}`,
   ];
-  if (s.message) lines.push(`Message:   ${s.message}`);
+  const ended = ENDED.includes(phase);
+  // An ended release's message is its rollback reason, printed once below.
+  if (s.message && !ended) lines.push(`Message:   ${s.message}`);
   if (phase === 'Paused' && s.reason === 'Gate') {
     lines.push(`Gate:      waiting for \`stepwise promote ${name}\` (analysis keeps running)`);
   }
-  const weight = s.canaryWeight ?? 0;
   lines.push(
     `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${x.weight}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
   );
-  lines.push(`Weight:    ${weightBar(weight)} ${weight}% canary`);
+  lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}`);
   lines.push(`Stable:    ${s.stableRevision ?? '-'}${view.stableImage ? `  ${view.stableImage}` : ''}`);
+  if (view.stableWorkload) lines.push(`  └─ ${pods(view.stableWorkload)}`);
   lines.push(
     `Canary:    ${s.canaryRevision ?? '-'}${view.canaryImage && s.canaryRevision ? `  ${view.canaryImage}` : ''}`,
   );
+  if (view.canaryWorkload && s.canaryRevision) lines.push(`  └─ ${pods(view.canaryWorkload)}`);
   const progress = stepProgress(s, spec, now);
   if (progress) {
     const needs = [
@@ -154,8 +207,8 @@ export function renderStatus(view: StatusView): string {
     );
   }
   lines.push(...analysisLines(s, spec));
-  if (ENDED.includes(phase)) {
-    lines.push(`Rollback:  ${s.reason ?? phase}: ${s.message ?? ''}`.trimEnd());
+  if (ended) {
+    lines.push(`Rollback:  ${s.message ?? s.reason ?? phase}`);
   } else if (s.rolledBackRevision) {
     lines.push(`Rollback:  revision ${s.rolledBackRevision} was rolled back earlier`);
   }
@@ -165,6 +218,7 @@ export function renderStatus(view: StatusView): string {
       `Command:   ${c.command} ${c.accepted ? 'accepted' : 'REJECTED'} ${age(c.at, now)} ago: ${c.message}`,
     );
   }
+  lines.push(...historyLines(s.history, now));
   const invalid = s.conditions?.find((c) => c.type === 'InvalidSpec' && c.status === 'True');
   if (invalid) lines.push(`Invalid:   ${invalid.message}`);
   return lines.join('\n');

@@ -2,6 +2,9 @@
 // orchestration (demo.ts) only decides when to print.
 import { formatMs, formatPercent } from '../../analysis/format.js';
 import type { Phase, RolloutStatus } from '../../api/status.js';
+import { formatTraffic, weightBar } from '../../cli/render/format.js';
+
+export { formatTraffic, weightBar };
 
 /** One stage of the demo as shown on screen. */
 export interface DemoFrame {
@@ -32,20 +35,6 @@ export interface RenderOptions {
 }
 
 export const BAR_WIDTH = 40;
-const STABLE_CELL = '█';
-const CANARY_CELL = '░';
-
-/**
- * `canaryWeight` percent of `width` cells for the canary (right), the rest for stable (left). A weight
- * strictly between 0 and 100 always shows at least one cell of each, so 5% never looks like 0%.
- */
-export function weightBar(canaryWeight: number, width = BAR_WIDTH): string {
-  const weight = Math.min(100, Math.max(0, Number.isFinite(canaryWeight) ? canaryWeight : 0));
-  let canary = Math.round((weight / 100) * width);
-  if (weight > 0 && weight < 100) canary = Math.min(width - 1, Math.max(1, canary));
-  return STABLE_CELL.repeat(width - canary) + CANARY_CELL.repeat(canary);
-}
-
 /** 23_400 -> "0:23", 65_000 -> "1:05". */
 export function formatElapsed(ms: number): string {
   const seconds = Math.max(0, Math.floor(ms / 1000));
@@ -83,12 +72,6 @@ export function formatAnalysis(status: RolloutStatus | undefined, evidenceLimit?
     `P99 ${orDash(a?.p99Ms, formatMs)}`,
     `evidence ${evidence}${limit}`,
   ].join(' · ');
-}
-
-/** The traffic split: "stable  95% ███…░ 5% canary". */
-export function formatTraffic(canaryWeight: number | undefined, width = BAR_WIDTH): string {
-  const canary = canaryWeight ?? 0;
-  return `stable ${String(100 - canary).padStart(3)}% ${weightBar(canary, width)} ${canary}% canary`;
 }
 
 /**

@@ -1,0 +1,44 @@
+// Release history end to end: the real controller process records each finished release in status.history,
+// and `stepwise history` (a child process) lists them, newest first.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RolloutStatus } from '../../src/api/status.js';
+import { APP, IMAGE, prometheusInstalled, startE2E, type E2E } from './harness.js';
+
+describe.skipIf(!prometheusInstalled)('release history on the sandbox, end to end', () => {
+  let e2e: E2E;
+
+  beforeAll(async () => {
+    // The default analysis (thresholds and the comparison), checked every second over short steps.
+    e2e = await startE2E({
+      analysis: { interval: '1s', stepDuration: '3s', minRequests: 10 },
+      steps: [{ weight: 50 }],
+    });
+    await e2e.adopted();
+  }, 120_000);
+
+  afterAll(async () => {
+    await e2e?.close();
+  });
+
+  it('lists a promoted and a rolled-back release with their images and reasons', async () => {
+    const finished = (n: number) => (s: RolloutStatus) => (s.history?.length ?? 0) >= n;
+    await e2e.release(`${IMAGE}:1.1.0`);
+    await e2e.waitFor('the good release to be promoted', finished(1), 120_000);
+    await e2e.release(`${IMAGE}:1.2.0-bad-errors`);
+    await e2e.waitFor('the bad release to be rolled back', finished(2), 120_000);
+
+    const history = (await e2e.status()).history!;
+    expect(history.map((r) => [r.outcome, r.images])).toEqual([
+      ['RolledBack', [`${APP}=${IMAGE}:1.2.0-bad-errors`]],
+      ['Succeeded', [`${APP}=${IMAGE}:1.1.0`]],
+    ]);
+    const run = await e2e.cli(['history', `rollout/${APP}`]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^#\s+REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
+    expect(lines[1]).toMatch(
+      /^2\s+[0-9a-f]{10}\s+\S+:1\.2\.0-bad-errors\s+RolledBack\s+\S+\s+\S+ ago\s+\w+: step 1\/1/,
+    );
+    expect(lines[2]).toMatch(/^1\s+[0-9a-f]{10}\s+\S+:1\.1\.0\s+Succeeded\s+\S+\s+\S+ ago\s+Promoted: /);
+  }, 300_000);
+});
