@@ -31,6 +31,8 @@ interface ArmTraffic {
   /** Requests per second per pod. */
   rps: number;
   errorShare: number;
+  /** Each pod's error share when the pods differ (default: errorShare for all). */
+  podErrorShares?: number[];
   /** Share of requests at or below each bucket edge. */
   latency: Record<string, number>;
   /** Seconds after `start` at which the first pod's counters restart from 0. */
@@ -79,7 +81,7 @@ function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec
       pod,
     };
     const resetAt = i === 0 ? traffic.resetAt : undefined;
-    const bad = traffic.rps * traffic.errorShare;
+    const bad = traffic.rps * (traffic.podErrorShares?.[i] ?? traffic.errorShare);
     const { goneAt } = traffic;
     requests.push(
       ...byCode(labels, counter(traffic.rps, resetAt, goneAt), counter(bad, resetAt, goneAt), bad > 0),
@@ -127,6 +129,9 @@ const arms: ArmTraffic[] = [
   // reset: a good canary whose pod restarts 22 s into the step.
   stable('reset'),
   canary('reset', { resetAt: ROLLOUT_AT + 22 }),
+  // spread: stable's second pod fails 4× as often as its first; the canary is as good as the first.
+  { ...stable('spread'), podErrorShares: [0.001, 0.004] },
+  canary('spread'),
   // lonely: stable has no metrics at all.
   canary('lonely'),
   // gone: the canary's pods are gone 15 s into the step; its share of the requests fails in the callers' sidecars.
@@ -249,6 +254,15 @@ describe.skipIf(!prometheusInstalled)('the comparison against a real Prometheus'
     // Counted from the step's start: 12 checks × 15 s of 10 and 90 requests per second.
     expect(state.totals.canary.requests).toBe(10 * 180);
     expect(state.totals.stable.requests).toBe(90 * 180);
+  });
+
+  it("reads the spread of stable's pods from their history before the step and keeps it with the comparison", async () => {
+    const results = await rollout('spread', 2);
+    const state = results.at(-1)!.comparison as StoredComparison;
+    // An hour of history: about 162 and 648 5xx of 162 000 requests each, ln rates ln 4 apart.
+    expect(state.podSpread?.pods).toBe(2);
+    expect(state.podSpread?.logSd).toBeCloseTo(Math.log(4) / Math.SQRT2, 2);
+    expect(results.map((r) => r.verdict)).toEqual(['pass', 'pass']);
   });
 
   it('counts a pod restart between checks as a reset, not as negative or inflated traffic', async () => {
