@@ -81,7 +81,7 @@ describe("the comparison with stable's pods' spread", () => {
   });
 
   it('does not roll back a canary at 3× stable’s rate when stable’s own pods spread that far', () => {
-    // s = 0.2 over 4 pods: one canary pod may lie up to 5.29× stable's rate at level 0.005.
+    // s = 0.2 over 4 pods: one canary pod may lie up to 8.3× stable's rate at level 0.00125 (t_3 = 9.46).
     const spread = { pods: 4, logSd: 0.2 };
     const stored = startComparison(edge, { at: t0, canary: arm(0, 0), stable: arm(0, 0) }, spread);
     const result = compareCounters(stored, threeTimes, settings);

@@ -215,7 +215,7 @@ function withUnanswered(
 }
 
 /** The share of falseRollbackRate that covers the canary's pods lying beyond the pods' allowance. */
-export const POD_BUDGET_SHARE = 0.5;
+export const POD_BUDGET_SHARE = 0.25;
 
 /**
  * The errors guard's allowance for the canary's pods: the prediction bound for as many pods as have served the canary
