@@ -57,6 +57,7 @@ const realTraffic: [string, Partial<TrafficModel>][] = [
   ['2 retries (Istio default)', { retries: 2 }],
   ['burst 0.5% for 30 s, 2 retries', { retries: 2, burst }],
   ['pods differ (error-rate CV 0.5)', { podErrorRateSpread: 0.5 }],
+  ['pods differ (error-rate CV 1)', { podErrorRateSpread: 1 }],
 ];
 const scenarios: Scenario[] = [
   { name: 'canary = stable', runs: 2000, traffic: base, thresholdOnly: true },
@@ -81,6 +82,12 @@ const scenarios: Scenario[] = [
     name: `${errorsTimes(k)}, 2 retries`,
     runs: 1000,
     traffic: { ...base, retries: 2, canaryErrorRate: k * base.stableErrorRate },
+  })),
+  // What allowing for pods that differ costs: a canary as bad as its pods' spread allows is only caught later.
+  ...[10, 50].map((k) => ({
+    name: `${errorsTimes(k)}, pods differ (CV 0.5)`,
+    runs: 1000,
+    traffic: { ...base, podErrorRateSpread: 0.5, canaryErrorRate: k * base.stableErrorRate },
   })),
 ];
 
@@ -226,7 +233,9 @@ const text = [
     "ones model what the comparison's test does not: Istio's retries (a failed request is retried on another pod of " +
     'the same subset, every retry fails again, and the server sidecar reports every attempt), a dependency failing ' +
     '0.5% of both tracks’ requests for 30 s at a random time in the first 240 s, and pods of one version whose error ' +
-    'rates differ (Gamma-distributed around the track’s rate, coefficient of variation 0.5, the same for both versions).',
+    'rates differ (Gamma-distributed around the track’s rate, coefficient of variation 0.5 or 1, the same for both ' +
+    'versions). Before the rollout stable has served all traffic for a day, and the comparison reads its pods’ ' +
+    'requests and 5xx over that day (every attempt, as the server sidecars count them) for the spread of its pods.',
   '',
   ...lines,
   '',

@@ -6,6 +6,7 @@ import {
   type ArmReading,
   type CounterReading,
 } from '../analysis/comparison/counter-comparison.js';
+import type { PodSpread } from '../analysis/comparison/pod-spread.js';
 import { chooseSlowEdge } from '../analysis/comparison/slow-edge.js';
 import { noValue, type QueryValue } from '../analysis/prometheus.js';
 import { latencyLimitEdge } from '../analysis/promql.js';
@@ -48,6 +49,9 @@ function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: nu
   };
 }
 
+/** The series of simulated pod `i`, as a per-pod query returns it. */
+export const podSeries = (i: number) => `{pod="simulated-${i}"}`;
+
 /**
  * An arm's counters as the comparison's PromQL would return them: one series per pod that has served a request, and
  * the callers' reports.
@@ -58,7 +62,7 @@ function armReading(sample: ArmSample | undefined, edgeMs: number): ArmReading {
   sample?.pods.forEach((pod, i) => {
     // Istio creates a pod's series at its first request.
     if (pod.requests === 0) return;
-    const series = `{pod="simulated-${i}"}`;
+    const series = podSeries(i);
     reading.requests[series] = pod.requests;
     reading.errors[series] = pod.errors;
     if (edge >= 0) reading.slow[series] = pod.requests - pod.buckets[edge]!;
@@ -81,17 +85,22 @@ function reading(prometheus: SimulatedPrometheus, atS: number, edgeMs: number): 
   };
 }
 
-/**
- * The check the controller would run at `nowS` (seconds on the virtual clock, whose origin is the epoch).
- * `stableP99Ms` stands for stable's P99 in the hour before the rollout, from which the slow-request edge is chosen.
- */
+/** What the comparison reads of stable before the rollout. */
+export interface StableBefore {
+  /** Stable's P99 in the hour before, from which the slow-request edge is chosen. */
+  p99Ms: number;
+  /** The spread of its pods' error rates over the day before. */
+  podSpread?: PodSpread;
+}
+
+/** The check the controller would run at `nowS` (seconds on the virtual clock, whose origin is the epoch). */
 export function simulatedCheck(
   spec: RolloutSpec,
   status: RolloutStatus,
   due: DueCheck,
   nowS: number,
   prometheus: SimulatedPrometheus,
-  stableP99Ms: number,
+  before: StableBefore,
 ): CheckResult {
   const startS = due.stepStartedAt.getTime() / 1000;
   const thresholds = evaluateThresholds(
@@ -104,10 +113,11 @@ export function simulatedCheck(
   if (!stored) {
     const edge = chooseSlowEdge(
       settings.slowRequestMs,
-      stableP99Ms,
+      before.p99Ms,
       spec.analysis.thresholds.maxP99LatencyMs,
     );
-    stored = startComparison(edge, startS < nowS ? reading(prometheus, startS, edge.ms) : undefined);
+    const baseline = startS < nowS ? reading(prometheus, startS, edge.ms) : undefined;
+    stored = startComparison(edge, baseline, before.podSpread);
   }
   const comparison = compareCounters(stored, reading(prometheus, nowS, stored.slowEdge.ms), {
     falseRollbackRate: settings.falseRollbackRate,

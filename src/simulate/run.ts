@@ -1,4 +1,5 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import { POD_HISTORY_SECONDS, podSpreadOf } from '../analysis/comparison/pod-spread.js';
 import type { Random } from '../analysis/comparison/random.js';
 import { durationMs } from '../api/duration.js';
 import type { RolloutSpec } from '../api/schema.js';
@@ -7,12 +8,13 @@ import { checkDue } from '../rollout/checks.js';
 import { stepDurationMs } from '../rollout/plan.js';
 import { decide } from '../rollout/transitions.js';
 import type { Action, Observed, WorkloadObservation } from '../rollout/types.js';
-import { simulatedCheck, type SimulatedPrometheus } from './analysis.js';
+import { podSeries, simulatedCheck, type SimulatedPrometheus } from './analysis.js';
 import { ScrapedArm } from './scrapes.js';
 import {
   armBehaviours,
   BUCKETS_MS,
   burstStart,
+  drawHistory,
   drawSecond,
   podMultiplier,
   type TrafficModel,
@@ -81,7 +83,18 @@ export function simulateRun(
     canary: new ScrapedArm(BUCKETS_MS.length + 1),
     stable: new ScrapedArm(BUCKETS_MS.length + 1),
   };
-  const stableP99Ms = traffic.stableP99Ms;
+  // Stable has served all traffic for a day before: its pods' history, per pod, as the comparison reads it.
+  const history = drawHistory(
+    random,
+    POD_HISTORY_SECONDS,
+    { behaviour: behaviours.stable, pods: podsOf('stable', REPLICAS) },
+    traffic,
+  );
+  const podSpread = podSpreadOf(
+    Object.fromEntries(history.map((pod, i) => [podSeries(i), pod.requests])),
+    Object.fromEntries(history.map((pod, i) => [podSeries(i), pod.errors])),
+  );
+  const stableBefore = { p99Ms: traffic.stableP99Ms, ...(podSpread ? { podSpread } : {}) };
   const scrapeEvery = Math.max(1, Math.round(traffic.scrapeIntervalSeconds));
 
   let stable: Track = { revision: 'stable', replicas: REPLICAS, readyAt: 0 };
@@ -143,7 +156,7 @@ export function simulateRun(
   const pass = (t: number): boolean => {
     const now = new Date((EPOCH_S + t) * 1000);
     const due = checkDue(spec, status, now);
-    const check = due ? simulatedCheck(spec, status, due, EPOCH_S + t, prometheus, stableP99Ms) : undefined;
+    const check = due ? simulatedCheck(spec, status, due, EPOCH_S + t, prometheus, stableBefore) : undefined;
     const observed: Observed = {
       generation: 1,
       problems: [],

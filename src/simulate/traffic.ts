@@ -166,6 +166,30 @@ function attempt(random: Random, pod: PodSecond, failed: boolean, behaviour: Arm
 }
 
 /**
+ * Istio's retries of one failed request first sent to pod `from` of `podCount`: each retry goes to another pod (the same
+ * one when there is only one) and fails again with `retryFailsAgain`; `attempt` counts each. Returns whether the
+ * request failed in the end.
+ */
+function retryFailed(
+  random: Random,
+  from: number,
+  podCount: number,
+  model: TrafficModel,
+  attempt: (pod: number, failed: boolean) => void,
+): boolean {
+  const failsAgain = model.retryFailsAgain ?? 1;
+  let last = from;
+  let stillFailing = true;
+  for (let r = 0; r < (model.retries ?? 0) && stillFailing; r++) {
+    const next = podCount === 1 ? 0 : (last + 1 + Math.floor(random() * (podCount - 1))) % podCount;
+    stillFailing = random() < failsAgain;
+    attempt(next, stillFailing);
+    last = next;
+  }
+  return stillFailing;
+}
+
+/**
  * One arm's requests of one second, request by request where they fail: the pod of each request (uniform), its first
  * attempt failing with the pod's rate plus the burst's, and each retry going to another pod of the arm (the same one
  * when it has only one) and failing again with `retryFailsAgain`.
@@ -180,8 +204,6 @@ function drawArm(
   const { behaviour } = arm;
   const podCount = Math.max(1, arm.pods.length);
   const pods = Array.from({ length: podCount }, () => emptyPod(behaviour.bucketProbabilities.length));
-  const retries = model.retries ?? 0;
-  const failsAgain = model.retryFailsAgain ?? 1;
   let remaining = requests;
   let failedRequests = 0;
   for (let i = 0; i < podCount && remaining > 0; i++) {
@@ -196,18 +218,43 @@ function drawArm(
     for (let b = 0; b < fine.length; b++) pod.buckets[b]! += fine[b]!;
     for (let f = 0; f < failed; f++) {
       attempt(random, pod, true, behaviour);
-      let last = i;
-      let stillFailing = true;
-      for (let r = 0; r < retries && stillFailing; r++) {
-        const next = podCount === 1 ? 0 : (last + 1 + Math.floor(random() * (podCount - 1))) % podCount;
-        stillFailing = random() < failsAgain;
-        attempt(random, pods[next]!, stillFailing, behaviour);
-        last = next;
-      }
-      if (stillFailing) failedRequests += 1;
+      const failedInTheEnd = retryFailed(random, i, podCount, model, (next, again) =>
+        attempt(random, pods[next]!, again, behaviour),
+      );
+      if (failedInTheEnd) failedRequests += 1;
     }
   }
   return { pods, callers: { requests, errors: failedRequests } };
+}
+
+/**
+ * One arm's requests and 5xx per pod over `seconds` of serving all traffic, as its server sidecars count them (every
+ * attempt): what the comparison reads of stable's pods before the rollout. Drawn in bulk; each failed request's
+ * retries go one by one to other pods of the arm, as in drawArm, without latencies.
+ */
+export function drawHistory(
+  random: Random,
+  seconds: number,
+  arm: Pick<ArmNow, 'pods'> & { behaviour: Pick<ArmBehaviour, 'errorRate'> },
+  model: TrafficModel,
+): { requests: number; errors: number }[] {
+  const podCount = Math.max(1, arm.pods.length);
+  const pods = Array.from({ length: podCount }, () => ({ requests: 0, errors: 0 }));
+  let remaining = samplePoisson(random, model.rps * seconds);
+  for (let i = 0; i < podCount && remaining > 0; i++) {
+    const served = i === podCount - 1 ? remaining : sampleBinomial(random, remaining, 1 / (podCount - i));
+    remaining -= served;
+    const failed = sampleBinomial(random, served, Math.min(1, arm.behaviour.errorRate * (arm.pods[i] ?? 1)));
+    pods[i]!.requests += served;
+    pods[i]!.errors += failed;
+    for (let f = 0; f < failed; f++) {
+      retryFailed(random, i, podCount, model, (next, again) => {
+        pods[next]!.requests += 1;
+        if (again) pods[next]!.errors += 1;
+      });
+    }
+  }
+  return pods;
 }
 
 /** One second of traffic: Poisson arrivals, split by the weight (binomial), then each arm's requests. */

@@ -28,6 +28,8 @@ interface ArmTraffic {
   /** Requests per second per pod. */
   rps: number;
   errorShare: number;
+  /** Each pod's error share when the pods differ (default: errorShare for all). */
+  podErrorShares?: number[];
   /** Share of requests at or below each bucket edge. */
   latency: Record<string, number>;
   /** Seconds after `start` at which the first pod's counters restart from 0. */
@@ -78,7 +80,7 @@ function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec
       pod,
     };
     const resetAt = i === 0 ? traffic.resetAt : undefined;
-    const bad = traffic.rps * traffic.errorShare;
+    const bad = traffic.rps * (traffic.podErrorShares?.[i] ?? traffic.errorShare);
     const { goneAt } = traffic;
     requests.push(
       ...byCode(labels, counter(traffic.rps, resetAt, goneAt), counter(bad, resetAt, goneAt), bad > 0),
@@ -148,6 +150,9 @@ const arms: ArmTraffic[] = [
   // slow: as many errors as stable, but 5% of its requests slower than stable's P99 edge (250 ms) against 0.5%.
   stable('slow'),
   canary('slow', { latency: { '50': 0.8, '100': 0.9, '250': 0.95, '500': 1, '+Inf': 1 } }),
+  // spread: stable's second pod fails 4× as often as its first; the canary is as good as the first.
+  { ...stable('spread'), podErrorShares: [0.001, 0.004] },
+  canary('spread'),
   // lonely: stable has no metrics at all.
   canary('lonely'),
   // gone: the canary's pods are gone 15 s into the step; its share of the requests fails in the callers' sidecars.
@@ -293,6 +298,15 @@ describeOnEachPrometheus(
       expect(state.slowEdge).toMatchObject({ ms: 250, source: 'stable-p99' });
       // 5% of 10 requests per second since the step started, read from the 250 ms bucket.
       expect(state.totals.canary.slow).toBe(Math.round(0.05 * state.totals.canary.requests));
+    });
+
+    it("reads the spread of stable's pods from their history before the step and keeps it with the comparison", async () => {
+      const results = await rollout('spread', 2);
+      const state = results.at(-1)!.comparison as StoredComparison;
+      // An hour of history: about 162 and 648 5xx of 162 000 requests each, ln rates ln 4 apart.
+      expect(state.podSpread?.pods).toBe(2);
+      expect(state.podSpread?.logSd).toBeCloseTo(Math.log(4) / Math.SQRT2, 2);
+      expect(results.map((r) => r.verdict)).toEqual(['pass', 'pass']);
     });
 
     it('counts a pod restart between checks as a reset, not as negative or inflated traffic', async () => {

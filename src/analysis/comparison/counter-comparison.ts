@@ -14,7 +14,10 @@ import {
   type ComparisonState,
   type ErrorCounts,
   type GuardName,
+  guardTolerance,
+  type PodAllowance,
 } from './guards.js';
+import { podRatioBound, type PodSpread } from './pod-spread.js';
 import { rateRatioBounds } from './confidence.js';
 import type { SlowEdge } from './slow-edge.js';
 
@@ -53,6 +56,8 @@ export interface StoredComparison {
   /** The e-process of both guards. */
   evidence: ComparisonState;
   slowEdge: SlowEdge;
+  /** The spread of stable's pods' error rates before the comparison started (absent: unknown, pods taken as alike). */
+  podSpread?: PodSpread;
   /** The counters at the latest usable reading: the next increments start here. */
   last?: { at: string; canary: ArmReading; stable: ArmReading };
   /** Requests and events per arm since the comparison started, for the messages. */
@@ -66,12 +71,20 @@ export type ComparisonSettings = Pick<AnalysisSpec['comparison'], 'falseRollback
 
 const zeroCounts = (): ArmCounts => ({ requests: 0, errors: 0, slow: 0 });
 
-/** A fresh comparison; `baseline` (counters at the step's start) lets the first check already count. */
-export function startComparison(slowEdge: SlowEdge, baseline?: CounterReading): StoredComparison {
+/**
+ * A fresh comparison; `baseline` (counters at the step's start) lets the first check already count, and `podSpread`
+ * (stable's pods before the rollout) lets the errors guard allow for pods that differ.
+ */
+export function startComparison(
+  slowEdge: SlowEdge,
+  baseline?: CounterReading,
+  podSpread?: PodSpread,
+): StoredComparison {
   return {
     version: 1,
     evidence: newComparisonState(),
     slowEdge,
+    ...(podSpread ? { podSpread } : {}),
     ...(baseline && usable(baseline) ? { last: snapshotOf(baseline) } : {}),
     totals: { canary: zeroCounts(), stable: zeroCounts() },
   };
@@ -201,6 +214,26 @@ function withUnanswered(
   return { requests: (counts?.requests ?? 0) + failed, errors: (counts?.errors ?? 0) + failed };
 }
 
+/** The share of falseRollbackRate that covers the canary's pods lying beyond the pods' allowance. */
+export const POD_BUDGET_SHARE = 0.25;
+
+/**
+ * The errors guard's allowance for the canary's pods: the prediction bound for as many pods as have served the canary
+ * so far (its series), from the spread of stable's pods. Known before the interval's events are counted, so the
+ * e-process stays valid as pods are added (addInterval). None without a spread, or when the pods do not differ.
+ */
+export function podAllowance(
+  stored: StoredComparison,
+  reading: CounterReading,
+  budget: number,
+): PodAllowance {
+  const canaryPods = Object.keys(reading.canary.requests).length;
+  if (!stored.podSpread) return { ratio: 1, alphaSpent: 0 };
+  const alphaSpent = budget * POD_BUDGET_SHARE;
+  const ratio = podRatioBound(stored.podSpread, Math.max(1, canaryPods), alphaSpent);
+  return ratio > 1 ? { ratio, alphaSpent } : { ratio: 1, alphaSpent: 0 };
+}
+
 const add = (a: ArmCounts, b: ArmCounts): ArmCounts => ({
   requests: a.requests + b.requests,
   errors: a.errors + b.errors,
@@ -218,7 +251,7 @@ export function compareCounters(
   reading: CounterReading,
   settings: ComparisonSettings,
 ): Partial<CheckResult> & { comparison: StoredComparison } {
-  const alpha = settings.falseRollbackRate;
+  const budget = settings.falseRollbackRate;
   // Impossible values are refused before anything is stored: a negative baseline would spoil every later increment.
   const impossible = impossibleCounters(reading, settings);
   const unusable = impossible.length > 0 ? impossible : missingSeries(reading, settings);
@@ -248,11 +281,14 @@ export function compareCounters(
   const canary = increment(stored.last.canary, reading.canary);
   const stable = increment(stored.last.stable, reading.stable);
   const errors = errorCounts(stored.last, reading);
-  const update = updateComparison(stored.evidence, { canary, stable, errors }, alpha);
+  const allowance = podAllowance(stored, reading, budget);
+  const alpha = budget - allowance.alphaSpent;
+  const update = updateComparison(stored.evidence, { canary, stable, errors }, budget, allowance);
   const next: StoredComparison = {
     version: 1,
     evidence: update.state,
     slowEdge: stored.slowEdge,
+    ...(stored.podSpread ? { podSpread: stored.podSpread } : {}),
     last: snapshotOf(reading),
     totals: { canary: add(stored.totals.canary, canary), stable: add(stored.totals.stable, stable) },
   };
@@ -273,8 +309,11 @@ export function compareCounters(
     };
     return { verdict: 'fail', decisive: true, failures: [finding], inconclusive: [], ...shown };
   }
-  if (!canPass(next.evidence, alpha, settings.tolerance)) {
-    const leaning = GUARDS.filter((g) => rateRatioBounds(next.evidence[g], alpha).lower > settings.tolerance);
+  if (!canPass(next.evidence, budget, settings.tolerance, allowance)) {
+    const leaning = GUARDS.filter(
+      (g) =>
+        rateRatioBounds(next.evidence[g], alpha).lower > guardTolerance(g, settings.tolerance, allowance),
+    );
     const why = leaning
       .map(
         (g) =>
@@ -285,7 +324,7 @@ export function compareCounters(
       verdict: 'inconclusive',
       failures: [],
       inconclusive: [
-        `comparison: the data lean against the canary (${why || 'evidence building up'}; tolerance ${formatRatio(settings.tolerance)}×, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
+        `comparison: the data lean against the canary (${why || 'evidence building up'}; tolerance ${formatRatio(settings.tolerance)}×${allowance.ratio > settings.tolerance ? ` (5xx: ${formatRatio(allowance.ratio)}×, the spread of stable's pods)` : ''}, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
       ],
       ...shown,
     };
@@ -340,6 +379,7 @@ const storedSchema = z.strictObject({
     source: z.enum(['spec', 'stable-p99', 'p99-threshold']),
     detail: z.string(),
   }),
+  podSpread: z.strictObject({ pods: z.int().min(2), logSd: z.number().min(0) }).optional(),
   last: z.unknown().optional(),
   totals: z.strictObject({ canary: countsSchema, stable: countsSchema }),
 });

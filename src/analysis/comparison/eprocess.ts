@@ -62,8 +62,15 @@ function nonNegative(value: number): number {
   return value > 0 ? value : 0;
 }
 
-/** Adds one interval; returns a new state and leaves the input untouched. */
-export function addInterval(state: RateRatioState, interval: EventInterval): RateRatioState {
+/**
+ * Adds one interval; returns a new state and leaves the input untouched. `nullRatio` (>= 1, default 1) is the ratio
+ * the rollback test treats as "no worse" in this interval: each entry of logL then bets on nullRatio × r against
+ * nullRatio, with the factor r^xc ((1 + pi0 (nullRatio - 1)) / (1 + pi0 (nullRatio r - 1)))^n. That factor's
+ * expectation is <= 1 whenever the true ratio is <= nullRatio (linear in the chance pi that an event lands on the
+ * canary, 1 at pi(nullRatio): see confidence.ts), so a nullRatio fixed before the interval's events keeps the product
+ * a test supermartingale however it changes between intervals.
+ */
+export function addInterval(state: RateRatioState, interval: EventInterval, nullRatio = 1): RateRatioState {
   const values = [
     interval.canaryEvents,
     interval.stableEvents,
@@ -80,10 +87,13 @@ export function addInterval(state: RateRatioState, interval: EventInterval): Rat
   const pi0 = nc / (nc + ns);
   if (!(pi0 > 0 && pi0 < 1)) return state;
 
+  const base = Math.max(1, nullRatio);
+  const logBase = Math.log1p(pi0 * (base - 1));
   const logL = new Array<number>(ROLLBACK_RATIOS.length);
   for (let j = 0; j < ROLLBACK_RATIOS.length; j++) {
     const rho = ROLLBACK_RATIOS[j] ?? 1;
-    logL[j] = (state.logL[j] ?? 0) + xc * Math.log(rho) - events * Math.log1p(pi0 * (rho - 1));
+    logL[j] =
+      (state.logL[j] ?? 0) + xc * Math.log(rho) - events * (Math.log1p(pi0 * (base * rho - 1)) - logBase);
   }
   const logNorm = new Array<number>(RATIO_GRID.length);
   for (let i = 0; i < RATIO_GRID.length; i++) {

@@ -58,6 +58,18 @@ export interface ComparisonUpdate {
   rateRatio: Record<GuardName, RateRatioBounds>;
 }
 
+/**
+ * What the spread of stable's pods allows the errors guard (pod-spread.ts): the canary's 5xx rate counts as "no worse"
+ * up to `ratio` × stable's, and `alphaSpent` of the budget covers the chance that the canary's pods lie beyond it. The
+ * rest of the budget is the e-process's.
+ */
+export interface PodAllowance {
+  ratio: number;
+  alphaSpent: number;
+}
+
+const NO_ALLOWANCE: PodAllowance = { ratio: 1, alphaSpent: 0 };
+
 export function newComparisonState(): ComparisonState {
   return { version: 1, errors: newRateRatioState(), slow: newRateRatioState() };
 }
@@ -92,20 +104,27 @@ export function comparisonEvidence(state: ComparisonState): number {
 export function updateComparison(
   state: ComparisonState,
   increment: ComparisonIncrement,
-  alpha: number,
+  budget: number,
+  allowance: PodAllowance = NO_ALLOWANCE,
 ): ComparisonUpdate {
+  checkAlpha(budget);
+  const alpha = budget - allowance.alphaSpent;
   checkAlpha(alpha);
   const requests = { canaryRequests: increment.canary.requests, stableRequests: increment.stable.requests };
   const errors = increment.errors ?? { canary: increment.canary, stable: increment.stable, weight: 1 };
   const next: ComparisonState = {
     version: 1,
     // Scaling both arms' events by the weight raises the interval's likelihood ratio to that power.
-    errors: addInterval(state.errors, {
-      canaryRequests: errors.canary.requests,
-      stableRequests: errors.stable.requests,
-      canaryEvents: errors.weight * errors.canary.errors,
-      stableEvents: errors.weight * errors.stable.errors,
-    }),
+    errors: addInterval(
+      state.errors,
+      {
+        canaryRequests: errors.canary.requests,
+        stableRequests: errors.stable.requests,
+        canaryEvents: errors.weight * errors.canary.errors,
+        stableEvents: errors.weight * errors.stable.errors,
+      },
+      allowance.ratio,
+    ),
     slow: addInterval(state.slow, {
       ...requests,
       canaryEvents: increment.canary.slow,
@@ -134,13 +153,26 @@ export function updateComparison(
  * events the bounds are [0, inf) and the step passes); a worse canary is rolled back by the evidence, at whichever
  * step it becomes visible.
  */
-export function canPass(state: ComparisonState, alpha: number, tolerance: number): boolean {
-  checkAlpha(alpha);
+export function canPass(
+  state: ComparisonState,
+  budget: number,
+  tolerance: number,
+  allowance: PodAllowance = NO_ALLOWANCE,
+): boolean {
+  checkAlpha(budget);
   if (!(tolerance >= 1) || !Number.isFinite(tolerance)) {
     throw new RangeError(`comparison.tolerance must be a finite number >= 1, got ${tolerance}; use e.g. 1.5`);
   }
+  const alpha = budget - allowance.alphaSpent;
   if (logMeanEvidence(state) >= Math.log(1 / alpha)) return false;
-  return GUARDS.every((g) => rateRatioBounds(state[g], alpha).lower <= tolerance);
+  return GUARDS.every(
+    (g) => rateRatioBounds(state[g], alpha).lower <= guardTolerance(g, tolerance, allowance),
+  );
+}
+
+/** The ratio above which a guard's lower bound holds a step: the errors guard allows for the pods' spread too. */
+export function guardTolerance(guard: GuardName, tolerance: number, allowance: PodAllowance): number {
+  return guard === 'errors' ? Math.max(tolerance, allowance.ratio) : tolerance;
 }
 
 // zod 4 numbers reject NaN and +-Infinity.

@@ -11,6 +11,7 @@ import {
   type CounterReading,
 } from './counter-comparison.js';
 import type { CounterSnapshot } from './counters.js';
+import { POD_HISTORY_SECONDS, podSpreadOf, type PodSpread } from './pod-spread.js';
 import { chooseSlowEdge, type SlowEdge } from './slow-edge.js';
 
 // The canary-vs-stable comparison against Prometheus: raw cumulative counters of both arms per pod, read at the
@@ -71,6 +72,24 @@ export function stableP99BeforeQuery(namespace: string, workload: string, before
   return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[1h]${atModifier(before)})))`;
 }
 
+/**
+ * PromQL for stable's requests and 5xx per pod over POD_HISTORY_SECONDS before `before`, as the server sidecars count them.
+ * Istio's own labels name only the workload; the scrape adds the pod it read (`pod` from Kubernetes pod discovery,
+ * `instance` its address), which for reporter="destination" is the pod that answered, as PER_POD uses it.
+ */
+export function stablePodHistoryQueries(
+  namespace: string,
+  workload: string,
+  before: Date,
+): Record<'requests' | 'errors', string> {
+  const sel = workloadSelector(namespace, workload);
+  const window = `[${POD_HISTORY_SECONDS}s]${atModifier(before)}`;
+  return {
+    requests: `${PER_POD} (increase(istio_requests_total{${sel}}${window}))`,
+    errors: `${PER_POD} (increase(istio_requests_total{${sel}, response_code=~"5.."}${window}))`,
+  };
+}
+
 async function readSeries(querySeries: SeriesQuery, promql: string, whose: string): Promise<CounterSnapshot> {
   const values = await querySeries(promql);
   if (isNoValue(values)) throw new Error(`reading the counters of ${whose}: ${values.reason}`);
@@ -118,6 +137,23 @@ async function readCounters(
   return { at: at ?? request.at, canary: { ...canary, ...(unanswered && { unanswered }) }, stable };
 }
 
+/** The spread of stable's pods before the step started; undefined when Prometheus holds no per-pod history. */
+async function stablePodSpread(
+  request: CheckRequest,
+  querySeries: SeriesQuery,
+): Promise<PodSpread | undefined> {
+  const q = stablePodHistoryQueries(request.namespace, request.stableWorkload, request.stepStartedAt);
+  const [requests, errors] = await Promise.all([querySeries(q.requests), querySeries(q.errors)]);
+  // Unreachable or failing Prometheus: try again at the next check rather than start without the spread.
+  for (const value of [requests, errors]) {
+    if (isNoValue(value) && (value.kind === 'unreachable' || value.kind === 'error')) {
+      throw new Error(`reading the history of ${request.stableWorkload}'s pods: ${value.reason}`);
+    }
+  }
+  if (isNoValue(requests)) return undefined;
+  return podSpreadOf(requests, isNoValue(errors) ? {} : errors);
+}
+
 async function slowEdgeFor(
   request: CheckRequest,
   query: (promql: string) => Promise<QueryValue>,
@@ -156,7 +192,7 @@ export const compareWithStable: ComparisonStep = async (request, query, querySer
       request.stepStartedAt < request.at
         ? await readCounters(request, querySeries, edge.ms, request.stepStartedAt)
         : undefined;
-    stored = startComparison(edge, baseline);
+    stored = startComparison(edge, baseline, await stablePodSpread(request, querySeries));
   }
   return compareCounters(stored, await readCounters(request, querySeries, stored.slowEdge.ms), settings);
 };
