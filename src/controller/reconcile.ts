@@ -1,5 +1,6 @@
 import type { Logger } from 'winston';
 import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
+import type { RolloutStatus } from '../api/status.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
@@ -125,7 +126,19 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   }
 
   report(deps, log, rollout, world, decision);
+  // The watch event of this pass's own status write wakes nobody (the cache already holds it): a pass that
+  // moved the rollout on (phase, step, revision) looks again at once, a routine check waits for its timer.
+  if (movedOn(status, decision.status)) return { requeueAfterMs: 0 };
   return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? RESYNC_MS, RESYNC_MS) };
+}
+
+function movedOn(before: RolloutStatus, after: RolloutStatus): boolean {
+  return (
+    before.phase !== after.phase ||
+    before.currentStep !== after.currentStep ||
+    before.canaryRevision !== after.canaryRevision ||
+    before.stableRevision !== after.stableRevision
+  );
 }
 
 /**
