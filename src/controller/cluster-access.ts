@@ -27,7 +27,8 @@ export interface ClusterAccess {
     namespace: string,
     name: string,
   ): Promise<Record<string, unknown> | undefined>;
-  patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<void>;
+  /** Resolves to the patched object (undefined from a client that does not return it). */
+  patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<unknown>;
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   createEvent(
     namespace: string,

@@ -13,8 +13,10 @@ import {
 import { boundedApiClient, LIST_TIMEOUT_MS } from '../kube/bounded-client.js';
 import { ResilientWatch, type KubeObject, type WatchSource } from '../kube/watch.js';
 import type { Decision } from '../rollout/types.js';
+import { CachedCluster } from './cached-cluster.js';
 import { ReferenceIndex, type ReferenceKind } from './index-by-reference.js';
-import { WorkQueue } from './queue.js';
+import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
+import { PRIORITY, type Priority, WorkQueue } from './queue.js';
 import { reconcile } from './reconcile.js';
 
 export interface ControllerOptions {
@@ -48,14 +50,14 @@ const customPath = (r: CustomResource, ns?: string) =>
  * A pass never relies on the event that woke it: it reads the current world (controller-runtime's contract).
  */
 export class Controller {
-  private readonly cluster: Cluster;
+  private readonly cluster: CachedCluster;
   private readonly queue: WorkQueue;
   private readonly index = new ReferenceIndex();
   private readonly watches: ResilientWatch[] = [];
   private ready = false;
 
   constructor(private readonly options: ControllerOptions) {
-    this.cluster = new Cluster(options.kubeConfig, options.onKubernetesRequest);
+    this.cluster = new CachedCluster(new Cluster(options.kubeConfig, options.onKubernetesRequest));
     const deps = {
       cluster: this.cluster,
       analyzer: options.analyzer,
@@ -98,7 +100,8 @@ export class Controller {
     const namespaces = this.options.namespaces?.length ? this.options.namespaces : [undefined];
     const custom = boundedApiClient(this.options.kubeConfig, CustomObjectsApi, LIST_TIMEOUT_MS);
     const apps = boundedApiClient(this.options.kubeConfig, AppsV1Api, LIST_TIMEOUT_MS);
-    const sources: [WatchSource, (type: string, object: KubeObject) => void][] = [];
+    const sources: [WatchSource, ReferenceKind | 'Rollout', (type: string, object: KubeObject) => void][] =
+      [];
     for (const ns of namespaces) {
       const listCustom = (r: CustomResource) => async () => {
         const list = (await (ns
@@ -110,6 +113,7 @@ export class Controller {
       sources.push(
         [
           { name: `rollouts in ${where}`, path: customPath(ROLLOUTS, ns), list: listCustom(ROLLOUTS) },
+          'Rollout',
           (type, object) => this.onRollout(type, object as RolloutObject),
         ],
         [
@@ -123,7 +127,8 @@ export class Controller {
               return { items: list.items as KubeObject[], resourceVersion: list.metadata?.resourceVersion };
             },
           },
-          (_type, object) => this.onReferenced('Deployment', object),
+          'Deployment',
+          (type, object) => this.onReferenced('Deployment', type, object),
         ],
         [
           {
@@ -131,7 +136,8 @@ export class Controller {
             path: customPath(VIRTUAL_SERVICES, ns),
             list: listCustom(VIRTUAL_SERVICES),
           },
-          (_type, object) => this.onReferenced('VirtualService', object),
+          'VirtualService',
+          (type, object) => this.onReferenced('VirtualService', type, object),
         ],
         [
           {
@@ -139,18 +145,25 @@ export class Controller {
             path: customPath(DESTINATION_RULES, ns),
             list: listCustom(DESTINATION_RULES),
           },
-          (_type, object) => this.onReferenced('DestinationRule', object),
+          'DestinationRule',
+          (type, object) => this.onReferenced('DestinationRule', type, object),
         ],
       );
     }
-    for (const [source, handler] of sources) {
-      this.watches.push(
-        new ResilientWatch(this.options.kubeConfig, source, handler, {
-          logger: this.options.logger,
-          resyncMs: this.options.resyncMs ?? 5 * 60_000,
-          onRequest: (verb, code) =>
-            this.options.onKubernetesRequest?.({ verb, resource: source.path.split('/').at(-1)!, code }),
-        }),
+    const watchesOf: Partial<Record<ReferenceKind | 'Rollout', ResilientWatch[]>> = {};
+    for (const [source, kind, handler] of sources) {
+      const watch = new ResilientWatch(this.options.kubeConfig, source, handler, {
+        logger: this.options.logger,
+        resyncMs: this.options.resyncMs ?? 5 * 60_000,
+        onRequest: (verb, code) =>
+          this.options.onKubernetesRequest?.({ verb, resource: source.path.split('/').at(-1)!, code }),
+      });
+      this.watches.push(watch);
+      (watchesOf[kind] ??= []).push(watch);
+    }
+    for (const [kind, watches] of Object.entries(watchesOf)) {
+      this.cluster.caches[kind as keyof typeof watchesOf].syncedWhen(() =>
+        watches.every((w) => w.hasSynced()),
       );
     }
     await Promise.all(this.watches.map((w) => w.start()));
@@ -190,6 +203,7 @@ export class Controller {
 
   private onRollout(type: string, rollout: RolloutObject): void {
     const key = `${rollout.metadata.namespace}/${rollout.metadata.name}`;
+    const news = this.cluster.onWatchEvent('Rollout', type, rollout);
     if (type === 'DELETED') {
       this.index.delete(key);
       this.queue.forget(key);
@@ -197,10 +211,21 @@ export class Controller {
       return;
     }
     this.index.set(key, rollout.spec);
-    this.queue.add(key);
+    if (news) this.queue.add(key, priorityOf(rollout));
   }
 
-  private onReferenced(kind: ReferenceKind, object: KubeObject): void {
+  private onReferenced(kind: ReferenceKind, type: string, object: KubeObject): void {
+    if (!this.cluster.onWatchEvent(kind, type, object)) return;
     for (const key of this.index.rolloutsFor(kind, object)) this.queue.add(key);
   }
+}
+
+/** A command not answered yet goes ahead of everything else, an abort first. */
+function priorityOf(rollout: RolloutObject): Priority {
+  const annotations = rollout.metadata.annotations ?? {};
+  const id = annotations[COMMAND_ID_ANNOTATION];
+  const status = rollout.status ?? {};
+  const answered = [status.lastCommand, ...(status.recentCommands ?? [])].some((c) => c?.id === id);
+  if (!id || answered) return PRIORITY.change;
+  return annotations[COMMAND_ANNOTATION] === 'abort' ? PRIORITY.abort : PRIORITY.command;
 }

@@ -1,17 +1,17 @@
 // Which Rollouts care about an object: the watch on Deployments, VirtualServices and DestinationRules
-// only tells us a name changed; this maps it to the Rollout keys to reconcile.
+// only tells us a name changed; this maps it to the Rollout keys to reconcile. Kept both ways, so that an
+// event costs a map lookup, not a scan of every Rollout (client-go's indexers do the same).
 import type { KubeObject } from '../kube/watch.js';
 
 export type ReferenceKind = 'Deployment' | 'VirtualService' | 'DestinationRule';
 
-export interface RolloutReferences {
-  Deployment?: string;
-  VirtualService?: string;
-  DestinationRule?: string;
-}
+export type RolloutReferences = Partial<Record<ReferenceKind, string>>;
+
+const objectKey = (kind: ReferenceKind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
 export class ReferenceIndex {
-  private readonly byRollout = new Map<string, RolloutReferences>();
+  private readonly byRollout = new Map<string, string[]>();
+  private readonly byObject = new Map<string, Set<string>>();
 
   /** Records what a Rollout refers to (read from its spec, whether or not the spec is valid). */
   set(key: string, spec: unknown): void {
@@ -21,14 +21,30 @@ export class ReferenceIndex {
         istio?: { virtualService?: { name?: string }; destinationRule?: { name?: string } };
       };
     };
-    this.byRollout.set(key, {
+    const refs: RolloutReferences = {
       Deployment: s?.targetRef?.name,
       VirtualService: s?.trafficRouting?.istio?.virtualService?.name,
       DestinationRule: s?.trafficRouting?.istio?.destinationRule?.name,
-    });
+    };
+    const namespace = key.slice(0, key.indexOf('/'));
+    this.delete(key);
+    const objects = Object.entries(refs)
+      .filter(([, name]) => typeof name === 'string')
+      .map(([kind, name]) => objectKey(kind as ReferenceKind, namespace, name!));
+    this.byRollout.set(key, objects);
+    for (const object of objects) {
+      const keys = this.byObject.get(object) ?? new Set<string>();
+      keys.add(key);
+      this.byObject.set(object, keys);
+    }
   }
 
   delete(key: string): void {
+    for (const object of this.byRollout.get(key) ?? []) {
+      const keys = this.byObject.get(object);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byObject.delete(object);
+    }
     this.byRollout.delete(key);
   }
 
@@ -37,12 +53,9 @@ export class ReferenceIndex {
     const namespace = object.metadata?.namespace;
     const name = object.metadata?.name;
     if (!namespace || !name) return [];
-    const keys = new Set<string>();
+    const keys = new Set(this.byObject.get(objectKey(kind, namespace, name)));
     for (const ref of object.metadata?.ownerReferences ?? []) {
       if (ref.kind === 'Rollout') keys.add(`${namespace}/${ref.name}`);
-    }
-    for (const [key, refs] of this.byRollout) {
-      if (key.startsWith(`${namespace}/`) && refs[kind] === name) keys.add(key);
     }
     return [...keys];
   }

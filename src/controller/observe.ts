@@ -25,7 +25,9 @@ export function istioApi(cluster: ClusterAccess): IstioApi {
   return {
     getVirtualService: (ns, name) => cluster.getCustom(VIRTUAL_SERVICES, ns, name),
     getDestinationRule: (ns, name) => cluster.getCustom(DESTINATION_RULES, ns, name),
-    patchVirtualService: (ns, name, patch) => cluster.patchCustom(VIRTUAL_SERVICES, ns, name, patch),
+    patchVirtualService: async (ns, name, patch) => {
+      await cluster.patchCustom(VIRTUAL_SERVICES, ns, name, patch);
+    },
   };
 }
 

@@ -2,7 +2,13 @@
  * A per-key work queue (the controller-runtime contract): a key is processed by one worker at a time,
  * adding a key that is already queued is a no-op, adding one that is being processed runs it once more
  * afterwards, and timers wake a key later. A failing key is retried with exponential backoff.
+ * Keys wait in priority lanes: an abort ahead of other commands, commands ahead of changes seen by the
+ * watches, and those ahead of routine re-checks (timers, retries), so that an abort never waits behind a
+ * burst of re-checks. Within a lane, first come first served.
  */
+export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
+export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
+
 export type Worker = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
 
 export interface QueueOptions {
@@ -13,10 +19,11 @@ export interface QueueOptions {
 }
 
 export class WorkQueue {
-  private readonly ready: string[] = [];
-  private readonly queued = new Set<string>();
+  /** One lane per priority; a Set keeps insertion order and removes a key in O(1) when it moves up. */
+  private readonly lanes: Set<string>[] = Object.values(PRIORITY).map(() => new Set<string>());
+  private readonly queued = new Map<string, Priority>();
+  private readonly dirty = new Map<string, Priority>();
   private readonly active = new Set<string>();
-  private readonly dirty = new Set<string>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<string, number>();
   private running = 0;
@@ -28,16 +35,18 @@ export class WorkQueue {
     private readonly options: QueueOptions = {},
   ) {}
 
-  add(key: string): void {
+  add(key: string, priority: Priority = PRIORITY.change): void {
     if (this.stopped) return;
     this.clearTimer(key);
     if (this.active.has(key)) {
-      this.dirty.add(key);
+      this.dirty.set(key, Math.min(priority, this.dirty.get(key) ?? priority) as Priority);
       return;
     }
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    this.ready.push(key);
+    const queuedAt = this.queued.get(key);
+    if (queuedAt !== undefined && queuedAt <= priority) return;
+    if (queuedAt !== undefined) this.lanes[queuedAt]!.delete(key);
+    this.queued.set(key, priority);
+    this.lanes[priority]!.add(key);
     this.pump();
   }
 
@@ -51,7 +60,7 @@ export class WorkQueue {
     if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.add(key, PRIORITY.routine);
     }, ms);
     timer.unref?.();
     this.timers.set(key, { at, timer });
@@ -67,7 +76,7 @@ export class WorkQueue {
     this.stopped = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    this.ready.length = 0;
+    for (const lane of this.lanes) lane.clear();
     this.queued.clear();
     if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -82,13 +91,25 @@ export class WorkQueue {
 
   private pump(): void {
     const concurrency = this.options.concurrency ?? 4;
-    while (!this.stopped && this.running < concurrency && this.ready.length > 0) {
-      const key = this.ready.shift()!;
+    while (!this.stopped && this.running < concurrency) {
+      const key = this.next();
+      if (key === undefined) return;
       this.queued.delete(key);
       this.active.add(key);
       this.running += 1;
       void this.process(key);
     }
+  }
+
+  private next(): string | undefined {
+    for (const lane of this.lanes) {
+      const first = lane.values().next();
+      if (!first.done) {
+        lane.delete(first.value);
+        return first.value;
+      }
+    }
+    return undefined;
   }
 
   private async process(key: string): Promise<void> {
@@ -106,7 +127,11 @@ export class WorkQueue {
     } finally {
       this.active.delete(key);
       this.running -= 1;
-      if (this.dirty.delete(key)) this.add(key);
+      const again = this.dirty.get(key);
+      if (again !== undefined) {
+        this.dirty.delete(key);
+        this.add(key, again);
+      }
       this.pump();
       if (this.running === 0) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();

@@ -1,5 +1,6 @@
 import type { Logger } from 'winston';
 import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
+import type { RolloutStatus } from '../api/status.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
@@ -27,6 +28,8 @@ export interface ReconcileDeps {
   prometheusCredentialsAddresses?: readonly string[];
   /** Told about every decision (metrics, notifications). */
   onDecision?: (rollout: RolloutObject, decision: Decision, check: CheckResult | undefined) => void;
+  /** Draws the spread of routine re-checks (Math.random by default). */
+  random?: () => number;
 }
 
 export interface PassResult {
@@ -35,6 +38,15 @@ export interface PassResult {
 
 // Periodic look even when nothing happens, so a lost event or timer never strands a rollout.
 const RESYNC_MS = 60_000;
+
+/**
+ * When a Rollout with nothing due looks again: drawn over the second half of the resync, so that Rollouts
+ * started together (a restart, a relist) spread over the cycle instead of re-checking in one burst every
+ * minute (client-go's wait.Jitter does the same for its periods).
+ */
+export function routineRecheckMs(random: () => number = Math.random): number {
+  return Math.round(RESYNC_MS * (0.5 + 0.5 * random()));
+}
 
 /**
  * One pass for one Rollout: read the current world, run a check if one is due, decide, then act.
@@ -125,7 +137,20 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   }
 
   report(deps, log, rollout, world, decision);
-  return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? RESYNC_MS, RESYNC_MS) };
+  // The watch event of this pass's own status write wakes nobody (the cache already holds it): a pass that
+  // moved the rollout on (phase, step, revision) looks again at once, a routine check waits for its timer.
+  if (movedOn(status, decision.status)) return { requeueAfterMs: 0 };
+  const routine = routineRecheckMs(deps.random);
+  return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? routine, routine) };
+}
+
+function movedOn(before: RolloutStatus, after: RolloutStatus): boolean {
+  return (
+    before.phase !== after.phase ||
+    before.currentStep !== after.currentStep ||
+    before.canaryRevision !== after.canaryRevision ||
+    before.stableRevision !== after.stableRevision
+  );
 }
 
 /**

@@ -2,8 +2,10 @@ import {
   type Configuration,
   createConfiguration,
   type KubeConfig,
+  type RequestContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
+import { ClientRateLimiter } from './client-rate-limit.js';
 
 // Without a bound, undici waits up to 300 s for an answer, and withRetry makes that four attempts: one stalled
 // API server would hold a reconcile pass (and the key's queue slot) for 20 minutes.
@@ -17,8 +19,31 @@ export const CALL_TIMEOUT_MS = 15_000;
 export const LIST_TIMEOUT_MS = 60_000;
 
 /**
- * A generated client-node API client whose every request is aborted after `timeoutMs` (a TimeoutError, which
- * withRetry treats as transient). Same server, credentials and TLS as client-node's own makeApiClient.
+ * What all clients of one kubeconfig share: the token bucket and one connection pool. client-node 2.0.1 builds a
+ * new undici Agent for every request (KubeConfig.applySecurityAuthentication → createDispatcher), so every call
+ * opened a new TCP connection, and over HTTPS a new TLS handshake. The first request's Agent (built with the
+ * kubeconfig's CA and client certificate) is kept and given to every later request, which then reuse its
+ * kept-alive connections.
+ */
+interface Shared {
+  limiter: ClientRateLimiter;
+  dispatcher?: ReturnType<RequestContext['getDispatcher']>;
+}
+const sharedByKubeConfig = new WeakMap<KubeConfig, Shared>();
+
+function sharedFor(kubeConfig: KubeConfig): Shared {
+  let shared = sharedByKubeConfig.get(kubeConfig);
+  if (!shared) {
+    shared = { limiter: new ClientRateLimiter() };
+    sharedByKubeConfig.set(kubeConfig, shared);
+  }
+  return shared;
+}
+
+/**
+ * A generated client-node API client whose every request waits for the client's rate limit, reuses the shared
+ * connection pool and is aborted after `timeoutMs` (a TimeoutError, which withRetry treats as transient).
+ * Same server, credentials and TLS as client-node's own makeApiClient.
  */
 export function boundedApiClient<T>(
   kubeConfig: KubeConfig,
@@ -27,16 +52,21 @@ export function boundedApiClient<T>(
 ): T {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster; choose one with --context');
+  const shared = sharedFor(kubeConfig);
   return new apiType(
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kubeConfig },
       promiseMiddleware: [
         {
-          pre: (context) => {
+          pre: async (context) => {
+            await shared.limiter.wait();
             context.setHeaderParam('User-Agent', 'stepwise');
+            // Middleware runs after the kubeconfig's authentication, which set a fresh Agent on the request.
+            shared.dispatcher ??= context.getDispatcher();
+            if (shared.dispatcher) context.setDispatcher(shared.dispatcher);
             context.setSignal(AbortSignal.timeout(timeoutMs));
-            return Promise.resolve(context);
+            return context;
           },
           post: (response) => Promise.resolve(response),
         },

@@ -158,8 +158,13 @@ export class Cluster {
     ) as Promise<Record<string, unknown> | undefined>;
   }
 
-  async patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<void> {
-    await withRetry(
+  async patchCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+    body: object,
+  ): Promise<Record<string, unknown>> {
+    return withRetry(
       this.counted('patch', resource.plural, () =>
         this.custom.patchNamespacedCustomObject({ ...resource, namespace, name, body }, mergePatch),
       ),

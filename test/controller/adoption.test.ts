@@ -3,8 +3,7 @@
 // Deployment; once the route points at the subsets, 100% goes to stable and the user's Deployment is parked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { cartDeployment, cartDestinationRule, cartRollout } from './cart.js';
-import { controllerOnSandbox, DR, ROLLOUTS, VS, type ControllerOnSandbox } from './fixture.js';
+import { controllerOnSandbox, createCart, VS, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
 
@@ -26,20 +25,7 @@ describe('adopting a running service whose routing predates the track subsets', 
 
   beforeAll(async () => {
     sandbox = await controllerOnSandbox(ns, 300);
-    const { apps, custom } = sandbox;
-    await apps.createNamespacedDeployment({ namespace: ns, body: cartDeployment(3) });
-    await custom.createNamespacedCustomObject({
-      ...VS,
-      namespace: ns,
-      body: {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'VirtualService',
-        metadata: { name: 'cart' },
-        spec: { hosts: ['cart'], http: hostOnlyRoute },
-      },
-    });
-    await custom.createNamespacedCustomObject({ ...DR, namespace: ns, body: cartDestinationRule() });
-    await custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: cartRollout() });
+    await createCart(sandbox, ns, 3, hostOnlyRoute);
     await sandbox.start();
   }, 30_000);
 

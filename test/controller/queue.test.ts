@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WorkQueue } from '../../src/controller/queue.js';
+import { PRIORITY, WorkQueue } from '../../src/controller/queue.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -89,5 +89,40 @@ describe('the per-key work queue', () => {
     expect(finished).toBe(true);
     queue.add('b');
     await tick();
+  });
+
+  it('runs an abort queued behind routine re-checks first, then other commands, then changes', async () => {
+    vi.useFakeTimers();
+    const order: string[] = [];
+    let release!: () => void;
+    const queue = new WorkQueue(
+      async (key) => {
+        order.push(key);
+        if (key === 'busy') await new Promise<void>((r) => (release = r));
+      },
+      { concurrency: 1 },
+    );
+    queue.add('busy');
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 5; i++) queue.addAfter(`recheck-${i}`, 10);
+    await vi.advanceTimersByTimeAsync(10);
+    queue.add('edited');
+    queue.add('promoted', PRIORITY.command);
+    queue.add('aborted', PRIORITY.abort);
+    queue.add('recheck-3', PRIORITY.abort); // a command for a key already waiting moves it up
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual([
+      'busy',
+      'aborted',
+      'recheck-3',
+      'promoted',
+      'edited',
+      'recheck-0',
+      'recheck-1',
+      'recheck-2',
+      'recheck-4',
+    ]);
+    await queue.stop();
   });
 });

@@ -1,0 +1,84 @@
+// The objects one watch streams, kept by namespace/name so that a reconcile pass reads them without a request
+// (client-go's informer store). Fed by the watch events and by the controller's own writes and live re-reads.
+import type { KubeObject } from './watch.js';
+
+type Json = Record<string, unknown>;
+interface Stored extends KubeObject {
+  metadata?: KubeObject['metadata'] & { managedFields?: unknown; annotations?: Record<string, string> };
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What Stepwise never reads: server-side-apply bookkeeping and kubectl's copy of the whole object. Together
+ * they are often larger than the rest (client-go's informers drop managedFields for the same reason,
+ * TransformStripManagedFields).
+ */
+function trimmed(object: Stored): Stored {
+  const { managedFields: _managed, annotations, ...metadata } = object.metadata ?? {};
+  const kept =
+    annotations && Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== LAST_APPLIED));
+  return {
+    ...object,
+    metadata: { ...metadata, ...(kept && Object.keys(kept).length > 0 ? { annotations: kept } : {}) },
+  };
+}
+
+/**
+ * resourceVersions are opaque to clients, but kube-apiserver's (etcd revisions) and the sandbox's are decimal
+ * integers: when both are, an older one never replaces a newer one (a write's answer and its watch event race).
+ */
+function isOlder(incoming: string | undefined, current: string | undefined): boolean {
+  if (!incoming || !current || !/^\d+$/.test(incoming) || !/^\d+$/.test(current)) return false;
+  return BigInt(incoming) < BigInt(current);
+}
+
+export const objectKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export class ObjectCache<T extends object = Json> {
+  private readonly objects = new Map<string, Stored>();
+  private synced: () => boolean = () => false;
+
+  /** True once the watch delivered a full list: from then on, an object not here does not exist. */
+  hasSynced(): boolean {
+    return this.synced();
+  }
+
+  /** Ties readiness to the watches that fill this cache (one per namespace watched). */
+  syncedWhen(synced: () => boolean): void {
+    this.synced = synced;
+  }
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  /** A copy, so that a pass changing what it read cannot change the cache. */
+  get(namespace: string, name: string): T | undefined {
+    const object = this.objects.get(objectKey(namespace, name));
+    return object === undefined ? undefined : (structuredClone(object) as T);
+  }
+
+  /** Stores an object from a watch event, a write's answer or a live read, unless a newer one is stored. */
+  put(object: KubeObject): void {
+    const { namespace, name, resourceVersion } = object.metadata ?? {};
+    if (namespace === undefined || name === undefined) return;
+    const key = objectKey(namespace, name);
+    if (isOlder(resourceVersion, this.objects.get(key)?.metadata?.resourceVersion)) return;
+    this.objects.set(key, trimmed(object as Stored));
+  }
+
+  /**
+   * True when the stored object is at exactly this resourceVersion: the event of the controller's own write
+   * (its answer was stored first) or a relist that brings nothing new.
+   */
+  holds(object: KubeObject): boolean {
+    const { namespace, name, resourceVersion } = object.metadata ?? {};
+    if (namespace === undefined || name === undefined || resourceVersion === undefined) return false;
+    return this.objects.get(objectKey(namespace, name))?.metadata?.resourceVersion === resourceVersion;
+  }
+
+  delete(namespace: string, name: string): void {
+    this.objects.delete(objectKey(namespace, name));
+  }
+}

@@ -1,0 +1,87 @@
+// The cached ClusterAccess over the in-memory FakeCluster: reads come from the cache, a write's answer is
+// cached at once, and a 409 on a stale cached object re-reads it live.
+import { describe, expect, it } from 'vitest';
+import { CachedCluster } from '../../src/controller/cached-cluster.js';
+import type { KubeObject } from '../../src/kube/watch.js';
+import { cartDeployment, cartRollout } from './cart.js';
+import { FakeCluster } from './fake-cluster.js';
+
+function cachedOver(fake: FakeCluster): CachedCluster {
+  const cached = new CachedCluster(fake);
+  for (const cache of Object.values(cached.caches)) cache.syncedWhen(() => true);
+  cached.onWatchEvent('Rollout', 'ADDED', fake.get<KubeObject>('rollouts', 'cart')!);
+  return cached;
+}
+
+describe('reading through the watch caches', () => {
+  it('re-reads a Rollout live when a status write on the cached copy conflicts, so the retry succeeds', async () => {
+    const fake = new FakeCluster('shop');
+    fake.put('rollouts', cartRollout());
+    const cached = cachedOver(fake);
+    // A user's change the watch has not delivered yet.
+    fake.put('rollouts', cartRollout({ progressDeadline: '7m' }));
+    const stale = await cached.getRollout('shop', 'cart');
+    await expect(
+      cached.patchRolloutStatus('shop', 'cart', { phase: 'Healthy' }, stale!.metadata.resourceVersion),
+    ).rejects.toMatchObject({ code: 409 });
+
+    const fresh = await cached.getRollout('shop', 'cart');
+    expect((fresh!.spec as { progressDeadline?: string }).progressDeadline).toBe('7m');
+    const written = await cached.patchRolloutStatus(
+      'shop',
+      'cart',
+      { phase: 'Healthy' },
+      fresh!.metadata.resourceVersion,
+    );
+    expect((await cached.getRollout('shop', 'cart'))!.metadata.resourceVersion).toBe(
+      written.metadata.resourceVersion,
+    );
+  });
+
+  it('answers a Deployment that does not exist from the cache, without a request', async () => {
+    const fake = new FakeCluster('shop');
+    fake.put('rollouts', cartRollout());
+    const cached = cachedOver(fake);
+    const before = fake.calls.length;
+    expect(await cached.getDeployment('shop', 'cart-canary')).toBeUndefined();
+    expect(fake.calls.length).toBe(before);
+  });
+
+  it('takes the watch event of its own write as no news, and a user change as news', async () => {
+    const fake = new FakeCluster('shop');
+    fake.put('rollouts', cartRollout());
+    fake.put('deployments', cartDeployment(2));
+    const cached = cachedOver(fake);
+    expect(cached.onWatchEvent('Deployment', 'ADDED', fake.get<KubeObject>('deployments', 'cart')!)).toBe(
+      true,
+    );
+    await cached.patchDeployment('shop', 'cart', { spec: { replicas: 0 } });
+    expect(cached.onWatchEvent('Deployment', 'MODIFIED', fake.get<KubeObject>('deployments', 'cart')!)).toBe(
+      false,
+    );
+    fake.put('deployments', cartDeployment(3));
+    expect(cached.onWatchEvent('Deployment', 'MODIFIED', fake.get<KubeObject>('deployments', 'cart')!)).toBe(
+      true,
+    );
+  });
+
+  it('keeps neither managedFields nor kubectl’s last-applied copy of a cached object', async () => {
+    const fake = new FakeCluster('shop');
+    fake.put('rollouts', cartRollout());
+    const cached = cachedOver(fake);
+    const deployment = cartDeployment(2) as KubeObject & Record<string, unknown>;
+    cached.onWatchEvent('Deployment', 'ADDED', {
+      ...deployment,
+      metadata: {
+        name: 'cart',
+        namespace: 'shop',
+        resourceVersion: '9',
+        managedFields: [{ manager: 'kubectl' }],
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', team: 'a' },
+      },
+    } as KubeObject);
+    const read = (await cached.getDeployment('shop', 'cart'))!;
+    expect(read.metadata?.managedFields).toBeUndefined();
+    expect(read.metadata?.annotations).toEqual({ team: 'a' });
+  });
+});
