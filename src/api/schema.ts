@@ -35,6 +35,15 @@ const subsetName = (fallback: string, description: string) =>
 
 const portNumber = z.int().min(1).max(65535);
 
+// A Service name is a DNS-1035 label (k8s.io/apimachinery IsDNS1035Label, what ValidateServiceName checks).
+const serviceName = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, { error: 'serviceName' })
+    .describe(description);
+
 const secretKeyRef = z
   .strictObject({
     name: objectName('Secret in the Rollout namespace.'),
@@ -200,64 +209,90 @@ export const rolloutSpecSchema = z
       .describe('The user Deployment Stepwise takes the pod template from.'),
     trafficRouting: z
       .strictObject({
-        istio: z.strictObject({
-          virtualService: z.strictObject({
-            name: objectName('VirtualService in the Rollout namespace.'),
-            routes: z
-              .array(z.string().min(1))
-              .min(1)
-              .optional()
-              .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
-            tlsRoutes: z
-              .array(
-                z
-                  .strictObject({
-                    port: portNumber.optional().describe('A match of the tls route has this port.'),
-                    sniHosts: z
-                      .array(z.string().min(1))
-                      .min(1)
-                      .optional()
-                      .describe('A match of the tls route lists all these SNI hosts.'),
-                  })
-                  .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
-                    error: 'tlsRouteSelector',
-                  })
-                  .meta({
-                    'x-kubernetes-validations': [
-                      {
-                        rule: 'has(self.port) || has(self.sniHosts)',
-                        message: 'give port, sniHosts or both',
-                      },
-                    ],
-                  }),
-              )
-              .min(1)
+        istio: z
+          .strictObject({
+            virtualService: z.strictObject({
+              name: objectName('VirtualService in the Rollout namespace.'),
+              routes: z
+                .array(z.string().min(1))
+                .min(1)
+                .optional()
+                .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
+              tlsRoutes: z
+                .array(
+                  z
+                    .strictObject({
+                      port: portNumber.optional().describe('A match of the tls route has this port.'),
+                      sniHosts: z
+                        .array(z.string().min(1))
+                        .min(1)
+                        .optional()
+                        .describe('A match of the tls route lists all these SNI hosts.'),
+                    })
+                    .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
+                      error: 'tlsRouteSelector',
+                    })
+                    .meta({
+                      'x-kubernetes-validations': [
+                        {
+                          rule: 'has(self.port) || has(self.sniHosts)',
+                          message: 'give port, sniHosts or both',
+                        },
+                      ],
+                    }),
+                )
+                .min(1)
+                .optional()
+                .describe(
+                  'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
+                ),
+              tcpRoutes: z
+                .array(
+                  z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }),
+                )
+                .min(1)
+                .optional()
+                .describe('tcp routes (by match port) whose weights move with the http routes.'),
+            }),
+            destinationRule: z
+              .strictObject({
+                name: objectName('DestinationRule in the Rollout namespace.'),
+                stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
+                canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
+              })
+              // The API server refuses it too (defaults are applied before this rule runs).
+              .meta({
+                'x-kubernetes-validations': [
+                  {
+                    rule: 'self.stableSubset != self.canarySubset',
+                    message: 'canarySubset must differ from stableSubset',
+                  },
+                ],
+              })
               .optional()
               .describe(
-                'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
+                'Subset split: the DestinationRule whose two subsets the managed routes split between.',
               ),
-            tcpRoutes: z
-              .array(z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }))
-              .min(1)
-              .optional()
-              .describe('tcp routes (by match port) whose weights move with the http routes.'),
-          }),
-          destinationRule: z
-            .strictObject({
-              name: objectName('DestinationRule in the Rollout namespace.'),
-              stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
-              canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
-            })
-            // The API server refuses it too (defaults are applied before this rule runs).
-            .meta({
-              'x-kubernetes-validations': [
-                {
-                  rule: 'self.stableSubset != self.canarySubset',
-                  message: 'canarySubset must differ from stableSubset',
-                },
-              ],
-            }),
-        }),
+            stableService: serviceName(
+              'Host split: the Service the managed routes send stable traffic to; default <targetRef.name>-stable.',
+            ).optional(),
+            canaryService: serviceName(
+              'Host split: the Service the managed routes send canary traffic to; default <targetRef.name>-canary.',
+            ).optional(),
+          })
+          // validate (name-rules.ts) says the same with the fix; the API server refuses it too.
+          .meta({
+            'x-kubernetes-validations': [
+              {
+                rule: '!has(self.destinationRule) || !(has(self.stableService) || has(self.canaryService))',
+                message:
+                  'a subset split (destinationRule) or a host split (stableService/canaryService), not both',
+              },
+            ],
+          })
+          .describe(
+            'Istio: a VirtualService split between two subsets of one host (destinationRule) or between two Services (host split).',
+          ),
       })
       .describe('How traffic is split between stable and canary.'),
     steps: z

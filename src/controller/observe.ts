@@ -1,21 +1,24 @@
 // Reads the world one Rollout depends on and turns it into the state machine's `Observed`.
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
 import type { Observed } from '../rollout/types.js';
 import { type Cluster, DESTINATION_RULES, type RolloutObject, VIRTUAL_SERVICES } from '../kube/cluster.js';
-import { createIstioRouter, type IstioApi } from '../traffic/istio.js';
+import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
 import { workloadName, type Track } from '../workload/labels.js';
 import { revisionOf, withoutStepwiseAdditions } from '../workload/revision.js';
+import { trackServiceProblem } from '../workload/services.js';
 
 export interface World {
   observed: Observed;
   router?: TrafficRouter;
   target?: V1Deployment;
   tracks: Partial<Record<Track, V1Deployment>>;
+  /** A host split's track Services that do not exist yet (Stepwise creates them), and the app's own Service. */
+  services?: { names: Record<Track, string>; missing: Track[]; app?: V1Service };
 }
 
 export function istioApi(cluster: Cluster): IstioApi {
@@ -34,8 +37,8 @@ function commandOf(rollout: RolloutObject): Observed['command'] {
 }
 
 /** A `-stable`/`-canary` Deployment that this Rollout does not own is never taken over. */
-function ownedBy(deployment: V1Deployment, rollout: RolloutObject): boolean {
-  return (deployment.metadata?.ownerReferences ?? []).some(
+function ownedBy(object: V1Deployment | V1Service, rollout: RolloutObject): boolean {
+  return (object.metadata?.ownerReferences ?? []).some(
     (ref) =>
       ref.kind === rollout.kind && ref.name === rollout.metadata.name && ref.uid === rollout.metadata.uid,
   );
@@ -57,11 +60,11 @@ export async function observeWorld(
   if (!spec) return world;
 
   const app = spec.targetRef.name;
-  const router = createIstioRouter({
-    api: istioApi(cluster),
-    namespace,
-    istioSpec: spec.trafficRouting.istio,
-  });
+  const istio = spec.trafficRouting.istio;
+  const router = createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio, target: app });
+  if (istio.destinationRule === undefined) {
+    await observeServices(cluster, rollout, world, hostSplitServices(istio, app));
+  }
   const [target, stable, canary, routing] = await Promise.all([
     cluster.getDeployment(namespace, app),
     cluster.getDeployment(namespace, workloadName(app, 'stable')),
@@ -103,4 +106,35 @@ export async function observeWorld(
     observed.problems.push(...routing.problems);
   }
   return world;
+}
+
+/** A host split's two Services: missing ones are created with the track Deployments; others must select a track. */
+async function observeServices(
+  cluster: Cluster,
+  rollout: RolloutObject,
+  world: World,
+  names: Record<Track, string>,
+): Promise<void> {
+  const namespace = rollout.metadata.namespace;
+  const app = (rollout.spec as { targetRef: { name: string } }).targetRef.name;
+  const [stable, canary] = await Promise.all([
+    cluster.getService(namespace, names.stable),
+    cluster.getService(namespace, names.canary),
+  ]);
+  const missing: Track[] = [];
+  for (const [track, service] of [
+    ['stable', stable],
+    ['canary', canary],
+  ] as const) {
+    if (service === undefined) {
+      missing.push(track);
+      continue;
+    }
+    const problem = ownedBy(service, rollout) ? undefined : trackServiceProblem(service, track);
+    if (problem) {
+      world.observed.problems.push({ path: `spec.trafficRouting.istio.${track}Service`, message: problem });
+    }
+  }
+  const appService = missing.length > 0 ? await cluster.getService(namespace, app) : undefined;
+  world.services = { names, missing, ...(appService && { app: appService }) };
 }

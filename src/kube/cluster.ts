@@ -8,6 +8,7 @@ import {
   type V1Deployment,
   type V1ObjectMeta,
   type V1Secret,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
@@ -173,6 +174,18 @@ export class Cluster {
       this.counted('patch', 'deployments', () =>
         this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch),
       ),
+    );
+  }
+
+  getService(namespace: string, name: string): Promise<V1Service | undefined> {
+    return orUndefined(
+      withRetry(this.counted('get', 'services', () => this.core.readNamespacedService({ namespace, name }))),
+    );
+  }
+
+  async createService(namespace: string, body: V1Service): Promise<V1Service> {
+    return withRetry(
+      this.counted('create', 'services', () => this.core.createNamespacedService({ namespace, body })),
     );
   }
 

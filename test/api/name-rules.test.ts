@@ -124,3 +124,56 @@ describe('rules between fields', () => {
     ]);
   });
 });
+
+describe('a host split names two Services instead of a DestinationRule', () => {
+  const hostSplit = (istio: Json) =>
+    spec((s) => {
+      s.trafficRouting.istio = { virtualService: { name: 'product-service' }, ...istio };
+    });
+
+  it('accepts a host split with the default Services or two named ones', () => {
+    expect(problems(hostSplit({}))).toEqual([]);
+    expect(problems(hostSplit({ stableService: 'web-blue', canaryService: 'web-green' }))).toEqual([]);
+  });
+
+  it('refuses a DestinationRule together with the Services, naming both ways', () => {
+    const found = problems(
+      spec((s) => {
+        s.trafficRouting.istio.stableService = 'web-blue';
+      }),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.stableService: is a host split, but destinationRule names a subset split; keep destinationRule .* or stableService\/canaryService/,
+      ),
+    ]);
+  });
+
+  it('refuses the same Service for both tracks, and names that are not Service names', () => {
+    expect(problems(hostSplit({ stableService: 'web', canaryService: 'web' }))).toEqual([
+      expect.stringMatching(/^spec\.trafficRouting\.istio\.canaryService: "web" is the stableService too/),
+    ]);
+    expect(problems(hostSplit({ stableService: 'web.blue', canaryService: '1web' }))).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.stableService: "web\.blue" is not a valid Service name/,
+      ),
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.canaryService: "1web" is not a valid Service name/,
+      ),
+    ]);
+  });
+
+  it('refuses a target whose default Service names would be invalid, saying which field to set', () => {
+    const found = problems(
+      spec((s) => {
+        s.targetRef.name = 'shop.cart';
+        s.trafficRouting.istio = { virtualService: { name: 'cart' } };
+      }),
+    );
+    expect(found).toContainEqual(
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.stableService: defaults to "shop\.cart-stable", which is not a valid Service name.*set stableService/,
+      ),
+    );
+  });
+});

@@ -26,6 +26,8 @@ export const API_CALLS: Record<string, ApiCall> = {
   deleteNamespacedDeployment: { group: 'apps', resource: 'deployments', verb: 'delete' },
   listNamespacedDeployment: { group: 'apps', resource: 'deployments', verb: 'list' },
   listDeploymentForAllNamespaces: { group: 'apps', resource: 'deployments', verb: 'list' },
+  readNamespacedService: { group: '', resource: 'services', verb: 'get' },
+  createNamespacedService: { group: '', resource: 'services', verb: 'create' },
   readNamespacedSecret: { group: '', resource: 'secrets', verb: 'get' },
   listNamespacedSecret: { group: '', resource: 'secrets', verb: 'list' },
   createNamespacedEvent: { group: '', resource: 'events', verb: 'create' },
