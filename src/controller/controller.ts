@@ -35,8 +35,8 @@ export interface ControllerOptions {
 
 type Items = { items: KubeObject[]; metadata?: { resourceVersion?: string } };
 
-const customPath = (r: CustomResource, ns?: string) =>
-  `/apis/${r.group}/${r.version}${ns ? `/namespaces/${ns}` : ''}/${r.plural}`;
+const customPath = (r: CustomResource, ns?: string, version = r.version) =>
+  `/apis/${r.group}/${version}${ns ? `/namespaces/${ns}` : ''}/${r.plural}`;
 
 /**
  * Watches Rollouts and everything they point at, and runs one reconcile pass per Rollout key at a time.
@@ -86,11 +86,16 @@ export class Controller {
     const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = this.options.kubeConfig.makeApiClient(AppsV1Api);
     const sources: [WatchSource, (type: string, object: KubeObject) => void][] = [];
+    // Watch each kind at the version the cluster serves (Istio before 1.22: v1beta1), as the reads do.
+    const served = new Map<CustomResource, CustomResource>();
+    for (const r of [VIRTUAL_SERVICES, DESTINATION_RULES]) served.set(r, await this.cluster.served(r));
+    const at = (r: CustomResource) => served.get(r) ?? r;
     for (const ns of namespaces) {
       const listCustom = (r: CustomResource) => async () => {
+        const { version } = at(r);
         const list = (await (ns
-          ? custom.listNamespacedCustomObject({ ...r, namespace: ns })
-          : custom.listClusterCustomObject(r))) as Items;
+          ? custom.listNamespacedCustomObject({ ...r, version, namespace: ns })
+          : custom.listClusterCustomObject({ ...r, version }))) as Items;
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
       };
       const where = ns ? `namespace ${ns}` : 'all namespaces';
@@ -115,7 +120,7 @@ export class Controller {
         [
           {
             name: `virtualservices in ${where}`,
-            path: customPath(VIRTUAL_SERVICES, ns),
+            path: customPath(VIRTUAL_SERVICES, ns, at(VIRTUAL_SERVICES).version),
             list: listCustom(VIRTUAL_SERVICES),
           },
           (_type, object) => this.onReferenced('VirtualService', object),
@@ -123,7 +128,7 @@ export class Controller {
         [
           {
             name: `destinationrules in ${where}`,
-            path: customPath(DESTINATION_RULES, ns),
+            path: customPath(DESTINATION_RULES, ns, at(DESTINATION_RULES).version),
             list: listCustom(DESTINATION_RULES),
           },
           (_type, object) => this.onReferenced('DestinationRule', object),

@@ -1,4 +1,5 @@
 import {
+  ApisApi,
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -27,18 +28,24 @@ export interface CustomResource {
   group: string;
   version: string;
   plural: string;
+  /** Older versions of the same schema, used when the cluster does not serve `version` (see `served`). */
+  fallbackVersions?: string[];
 }
 
 export const ROLLOUTS: CustomResource = { group: GROUP, version: VERSION, plural: PLURAL };
+// Istio serves networking.istio.io/v1 from 1.22 on; 1.21 and older serve only v1alpha3 and v1beta1, with the same
+// schema (istio/istio manifests/charts/base/crds/crd-all.gen.yaml at tags 1.21.6 and 1.22.0).
 export const VIRTUAL_SERVICES: CustomResource = {
   group: 'networking.istio.io',
   version: 'v1',
   plural: 'virtualservices',
+  fallbackVersions: ['v1beta1'],
 };
 export const DESTINATION_RULES: CustomResource = {
   group: 'networking.istio.io',
   version: 'v1',
   plural: 'destinationrules',
+  fallbackVersions: ['v1beta1'],
 };
 
 /** Told about every Kubernetes request the controller makes, with its outcome. */
@@ -63,6 +70,9 @@ export class Cluster {
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly apis: ApisApi;
+  /** API group → served versions, read once from discovery (GET /apis, open to every authenticated user). */
+  private servedGroups?: Promise<Map<string, string[]>>;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -71,6 +81,33 @@ export class Cluster {
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.apis = kubeConfig.makeApiClient(ApisApi);
+  }
+
+  /**
+   * The resource at the version the cluster serves: its `version` when served, else the first served of its
+   * `fallbackVersions`. Unknown (discovery failed, or the group is not installed): `version`, so the error a
+   * later call gets names the version Stepwise prefers.
+   */
+  async served(resource: CustomResource): Promise<CustomResource> {
+    if (!resource.fallbackVersions?.length) return resource;
+    this.servedGroups ??= this.discoverGroups();
+    const versions = (await this.servedGroups).get(resource.group);
+    if (versions === undefined) {
+      this.servedGroups = undefined; // not installed yet, or discovery failed: ask again next time
+      return resource;
+    }
+    const version = [resource.version, ...resource.fallbackVersions].find((v) => versions.includes(v));
+    return version === undefined || version === resource.version ? resource : { ...resource, version };
+  }
+
+  private async discoverGroups(): Promise<Map<string, string[]>> {
+    try {
+      const list = await withRetry(this.counted('get', 'discovery', () => this.apis.getAPIVersions()));
+      return new Map(list.groups.map((g) => [g.name, g.versions.map((v) => v.version)]));
+    } catch {
+      return new Map();
+    }
   }
 
   /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error). */
@@ -138,19 +175,23 @@ export class Cluster {
     namespace: string,
     name: string,
   ): Promise<Record<string, unknown> | undefined> {
-    return orUndefined(
-      withRetry(
-        this.counted('get', resource.plural, () =>
-          this.custom.getNamespacedCustomObject({ ...resource, namespace, name }),
-        ),
-      ),
-    ) as Promise<Record<string, unknown> | undefined>;
+    return this.served(resource).then(
+      ({ version }) =>
+        orUndefined(
+          withRetry(
+            this.counted('get', resource.plural, () =>
+              this.custom.getNamespacedCustomObject({ ...resource, version, namespace, name }),
+            ),
+          ),
+        ) as Promise<Record<string, unknown> | undefined>,
+    );
   }
 
   async patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<void> {
+    const { version } = await this.served(resource);
     await withRetry(
       this.counted('patch', resource.plural, () =>
-        this.custom.patchNamespacedCustomObject({ ...resource, namespace, name, body }, mergePatch),
+        this.custom.patchNamespacedCustomObject({ ...resource, version, namespace, name, body }, mergePatch),
       ),
     );
   }

@@ -3,12 +3,27 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/
 import type { RolloutStatus } from '../../src/api/status.js';
 import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import { Controller } from '../../src/controller/controller.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
+import { type ApiServer, type ApiServerOptions, startApiServer } from '../../src/sandbox/apiserver/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 
 export const ROLLOUTS = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
 export const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
 export const DR = { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules' };
+
+/** A DestinationRule's subsets as Stepwise expects them: each selects one track's pods. */
+export const TRACK_SUBSETS = (['stable', 'canary'] as const).map((track) => ({
+  name: track,
+  labels: { 'stepwise.dev/track': track },
+}));
+
+/** A Rollout spec for the app `name` whose Prometheus is unreachable (no analysis is reached in these tests). */
+export function rolloutSpec(name: string, istio: object = { destinationRule: { name } }): object {
+  return {
+    targetRef: { name },
+    trafficRouting: { istio: { virtualService: { name }, ...istio } },
+    analysis: { prometheus: { address: 'http://127.0.0.1:1' } },
+  };
+}
 
 export interface CustomResource {
   group: string;
@@ -30,6 +45,8 @@ export interface ControllerOnSandbox {
     edit: (spec: Record<string, unknown>) => object,
   ): Promise<void>;
   createRollout(name: string, spec: object): Promise<void>;
+  /** The user's Deployment `name`: pods labelled `app: name`, one container `name:1` with the ports given. */
+  createDeployment(name: string, replicas: number, ports?: { containerPort: number }[]): Promise<void>;
   createVirtualService(name: string, spec: object): Promise<void>;
   /** Starts the controller (after the test created its objects). */
   start(): Promise<void>;
@@ -41,8 +58,9 @@ export interface ControllerOnSandbox {
 export async function controllerOnSandbox(
   namespace: string,
   podReadyDelayMs: number,
+  apiOptions: ApiServerOptions = {},
 ): Promise<ControllerOnSandbox> {
-  const api = await startApiServer({ podReadyDelayMs });
+  const api = await startApiServer({ ...apiOptions, podReadyDelayMs });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(api.kubeconfig());
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -54,6 +72,7 @@ export async function controllerOnSandbox(
     ).status ?? {}) as RolloutStatus;
   const read = async (resource: CustomResource, name: string) =>
     (await custom.getNamespacedCustomObject({ ...resource, namespace, name })) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   return {
     api,
     read,
@@ -69,6 +88,22 @@ export async function controllerOnSandbox(
         body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec },
       });
     },
+    async createDeployment(name, replicas, ports) {
+      await apps.createNamespacedDeployment({
+        namespace,
+        body: {
+          metadata: { name },
+          spec: {
+            replicas,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: { containers: [{ name, image: `${name}:1`, ...(ports && { ports }) }] },
+            },
+          },
+        },
+      });
+    },
     async createRollout(name, spec) {
       await custom.createNamespacedCustomObject({
         ...ROLLOUTS,
@@ -76,7 +111,7 @@ export async function controllerOnSandbox(
         body: { apiVersion: 'stepwise.dev/v1alpha1', kind: 'Rollout', metadata: { name }, spec },
       });
     },
-    apps: kubeConfig.makeApiClient(AppsV1Api),
+    apps,
     core: kubeConfig.makeApiClient(CoreV1Api),
     custom,
     start: () => controller.start(),

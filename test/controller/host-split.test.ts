@@ -3,7 +3,7 @@
 // sends to them. A Service of the user's that selects both tracks is refused, naming the fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { controllerOnSandbox, ROLLOUTS, VS, type ControllerOnSandbox } from './fixture.js';
+import { controllerOnSandbox, rolloutSpec, ROLLOUTS, VS, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
 const plainRoute = [{ name: 'primary', route: [{ destination: { host: 'cart' } }], timeout: '5s' }];
@@ -23,21 +23,8 @@ describe('a host split between the two track Services', () => {
   const waitFor = (name: string, until: (s: RolloutStatus) => boolean) => sandbox.waitFor(name, until);
 
   const app = async (name: string, servicesGiven?: { stableService: string; canaryService: string }) => {
-    const { apps, core } = sandbox;
-    await apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: { containers: [{ name, image: `${name}:1`, ports: [{ containerPort: 8080 }] }] },
-          },
-        },
-      },
-    });
+    const { core } = sandbox;
+    await sandbox.createDeployment(name, 2, [{ containerPort: 8080 }]);
     await core.createNamespacedService({
       namespace: ns,
       body: {
@@ -49,11 +36,7 @@ describe('a host split between the two track Services', () => {
       hosts: [name],
       http: name === 'cart' ? plainRoute : hostSplitRoute,
     });
-    await sandbox.createRollout(name, {
-      targetRef: { name },
-      trafficRouting: { istio: { virtualService: { name }, ...servicesGiven } },
-      analysis: { prometheus: { address: 'http://127.0.0.1:1' } },
-    });
+    await sandbox.createRollout(name, rolloutSpec(name, servicesGiven ?? {}));
   };
 
   beforeAll(async () => {

@@ -98,7 +98,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   },
   {
     group: 'networking.istio.io',
-    versions: ['v1', 'v1beta1'],
+    versions: ['v1', 'v1beta1', 'v1alpha3'],
     resource: 'virtualservices',
     singular: 'virtualservice',
     kind: 'VirtualService',
@@ -108,7 +108,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   },
   {
     group: 'networking.istio.io',
-    versions: ['v1', 'v1beta1'],
+    versions: ['v1', 'v1beta1', 'v1alpha3'],
     resource: 'destinationrules',
     singular: 'destinationrule',
     kind: 'DestinationRule',
@@ -136,6 +136,17 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['crd', 'crds'],
   },
 ];
+
+/**
+ * The types with the versions of some groups replaced, e.g. `{'networking.istio.io': ['v1beta1', 'v1alpha3']}`
+ * to play Istio 1.21, which does not serve v1 yet.
+ */
+export function withServedVersions(
+  types: readonly ResourceType[],
+  servedVersions: Record<string, string[]> = {},
+): ResourceType[] {
+  return types.map((t) => (servedVersions[t.group] ? { ...t, versions: servedVersions[t.group]! } : t));
+}
 
 /** `apps/v1`, or `v1` for the core group. */
 export function groupVersion(group: string, version: string): string {
