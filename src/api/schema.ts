@@ -51,6 +51,47 @@ const secretKeyRef = z
   })
   .describe('A key of a Secret in the Rollout namespace.');
 
+// Gateway API (gateway.networking.k8s.io/v1): a rule's backendRefs carry weights 0–1,000,000, each backend's share
+// being weight / sum of the rule's weights, an unset weight 1 (sigs.k8s.io/gateway-api apis/v1 shared_types.go
+// BackendRef.Weight). Stepwise writes the two weights as percents that sum to 100.
+const gatewayRouteRef = (kind: string) =>
+  z
+    .strictObject({
+      name: objectName(`${kind} in the Rollout namespace.`),
+      rule: z
+        .string()
+        .min(1)
+        .max(253)
+        .optional()
+        .describe(
+          `The name of the ${kind} rule whose two backendRefs Stepwise weighs; omitted = the one rule with both Services.`,
+        ),
+    })
+    .describe(`A ${kind} whose managed rule splits between stableService and canaryService.`);
+
+const gatewayApiSchema = z
+  .strictObject({
+    httpRoute: gatewayRouteRef('HTTPRoute').optional(),
+    grpcRoute: gatewayRouteRef('GRPCRoute').optional(),
+    stableService: serviceName(
+      'The backendRef Service of the stable pods; default <targetRef.name>-stable (created when missing).',
+    ).optional(),
+    canaryService: serviceName(
+      'The backendRef Service of the canary pods; default <targetRef.name>-canary (created when missing).',
+    ).optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.httpRoute) != has(self.grpcRoute)',
+        message: 'set exactly one of httpRoute and grpcRoute',
+      },
+    ],
+  })
+  .describe(
+    'Gateway API: an HTTPRoute or GRPCRoute (parentRef a Gateway, or a Service for GAMMA east-west meshes) with weighted backendRefs.',
+  );
+
 export const stepSchema = z
   .strictObject({
     weight: z.int().min(1).max(100).describe('Percent of the managed route sent to the canary in this step.'),
@@ -292,7 +333,18 @@ export const rolloutSpecSchema = z
           })
           .describe(
             'Istio: a VirtualService split between two subsets of one host (destinationRule) or between two Services (host split).',
-          ),
+          )
+          .optional(),
+        gatewayAPI: gatewayApiSchema.optional(),
+      })
+      // validate (name-rules.ts) names the field to set; the API server refuses it too.
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.istio) != has(self.gatewayAPI)',
+            message: 'set exactly one of istio and gatewayAPI',
+          },
+        ],
       })
       .describe('How traffic is split between stable and canary.'),
     steps: z

@@ -6,6 +6,8 @@ import {
   type CustomResource,
   type KubernetesRequestObserver,
   DESTINATION_RULES,
+  GRPC_ROUTES,
+  HTTP_ROUTES,
   ROLLOUTS,
   type RolloutObject,
   VIRTUAL_SERVICES,
@@ -88,8 +90,16 @@ export class Controller {
     const sources: [WatchSource, (type: string, object: KubeObject) => void][] = [];
     // Watch each kind at the version the cluster serves (Istio before 1.22: v1beta1), as the reads do.
     const served = new Map<CustomResource, CustomResource>();
-    for (const r of [VIRTUAL_SERVICES, DESTINATION_RULES]) served.set(r, await this.cluster.served(r));
+    for (const r of [VIRTUAL_SERVICES, DESTINATION_RULES, HTTP_ROUTES, GRPC_ROUTES]) {
+      served.set(r, await this.cluster.served(r));
+    }
     const at = (r: CustomResource) => served.get(r) ?? r;
+    // Gateway API routes are watched where their CRDs are installed: a watch of a kind the cluster does not serve
+    // would never deliver its first list, and the controller would never become ready.
+    const gatewayKinds = {
+      HTTPRoute: await this.cluster.isServed(HTTP_ROUTES),
+      GRPCRoute: await this.cluster.isServed(GRPC_ROUTES),
+    };
     for (const ns of namespaces) {
       const listCustom = (r: CustomResource) => async () => {
         const { version } = at(r);
@@ -134,6 +144,26 @@ export class Controller {
           (_type, object) => this.onReferenced('DestinationRule', object),
         ],
       );
+      if (gatewayKinds.HTTPRoute) {
+        sources.push([
+          {
+            name: `httproutes in ${where}`,
+            path: customPath(HTTP_ROUTES, ns, at(HTTP_ROUTES).version),
+            list: listCustom(HTTP_ROUTES),
+          },
+          (_type, object) => this.onReferenced('HTTPRoute', object),
+        ]);
+      }
+      if (gatewayKinds.GRPCRoute) {
+        sources.push([
+          {
+            name: `grpcroutes in ${where}`,
+            path: customPath(GRPC_ROUTES, ns, at(GRPC_ROUTES).version),
+            list: listCustom(GRPC_ROUTES),
+          },
+          (_type, object) => this.onReferenced('GRPCRoute', object),
+        ]);
+      }
     }
     for (const [source, handler] of sources) {
       this.watches.push(

@@ -2,13 +2,9 @@
 // only tells us a name changed; this maps it to the Rollout keys to reconcile.
 import type { KubeObject } from '../kube/watch.js';
 
-export type ReferenceKind = 'Deployment' | 'VirtualService' | 'DestinationRule';
+export type ReferenceKind = 'Deployment' | 'VirtualService' | 'DestinationRule' | 'HTTPRoute' | 'GRPCRoute';
 
-export interface RolloutReferences {
-  Deployment?: string;
-  VirtualService?: string;
-  DestinationRule?: string;
-}
+export type RolloutReferences = Partial<Record<ReferenceKind, string>>;
 
 export class ReferenceIndex {
   private readonly byRollout = new Map<string, RolloutReferences>();
@@ -19,12 +15,15 @@ export class ReferenceIndex {
       targetRef?: { name?: string };
       trafficRouting?: {
         istio?: { virtualService?: { name?: string }; destinationRule?: { name?: string } };
+        gatewayAPI?: { httpRoute?: { name?: string }; grpcRoute?: { name?: string } };
       };
     };
     this.byRollout.set(key, {
       Deployment: s?.targetRef?.name,
       VirtualService: s?.trafficRouting?.istio?.virtualService?.name,
       DestinationRule: s?.trafficRouting?.istio?.destinationRule?.name,
+      HTTPRoute: s?.trafficRouting?.gatewayAPI?.httpRoute?.name,
+      GRPCRoute: s?.trafficRouting?.gatewayAPI?.grpcRoute?.name,
     });
   }
 

@@ -4,7 +4,15 @@ import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
 import type { Observed } from '../rollout/types.js';
-import { type Cluster, DESTINATION_RULES, type RolloutObject, VIRTUAL_SERVICES } from '../kube/cluster.js';
+import {
+  type Cluster,
+  DESTINATION_RULES,
+  GRPC_ROUTES,
+  HTTP_ROUTES,
+  type RolloutObject,
+  VIRTUAL_SERVICES,
+} from '../kube/cluster.js';
+import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
@@ -26,6 +34,20 @@ export function istioApi(cluster: Cluster): IstioApi {
     getVirtualService: (ns, name) => cluster.getCustom(VIRTUAL_SERVICES, ns, name),
     getDestinationRule: (ns, name) => cluster.getCustom(DESTINATION_RULES, ns, name),
     patchVirtualService: (ns, name, patch) => cluster.patchCustom(VIRTUAL_SERVICES, ns, name, patch),
+  };
+}
+
+export function gatewayApi(cluster: Cluster): GatewayApi {
+  // Each kind's resource named at its call, so the RBAC scan (test/packaging/rbac.test.ts) sees both.
+  return {
+    getRoute: (kind, ns, name) =>
+      kind === 'HTTPRoute'
+        ? cluster.getCustom(HTTP_ROUTES, ns, name)
+        : cluster.getCustom(GRPC_ROUTES, ns, name),
+    patchRoute: (kind, ns, name, operations) =>
+      kind === 'HTTPRoute'
+        ? cluster.jsonPatchCustom(HTTP_ROUTES, ns, name, operations)
+        : cluster.jsonPatchCustom(GRPC_ROUTES, ns, name, operations),
   };
 }
 
@@ -60,11 +82,13 @@ export async function observeWorld(
   if (!spec) return world;
 
   const app = spec.targetRef.name;
-  const istio = spec.trafficRouting.istio;
-  const router = createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio, target: app });
-  if (istio.destinationRule === undefined) {
-    await observeServices(cluster, rollout, world, hostSplitServices(istio, app));
-  }
+  const { istio, gatewayAPI } = spec.trafficRouting;
+  const router = gatewayAPI
+    ? createGatewayRouter({ api: gatewayApi(cluster), namespace, gatewaySpec: gatewayAPI, target: app })
+    : createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio!, target: app });
+  // A host split and Gateway API backendRefs send to one Service per track.
+  const split = gatewayAPI ?? (istio?.destinationRule === undefined ? istio : undefined);
+  if (split) await observeServices(cluster, rollout, world, hostSplitServices(split, app));
   const [target, stable, canary, routing] = await Promise.all([
     cluster.getDeployment(namespace, app),
     cluster.getDeployment(namespace, workloadName(app, 'stable')),
@@ -116,6 +140,8 @@ async function observeServices(
   names: Record<Track, string>,
 ): Promise<void> {
   const namespace = rollout.metadata.namespace;
+  const routing = (rollout.spec as { trafficRouting?: { gatewayAPI?: unknown } }).trafficRouting;
+  const servicesPath = `spec.trafficRouting.${routing?.gatewayAPI ? 'gatewayAPI' : 'istio'}`;
   const app = (rollout.spec as { targetRef: { name: string } }).targetRef.name;
   const [stable, canary] = await Promise.all([
     cluster.getService(namespace, names.stable),
@@ -132,7 +158,7 @@ async function observeServices(
     }
     const problem = ownedBy(service, rollout) ? undefined : trackServiceProblem(service, track);
     if (problem) {
-      world.observed.problems.push({ path: `spec.trafficRouting.istio.${track}Service`, message: problem });
+      world.observed.problems.push({ path: `${servicesPath}.${track}Service`, message: problem });
     }
   }
   const appService = missing.length > 0 ? await cluster.getService(namespace, app) : undefined;

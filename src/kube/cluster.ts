@@ -48,10 +48,26 @@ export const DESTINATION_RULES: CustomResource = {
   fallbackVersions: ['v1beta1'],
 };
 
+// Gateway API: HTTPRoute is v1 from Gateway API 1.0 (v1beta1 before), GRPCRoute v1 from 1.1 (v1alpha2 before),
+// the same schema at each version (sigs.k8s.io/gateway-api apis/v1).
+export const HTTP_ROUTES: CustomResource = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'httproutes',
+  fallbackVersions: ['v1beta1'],
+};
+export const GRPC_ROUTES: CustomResource = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'grpcroutes',
+  fallbackVersions: ['v1alpha2'],
+};
+
 /** Told about every Kubernetes request the controller makes, with its outcome. */
 export type KubernetesRequestObserver = (request: { verb: string; resource: string; code: number }) => void;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
   try {
@@ -99,6 +115,13 @@ export class Cluster {
     }
     const version = [resource.version, ...resource.fallbackVersions].find((v) => versions.includes(v));
     return version === undefined || version === resource.version ? resource : { ...resource, version };
+  }
+
+  /** Does the cluster serve the resource at its version or a fallback (is its CRD installed)? */
+  async isServed(resource: CustomResource): Promise<boolean> {
+    this.servedGroups ??= this.discoverGroups();
+    const versions = (await this.servedGroups).get(resource.group) ?? [];
+    return [resource.version, ...(resource.fallbackVersions ?? [])].some((v) => versions.includes(v));
   }
 
   private async discoverGroups(): Promise<Map<string, string[]>> {
@@ -192,6 +215,24 @@ export class Cluster {
     await withRetry(
       this.counted('patch', resource.plural, () =>
         this.custom.patchNamespacedCustomObject({ ...resource, version, namespace, name, body }, mergePatch),
+      ),
+    );
+  }
+
+  /** JSON patch (RFC 6902): changes only the paths it names, where a merge patch would replace whole lists. */
+  async jsonPatchCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+    operations: object[],
+  ): Promise<void> {
+    const { version } = await this.served(resource);
+    await withRetry(
+      this.counted('patch', resource.plural, () =>
+        this.custom.patchNamespacedCustomObject(
+          { ...resource, version, namespace, name, body: operations },
+          jsonPatch,
+        ),
       ),
     );
   }

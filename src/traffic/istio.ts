@@ -1,4 +1,4 @@
-import pRetry from 'p-retry';
+import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 import { checkWeight, findManagedRoutes, routesWithoutTracks, weightPatch } from './managed-routes.js';
 import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from './router.js';
@@ -32,14 +32,9 @@ export interface IstioRouterOptions {
   istioSpec: IstioSpec;
   /** targetRef.name: a host split without stableService/canaryService routes to `<target>-stable`/`-canary`. */
   target?: string;
-  /** Conflict retries; defaults suit a real API server (4 retries from 50 ms, doubling, jittered). */
-  retry?: { retries?: number; minTimeout?: number };
+  retry?: ConflictRetry;
   /** The mesh's domain suffix, which Istio appends to short host names (default cluster.local). */
   clusterDomain?: string;
-}
-
-function isConflict(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 409;
 }
 
 export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
@@ -76,22 +71,13 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
 
     async setCanaryWeight(weight: number): Promise<void> {
       checkWeight(weight);
-      // Each attempt re-reads, so a retry after 409 carries the other writer's change along.
-      await pRetry(
-        async () => {
-          const vs = await api.getVirtualService(namespace, vsName);
-          const managed = findManagedRoutes(vs, istioSpec, tracks);
-          if (!managed.ok) throw new RoutingProblemsError(managed.problems);
-          if (vs === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
-          await api.patchVirtualService(namespace, vsName, weightPatch(vs, managed.routes, weight));
-        },
-        {
-          retries: options.retry?.retries ?? 4,
-          minTimeout: options.retry?.minTimeout ?? 50,
-          randomize: true,
-          shouldRetry: ({ error }) => isConflict(error),
-        },
-      );
+      await retryOnConflict(async () => {
+        const vs = await api.getVirtualService(namespace, vsName);
+        const managed = findManagedRoutes(vs, istioSpec, tracks);
+        if (!managed.ok) throw new RoutingProblemsError(managed.problems);
+        if (vs === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
+        await api.patchVirtualService(namespace, vsName, weightPatch(vs, managed.routes, weight));
+      }, options.retry);
     },
   };
 }

@@ -3,7 +3,7 @@ import { workloadName, type Track } from '../workload/labels.js';
 import { resolveHost } from './hosts.js';
 import type { RouteDestination } from './istio-objects.js';
 
-export type IstioSpec = RolloutSpec['trafficRouting']['istio'];
+export type IstioSpec = NonNullable<RolloutSpec['trafficRouting']['istio']>;
 
 /**
  * How a route destination is told to be the stable or the canary one. A subset split names one host and the
@@ -33,7 +33,10 @@ export interface TrackContext {
 }
 
 /** The Services of a host split: as named in the Rollout, else `<target>-stable` / `<target>-canary`. */
-export function hostSplitServices(istio: IstioSpec, target: string | undefined): Record<Track, string> {
+export function hostSplitServices(
+  istio: { stableService?: string; canaryService?: string },
+  target: string | undefined,
+): Record<Track, string> {
   const named = (track: Track, given: string | undefined): string => {
     if (given !== undefined) return given;
     if (target === undefined)

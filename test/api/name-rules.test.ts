@@ -177,3 +177,50 @@ describe('a host split names two Services instead of a DestinationRule', () => {
     );
   });
 });
+
+describe('Gateway API routing: one HTTPRoute or GRPCRoute, instead of Istio', () => {
+  const routing = (trafficRouting: Json) =>
+    spec((s) => {
+      s.trafficRouting = trafficRouting;
+    });
+
+  it('accepts an HTTPRoute or a GRPCRoute, with a rule name and Service names or without', () => {
+    expect(problems(routing({ gatewayAPI: { httpRoute: { name: 'cart' } } }))).toEqual([]);
+    expect(
+      problems(
+        routing({
+          gatewayAPI: {
+            grpcRoute: { name: 'cart', rule: 'primary' },
+            stableService: 'a',
+            canaryService: 'b',
+          },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses both or neither of istio and gatewayAPI, and both or neither route kind, naming the field', () => {
+    const istio = { virtualService: { name: 'cart' }, destinationRule: { name: 'cart' } };
+    expect(problems(routing({ istio, gatewayAPI: { httpRoute: { name: 'cart' } } }))).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.gatewayAPI: is set together with istio.*keep istio or gatewayAPI/,
+      ),
+    ]);
+    expect(problems(routing({}))).toEqual([
+      expect.stringMatching(/^spec\.trafficRouting: names no routing; add istio .* or gatewayAPI/),
+    ]);
+    expect(problems(routing({ gatewayAPI: {} }))).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.gatewayAPI: names no route; add httpRoute: \{name: <HTTPRoute>\}/,
+      ),
+    ]);
+    expect(problems(routing({ gatewayAPI: { httpRoute: { name: 'a' }, grpcRoute: { name: 'b' } } }))).toEqual(
+      [expect.stringMatching(/^spec\.trafficRouting\.gatewayAPI: names both httpRoute and grpcRoute/)],
+    );
+    expect(
+      problems(routing({ gatewayAPI: { httpRoute: { name: 'a' }, stableService: 'x', canaryService: 'x' } })),
+    ).toEqual([
+      expect.stringMatching(/^spec\.trafficRouting\.gatewayAPI\.canaryService: "x" is the stableService too/),
+    ]);
+  });
+});

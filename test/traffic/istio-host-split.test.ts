@@ -10,7 +10,7 @@ function hostSplitSpec(istio: Json = {}): IstioSpec {
   return rolloutSpecSchema.parse({
     targetRef: { name: 'product-service' },
     trafficRouting: { istio: { virtualService: { name: 'product-service' }, ...istio } },
-  }).trafficRouting.istio;
+  }).trafficRouting.istio!;
 }
 
 /** A VirtualService as Argo Rollouts' host-level split writes it: one header route, one split to two Services. */

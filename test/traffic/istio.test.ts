@@ -33,7 +33,7 @@ function istioSpec(
   return rolloutSpecSchema.parse({
     targetRef: { name: 'product-service' },
     trafficRouting: { istio: { virtualService, destinationRule: { name: 'product-service' } } },
-  }).trafficRouting.istio;
+  }).trafficRouting.istio!;
 }
 
 /** The object without the two managed weights of http[1] (the example's weighted route) and resourceVersion. */
@@ -474,7 +474,7 @@ describe('tls and tcp routes to the same subsets', () => {
           destinationRule: { name: 'product-service' },
         },
       },
-    }).trafficRouting.istio;
+    }).trafficRouting.istio!;
 
   it('moves the listed tls and tcp routes with the http route, changing nothing else', async () => {
     const api = new FakeIstioApi();

@@ -168,7 +168,7 @@ function istioSpec(rollout: Case['rollout'], extra: Json = {}, hostSplit?: HostS
   return rolloutSpecSchema.parse({
     targetRef: { name: 'app' },
     trafficRouting: { istio: { virtualService, ...tracks } },
-  }).trafficRouting.istio;
+  }).trafficRouting.istio!;
 }
 
 /** Which track a destination is: by subset in a subset split, by Service (as the fixtures write it) in a host split. */

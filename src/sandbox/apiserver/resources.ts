@@ -116,6 +116,25 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['dr'],
     custom: true,
   },
+  // Gateway API (sigs.k8s.io/gateway-api config/crd/standard): HTTPRoute and GRPCRoute, served at v1.
+  {
+    group: 'gateway.networking.k8s.io',
+    versions: ['v1', 'v1beta1'],
+    resource: 'httproutes',
+    singular: 'httproute',
+    kind: 'HTTPRoute',
+    namespaced: true,
+    custom: true,
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    versions: ['v1'],
+    resource: 'grpcroutes',
+    singular: 'grpcroute',
+    kind: 'GRPCRoute',
+    namespaced: true,
+    custom: true,
+  },
   {
     group: 'stepwise.dev',
     versions: ['v1alpha1'],
