@@ -22,19 +22,30 @@ import { PROMETHEUS_HINT, ensurePrometheus } from './demo/prometheus-setup.js';
 import { formatElapsed } from './demo/render.js';
 import { type SandboxStack, readManifests, startSandboxStack } from './stack.js';
 
-const MANIFESTS = fileURLToPath(new URL('../../rollouts/product-service/', import.meta.url));
+/** `--mesh`: which example of rollouts/ the demo applies, i.e. how the route object splits the traffic. */
+const MESH_EXAMPLES = {
+  istio: 'product-service', // Istio VirtualService split between two DestinationRule subsets
+  'istio-host': 'product-service-host-split', // Istio VirtualService split between two Services
+  gateway: 'product-service-httproute', // Gateway API HTTPRoute attached to the Service (GAMMA)
+} as const;
+type MeshName = keyof typeof MESH_EXAMPLES;
+const manifestsOf = (mesh: MeshName) =>
+  fileURLToPath(new URL(`../../rollouts/${MESH_EXAMPLES[mesh]}/`, import.meta.url));
 const GOOD_IMAGE = 'registry.example.com/product-service:1.1.0';
 const BAD_IMAGE = 'registry.example.com/product-service:1.2.0-bad-errors';
 
-const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast]
+const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--mesh istio|istio-host|gateway]
 
   --rps <n>   requests per second the simulated mesh sends to product-service (default 50)
   --fast      steps of 4 s instead of 8 s
+  --mesh      istio: VirtualService subsets (default); istio-host: VirtualService split between two Services;
+              gateway: Gateway API HTTPRoute attached to the Service
 `;
 
 interface DemoFlags {
   rps: number;
   fast: boolean;
+  mesh: MeshName;
 }
 
 function parseFlags(argv: string[]): DemoFlags {
@@ -43,6 +54,7 @@ function parseFlags(argv: string[]): DemoFlags {
     options: {
       rps: { type: 'string', default: '50' },
       fast: { type: 'boolean', default: false },
+      mesh: { type: 'string', default: 'istio' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,7 +66,13 @@ function parseFlags(argv: string[]): DemoFlags {
   if (!Number.isFinite(rps) || rps < 5) {
     throw new Error(`--rps must be a number >= 5 (got ${values.rps}); e.g. --rps 50`);
   }
-  return { rps, fast: values.fast };
+  const mesh = values.mesh as MeshName;
+  if (!Object.hasOwn(MESH_EXAMPLES, mesh)) {
+    throw new Error(
+      `--mesh must be one of ${Object.keys(MESH_EXAMPLES).join(', ')} (got ${values.mesh}); e.g. --mesh gateway`,
+    );
+  }
+  return { rps, fast: values.fast, mesh };
 }
 
 /** Everything the demo started, stopped once whatever way it ends. */
@@ -111,7 +129,7 @@ async function runDemo(flags: DemoFlags, running: Running): Promise<boolean> {
   console.log('  (all removed when the demo ends)');
 
   const timing = flags.fast ? FAST_TIMING : DEMO_TIMING;
-  const manifests = adjustForDemo(readManifests(MANIFESTS), {
+  const manifests = adjustForDemo(readManifests(manifestsOf(flags.mesh)), {
     prometheusAddress: stack.prometheus.url,
     timing,
   });
