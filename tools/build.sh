@@ -16,7 +16,12 @@ build() { # name module version_ldflags package...
   local name=$1 module=$2 ldflags=$3; shift 3
   local version; version=$(version_of "$name" "$module")
   local dir="$cache/$name-$version"
-  if [ -f "$dir/.complete" ]; then echo "$name $version $dir cached"; return 0; fi
+  local complete=0; [ -f "$dir/.complete" ] && complete=1
+  for pkg in "$@"; do # a binary added to the list since that build makes it incomplete
+    local bin="${pkg##*/}"; [[ "$pkg" == *=* ]] && bin="${pkg%%=*}"
+    [ -x "$dir/$bin" ] || complete=0
+  done
+  if [ "$complete" = 1 ]; then echo "$name $version $dir cached"; return 0; fi
   local log="$cache/$name-$version.log" start=$SECONDS
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   local ok=1
@@ -43,7 +48,8 @@ want="${*:-prometheus etcd kwok kubernetes}"
 status=0
 for tool in $want; do
   case "$tool" in
-    prometheus) build prometheus github.com/prometheus/prometheus "$prom_ldflags" github.com/prometheus/prometheus/cmd/prometheus || status=1 ;;
+    prometheus) build prometheus github.com/prometheus/prometheus "$prom_ldflags" github.com/prometheus/prometheus/cmd/prometheus \
+      github.com/prometheus/prometheus/cmd/promtool || status=1 ;;
     etcd) build etcd go.etcd.io/etcd/server/v3 "" etcd=go.etcd.io/etcd/server/v3 || status=1 ;;
     kwok) build kwok sigs.k8s.io/kwok "" sigs.k8s.io/kwok/cmd/kwok || status=1 ;;
     kubernetes) build kubernetes k8s.io/kubernetes "$kube_ldflags" k8s.io/kubernetes/cmd/kube-apiserver \

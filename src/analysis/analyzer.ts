@@ -2,13 +2,15 @@ import {
   errorRateQuery,
   latencyLimitEdge,
   p99LatencyQuery,
-  renderMetricQuery,
   requestsQuery,
   slowShareQuery,
 } from './promql.js';
+import { renderMetricQuery } from './metric-template.js';
 import { compareWithStable } from './comparison/step.js';
+import { withinDomain } from './domain.js';
 import {
   createPrometheusClient,
+  isNoValue,
   noValue,
   type AnalysisLogger,
   type NoValue,
@@ -16,6 +18,7 @@ import {
   type QueryValue,
   type SeriesValues,
 } from './prometheus.js';
+import { formatDuration } from '../api/duration.js';
 import { evaluateThresholds } from './thresholds.js';
 import type { CanaryAnalyzer, CheckRequest, CheckResult } from './types.js';
 
@@ -33,7 +36,15 @@ export type ComparisonStep = (
   querySeries: SeriesQuery,
 ) => Promise<Partial<CheckResult>>;
 
-export interface PrometheusAnalyzerOptions extends PrometheusClientOptions {
+/**
+ * Longest a check may wait for Prometheus; then its queries are aborted and it is inconclusive. A slow or
+ * hanging Prometheus of one Rollout thus holds a worker for seconds, not for as long as its retries last.
+ */
+export const DEFAULT_CHECK_BUDGET_MS = 15_000;
+
+export interface PrometheusAnalyzerOptions extends Omit<PrometheusClientOptions, 'signal'> {
+  /** Time budget of one check (default 15 s). */
+  budgetMs?: number;
   /** Default: the sequential canary-vs-stable test (comparison/step.ts); `false` judges thresholds only. */
   comparison?: ComparisonStep | false;
   logger?: AnalysisLogger;
@@ -43,34 +54,49 @@ export interface PrometheusAnalyzerOptions extends PrometheusClientOptions {
 export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}): CanaryAnalyzer {
   return {
     async check(request) {
-      const client = createPrometheusClient(request.prometheus, options);
-      const query = (promql: string) => client.query(promql, request.at);
-      const querySeries = (promql: string) => client.querySeries(promql, request.at);
-      const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
-      const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
-
-      const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
-      const result =
-        comparison && request.analysis.comparison.enabled
-          ? mergeComparison(
-              thresholds,
-              await runComparison(comparison, request, query, querySeries, options.logger),
-            )
-          : { ...thresholds, comparison: request.comparison };
-
-      options.logger?.debug('canary check', {
-        namespace: request.namespace,
-        canary: request.canaryWorkload,
-        verdict: result.verdict,
-        requests: result.requests,
-        errorRate: result.errorRate,
-        p99Ms: result.p99Ms,
-        failures: result.failures.map((finding) => finding.message),
-        inconclusive: result.inconclusive,
-      });
-      return result;
+      const budgetMs = options.budgetMs ?? DEFAULT_CHECK_BUDGET_MS;
+      const budget = new AbortController();
+      const timer = setTimeout(() => {
+        const why = `the check's time budget of ${formatDuration(budgetMs)} ran out before Prometheus answered`;
+        budget.abort(new Error(why));
+      }, budgetMs);
+      timer.unref?.();
+      try {
+        return await runCheck(request, budget.signal);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
+
+  async function runCheck(request: CheckRequest, signal: AbortSignal): Promise<CheckResult> {
+    const client = createPrometheusClient(request.prometheus, { ...options, signal });
+    const query = (promql: string) => client.query(promql, request.at);
+    const querySeries = (promql: string) => client.querySeries(promql, request.at);
+    const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
+    const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
+
+    const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
+    const result =
+      comparison && request.analysis.comparison.enabled
+        ? mergeComparison(
+            thresholds,
+            await runComparison(comparison, request, query, querySeries, options.logger),
+          )
+        : { ...thresholds, comparison: request.comparison };
+
+    options.logger?.debug('canary check', {
+      namespace: request.namespace,
+      canary: request.canaryWorkload,
+      verdict: result.verdict,
+      requests: result.requests,
+      errorRate: result.errorRate,
+      p99Ms: result.p99Ms,
+      failures: result.failures.map((finding) => finding.message),
+      inconclusive: result.inconclusive,
+    });
+    return result;
+  }
 }
 
 async function measureCanary(
@@ -89,7 +115,7 @@ async function measureCanary(
       });
       return [metric.name, await query(promql)];
     } catch (error) {
-      return [metric.name, noValue('invalid-query', (error as Error).message)];
+      return [metric.name, noValue('invalid-query', userFacing(error))];
     }
   });
 
@@ -100,14 +126,43 @@ async function measureCanary(
   };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
   const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs);
-  const [requests, errorRate, p99Ms, slowShare, metrics] = await Promise.all([
-    measure(requestsQuery(window)),
-    measure(errorRateQuery(window)),
-    measure(p99LatencyQuery(window)),
-    measure(slowShareQuery(window, edge)),
-    Promise.all(metricQueries),
-  ]);
-  return { requests, errorRate, p99Ms, slowShare, metrics: Object.fromEntries(metrics) };
+  const callers = { ...window, reporter: 'source' as const };
+  const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate] = await Promise.all(
+    [
+      measure(requestsQuery(window)),
+      measure(errorRateQuery(window)),
+      measure(p99LatencyQuery(window)),
+      measure(slowShareQuery(window, edge)),
+      Promise.all(metricQueries),
+      measure(requestsQuery(callers)),
+      measure(errorRateQuery(callers)),
+    ],
+  );
+  return {
+    requests: withinDomain(requests, 'count', 'canary requests'),
+    ...callersOrAttempts(errorRate, callerRequests, callerErrorRate),
+    p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99'),
+    slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
+    metrics: Object.fromEntries(metrics),
+  };
+}
+
+/**
+ * The error rate the thresholds judge: as the callers saw it when they report it (each request once, whatever Istio
+ * retried; judging attempts would count a failing request up to three times and call that beyond sampling noise),
+ * else the share of 5xx attempts the canary's sidecar served.
+ */
+function callersOrAttempts(
+  attempts: QueryValue,
+  callerRequests: QueryValue,
+  callerErrorRate: QueryValue,
+): { errorRate: QueryValue; errorRateRequests?: number } {
+  const requests = withinDomain(callerRequests, 'count', "callers' requests");
+  const rate = withinDomain(callerErrorRate, 'ratio', "callers' error rate");
+  if (isNoValue(requests) || requests === 0 || isNoValue(rate)) {
+    return { errorRate: withinDomain(attempts, 'ratio', 'error rate') };
+  }
+  return { errorRate: rate, errorRateRequests: requests };
 }
 
 // The window ends at the step start: nothing could have been measured yet.
@@ -126,14 +181,24 @@ async function runComparison(
     logger?.warn('canary comparison failed', {
       namespace: request.namespace,
       error: (error as Error).message,
+      stack: (error as Error).stack,
     });
     // Keep the stored evidence: a failed comparison must not reset what earlier checks accumulated.
     return {
       verdict: 'inconclusive',
-      inconclusive: [`comparison: ${(error as Error).message}`],
+      inconclusive: [`comparison: ${userFacing(error)}`],
       comparison: request.comparison,
     };
   }
+}
+
+// These come from a bug, not from the user's data: status says so, and the log keeps the JavaScript text.
+const INTERNAL_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError];
+
+/** The error's message when it was written for users, else a sentence that sends them to the log. */
+function userFacing(error: unknown): string {
+  if (error instanceof Error && !INTERNAL_ERRORS.some((kind) => error instanceof kind)) return error.message;
+  return 'could not be computed (an internal error; the controller log has the details)';
 }
 
 /** Thresholds and comparison as one check: a decisive comparison fail, else thresholds first, then the comparison. */

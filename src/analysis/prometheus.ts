@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pRetry from 'p-retry';
 import { PrometheusDriver, type PrometheusConnectionOptions, type QueryResult } from 'prometheus-query';
 import type { PrometheusTarget } from './types.js';
@@ -14,6 +15,8 @@ export type NoValueKind =
   | 'multiple-series'
   /** A matrix or string result, or a value that is not a number. */
   | 'not-a-number'
+  /** A number the measurement cannot take: a negative count, a share of requests outside [0, 1]. */
+  | 'out-of-domain'
   /** The query could not be built (e.g. an unknown placeholder). */
   | 'invalid-query'
   /** Prometheus answered with an error (bad query, auth, 5xx after retries). */
@@ -60,11 +63,31 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryTimeMs: 2500,
 };
 
+/**
+ * Largest answer read, decompressed. Stepwise's own queries return at most a series per pod (500 series are about
+ * 150 KB) and custom ones a single series; a 48 MB answer (a query that does not aggregate, or a hostile server)
+ * once took the controller to 1.8 GB. A check runs up to 24 queries at once, so each must stay small.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Series kept from one answer; each one's label set may end up in status.analysis.comparison. */
+export const MAX_SERIES = 500;
+
+/** Longer label sets are kept as a digest: the key only has to match the same series at the next check. */
+const MAX_SERIES_KEY_CHARS = 128;
+
+/** Text from the answer (Prometheus's error message) quoted in reasons is cut here: it reaches status. */
+const MAX_QUOTED_CHARS = 200;
+
 export interface PrometheusClientOptions {
   logger?: AnalysisLogger;
   retry?: Partial<RetryPolicy>;
   /** Per HTTP request. */
   timeoutMs?: number;
+  /** Answers larger than this are refused while they are read (default 1 MiB). */
+  maxResponseBytes?: number;
+  /** Aborts every request under way and every retry not yet started (the check's time budget). */
+  signal?: AbortSignal;
   /** Told the outcome of every query: `ok`, or the NoValueKind (`empty`, `error`, `unreachable`...). */
   onQuery?: (outcome: 'ok' | NoValueKind) => void;
 }
@@ -87,8 +110,9 @@ export class PrometheusQueryError extends Error {
     /** Worth another attempt: network errors, timeouts, HTTP 5xx and 429. */
     readonly transient: boolean,
     readonly httpStatus?: number,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'PrometheusQueryError';
   }
 }
@@ -98,12 +122,26 @@ export function createPrometheusClient(
   options: PrometheusClientOptions = {},
 ): PrometheusClient {
   const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const driver = new PrometheusDriver({
     endpoint: target.address,
     headers: { ...target.headers },
     timeout: options.timeoutMs ?? 5000,
-    responseInterceptor: { onFulfilled: restoreInfinities, onRejected: keepHttpStatus },
+    // prometheus-query passes only some axios options through; the interceptor sets the rest on each request.
+    requestInterceptor: {
+      onFulfilled: (config) => {
+        config.maxContentLength = maxResponseBytes;
+        if (options.signal) config.signal = options.signal;
+        return config;
+      },
+    },
+    responseInterceptor: {
+      onFulfilled: (response) => restoreInfinities(checkQueryAnswer(response)),
+      onRejected: keepHttpStatus,
+    },
   });
+  const failureOf = (error: unknown) =>
+    toQueryError(error, { maxResponseBytes, aborted: abortReason(options.signal) });
 
   const run = async (promql: string, at: Date): Promise<QueryResult | NoValue> => {
     try {
@@ -112,7 +150,7 @@ export function createPrometheusClient(
           try {
             return await driver.instantQuery(promql, at);
           } catch (error) {
-            throw toQueryError(error);
+            throw failureOf(error);
           }
         },
         {
@@ -121,6 +159,7 @@ export function createPrometheusClient(
           maxTimeout: retry.maxTimeoutMs,
           maxRetryTime: retry.maxRetryTimeMs,
           unref: true,
+          ...(options.signal ? { signal: options.signal } : {}),
           shouldRetry: ({ error }) => error instanceof PrometheusQueryError && error.transient,
           onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
             options.logger?.debug('Prometheus query attempt failed', {
@@ -134,11 +173,12 @@ export function createPrometheusClient(
         },
       );
     } catch (error) {
-      const failure = error instanceof PrometheusQueryError ? error : toQueryError(error);
+      const failure = failureOf(error);
       options.logger?.warn('Prometheus query failed', {
         address: target.address,
         query: promql,
         error: failure.message,
+        ...(failure.cause !== undefined ? { cause: String(failure.cause) } : {}),
       });
       return noValue(failure.kind, failure.message);
     }
@@ -166,8 +206,15 @@ export function seriesValues(result: QueryResult): SeriesValues | NoValue {
   if (result.resultType !== 'vector') {
     return noValue('not-a-number', `expected an instant vector, got a ${String(result.resultType)} result`);
   }
+  const all = result.result as { metric?: { labels?: object }; value?: { value?: unknown } }[];
+  if (all.length > MAX_SERIES) {
+    return noValue(
+      'error',
+      `Prometheus returned ${all.length} series, more than the ${MAX_SERIES} a comparison keeps; check that the address serves this mesh's metrics`,
+    );
+  }
   const values: SeriesValues = {};
-  for (const series of result.result as { metric?: { labels?: object }; value?: { value?: unknown } }[]) {
+  for (const series of all) {
     const value = series.value?.value;
     if (typeof value !== 'number' || !Number.isFinite(value)) continue;
     values[labelKey((series.metric?.labels ?? {}) as Record<string, string>)] = value;
@@ -179,7 +226,9 @@ function labelKey(labels: Record<string, string>): string {
   const pairs = Object.keys(labels)
     .sort()
     .map((name) => `${name}=${JSON.stringify(labels[name])}`);
-  return `{${pairs.join(',')}}`;
+  const key = `{${pairs.join(',')}}`;
+  if (key.length <= MAX_SERIES_KEY_CHARS) return key;
+  return `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
 /** The one number of an instant query result, or why there is none. */
@@ -216,9 +265,71 @@ export function singleValue(result: QueryResult): QueryValue {
 type ResponseInterceptor = NonNullable<PrometheusConnectionOptions['responseInterceptor']>;
 type Response = Parameters<ResponseInterceptor['onFulfilled']>[0];
 
+/** Foreign text, cut to a length that fits in a status message. */
+function quoted(text: string): string {
+  return text.length > MAX_QUOTED_CHARS ? `${text.slice(0, MAX_QUOTED_CHARS)}…` : text;
+}
+
+const RESULT_TYPES = new Set(['vector', 'matrix', 'scalar', 'string']);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isSample = (value: unknown) => Array.isArray(value) && value.length === 2;
+
+/** What is wrong with a 2xx answer's `data`, or undefined when prometheus-query can read it. */
+function resultProblem(data: unknown): string | undefined {
+  if (!isObject(data) || typeof data.resultType !== 'string') return 'no data.resultType';
+  if (!RESULT_TYPES.has(data.resultType))
+    return `the unknown result type ${quoted(JSON.stringify(data.resultType))}`;
+  const { resultType, result } = data;
+  if (resultType === 'scalar' || resultType === 'string')
+    return isSample(result) ? undefined : 'a malformed sample';
+  if (!Array.isArray(result)) return `a ${resultType} result that is not a list`;
+  for (const series of result) {
+    if (!isObject(series) || (series.metric !== undefined && !isObject(series.metric)))
+      return 'a malformed series';
+    const samples = resultType === 'vector' ? [series.value] : series.values;
+    if (!Array.isArray(samples) || !samples.every(isSample)) return 'a malformed sample';
+    if (series.metric && Object.values(series.metric).some((label) => typeof label !== 'string')) {
+      return 'a label value that is not a string';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * prometheus-query trusts the shape of a 2xx answer and fails with a TypeError ("Cannot read properties of undefined
+ * (reading 'resultType')") on anything else, e.g. a web page or another API at the address. Say what came instead.
+ */
+function checkQueryAnswer(response: Response): Response {
+  const body = response.data as unknown;
+  const where = `Prometheus answered HTTP ${response.status}`;
+  if (isObject(body) && body.status === 'error') {
+    throw new PrometheusQueryError(
+      `${where} with an error: ${quoted(String(body.error ?? body.errorType ?? 'no message'))}`,
+      'error',
+      false,
+      response.status,
+    );
+  }
+  const problem = isObject(body)
+    ? body.status === 'success'
+      ? resultProblem(body.data)
+      : 'a body without status "success"'
+    : 'a body that is not JSON';
+  if (problem) {
+    throw new PrometheusQueryError(
+      `${where} with ${problem} instead of a query result; check that the address is the Prometheus base URL (e.g. http://prometheus.istio-system:9090)`,
+      'error',
+      false,
+      response.status,
+    );
+  }
+  return response;
+}
+
 // prometheus-query reads sample values with parseFloat, which turns "+Inf" into NaN; JavaScript's own
 // spelling survives it, so an infinite P99 is reported as such rather than as NaN.
-const restoreInfinities: ResponseInterceptor['onFulfilled'] = (response: Response) => {
+const restoreInfinities = (response: Response): Response => {
   const data = (response.data as { data?: { resultType?: string; result?: unknown } } | undefined)?.data;
   const spell = (sample: unknown) => {
     if (Array.isArray(sample) && (sample[1] === '+Inf' || sample[1] === '-Inf')) {
@@ -252,16 +363,48 @@ interface DriverRejection {
   code?: string;
   httpStatus?: number;
   prometheus?: { errorType?: string; error?: string };
+  /** What the driver caught: an axios error, or the PrometheusQueryError an interceptor threw. */
+  original?: unknown;
 }
 
-function toQueryError(rejection: unknown): PrometheusQueryError {
+function abortReason(signal: AbortSignal | undefined): string | undefined {
+  if (!signal?.aborted) return undefined;
+  return signal.reason instanceof Error ? signal.reason.message : 'the request was aborted';
+}
+
+interface FailureContext {
+  maxResponseBytes: number;
+  /** Why the signal aborted the request (the check's time budget ran out), if it did. */
+  aborted: string | undefined;
+}
+
+function toQueryError(rejection: unknown, context: FailureContext): PrometheusQueryError {
   if (rejection instanceof PrometheusQueryError) return rejection;
-  if (rejection instanceof Error)
-    return new PrometheusQueryError(`query failed: ${rejection.message}`, 'error', false);
+  // Aborted requests, and p-retry's own rejection once the signal fired, all mean the same thing.
+  if (context.aborted !== undefined) return new PrometheusQueryError(context.aborted, 'unreachable', false);
+  if (rejection instanceof Error) {
+    // Not one of the driver's rejections: a bug or an answer nobody foresaw. The log gets the details, status a sentence.
+    return new PrometheusQueryError(
+      'the query could not be sent or its answer could not be read; the controller log has the details',
+      'error',
+      false,
+      undefined,
+      rejection,
+    );
+  }
   const r = (
     typeof rejection === 'object' && rejection !== null ? rejection : { error: String(rejection) }
   ) as DriverRejection;
-  const detail = r.error || r.code || 'unknown error';
+  if (r.original instanceof PrometheusQueryError) return r.original;
+  const detail = quoted(r.error || r.code || 'unknown error');
+  if (r.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(r.error ?? '')) {
+    const mib = Math.round((context.maxResponseBytes / 1024 / 1024) * 10) / 10;
+    return new PrometheusQueryError(
+      `Prometheus answered more than ${mib} MiB; aggregate the query (e.g. with sum) so that it returns one series`,
+      'error',
+      false,
+    );
+  }
   switch (r.errorType) {
     case 'network_error':
     case 'timeout_error':
@@ -275,7 +418,7 @@ function toQueryError(rejection: unknown): PrometheusQueryError {
       const message =
         promType === 'bad_data'
           ? `Prometheus rejected the query (bad_data): ${detail}`
-          : `Prometheus error: HTTP ${status}${promType ? ` ${promType}` : ''}: ${detail}`;
+          : `Prometheus error: HTTP ${status}${promType ? ` ${quoted(promType)}` : ''}: ${detail}`;
       return new PrometheusQueryError(message, 'error', transient, status);
     }
     default:

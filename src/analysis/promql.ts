@@ -1,26 +1,29 @@
+import { leMatcher } from './bucket-label.js';
 import { ENVOY_BUCKETS_MS } from './comparison/slow-edge.js';
 
 // PromQL text built from cluster values. Namespaces and workload names are escaped before they
 // enter a query (DESIGN §3.8), so a hostile name can only ever select nothing.
 
-/** Placeholders a custom metric query may use, e.g. `{{ canary }}`. */
-export const METRIC_PLACEHOLDERS = ['namespace', 'canary', 'stable', 'interval'] as const;
-export type MetricPlaceholder = (typeof METRIC_PLACEHOLDERS)[number];
-
-const PLACEHOLDER_RE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-
-// PromQL double-quoted strings follow Go's escaping rules.
+// PromQL strings, in double or single quotes, follow Go's escaping rules; only the opening quote may be escaped
+// inside (prometheus/promql/parser/lex.go, lexEscape).
 const ESCAPES: Record<string, string> = {
   '\\': '\\\\',
   '"': '\\"',
+  "'": "\\'",
   '\n': '\\n',
   '\r': '\\r',
   '\t': '\\t',
 };
 
-/** The value escaped for use between double quotes in PromQL: `x="<here>"`. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n\r\t]/g, (char) => ESCAPES[char] ?? char);
+/** The value escaped for use between quotes in PromQL: `x="<here>"` (or `x='<here>'`). */
+export function escapeLabelValue(value: string, quote: '"' | "'" = '"'): string {
+  const special = quote === '"' ? /[\\"\n\r\t]/g : /[\\'\n\r\t]/g;
+  return value.replace(special, (char) => ESCAPES[char] ?? char);
+}
+
+/** The value as a regular expression that matches exactly it (RE2 syntax, as in `=~` matchers). */
+export function escapeRegex(value: string): string {
+  return value.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
 }
 
 /** A PromQL range duration in whole milliseconds (Prometheus 2.x accepts `17342ms`); at least 1ms. */
@@ -28,10 +31,17 @@ export function promDuration(ms: number): string {
   return `${Math.max(1, Math.round(ms))}ms`;
 }
 
-/** Label matchers of one workload's server-side Istio metrics. */
-export function workloadSelector(namespace: string, workload: string): string {
+/**
+ * Label matchers of one workload's Istio metrics: as its server sidecar reports them (every attempt), or with
+ * `source` as its callers' sidecars report them (one per request, after retries).
+ */
+export function workloadSelector(
+  namespace: string,
+  workload: string,
+  reporter: 'destination' | 'source' = 'destination',
+): string {
   return [
-    'reporter="destination"',
+    `reporter="${reporter}"`,
     `destination_workload_namespace="${escapeLabelValue(namespace)}"`,
     `destination_workload="${escapeLabelValue(workload)}"`,
   ].join(', ');
@@ -40,6 +50,8 @@ export function workloadSelector(namespace: string, workload: string): string {
 export interface WindowQuery {
   namespace: string;
   workload: string;
+  /** Whose reports: the workload's own sidecars (default) or its callers' (`source`). */
+  reporter?: 'destination' | 'source';
   /** Start of the window (the step's start); it ends at the evaluation time. */
   since: Date;
 }
@@ -56,8 +68,8 @@ export function growthSince(series: string, since: Date): string {
 }
 
 /** Requests the workload served in the window. */
-export function requestsQuery({ namespace, workload, since }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload);
+export function requestsQuery({ namespace, workload, since, reporter }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload, reporter);
   return `sum(${growthSince(`istio_requests_total{${sel}}`, since)})`;
 }
 
@@ -65,8 +77,8 @@ export function requestsQuery({ namespace, workload, since }: WindowQuery): stri
  * Share of 5xx responses in the window. A workload that never answered 5xx has no 5xx series at all,
  * so the numerator falls back to 0; without traffic the denominator is empty and so is the result.
  */
-export function errorRateQuery({ namespace, workload, since }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload);
+export function errorRateQuery({ namespace, workload, since, reporter }: WindowQuery): string {
+  const sel = workloadSelector(namespace, workload, reporter);
   return (
     `(sum(${growthSince(`istio_requests_total{${sel}, response_code=~"5.."}`, since)}) or vector(0))` +
     ` / sum(${growthSince(`istio_requests_total{${sel}}`, since)})`
@@ -90,44 +102,8 @@ export function latencyLimitEdge(limitMs: number): number {
 /** Share of the window's requests slower than `edgeMs` (a bucket edge): 1 − bucket{le=edge} / bucket{le=+Inf}. */
 export function slowShareQuery({ namespace, workload, since }: WindowQuery, edgeMs: number): string {
   const sel = workloadSelector(namespace, workload);
-  const bucket = (le: string) =>
-    `sum(${growthSince(`istio_request_duration_milliseconds_bucket{${sel}, le=~"${le}"}`, since)})`;
-  // Prometheus 2.x keeps `le` as exported: "500" or "500.0".
-  return `1 - ${bucket(`${edgeMs}(\\\\.0+)?`)} / ${bucket('\\\\+Inf')}`;
-}
-
-export interface MetricQueryValues {
-  namespace: string;
-  canary: string;
-  stable: string;
-  windowMs: number;
-}
-
-/** Placeholder names in a custom metric query that Stepwise does not know, e.g. `["pod"]`. */
-export function unknownPlaceholders(query: string): string[] {
-  const known = new Set<string>(METRIC_PLACEHOLDERS);
-  return [...query.matchAll(PLACEHOLDER_RE)]
-    .map((match) => match[1] ?? '')
-    .filter((name) => !known.has(name));
-}
-
-/**
- * The custom metric query with its placeholders filled in. Names are escaped for a double-quoted
- * label value (`{namespace="{{ namespace }}"}`); `{{ interval }}` becomes the window as a duration.
- */
-export function renderMetricQuery(query: string, values: MetricQueryValues): string {
-  const unknown = unknownPlaceholders(query);
-  if (unknown.length > 0) {
-    const names = unknown.map((name) => `{{ ${name} }}`).join(', ');
-    throw new Error(
-      `unknown placeholder ${names} in query; use ${METRIC_PLACEHOLDERS.map((name) => `{{ ${name} }}`).join(', ')}`,
-    );
-  }
-  const substitutes: Record<MetricPlaceholder, string> = {
-    namespace: escapeLabelValue(values.namespace),
-    canary: escapeLabelValue(values.canary),
-    stable: escapeLabelValue(values.stable),
-    interval: promDuration(values.windowMs),
-  };
-  return query.replace(PLACEHOLDER_RE, (_match, name: string) => substitutes[name as MetricPlaceholder]);
+  // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts); growth per series, then one per spelling.
+  const bucket = (edge: number) =>
+    `sum(max without (le) (${growthSince(`istio_request_duration_milliseconds_bucket{${sel}, ${leMatcher(edge)}}`, since)}))`;
+  return `1 - ${bucket(edgeMs)} / ${bucket(Infinity)}`;
 }

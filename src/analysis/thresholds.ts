@@ -6,7 +6,13 @@ import type { CheckResult, Finding } from './types.js';
 /** What Prometheus said about the canary in the current step. */
 export interface CanaryMeasurements {
   requests: QueryValue;
+  /**
+   * The error rate as the callers saw it (reporter="source", each request once after retries) when they report it,
+   * else the share of 5xx attempts the canary's sidecar served.
+   */
   errorRate: QueryValue;
+  /** The requests `errorRate` is a share of, when not `requests` (the callers' count). */
+  errorRateRequests?: number;
   p99Ms: QueryValue;
   /** Share of requests slower than the latency limit's bucket edge (see latencyLimitEdge in promql.ts). */
   slowShare: QueryValue;
@@ -44,10 +50,19 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
 
   const { errorRate, p99Ms, slowShare } = measured;
   /** A value above its limit: a breach when its share is beyond sampling noise, else neither breach nor pass. */
-  const judgeAbove = (breach: Finding, share: QueryValue, shareLimit: number, shown: string) => {
+  const judgeAbove = (
+    breach: Finding,
+    share: QueryValue,
+    shareLimit: number,
+    shown: string,
+    of: number = requests,
+  ) => {
     if (isNoValue(share)) missing.push(`slow requests: ${share.reason}`);
-    else if (shareAboveLimitBeyondNoise(share, requests, shareLimit)) failures.push(breach);
-    else missing.push(`${shown} but within sampling noise of ${Math.round(requests)} requests`);
+    // A share outside [0, 1] has no noise bound (it would come out NaN, and NaN is never above the limit).
+    else if (!(share >= 0 && share <= 1 && of > 0))
+      missing.push(`${shown} but it is not a share of ${of} requests`);
+    else if (shareAboveLimitBeyondNoise(share, of, shareLimit)) failures.push(breach);
+    else missing.push(`${shown} but within sampling noise of ${Math.round(of)} requests`);
   };
 
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
@@ -59,6 +74,7 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
       errorRate,
       limit,
       `error rate ${above}`,
+      measured.errorRateRequests,
     );
   }
 

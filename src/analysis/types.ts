@@ -13,6 +13,11 @@ export interface CheckRequest {
   /** Istio `destination_workload` of each track: `<app>-canary`, `<app>-stable`. */
   canaryWorkload: string;
   stableWorkload: string;
+  /**
+   * The service both tracks serve (the DestinationRule's host, short or fully qualified). Its callers' 503s "no
+   * healthy upstream" name no workload, only the service; they count for the canary.
+   */
+  serviceHost?: string;
   analysis: AnalysisSpec;
   prometheus: PrometheusTarget;
   /** Evaluation time of the instant queries. */

@@ -10,9 +10,33 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Rollout';
 export const PLURAL = 'rollouts';
 
+// Every string and list has an upper bound, in the CRD too: the controller reads these on every pass, and a
+// megabyte-long field must be refused by the API server and `validate`, not processed.
+export const MAX_QUERY_LENGTH = 4096;
+export const MAX_METRICS = 20;
+export const MAX_HEADERS = 32;
+
+/** A bounded string: at least one character (unless `min` is 0), at most `max`. */
+const text = (max: number, min = 1) => z.string().min(min).max(max);
+
+/**
+ * HTTP headers a Rollout adds to its requests: bounded in number, names and values. Names are RFC 9110 tokens and
+ * values have no line breaks or NUL, which Node's HTTP client would refuse only when the request is sent.
+ */
+const headers = (description: string) =>
+  z
+    .record(
+      text(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'headerName' }),
+      text(4096, 0).regex(/^[^\r\n\0]*$/, { error: 'headerValue' }),
+    )
+    .refine((value) => Object.keys(value).length <= MAX_HEADERS, { error: 'tooManyHeaders' })
+    .meta({ maxProperties: MAX_HEADERS })
+    .describe(description);
+
 const duration = (description: string) =>
   z
     .string()
+    .max(64)
     .regex(new RegExp(DURATION_PATTERN), { error: 'duration' })
     .describe(`${description} A duration such as 500ms, 15s, 1m or 1h30m.`);
 
@@ -47,7 +71,7 @@ const serviceName = (description: string) =>
 const secretKeyRef = z
   .strictObject({
     name: objectName('Secret in the Rollout namespace.'),
-    key: z.string().min(1).describe('Key inside the Secret.'),
+    key: text(253).describe('Key inside the Secret.'),
   })
   .describe('A key of a Secret in the Rollout namespace.');
 
@@ -109,13 +133,14 @@ const prometheusSchema = z
   .strictObject({
     address: z
       .url({ protocol: /^https?$/, error: 'url' })
+      .max(2048)
       .describe('Prometheus base URL, e.g. http://prometheus.istio-system:9090.'),
     bearerTokenSecretRef: secretKeyRef.optional().describe('Bearer token sent to Prometheus.'),
     basicAuthSecretRef: z
       .strictObject({ name: objectName('Secret with the keys `username` and `password`.') })
       .optional()
       .describe('Basic auth credentials for Prometheus.'),
-    headers: z.record(z.string(), z.string()).optional().describe('Extra HTTP headers sent to Prometheus.'),
+    headers: headers('Extra HTTP headers sent to Prometheus.').optional(),
   })
   .describe('Where the Istio metrics are read. Defaults to the controller flag --prometheus-address.');
 
@@ -123,14 +148,12 @@ export const metricSchema = z
   .strictObject({
     name: z
       .string()
+      .max(63)
       .regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, { error: 'metricName' })
       .describe('Name shown in status and rollback reasons.'),
-    query: z
-      .string()
-      .min(1)
-      .describe(
-        'PromQL returning one value. {{ namespace }}, {{ canary }}, {{ stable }}, {{ interval }} are substituted (escaped).',
-      ),
+    query: text(MAX_QUERY_LENGTH).describe(
+      'PromQL returning one value. {{ namespace }}, {{ canary }}, {{ stable }}, {{ interval }} are substituted (escaped).',
+    ),
     min: z.number().optional().describe('The check fails below this value.'),
     max: z.number().optional().describe('The check fails above this value.'),
   })
@@ -178,7 +201,7 @@ export const analysisSchema = z
       })
       .default({ enabled: true, falseRollbackRate: 0.01, tolerance: 1.5 })
       .describe('Anytime-valid sequential comparison of canary against stable.'),
-    metrics: z.array(metricSchema).default([]).describe('Extra PromQL checks.'),
+    metrics: z.array(metricSchema).max(MAX_METRICS).default([]).describe('Extra PromQL checks.'),
     onInconclusive: z
       .enum(['hold', 'rollback'])
       .default('hold')
@@ -207,9 +230,7 @@ const notificationsSchema = z
     slack: z
       .strictObject({
         webhookUrlSecretRef: secretKeyRef.describe('Secret key holding the Slack incoming-webhook URL.'),
-        channel: z
-          .string()
-          .min(1)
+        channel: text(256)
           .optional()
           .describe('Channel to post to, e.g. #deploys (only legacy webhooks honour it).'),
       })
@@ -218,16 +239,14 @@ const notificationsSchema = z
     webhook: z
       .strictObject({
         urlSecretRef: secretKeyRef.describe('Secret key holding the URL that receives a JSON POST.'),
-        headers: z
-          .record(z.string(), z.string())
-          .optional()
-          .describe('Extra HTTP headers sent with every POST (e.g. an auth token).'),
+        headers: headers('Extra HTTP headers sent with every POST (e.g. an auth token).').optional(),
       })
       .optional()
       .describe('POST every notification as JSON to a URL.'),
     events: z
       .array(z.enum(NOTIFICATION_EVENTS))
       .min(1)
+      .max(NOTIFICATION_EVENTS.length)
       .optional()
       .describe(
         'Which transitions to send: started, stepPassed, paused, promoted, rolledBack, aborted; omitted = all.',
@@ -255,8 +274,9 @@ export const rolloutSpecSchema = z
             virtualService: z.strictObject({
               name: objectName('VirtualService in the Rollout namespace.'),
               routes: z
-                .array(z.string().min(1))
+                .array(text(253))
                 .min(1)
+                .max(32)
                 .optional()
                 .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
               tlsRoutes: z
@@ -265,8 +285,9 @@ export const rolloutSpecSchema = z
                     .strictObject({
                       port: portNumber.optional().describe('A match of the tls route has this port.'),
                       sniHosts: z
-                        .array(z.string().min(1))
+                        .array(text(253))
                         .min(1)
+                        .max(32)
                         .optional()
                         .describe('A match of the tls route lists all these SNI hosts.'),
                     })
@@ -283,6 +304,7 @@ export const rolloutSpecSchema = z
                     }),
                 )
                 .min(1)
+                .max(32)
                 .optional()
                 .describe(
                   'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
@@ -292,6 +314,7 @@ export const rolloutSpecSchema = z
                   z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }),
                 )
                 .min(1)
+                .max(32)
                 .optional()
                 .describe('tcp routes (by match port) whose weights move with the http routes.'),
             }),
@@ -350,6 +373,7 @@ export const rolloutSpecSchema = z
     steps: z
       .array(stepSchema)
       .min(1)
+      .max(100)
       .default(DEFAULT_STEPS)
       .describe('Traffic steps, weights strictly increasing; after the last one the canary is promoted.'),
     analysis: analysisSchema.default(ANALYSIS_DEFAULTS),
@@ -360,7 +384,9 @@ export const rolloutSpecSchema = z
     trigger: z
       .strictObject({
         allowedImages: z
-          .array(z.string().min(1))
+          // Bounded so that matching all patterns stays cheap: the matcher's work is pattern × image length.
+          .array(text(300))
+          .max(32)
           .default([])
           .describe(
             "Images the trigger webhook may set besides the container's current repository; `*` matches within a path segment, `**` across `/`, e.g. registry.example.com/team/**.",

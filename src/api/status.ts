@@ -1,3 +1,6 @@
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { RolloutSpec } from './schema.js';
+
 // The Rollout status: the only place a rollout's state lives. A controller restarted at any moment
 // resumes from it, so everything needed to continue (step, weight, when the step started, the
 // analysis counters and the comparison's evidence) is here.
@@ -51,7 +54,7 @@ export interface AnalysisStatus {
   comparison?: unknown;
 }
 
-export type CommandName = 'promote' | 'promote-full' | 'abort' | 'retry';
+export type CommandName = 'promote' | 'promote-full' | 'promote-full-force' | 'abort' | 'retry';
 
 export interface CommandRecord {
   id: string;
@@ -61,15 +64,58 @@ export interface CommandRecord {
   at: string;
 }
 
+/** A Kubernetes Event (and log line, and notification) describing a transition. */
+export interface Announcement {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** What breached its limit, when a check decided the transition (a rollback). */
+  finding?: { metric: string; value: number; limit: number };
+}
+
+/**
+ * The announcements of one pass, written with its status and removed once their Events were recorded and
+ * their notifications handed off: a failed action or a restart between the two never loses or repeats one.
+ */
+export interface OutboxEntry {
+  at: string;
+  /** Phase, step and weight the pass started from (a rollback's notification names the step that ran). */
+  from: { phase?: Phase; currentStep?: number; canaryWeight?: number };
+  /** Phase, reason and message the pass ended with. */
+  to: { phase?: Phase; reason?: string; message?: string };
+  announcements: Announcement[];
+}
+
 export interface RolloutStatus {
   phase?: Phase;
   observedGeneration?: number;
   /** Pod-template hash running in `<app>-stable`. */
   stableRevision?: string;
+  /**
+   * Revision and pod template `<app>-stable` had when promotion started: put back if the promotion is
+   * abandoned (abort, progressDeadline) before traffic leaves the canary.
+   */
+  previousStable?: { revision: string; template: V1PodTemplateSpec };
+  /**
+   * The spec the rollout under way runs on (with defaults), kept while a canary may carry traffic: an
+   * invalid edit of the spec then holds the rollout, still guarded by this one (last-valid-spec.ts).
+   */
+  lastValidSpec?: RolloutSpec;
   /** Pod-template hash being rolled out in `<app>-canary`. */
   canaryRevision?: string;
   /** The revision last rolled back or aborted; not retried until `retry` or a newer revision. */
   rolledBackRevision?: string;
+  /**
+   * The last rollback or abort, kept through `retry`: `promote --full` of that revision skips the analysis
+   * that rolled it back, so it asks for `--force`.
+   */
+  lastRollback?: {
+    revision: string;
+    phase: 'RolledBack' | 'Aborted';
+    reason: string;
+    message: string;
+    at: string;
+  };
   /** 1-based index into spec.steps; 0 when no canary is in progress. */
   currentStep?: number;
   /** The canary weight Stepwise wants on the managed routes; the VirtualService follows it. */
@@ -85,4 +131,11 @@ export interface RolloutStatus {
   message?: string;
   conditions?: Condition[];
   lastCommand?: CommandRecord;
+  /** Announcements decided but not delivered yet, by id (see OutboxEntry). */
+  outbox?: Record<string, OutboxEntry>;
+  /**
+   * The last few command records, oldest first (lastCommand is the newest): a CLI whose command was answered
+   * just before another one finds its answer here.
+   */
+  recentCommands?: CommandRecord[];
 }

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { METRIC_PLACEHOLDERS, unknownPlaceholders } from '../analysis/promql.js';
-import { parseDuration } from './duration.js';
+import { metricQueryProblems } from '../analysis/metric-template.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { metadataNameProblems, routingNameProblems } from './name-rules.js';
 import {
   API_VERSION,
   DEFAULT_STEPS,
   KIND,
+  MAX_HEADERS,
   metricSchema,
   rolloutSpecSchema,
   stepSchema,
@@ -75,8 +76,12 @@ export function formatPath(root: string, path: readonly PropertyKey[]): string {
   );
 }
 
+// Messages reach status and Events: a hostile megabyte-long value is quoted by its start only.
+const SHOWN_CHARS = 80;
+
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  return shown.length > SHOWN_CHARS ? `${shown.slice(0, SHOWN_CHARS)}… (${shown.length} characters)` : shown;
 }
 
 // Schema refinements carry a short key as their error (schema.ts); here each key becomes a sentence with a fix.
@@ -91,11 +96,16 @@ const FORMAT_FIXES: Record<string, string> = {
   metricName: 'is not a valid metric name; start with a letter, then letters, digits, "_" or "-"',
   targetKind: 'is not supported; set it to Deployment',
   tlsRouteSelector: 'selects no tls route; give the port of its match, its sniHosts, or both',
+  headerName: 'is not an HTTP header name; use letters, digits and "-"',
+  headerValue: 'contains a line break or NUL; write the header value on one line',
 };
 
 function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
   const path = formatPath(root, issue.path);
   const input = (issue as { input?: unknown }).input;
+  if (issue.message === 'tooManyHeaders') {
+    return [{ path, message: `has more than ${MAX_HEADERS} headers; send at most ${MAX_HEADERS}` }];
+  }
   const fix = FORMAT_FIXES[issue.message];
   if (fix) return [{ path, message: `${show(input)} ${fix}` }];
   switch (issue.code) {
@@ -125,6 +135,8 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
     case 'too_big':
       if (issue.origin === 'string')
         return [{ path, message: `is longer than ${issue.maximum} characters; shorten it` }];
+      if (issue.origin === 'array')
+        return [{ path, message: `has more than ${issue.maximum} items; keep at most ${issue.maximum}` }];
       return [
         {
           path,
@@ -135,6 +147,16 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
       return [
         { path, message: `${show(input)} is not allowed; use one of ${issue.values.map(show).join(', ')}` },
       ];
+    case 'invalid_key': {
+      const parent = formatPath(root, issue.path.slice(0, -1));
+      const key = show(issue.path.at(-1));
+      return issue.issues.flatMap((inner) =>
+        describeIssue(inner, parent).map(({ message }) => ({
+          path: parent,
+          message: message.startsWith(key) ? `key ${message}` : `key ${key} ${message}`,
+        })),
+      );
+    }
     case 'invalid_format':
       return [{ path, message: `${show(input)} is not a valid ${issue.format}` }];
     default:
@@ -168,7 +190,13 @@ function partsThatParse(raw: unknown): MeaningInput {
   };
 }
 
-/** What the schema cannot say: relations between fields. */
+// A shorter interval only multiplies Prometheus queries and status writes: no scrape is faster than this, and
+// `interval: 1ms` made one Rollout send 225 queries/s. A deadline this short rolls back pods that cannot be ready yet.
+export const MIN_DURATION_MS = 1_000;
+const INTERVAL_FLOOR_WHY = 'a check between two Prometheus scrapes sees nothing new';
+const DEADLINE_FLOOR_WHY = 'no pod becomes ready that fast';
+
+/** What the schema cannot say: relations between fields, and floors of durations. */
 function meaningProblems(spec: MeaningInput): Problem[] {
   const problems: Problem[] = [];
   spec.steps.forEach((step, i) => {
@@ -180,13 +208,18 @@ function meaningProblems(spec: MeaningInput): Problem[] {
       });
     }
   });
-  const positive: [string, string | undefined][] = [
-    ['spec.analysis.interval', spec.analysis.interval],
-    ['spec.progressDeadline', spec.progressDeadline],
+  const floors: [string, string | undefined, string][] = [
+    ['spec.analysis.interval', spec.analysis.interval, INTERVAL_FLOOR_WHY],
+    ['spec.progressDeadline', spec.progressDeadline, DEADLINE_FLOOR_WHY],
   ];
-  for (const [path, text] of positive) {
-    if (text !== undefined && parseDuration(text) === 0)
-      problems.push({ path, message: `${show(text)} must be above zero; use e.g. 15s` });
+  for (const [path, text, why] of floors) {
+    const ms = text === undefined ? undefined : parseDuration(text);
+    if (ms !== undefined && ms < MIN_DURATION_MS) {
+      problems.push({
+        path,
+        message: `${show(text)} is below the minimum ${formatDuration(MIN_DURATION_MS)} (${why}); use e.g. 15s`,
+      });
+    }
   }
   const names = new Set<string>();
   spec.analysis.metrics.forEach((metric, i) => {
@@ -204,12 +237,8 @@ function meaningProblems(spec: MeaningInput): Problem[] {
     if (metric.min !== undefined && metric.max !== undefined && metric.min > metric.max) {
       problems.push({ path: `${path}.min`, message: `${metric.min} is above max ${metric.max}; swap them` });
     }
-    for (const placeholder of unknownPlaceholders(metric.query)) {
-      problems.push({
-        path: `${path}.query`,
-        message: `{{ ${placeholder} }} is not a known placeholder; use ${METRIC_PLACEHOLDERS.map((p) => `{{ ${p} }}`).join(', ')}`,
-      });
-    }
+    for (const message of metricQueryProblems(metric.query))
+      problems.push({ path: `${path}.query`, message });
   });
   return problems;
 }

@@ -16,6 +16,7 @@ interface ControllerFlags {
   context?: string;
   namespace: string[];
   prometheusAddress?: string;
+  prometheusCredentialsAddress: string[];
   metricsAddress: string;
   logLevel: string;
   logFormat: LogFormat;
@@ -52,6 +53,12 @@ export function registerControllerCommand(program: Command): void {
       [],
     )
     .option('--prometheus-address <url>', 'Prometheus for Rollouts that do not name their own')
+    .option(
+      '--prometheus-credentials-address <url>',
+      'address (or URL prefix) besides --prometheus-address that Rollouts may send credentials from their Secrets to; repeat or comma-separate',
+      collect,
+      [],
+    )
     .option('--metrics-address <host:port>', 'where /metrics, /healthz and /readyz listen', '0.0.0.0:8080')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
@@ -108,12 +115,14 @@ export function registerControllerCommand(program: Command): void {
         logger,
         namespaces: flags.namespace,
         defaultPrometheus: flags.prometheusAddress,
+        prometheusCredentialsAddresses: flags.prometheusCredentialsAddress,
         workers: Number(flags.workers),
         onDecision: (rollout, decision, check) => {
           metrics.record(rollout, decision, check);
           notifier.notify(rollout, decision, check);
         },
         onKubernetesRequest: countRequest,
+        onRolloutDeleted: (namespace, name) => void metrics.forget(namespace, name),
         onPass: (pass) => metrics.reconciled(pass),
       });
       const elector = flags.leaderElect
@@ -131,9 +140,10 @@ export function registerControllerCommand(program: Command): void {
         host,
         port,
         registry: metrics.registry,
-        routes: triggerWebhookRoutes(secrets, flags.webhookSecret, logger),
+        routes: triggerWebhookRoutes(secrets, flags.webhookSecret, logger, { namespaces: flags.namespace }),
         // A follower is ready: it stands by to take over, and a rolling update must be able to proceed.
         ready: () => (elector && !elector.isLeader() ? true : controller.isReady()),
+        notReadyReason: () => controller.notReadyReason(),
       });
       logger.info('serving /metrics, /healthz, /readyz', { url });
       let stopping = false;

@@ -2,6 +2,7 @@
 import { Command, type CommanderError } from 'commander';
 import { registerOperatorCommands } from './commands/index.js';
 import { registerControllerCommand } from './controller-command.js';
+import { registerSandboxCommand } from './sandbox-command.js';
 import { EXIT_OK, EXIT_UNAVAILABLE } from './exit.js';
 import { registerSimulateCommand } from './simulate-command.js';
 
@@ -16,6 +17,7 @@ const program = new Command('stepwise')
 registerControllerCommand(program);
 registerSimulateCommand(program);
 registerOperatorCommands(program);
+registerSandboxCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`stepwise: ${error instanceof Error ? error.message : String(error)}`);

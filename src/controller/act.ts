@@ -1,6 +1,7 @@
 // Carries out the state machine's actions against the cluster. Every action is idempotent.
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { Cluster, RolloutObject } from '../kube/cluster.js';
+import type { RolloutObject } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 import type { Action } from '../rollout/types.js';
 import { scalePatch, templatePatch, trackDeployment, type RolloutOwner } from '../workload/deployments.js';
 import { trackService } from '../workload/services.js';
@@ -8,7 +9,7 @@ import { workloadName, type Track } from '../workload/labels.js';
 import type { World } from './observe.js';
 
 export async function applyAction(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   world: World,
   action: Action,
@@ -42,7 +43,7 @@ export async function applyAction(
 
 /** Create the track Deployment, or bring its template and replicas to what the action asks. */
 async function applyTrack(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   world: World,
   track: Track,
@@ -81,7 +82,11 @@ function ownerOf(rollout: RolloutObject): RolloutOwner {
 }
 
 /** A host split routes to both track Services from its first weight on: create them before any other action. */
-async function createMissingServices(cluster: Cluster, rollout: RolloutObject, world: World): Promise<void> {
+async function createMissingServices(
+  cluster: ClusterAccess,
+  rollout: RolloutObject,
+  world: World,
+): Promise<void> {
   const services = world.services;
   if (!services || services.missing.length === 0 || !world.target) return;
   for (const track of services.missing) {

@@ -12,6 +12,7 @@ import {
   type RolloutObject,
   VIRTUAL_SERVICES,
 } from '../kube/cluster.js';
+import { boundedApiClient, LIST_TIMEOUT_MS } from '../kube/bounded-client.js';
 import { ResilientWatch, type KubeObject, type WatchSource } from '../kube/watch.js';
 import type { Decision } from '../rollout/types.js';
 import { ReferenceIndex, type ReferenceKind } from './index-by-reference.js';
@@ -25,12 +26,16 @@ export interface ControllerOptions {
   /** Namespaces to watch; empty = all. */
   namespaces?: string[];
   defaultPrometheus?: string;
+  /** Addresses besides defaultPrometheus that Rollouts may send Prometheus credentials from Secrets to. */
+  prometheusCredentialsAddresses?: readonly string[];
   workers?: number;
   now?: () => Date;
   resyncMs?: number;
   onDecision?: (rollout: RolloutObject, decision: Decision, check: CheckResult | undefined) => void;
   /** Told about every Kubernetes request a reconcile pass makes (metrics). */
   onKubernetesRequest?: KubernetesRequestObserver;
+  /** Told when a Rollout is gone from the API (its metrics are dropped). */
+  onRolloutDeleted?: (namespace: string, name: string) => void;
   /** Told when a reconcile pass ended (metrics). */
   onPass?: (pass: { key: string; startedAt: Date; seconds: number; outcome: 'ok' | 'error' }) => void;
 }
@@ -59,6 +64,7 @@ export class Controller {
       logger: options.logger,
       now: options.now ?? (() => new Date()),
       defaultPrometheus: options.defaultPrometheus,
+      prometheusCredentialsAddresses: options.prometheusCredentialsAddresses,
       onDecision: options.onDecision,
     };
     this.queue = new WorkQueue(
@@ -78,15 +84,22 @@ export class Controller {
     );
   }
 
-  /** True once every watch delivered its first list. */
+  /** True once every watch delivered its first good list (a refused or failed list does not count). */
   isReady(): boolean {
-    return this.ready;
+    return this.ready && this.watches.every((w) => w.hasSynced());
+  }
+
+  /** What readiness still waits for, in words (undefined when ready). */
+  notReadyReason(): string | undefined {
+    if (this.isReady()) return undefined;
+    const waiting = this.watches.map((w) => w.waitingFor()).filter((w) => w !== undefined);
+    return waiting.length ? `waiting for ${waiting.join('; ')}` : 'the controller has not started';
   }
 
   async start(): Promise<void> {
     const namespaces = this.options.namespaces?.length ? this.options.namespaces : [undefined];
-    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const apps = this.options.kubeConfig.makeApiClient(AppsV1Api);
+    const custom = boundedApiClient(this.options.kubeConfig, CustomObjectsApi, LIST_TIMEOUT_MS);
+    const apps = boundedApiClient(this.options.kubeConfig, AppsV1Api, LIST_TIMEOUT_MS);
     const sources: [WatchSource, (type: string, object: KubeObject) => void][] = [];
     // Watch each kind at the version the cluster serves (Istio before 1.22: v1beta1), as the reads do.
     const served = new Map<CustomResource, CustomResource>();
@@ -215,6 +228,7 @@ export class Controller {
     if (type === 'DELETED') {
       this.index.delete(key);
       this.queue.forget(key);
+      this.options.onRolloutDeleted?.(rollout.metadata.namespace, rollout.metadata.name);
       return;
     }
     this.index.set(key, rollout.spec);

@@ -5,18 +5,18 @@ import type { Problem } from '../api/validate.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
 import type { Observed } from '../rollout/types.js';
 import {
-  type Cluster,
   DESTINATION_RULES,
   GRPC_ROUTES,
   HTTP_ROUTES,
   type RolloutObject,
   VIRTUAL_SERVICES,
 } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
-import { workloadName, type Track } from '../workload/labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, workloadName, type Track } from '../workload/labels.js';
 import { revisionOf, withoutStepwiseAdditions } from '../workload/revision.js';
 import { trackServiceProblem } from '../workload/services.js';
 
@@ -27,9 +27,11 @@ export interface World {
   tracks: Partial<Record<Track, V1Deployment>>;
   /** A host split's track Services that do not exist yet (Stepwise creates them), and the app's own Service. */
   services?: { names: Record<Track, string>; missing: Track[]; app?: V1Service };
+  /** The canary's service host (see RoutingInspection.host), for the callers' reports of requests no canary pod answered. */
+  serviceHost?: string;
 }
 
-export function istioApi(cluster: Cluster): IstioApi {
+export function istioApi(cluster: ClusterAccess): IstioApi {
   return {
     getVirtualService: (ns, name) => cluster.getCustom(VIRTUAL_SERVICES, ns, name),
     getDestinationRule: (ns, name) => cluster.getCustom(DESTINATION_RULES, ns, name),
@@ -37,7 +39,7 @@ export function istioApi(cluster: Cluster): IstioApi {
   };
 }
 
-export function gatewayApi(cluster: Cluster): GatewayApi {
+export function gatewayApi(cluster: ClusterAccess): GatewayApi {
   // Each kind's resource named at its call, so the RBAC scan (test/packaging/rbac.test.ts) sees both.
   return {
     getRoute: (kind, ns, name) =>
@@ -66,8 +68,24 @@ function ownedBy(object: V1Deployment | V1Service, rollout: RolloutObject): bool
   );
 }
 
+/**
+ * The router of the Rollout's routing mode: a Gateway API route, else an Istio subset or host split. `target`
+ * (targetRef.name) names a host split's default Services; without it such a split throws a TypeError.
+ */
+export function routerFor(
+  cluster: ClusterAccess,
+  namespace: string,
+  trafficRouting: RolloutSpec['trafficRouting'],
+  target: string | undefined,
+): TrafficRouter {
+  const { istio, gatewayAPI } = trafficRouting;
+  return gatewayAPI
+    ? createGatewayRouter({ api: gatewayApi(cluster), namespace, gatewaySpec: gatewayAPI, target })
+    : createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio!, target });
+}
+
 export async function observeWorld(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   spec: RolloutSpec | undefined,
   problems: Problem[],
@@ -83,9 +101,7 @@ export async function observeWorld(
 
   const app = spec.targetRef.name;
   const { istio, gatewayAPI } = spec.trafficRouting;
-  const router = gatewayAPI
-    ? createGatewayRouter({ api: gatewayApi(cluster), namespace, gatewaySpec: gatewayAPI, target: app })
-    : createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio!, target: app });
+  const router = routerFor(cluster, namespace, spec.trafficRouting, app);
   // A host split and Gateway API backendRefs send to one Service per track.
   const split = gatewayAPI ?? (istio?.destinationRule === undefined ? istio : undefined);
   if (split) await observeServices(cluster, rollout, world, hostSplitServices(split, app));
@@ -113,9 +129,16 @@ export async function observeWorld(
   ] as const) {
     if (!deployment) continue;
     if (!ownedBy(deployment, rollout)) {
+      const name = JSON.stringify(workloadName(app, track));
+      // Left serving on purpose by the finalizer of a deleted Rollout: deleting it now would be an outage.
+      const kept =
+        deployment.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+        !deployment.metadata?.ownerReferences?.length;
       observed.problems.push({
         path: 'spec.targetRef.name',
-        message: `Deployment ${JSON.stringify(workloadName(app, track))} exists but does not belong to this Rollout; delete or rename it`,
+        message: kept
+          ? `Deployment ${name} was kept serving when an earlier Rollout of ${JSON.stringify(app)} was deleted and is not taken over; first serve the app from Deployment ${JSON.stringify(app)} again, then delete ${name} (docs/operations.md, "Deleting a Rollout")`
+          : `Deployment ${name} exists but does not belong to this Rollout; delete or rename it`,
       });
       continue;
     }
@@ -124,6 +147,7 @@ export async function observeWorld(
   }
   if (routing.ok) {
     if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
+    if (routing.host !== undefined) world.serviceHost = routing.host;
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   } else {
@@ -134,7 +158,7 @@ export async function observeWorld(
 
 /** A host split's two Services: missing ones are created with the track Deployments; others must select a track. */
 async function observeServices(
-  cluster: Cluster,
+  cluster: ClusterAccess,
   rollout: RolloutObject,
   world: World,
   names: Record<Track, string>,

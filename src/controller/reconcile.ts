@@ -1,24 +1,30 @@
 import type { Logger } from 'winston';
-import { validateSpec } from '../api/validate.js';
 import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
-import type { Cluster, RolloutObject } from '../kube/cluster.js';
+import type { RolloutObject } from '../kube/cluster.js';
+import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
 import { mergePatchBetween } from '../kube/merge-patch.js';
 import { checkDue } from '../rollout/checks.js';
+import { specForPass } from '../rollout/last-valid-spec.js';
+import { isAllowedMove } from '../rollout/phase-table.js';
 import { decide } from '../rollout/transitions.js';
 import type { Action, Decision } from '../rollout/types.js';
 import { workloadName } from '../workload/labels.js';
 import { applyAction } from './act.js';
+import { deliverOutbox, outboxEntry } from './announce.js';
+import { finalize } from './finalize.js';
 import { observeWorld, type World } from './observe.js';
 import { resolvePrometheus } from './prometheus-target.js';
 
 export interface ReconcileDeps {
-  cluster: Cluster;
+  cluster: ClusterAccess;
   analyzer: CanaryAnalyzer;
   logger: Logger;
   now: () => Date;
   /** --prometheus-address: used when a Rollout does not name its own. */
   defaultPrometheus?: string;
+  /** --prometheus-credentials-address: further addresses that may receive credentials from Secrets. */
+  prometheusCredentialsAddresses?: readonly string[];
   /** Told about every decision (metrics, notifications). */
   onDecision?: (rollout: RolloutObject, decision: Decision, check: CheckResult | undefined) => void;
 }
@@ -33,20 +39,29 @@ const RESYNC_MS = 60_000;
 /**
  * One pass for one Rollout: read the current world, run a check if one is due, decide, then act.
  * Traffic leaves the canary before the status write; everything else happens after it, so a controller
- * that dies at any point resumes from status with the world catching up, never running ahead.
+ * that dies at any point resumes from status with the world catching up, never running ahead. The pass's
+ * announcements are written with the status and delivered last (announce.ts).
  */
 export async function reconcile(deps: ReconcileDeps, namespace: string, name: string): Promise<PassResult> {
   const { cluster, logger } = deps;
   const rollout = await cluster.getRollout(namespace, name);
   if (!rollout) return {};
+  const finalizing = await finalize(deps, rollout);
+  if (finalizing) return finalizing;
   const log = logger.child({ namespace, rollout: name });
   const now = deps.now();
   const status = rollout.status ?? {};
 
-  const validation = validateSpec(rollout.spec);
-  const spec = validation.ok ? validation.spec : undefined;
-  const problems = validation.ok ? [] : validation.problems;
-  const prometheus = spec ? resolvePrometheus(spec, deps.defaultPrometheus) : undefined;
+  // An invalid spec mid-rollout: the pass runs on the last valid one, to keep guarding the canary.
+  const forPass = specForPass(rollout.spec, status);
+  const spec = forPass.spec;
+  const problems = forPass.guarding ? [] : [...forPass.problems];
+  const prometheus = spec
+    ? resolvePrometheus(spec, {
+        defaultAddress: deps.defaultPrometheus,
+        credentialsAddresses: deps.prometheusCredentialsAddresses,
+      })
+    : undefined;
   if (prometheus && !prometheus.ok) problems.push(prometheus.problem);
 
   const world = await observeWorld(cluster, rollout, problems.length ? undefined : spec, problems);
@@ -67,6 +82,7 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
             namespace,
             canaryWorkload: workloadName(spec!.targetRef.name, 'canary'),
             stableWorkload: workloadName(spec!.targetRef.name, 'stable'),
+            ...(world.serviceHost ? { serviceHost: world.serviceHost } : {}),
             analysis: spec!.analysis,
             prometheus: target,
             at: now,
@@ -76,7 +92,15 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
           });
   }
 
-  const decision = decide({ spec: valid ? spec : undefined, status, observed: world.observed, now });
+  const decision = decide({
+    spec: valid ? spec : undefined,
+    status,
+    observed: world.observed,
+    now,
+    ...(forPass.guarding ? { specProblems: forPass.problems } : {}),
+  });
+  const entry = outboxEntry(status, decision, now);
+  if (entry) decision.status.outbox = { ...decision.status.outbox, [entry[0]]: entry[1] };
   const { before, after } = splitActions(decision.actions, world.observed.canaryWeight);
   for (const action of before) await applyAction(cluster, rollout, world, action);
 
@@ -93,18 +117,29 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
       throw error;
     }
   }
-  for (const action of after) await applyAction(cluster, rollout, world, action);
+  try {
+    for (const action of after) await applyAction(cluster, rollout, world, action);
+  } finally {
+    // What status records as decided is announced even when an action after the write failed.
+    await deliverOutbox({ cluster, log, onDecision: deps.onDecision }, rollout, decision.status, decision);
+  }
 
   report(deps, log, rollout, world, decision);
   return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? RESYNC_MS, RESYNC_MS) };
 }
 
-/** Lowering the canary weight is safe at any time and goes first; raising it waits for the status write. */
+/**
+ * Lowering the canary weight is safe at any time and goes first; raising it waits for the status write. A
+ * weight that could not be read (routes that disagree) may be below the new one on some route: only 0 is
+ * then sure to lower it.
+ */
 function splitActions(
   actions: Action[],
   observedWeight: number | undefined,
 ): { before: Action[]; after: Action[] } {
-  const lowers = (a: Action) => a.kind === 'setCanaryWeight' && a.weight < (observedWeight ?? Infinity);
+  const lowers = (a: Action) =>
+    a.kind === 'setCanaryWeight' &&
+    (a.weight === 0 || (observedWeight !== undefined && a.weight < observedWeight));
   return { before: actions.filter(lowers), after: actions.filter((a) => !lowers(a)) };
 }
 
@@ -131,18 +166,9 @@ function report(
     });
   }
   for (const action of decision.actions) log.debug('action', { ...action, template: undefined });
-  for (const announcement of decision.announcements) {
-    const level = announcement.type === 'Warning' ? 'warn' : 'info';
-    log.log(level, announcement.message, {
-      reason: announcement.reason,
-      phase: s.phase,
-      step: s.currentStep,
-      weight: s.canaryWeight,
-    });
-    // Events are best effort: a failed Event must never fail or repeat the pass that decided.
-    deps.cluster
-      .createEvent(rollout.metadata.namespace, rollout, announcement)
-      .catch((error: unknown) => log.warn('could not record event', { error: String(error) }));
+  for (const move of decision.moves.filter((m) => !isAllowedMove(m))) {
+    log.error('phase change outside the transition table', { ...move });
   }
-  deps.onDecision?.(rollout, decision, check);
+  // The announcements went out with the outbox; this tells metrics about the pass itself.
+  deps.onDecision?.(rollout, { ...decision, announcements: [] }, check);
 }

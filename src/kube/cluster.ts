@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
+import { boundedApiClient, CALL_TIMEOUT_MS, isTimeout } from './bounded-client.js';
 import { httpStatus, isNotFound } from './errors.js';
 import { withRetry } from './retry.js';
 
@@ -90,14 +91,18 @@ export class Cluster {
   /** API group → served versions, read once from discovery (GET /apis, open to every authenticated user). */
   private servedGroups?: Promise<Map<string, string[]>>;
 
+  private readonly timeoutMs: number;
+
   constructor(
     readonly kubeConfig: KubeConfig,
     private readonly onRequest?: KubernetesRequestObserver,
+    options: { timeoutMs?: number } = {},
   ) {
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.apis = kubeConfig.makeApiClient(ApisApi);
+    this.timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
+    this.apps = boundedApiClient(kubeConfig, AppsV1Api, this.timeoutMs);
+    this.core = boundedApiClient(kubeConfig, CoreV1Api, this.timeoutMs);
+    this.custom = boundedApiClient(kubeConfig, CustomObjectsApi, this.timeoutMs);
+    this.apis = boundedApiClient(kubeConfig, ApisApi, this.timeoutMs);
   }
 
   /**
@@ -133,7 +138,7 @@ export class Cluster {
     }
   }
 
-  /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error). */
+  /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error or timeout). */
   private counted<T>(verb: string, resource: string, call: () => Promise<T>): () => Promise<T> {
     return async () => {
       try {
@@ -142,6 +147,13 @@ export class Cluster {
         return result;
       } catch (error) {
         this.onRequest?.({ verb, resource, code: httpStatus(error) ?? 0 });
+        if (isTimeout(error)) {
+          const seconds = this.timeoutMs / 1000;
+          throw Object.assign(
+            new Error(`the Kubernetes API did not answer ${verb} ${resource} within ${seconds} s`),
+            { name: 'TimeoutError' },
+          );
+        }
         throw error;
       }
     };
@@ -280,7 +292,7 @@ export class Cluster {
   async createEvent(
     namespace: string,
     rollout: RolloutObject,
-    event: { type: string; reason: string; message: string },
+    event: { type: string; reason: string; message: string; name?: string },
   ): Promise<void> {
     const now = new Date();
     await withRetry(
@@ -289,7 +301,10 @@ export class Cluster {
           namespace,
           body: {
             metadata: {
-              name: `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
+              // A fixed name makes a repeated create fail with 409 instead of recording the Event twice.
+              name:
+                event.name ??
+                `${rollout.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
               namespace,
             },
             involvedObject: {

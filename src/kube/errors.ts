@@ -4,8 +4,10 @@ import { ApiException } from '@kubernetes/client-node';
 export function httpStatus(error: unknown): number | undefined {
   if (error instanceof ApiException) return error.code;
   const e = error as { statusCode?: unknown; code?: unknown } | undefined;
-  if (typeof e?.statusCode === 'number') return e.statusCode;
-  if (typeof e?.code === 'number') return e.code;
+  // Only HTTP statuses: a DOMException (e.g. a TimeoutError) carries a legacy numeric `code` too (23).
+  for (const value of [e?.statusCode, e?.code]) {
+    if (typeof value === 'number' && value >= 100 && value <= 599) return value;
+  }
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import { boundedApiClient, CALL_TIMEOUT_MS } from './bounded-client.js';
 import { httpStatus, isConflict, isNotFound } from './errors.js';
 
 // Leader election on a coordination.k8s.io/v1 Lease, with the timings and rules of client-go's
@@ -65,8 +66,14 @@ export class LeaseElector {
   private stopped = false;
 
   constructor(private readonly options: LeaseElectorOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
     this.timings = { ...DEFAULT_LEASE_TIMINGS, ...options.timings };
+    // A Lease call that outlives renewDeadline is useless (the leader must have stopped by then);
+    // kube-controller-manager likewise gives its leader-election client Timeout = RenewDeadline.
+    this.api = boundedApiClient(
+      options.kubeConfig,
+      CoordinationV1Api,
+      Math.min(CALL_TIMEOUT_MS, this.timings.renewDeadlineMs),
+    );
     if (this.timings.renewDeadlineMs >= this.timings.leaseDurationMs) {
       throw new Error('leader election: the renew deadline must be shorter than the lease duration');
     }

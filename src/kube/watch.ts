@@ -1,6 +1,6 @@
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import { httpStatus } from './errors.js';
+import { apiMessage, httpStatus } from './errors.js';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -13,6 +13,18 @@ export interface KubeObject {
   };
 }
 
+const identity = ({ apiVersion, kind, metadata }: KubeObject): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: {
+    name: metadata?.name,
+    namespace: metadata?.namespace,
+    resourceVersion: metadata?.resourceVersion,
+    ownerReferences: metadata?.ownerReferences,
+  },
+});
+const keyOf = (object: KubeObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC';
 
 export interface WatchSource {
@@ -23,9 +35,18 @@ export interface WatchSource {
   list(): Promise<{ items: KubeObject[]; resourceVersion?: string }>;
 }
 
+/**
+ * A watch that delivered nothing, not even a bookmark, for this long is taken as stalled, ended and resumed.
+ * kube-apiserver's watch cache sends a bookmark every minute (cacher.go, defaultBookmarkFrequency) to
+ * watches that allow bookmarks; 15 s more is the margin kube-apiserver itself adds (eventFreshDuration).
+ */
+export const WATCH_IDLE_MS = 75_000;
+
 export interface WatchOptions {
   /** Full relist even when the watch is healthy, to heal missed events. */
   resyncMs?: number;
+  /** See WATCH_IDLE_MS; it also bounds the wait for the watch's response headers. */
+  idleMs?: number;
   maxBackoffMs?: number;
   logger: Logger;
   /** Told about every list and watch request: 200 once it is answered, else the HTTP status (0 = no answer). */
@@ -42,6 +63,13 @@ export class ResilientWatch {
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
   private lastResync = 0;
+  private synced = false;
+  private lastError: string | undefined;
+  /**
+   * What was last delivered, by namespace/name (only the identity and owner references, to keep memory small
+   * on large clusters): a relist reports the objects it no longer has as DELETED.
+   */
+  private readonly known = new Map<string, KubeObject>();
 
   constructor(
     private readonly kubeConfig: KubeConfig,
@@ -55,6 +83,17 @@ export class ResilientWatch {
     return new Promise((firstListDone) => {
       void this.run(firstListDone);
     });
+  }
+
+  /** True once a list succeeded (then stays true, like client-go's HasSynced). */
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Why the watch is not synced yet: its name and the last error, for /readyz. */
+  waitingFor(): string | undefined {
+    if (this.synced) return undefined;
+    return `the first list of ${this.source.name}${this.lastError ? ` (last error: ${this.lastError})` : ''}`;
   }
 
   stop(): void {
@@ -72,8 +111,9 @@ export class ResilientWatch {
         if (!resourceVersion || this.resyncDue()) {
           const list = await this.counted('list', () => this.source.list());
           this.lastResync = Date.now();
-          for (const item of list.items) this.onEvent('SYNC', item);
+          this.replaceAll(list.items);
           resourceVersion = list.resourceVersion;
+          this.synced = true;
           firstListDone();
         }
         const ended = await this.watchOnce(resourceVersion);
@@ -81,6 +121,7 @@ export class ResilientWatch {
         if (ended.error) throw ended.error;
         backoffMs = 250;
       } catch (error) {
+        this.lastError = apiMessage(error);
         firstListDone();
         if (this.stopped) break;
         if (httpStatus(error) === 410) {
@@ -97,6 +138,20 @@ export class ResilientWatch {
         resourceVersion = undefined;
       }
     }
+  }
+
+  /** Delivers a full list: every item as SYNC, and objects deleted while no watch was open as DELETED. */
+  private replaceAll(items: KubeObject[]): void {
+    const gone = new Map(this.known);
+    for (const item of items) gone.delete(keyOf(item));
+    for (const item of items) this.deliver('SYNC', item);
+    for (const object of gone.values()) this.deliver('DELETED', object);
+  }
+
+  private deliver(type: WatchEventType, object: KubeObject): void {
+    if (type === 'DELETED') this.known.delete(keyOf(object));
+    else this.known.set(keyOf(object), identity(object));
+    this.onEvent(type, object);
   }
 
   private async counted<T>(verb: 'list' | 'watch', request: () => Promise<T>): Promise<T> {
@@ -133,6 +188,10 @@ export class ResilientWatch {
     return new Promise((resolve) => {
       let expired: unknown;
       const watch = new Watch(this.kubeConfig);
+      // client-node's Watch aborts a request that received no bytes for requestTimeoutMs (30 s, a private
+      // field in 2.x), both before the response headers and between lines: that is the idle rule, set to ours.
+      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
+        this.options.idleMs ?? WATCH_IDLE_MS;
       const params: Record<string, string | boolean | number> = {
         allowWatchBookmarks: true,
         timeoutSeconds: 300,
@@ -160,7 +219,7 @@ export class ResilientWatch {
             }
             resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
             if (type === 'BOOKMARK') return;
-            this.onEvent(type as WatchEventType, object);
+            this.deliver(type as WatchEventType, object);
           },
           (error: unknown) => {
             count(error ? (httpStatus(error) ?? 0) : 200);

@@ -72,7 +72,7 @@ export function notificationsFor(
     const past = event === 'stepPassed' || event === 'rolledBack' || event === 'aborted';
     const step = (past ? before.currentStep : s.currentStep) || undefined;
     const weight = past ? before.canaryWeight : s.canaryWeight;
-    const finding = event === 'rolledBack' ? check?.failures[0] : undefined;
+    const finding = event === 'rolledBack' ? (a.finding ?? check?.failures[0]) : undefined;
     const analysis = s.analysis;
     out.push({
       event,

@@ -79,7 +79,9 @@ export function recordCheck(p: Pass, check: CheckResult): void {
       const tally = check.decisive
         ? `check ${a.checks}`
         : `check ${a.checks}; ${a.failed} failed checks > failureLimit ${spec.failureLimit}`;
-      rollback(p, 'RolledBack', reasonOf(check.failures[0]), `${p.stepLabel()}: ${what} (${tally})`);
+      const first = check.failures[0];
+      const finding = first && { metric: first.metric, value: first.value, limit: first.limit };
+      rollback(p, 'RolledBack', reasonOf(first), `${p.stepLabel()}: ${what} (${tally})`, finding);
     } else {
       p.announce(
         'Warning',

@@ -5,7 +5,9 @@ import type { Pass } from './pass.js';
 
 export const COMMAND_ANNOTATION = 'stepwise.dev/command';
 export const COMMAND_ID_ANNOTATION = 'stepwise.dev/command-id';
-export const COMMANDS = ['promote', 'promote-full', 'abort', 'retry'] as const;
+export const COMMANDS = ['promote', 'promote-full', 'promote-full-force', 'abort', 'retry'] as const;
+/** Command records kept in status.recentCommands. */
+export const RECENT_COMMANDS = 10;
 
 interface Outcome {
   accepted: boolean;
@@ -14,19 +16,44 @@ interface Outcome {
 
 const rejected = (message: string): Outcome => ({ accepted: false, message });
 
-function execute(p: Pass, command: string, valid: boolean): Outcome {
+/** Why there is nothing to promote; after a rollback, which one and what to do instead. */
+function nothingToPromote(p: Pass): Outcome {
+  const last = p.status.lastRollback;
   const phase = p.phase ?? 'Initializing';
-  if (!valid) return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
+  if ((phase === 'RolledBack' || phase === 'Aborted') && last) {
+    return rejected(
+      `nothing to promote: revision ${last.revision} was ${phase === 'Aborted' ? 'aborted' : 'rolled back'} (${last.reason}: ${last.message}); \`stepwise retry\` runs it again from step 1`,
+    );
+  }
+  return rejected(`nothing to promote: the rollout is ${phase}`);
+}
+
+/** `invalid`: no usable spec; `guarding`: the spec is invalid mid-rollout, the last valid one still guards. */
+export type CommandMode = 'valid' | 'invalid' | 'guarding';
+
+function execute(p: Pass, command: string, mode: CommandMode): Outcome {
+  const phase = p.phase ?? 'Initializing';
+  if (mode === 'invalid') return rejected(`the Rollout is ${phase}: fix the problems in its status first`);
+  if (mode === 'guarding' && command !== 'abort') {
+    return rejected(`the spec is invalid (${p.hold}): fix it first; \`abort\` is accepted meanwhile`);
+  }
   const inRollout = phase === 'Progressing' || phase === 'Paused';
   switch (command) {
     case 'promote': {
-      if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
+      if (!inRollout) return nothingToPromote(p);
       const at = p.stepLabel();
       advance(p, 'promoted by command');
       return { accepted: true, message: `promoted past ${at}` };
     }
-    case 'promote-full': {
-      if (!inRollout) return rejected(`nothing to promote: the rollout is ${phase}`);
+    case 'promote-full':
+    case 'promote-full-force': {
+      if (!inRollout) return nothingToPromote(p);
+      const last = p.status.lastRollback;
+      if (command === 'promote-full' && last && last.revision === p.status.canaryRevision) {
+        return rejected(
+          `revision ${last.revision} was ${last.phase === 'Aborted' ? 'aborted' : 'rolled back'} at ${last.at} (${last.reason}: ${last.message}); promoting it without the remaining steps needs \`stepwise promote --full --force\``,
+        );
+      }
       const at = p.stepLabel();
       startPromotion(
         p,
@@ -35,6 +62,15 @@ function execute(p: Pass, command: string, valid: boolean): Outcome {
       return { accepted: true, message: `skipping the remaining steps from ${at}` };
     }
     case 'abort': {
+      if (phase === 'Promoting') {
+        rollback(
+          p,
+          'Aborted',
+          'Aborted',
+          `aborted by command during the promotion of revision ${p.status.canaryRevision}`,
+        );
+        return { accepted: true, message: 'aborted during promotion' };
+      }
       if (!inRollout) return rejected(`nothing to abort: the rollout is ${phase}`);
       const at = p.stepLabel();
       rollback(p, 'Aborted', 'Aborted', `aborted by command at ${at}; all traffic back to stable`);
@@ -56,10 +92,13 @@ function execute(p: Pass, command: string, valid: boolean): Outcome {
 }
 
 /** Runs the command on the Rollout if its id was not executed yet. */
-export function runCommand(p: Pass, valid: boolean): void {
+export function runCommand(p: Pass, mode: CommandMode): void {
   const command = p.observed.command;
   if (!command || command.id === p.status.lastCommand?.id) return;
-  const outcome = execute(p, command.name, valid);
+  const outcome = execute(p, command.name, mode);
   p.status.lastCommand = { id: command.id, command: command.name, ...outcome, at: p.nowIso };
+  p.status.recentCommands = [...(p.status.recentCommands ?? []), p.status.lastCommand].slice(
+    -RECENT_COMMANDS,
+  );
   if (!outcome.accepted) p.announce('Warning', 'CommandRejected', `${command.name}: ${outcome.message}`);
 }

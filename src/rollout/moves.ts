@@ -1,4 +1,5 @@
 // The transitions several phases share: start a rollout, move to the next step, promote, roll back.
+import type { Announcement } from '../api/status.js';
 import type { Pass } from './pass.js';
 import { freshAnalysis } from './pass.js';
 import { describeSteps } from './plan.js';
@@ -30,8 +31,10 @@ export function advance(p: Pass, how: string): void {
   s.currentStep = (s.currentStep ?? 1) + 1;
   s.stepStartedAt = undefined;
   s.waitingSince = p.nowIso;
-  // The values shown are the current step's: clear the last step's until its first check.
+  // The values shown are the current step's: clear the last step's until its first check. A new step also
+  // gets its own inconclusiveLimit: `promote` out of an inconclusive hold must not pause again at once.
   Object.assign(p.analysis, {
+    consecutiveInconclusive: 0,
     requests: undefined,
     errorRate: undefined,
     p99Ms: undefined,
@@ -41,6 +44,11 @@ export function advance(p: Pass, how: string): void {
 }
 
 export function startPromotion(p: Pass, message: string): void {
+  // Stable's revision and template, to put back if the promotion is abandoned (promotion.ts).
+  const stable = p.observed.stable;
+  if (stable && stable.revision === p.status.stableRevision) {
+    p.status.previousStable = { revision: stable.revision, template: stable.template };
+  }
   p.status.stepStartedAt = undefined;
   p.status.waitingSince = p.nowIso;
   p.moveTo('Promoting', 'Promoting', message);
@@ -49,13 +57,29 @@ export function startPromotion(p: Pass, message: string): void {
 /**
  * Traffic back to stable at once (the controller applies the weight before anything else, DESIGN §3.2),
  * then the canary is scaled to 0. The revision is remembered so it is not retried by itself (§3.4).
+ * During promotion stable is halfway between two templates: it goes back to its previous one first, and the
+ * canary keeps its share until that is ready (restoreStable in promotion.ts).
  */
-export function rollback(p: Pass, phase: 'RolledBack' | 'Aborted', reason: string, message: string): void {
+export function rollback(
+  p: Pass,
+  phase: 'RolledBack' | 'Aborted',
+  reason: string,
+  message: string,
+  finding?: Announcement['finding'],
+): void {
   const s = p.status;
-  s.canaryWeight = 0;
   s.stepStartedAt = undefined;
   s.waitingSince = undefined;
   s.rolledBackRevision = s.canaryRevision;
+  s.lastRollback = { revision: s.canaryRevision!, phase, reason, message, at: p.nowIso };
+  const previous = p.phase === 'Promoting' ? s.previousStable : undefined;
+  s.previousStable = previous;
+  if (previous) {
+    const how = `the stable Deployment goes back to revision ${previous.revision}, and the canary keeps its ${s.canaryWeight}% until it is ready`;
+    p.moveTo(phase, reason, `${message}; ${how}`, 'Warning', finding);
+    return;
+  }
+  s.canaryWeight = 0;
   p.act({ kind: 'scaleCanary', replicas: 0 });
-  p.moveTo(phase, reason, message, 'Warning');
+  p.moveTo(phase, reason, message, 'Warning', finding);
 }

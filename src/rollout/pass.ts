@@ -1,6 +1,7 @@
 import type { RolloutSpec, Step } from '../api/schema.js';
 import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
+import type { Move } from './phase-table.js';
 import type { Action, Announcement, Observed } from './types.js';
 
 export const freshAnalysis = (): AnalysisStatus => ({
@@ -17,9 +18,13 @@ export const freshAnalysis = (): AnalysisStatus => ({
 export class Pass {
   readonly status: RolloutStatus;
   readonly announcements: Announcement[] = [];
+  /** Every phase change of this pass, in order (checked against PHASE_TABLE by the tests). */
+  readonly moves: Move[] = [];
   private readonly actionsByKind = new Map<Action['kind'], Action>();
   private readonly wakeTimes: number[] = [];
   private check: CheckResult | undefined;
+  /** Set while the spec is invalid mid-rollout: why nothing may move forward (the canary is still guarded). */
+  hold: string | undefined;
   private readonly checkScope: string;
 
   constructor(
@@ -93,15 +98,27 @@ export class Pass {
     return [...this.actionsByKind.values()];
   }
 
-  announce(type: Announcement['type'], reason: string, message: string): void {
-    this.announcements.push({ type, reason, message });
+  announce(
+    type: Announcement['type'],
+    reason: string,
+    message: string,
+    finding?: Announcement['finding'],
+  ): void {
+    this.announcements.push({ type, reason, message, ...(finding ? { finding } : {}) });
   }
 
-  moveTo(phase: Phase, reason: string, message: string, type: Announcement['type'] = 'Normal'): void {
+  moveTo(
+    phase: Phase,
+    reason: string,
+    message: string,
+    type: Announcement['type'] = 'Normal',
+    finding?: Announcement['finding'],
+  ): void {
+    this.moves.push({ from: this.status.phase, to: phase, reason });
     this.status.phase = phase;
     this.status.reason = reason;
     this.status.message = message;
-    this.announce(type, reason, message);
+    this.announce(type, reason, message, finding);
   }
 
   /** Status message without a transition (progress notes such as "waiting for pods"). */

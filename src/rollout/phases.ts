@@ -1,35 +1,14 @@
-// What each phase does in one pass. The table that maps phases to these handlers is in transitions.ts.
+// What each phase does in one pass (Promoting: promotion.ts). The handlers are mapped to phases in transitions.ts.
 import { formatDuration } from '../api/duration.js';
-import { checkDue, nextCheckAtMs, recordCheck, stepPassed } from './checks.js';
+import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { advance, rollback, startRollout } from './moves.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
+import { restoreStable } from './promotion.js';
+import { deadlinePassed, isReady, readiness } from './readiness.js';
 import type { WorkloadObservation } from './types.js';
 
 const CONFIRM_WEIGHT_MS = 1_000;
-
-function isReady(
-  w: WorkloadObservation | undefined,
-  replicas: number,
-  revision: string | undefined,
-): boolean {
-  return (
-    !!w && w.revision === revision && w.rolledOut && w.replicas === replicas && w.readyReplicas >= replicas
-  );
-}
-
-function readiness(name: string, w: WorkloadObservation | undefined, replicas: number): string {
-  return `waiting for ${name}: ${w?.readyReplicas ?? 0}/${replicas} ready`;
-}
-
-/** True when the progress deadline passed; otherwise schedules a look at the deadline. */
-function deadlinePassed(p: Pass): boolean {
-  const since = Date.parse(p.status.waitingSince ?? p.nowIso);
-  const deadline = since + progressDeadlineMs(p.spec);
-  if (p.nowMs >= deadline) return true;
-  p.wakeAt(deadline);
-  return false;
-}
 
 /** Keep the user's Deployment at 0 replicas, remembering how many it asked for (only once stable can serve). */
 function parkTarget(p: Pass): void {
@@ -88,6 +67,7 @@ export function initialize(p: Pass): void {
 
 /** Healthy, Succeeded, RolledBack, Aborted: stable serves everything; start when a new revision appears. */
 export function awaitRevision(p: Pass): void {
+  if (restoreStable(p)) return;
   const s = p.status;
   const { target, stable, canary } = p.observed;
   if (!stable) {
@@ -141,15 +121,70 @@ function followEditedSteps(p: Pass): void {
   }
 }
 
+/**
+ * The route carries less than the step's weight although that weight had been confirmed on it: a rollback
+ * whose status write was lost (the controller died between the weight call and the write), or a hand edit.
+ * Either way the canary must not get its traffic back; the rollback is finished.
+ */
+function weightLoweredBehindUs(p: Pass): boolean {
+  const s = p.status;
+  const onRoute = p.observed.canaryWeight;
+  if (!s.stepStartedAt || onRoute === undefined || onRoute >= (s.canaryWeight ?? 0)) return false;
+  rollback(
+    p,
+    'RolledBack',
+    'WeightLowered',
+    `${p.stepLabel()}: the VirtualService sends ${onRoute}% to the canary instead of ${s.canaryWeight}% (a rollback that was interrupted, or a hand edit); all traffic back to stable`,
+  );
+  return true;
+}
+
+/**
+ * Canary pods that crash or go unready after the weight was set (DESIGN §6, every phase guarded). Meanwhile the
+ * step cannot pass and status says so; past progressDeadline the canary is rolled back. Its ready pods keep the
+ * weight until then, so a readiness blip does not roll a good release back.
+ */
+function canaryUnready(
+  p: Pass,
+  canary: WorkloadObservation | undefined,
+  replicas: number,
+): 'rolledBack' | 'waiting' | undefined {
+  const s = p.status;
+  const ready = `${canary?.readyReplicas ?? 0}/${replicas}`;
+  if (isReady(canary, replicas, s.canaryRevision)) {
+    if (s.waitingSince) p.note(`${p.stepLabel()}: canary pods ready again (${ready})`);
+    s.waitingSince = undefined;
+    return undefined;
+  }
+  if (!s.waitingSince) {
+    s.waitingSince = p.nowIso;
+    p.announce(
+      'Warning',
+      'CanaryUnready',
+      `${p.stepLabel()}: canary pods not ready (${ready}) while the canary has ${s.canaryWeight}% of the traffic`,
+    );
+  }
+  if (deadlinePassed(p)) {
+    rollback(
+      p,
+      'RolledBack',
+      'ProgressDeadlineExceeded',
+      `${p.stepLabel()}: canary pods not ready (${ready}) for progressDeadline ${p.spec.progressDeadline} after the weight was set`,
+    );
+    return 'rolledBack';
+  }
+  const deadline = new Date(Date.parse(s.waitingSince) + progressDeadlineMs(p.spec)).toISOString();
+  p.note(
+    `${p.stepLabel()}: canary pods not ready (${ready}) since ${s.waitingSince}; the step waits, rolling back at ${deadline} unless they recover`,
+  );
+  return 'waiting';
+}
+
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
-  const check = p.takeCheck();
-  if (check) {
-    recordCheck(p, check);
-    if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
-  }
   followEditedSteps(p);
+  if (weightLoweredBehindUs(p)) return;
   const step = p.step();
   const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
   const canary = p.observed.canary;
@@ -185,6 +220,7 @@ export function progress(p: Pass): void {
       }
       return;
     }
+    if (p.hold !== undefined) return; // no raise on an invalid spec
     s.canaryWeight = step.weight;
     s.stepStartedAt = undefined;
     s.waitingSince = undefined;
@@ -198,6 +234,9 @@ export function progress(p: Pass): void {
     return;
   }
 
+  const unready = canaryUnready(p, canary, replicas);
+  if (unready === 'rolledBack') return;
+
   if (!s.stepStartedAt) {
     // The step's clock starts once the VirtualService carries the weight.
     if (p.observed.canaryWeight !== s.canaryWeight) {
@@ -208,7 +247,7 @@ export function progress(p: Pass): void {
     p.note(`${p.stepLabel()}: analysing the canary`);
   }
 
-  if (p.phase === 'Progressing' && stepPassed(p)) {
+  if (p.phase === 'Progressing' && !unready && p.hold === undefined && stepPassed(p)) {
     if (step.pause) {
       p.moveTo(
         'Paused',
@@ -225,6 +264,7 @@ export function progress(p: Pass): void {
   if (nextCheck !== undefined) p.wakeAt(nextCheck);
   const stepEnd = Date.parse(s.stepStartedAt) + stepDurationMs(p.spec, step);
   if (stepEnd > p.nowMs) p.wakeAt(stepEnd);
+  if (unready) return;
   if (p.phase === 'Progressing' && !s.message?.startsWith(p.stepLabel()))
     p.note(`${p.stepLabel()}: analysing the canary`);
   if (p.phase === 'Progressing' && p.nowMs >= stepEnd && p.analysis.lastVerdict === 'pass') {
@@ -233,44 +273,6 @@ export function progress(p: Pass): void {
       `${p.stepLabel()}: step time ${formatDuration(p.nowMs - Date.parse(s.stepStartedAt))} elapsed; waiting for ${needed} canary requests (${p.analysis.requests ?? 0} so far)`,
     );
   }
-}
-
-/** Promoting: stable takes the canary's template, and once it is rolled out and ready, 100% goes back to it. */
-export function promote(p: Pass): void {
-  const s = p.status;
-  const { stable, canary, target } = p.observed;
-  const template =
-    canary?.revision === s.canaryRevision
-      ? canary!.template
-      : target?.revision === s.canaryRevision
-        ? target!.template
-        : undefined;
-  const replicas = Math.max(p.desiredReplicas(), stable?.replicas ?? 0);
-  if (!stable || stable.revision !== s.canaryRevision) {
-    if (!template) {
-      p.note(
-        `promotion needs the template of revision ${s.canaryRevision}, but neither the canary nor the target has it`,
-      );
-      return;
-    }
-    p.act({ kind: 'applyStable', template, revision: s.canaryRevision!, replicas });
-    p.note(`updating the stable Deployment to revision ${s.canaryRevision}`);
-    return;
-  }
-  if (!isReady(stable, replicas, s.canaryRevision)) {
-    p.note(readiness('the stable Deployment', stable, replicas));
-    return;
-  }
-  s.canaryWeight = 0;
-  s.stableRevision = s.canaryRevision;
-  s.currentStep = 0;
-  s.waitingSince = undefined;
-  p.act({ kind: 'scaleCanary', replicas: 0 });
-  p.moveTo(
-    'Succeeded',
-    'Promoted',
-    `revision ${s.stableRevision} is now stable and serves 100% of the traffic`,
-  );
 }
 
 /** Failed: an invalid spec that became valid, or stable that was late, starts over from Initializing. */

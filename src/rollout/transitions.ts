@@ -1,24 +1,17 @@
+import type { RolloutSpec } from '../api/schema.js';
 import type { Condition, ConditionType, Phase } from '../api/status.js';
+import type { Problem } from '../api/validate.js';
+import { recordCheck } from './checks.js';
 import { runCommand } from './commands.js';
 import { startRollout } from './moves.js';
 import { Pass } from './pass.js';
-import { awaitRevision, initialize, progress, promote, recover } from './phases.js';
+import { awaitRevision, initialize, progress, recover } from './phases.js';
+import { underWay } from './last-valid-spec.js';
+import { promote, restoreStable } from './promotion.js';
 import type { DecideInput, Decision, Observed } from './types.js';
 
 /**
- * The transition table: what each phase does in a pass and where it can go.
- *
- * | phase        | handler        | moves to                                                                  |
- * |--------------|----------------|---------------------------------------------------------------------------|
- * | Initializing | initialize     | Healthy once `-stable` is ready; Failed after progressDeadline            |
- * | Healthy      | awaitRevision  | Progressing when the target has a new revision                            |
- * | Progressing  | progress       | next step, Paused (gate / inconclusive hold), Promoting, RolledBack       |
- * | Paused       | progress       | Progressing (data back), RolledBack; `promote` continues                   |
- * | Promoting    | promote        | Succeeded once stable runs the canary's template and 100% is back on it   |
- * | Succeeded    | awaitRevision  | like Healthy                                                              |
- * | RolledBack   | awaitRevision  | Progressing for a newer revision or `retry`; Healthy if the target reverts |
- * | Aborted      | awaitRevision  | like RolledBack                                                           |
- * | Failed       | recover        | Initializing once the spec and its objects are valid again                |
+ * What each phase does in a pass. Where each phase may go is data, in PHASE_TABLE (phase-table.ts).
  *
  * Before the handler, in every pass: an invalid spec or missing object → Failed (no traffic change, §3.6);
  * a new revision mid-rollout → back to stable and step 1 (§3.3); then a new command annotation (§4).
@@ -39,7 +32,7 @@ const HANDLERS: Record<Phase, (p: Pass) => void> = {
 const MAX_TRANSITIONS_PER_PASS = 4;
 
 /** The state machine: (spec, status, observed world, now) → (new status, actions). Pure. */
-export function decide({ spec, status, observed: seen, now }: DecideInput): Decision {
+export function decide({ spec, status, observed: seen, now, specProblems }: DecideInput): Decision {
   // Routing without the track subsets is acceptable while adopting (or starting over from Failed); once a
   // rollout is under way it means Stepwise lost control of the traffic.
   const adopting = !status.phase || status.phase === 'Initializing' || status.phase === 'Failed';
@@ -58,19 +51,73 @@ export function decide({ spec, status, observed: seen, now }: DecideInput): Deci
 
   const valid = !!spec && observed.problems.length === 0;
   if (!valid) {
-    markInvalid(p);
-    runCommand(p, false);
-    return finish(p, false);
+    markInvalid(p, [...(specProblems ?? []), ...observed.problems]);
+    runCommand(p, 'invalid');
+    return finish(p, spec, false);
+  }
+  if (specProblems?.length) {
+    guard(p, specProblems);
+    return finish(p, spec, true);
   }
   if (!p.phase) p.moveTo('Initializing', 'Created', 'creating the stable Deployment from the target');
   followNewRevision(p);
-  runCommand(p, true);
+  recordPendingCheck(p);
+  runCommand(p, 'valid');
+  runHandlers(p, HANDLERS);
+  return finish(p, spec, true);
+}
+
+function runHandlers(p: Pass, handlers: Record<Phase, (p: Pass) => void>): void {
   for (let i = 0; i < MAX_TRANSITIONS_PER_PASS; i++) {
     const before = signature(p);
-    HANDLERS[p.phase!](p);
+    handlers[p.phase!](p);
     if (signature(p) === before) break;
   }
-  return finish(p, true);
+}
+
+/** The check of this pass counts before a command: `promote --full` must not skip a check that rolls back. */
+function recordPendingCheck(p: Pass): void {
+  if (p.phase !== 'Progressing' && p.phase !== 'Paused') return;
+  const check = p.takeCheck();
+  if (check) recordCheck(p, check);
+}
+
+const describeProblems = (problems: Problem[]) => problems.map((x) => `${x.path}: ${x.message}`).join('; ');
+
+// With an invalid spec mid-rollout nothing moves forward, but everything that protects traffic keeps running.
+const GUARD_HANDLERS: Record<Phase, (p: Pass) => void> = {
+  ...HANDLERS,
+  Healthy: () => undefined,
+  Succeeded: () => undefined,
+  RolledBack: (p) => void restoreStable(p),
+  Aborted: (p) => void restoreStable(p),
+  Initializing: () => undefined,
+  Failed: () => undefined,
+};
+
+/**
+ * The Rollout's spec became invalid while a canary may carry traffic: hold where it is, guarded by the last
+ * valid spec (checks, readiness, deadlines, a promotion under way), and accept `abort` (DESIGN §6).
+ */
+function guard(p: Pass, problems: Problem[]): void {
+  const described = describeProblems(problems);
+  p.hold = described;
+  const condition = p.status.conditions?.find((c) => c.type === 'InvalidSpec');
+  if (condition?.status !== 'True' || condition.message !== described) {
+    p.announce(
+      'Warning',
+      'InvalidSpec',
+      `${described}; the rollout holds where it is, still guarded by the last valid spec: fix the spec, or \`stepwise abort\``,
+    );
+  }
+  recordPendingCheck(p);
+  runCommand(p, 'guarding');
+  runHandlers(p, GUARD_HANDLERS);
+  if (p.phase === 'Progressing' || p.phase === 'Paused') {
+    p.note(
+      `${p.stepLabel()}: held at ${p.status.canaryWeight ?? 0}% because the spec is invalid (${described}); the canary is still guarded by the last valid spec; fix the spec, or \`stepwise abort\``,
+    );
+  }
 }
 
 function signature(p: Pass): string {
@@ -78,8 +125,8 @@ function signature(p: Pass): string {
   return `${s.phase}/${s.currentStep}/${s.canaryRevision}/${s.stableRevision}`;
 }
 
-function markInvalid(p: Pass): void {
-  const message = p.observed.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+function markInvalid(p: Pass, problems: Problem[]): void {
+  const message = describeProblems(problems);
   if (p.phase !== 'Failed' || p.status.reason !== 'InvalidSpec' || p.status.message !== message) {
     p.moveTo('Failed', 'InvalidSpec', message, 'Warning');
   }
@@ -110,19 +157,21 @@ function followNewRevision(p: Pass): void {
 const READY_PHASES: Phase[] = ['Healthy', 'Succeeded'];
 const PROGRESSING_PHASES: Phase[] = ['Initializing', 'Progressing', 'Paused', 'Promoting'];
 
-function finish(p: Pass, valid: boolean): Decision {
+function finish(p: Pass, spec: RolloutSpec | undefined, valid: boolean): Decision {
   const phase = p.phase!;
   const s = p.status;
   setCondition(p, 'Ready', READY_PHASES.includes(phase), phase, s.message ?? '');
   setCondition(p, 'Progressing', PROGRESSING_PHASES.includes(phase), phase, s.message ?? '');
-  const invalid = phase === 'Failed' && s.reason === 'InvalidSpec';
+  const invalid = (phase === 'Failed' && s.reason === 'InvalidSpec') || p.hold !== undefined;
   setCondition(
     p,
     'InvalidSpec',
     invalid,
     invalid ? 'InvalidSpec' : 'Valid',
-    invalid ? (s.message ?? '') : '',
+    invalid ? (p.hold ?? s.message ?? '') : '',
   );
+  // Kept while a canary may carry traffic, so an invalid edit cannot leave it unguarded (last-valid-spec.ts).
+  if (p.hold === undefined) s.lastValidSpec = valid && underWay(s) ? spec : undefined;
 
   // The VirtualService follows status.canaryWeight; the weight always goes first (DESIGN §3.2).
   const actions = p.actions();
@@ -134,6 +183,7 @@ function finish(p: Pass, valid: boolean): Decision {
     status: s,
     actions,
     announcements: p.announcements,
+    moves: p.moves,
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
   };
 }

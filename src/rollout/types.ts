@@ -1,9 +1,10 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
-import type { RolloutStatus } from '../api/status.js';
+import type { Announcement, RolloutStatus } from '../api/status.js';
 import type { Problem } from '../api/validate.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { WorkloadObservation } from '../workload/deployments.js';
+import type { Move } from './phase-table.js';
 
 export type { WorkloadObservation };
 
@@ -36,12 +37,7 @@ export type Action =
   | { kind: 'scaleCanary'; replicas: number }
   | { kind: 'scaleTarget'; replicas: 0 };
 
-/** A Kubernetes Event (and log line, and notification) describing a transition. */
-export interface Announcement {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+export type { Announcement };
 
 export interface Decision {
   status: RolloutStatus;
@@ -51,6 +47,8 @@ export interface Decision {
    */
   actions: Action[];
   announcements: Announcement[];
+  /** The phase changes, in order; each is an edge of PHASE_TABLE. */
+  moves: Move[];
   /** When the controller should look again even if nothing changes in the cluster. */
   requeueAfterMs?: number;
 }
@@ -58,6 +56,8 @@ export interface Decision {
 export interface DecideInput {
   /** Undefined when the spec is invalid; `observed.problems` then says why. */
   spec: RolloutSpec | undefined;
+  /** The Rollout's own spec is invalid and `spec` is the last valid one (see last-valid-spec.ts). */
+  specProblems?: Problem[];
   status: RolloutStatus;
   observed: Observed;
   now: Date;

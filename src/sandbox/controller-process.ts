@@ -1,10 +1,14 @@
 // Runs `stepwise controller` as a real child process (the demo and the end-to-end tests use it, so a
 // controller can be killed with SIGKILL and started again, exactly as in a cluster).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+// From the sources (tsx) or from the build (`stepwise sandbox --controller` of the installed CLI runs dist/).
+const SOURCE_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const MAIN_ARGS = existsSync(SOURCE_MAIN)
+  ? ['--import', 'tsx', SOURCE_MAIN]
+  : [fileURLToPath(new URL('../cli/main.js', import.meta.url))];
 
 export interface ControllerProcessOptions {
   kubeconfigPath: string;
@@ -14,6 +18,8 @@ export interface ControllerProcessOptions {
   logFile: string;
   logLevel?: string;
   extraArgs?: string[];
+  /** Added to this process's environment (e.g. HTTP_PROXY for the sandbox's cluster names). */
+  env?: Record<string, string>;
 }
 
 export interface ControllerProcess {
@@ -26,9 +32,7 @@ export interface ControllerProcess {
 
 export function startControllerProcess(options: ControllerProcessOptions): ControllerProcess {
   const args = [
-    '--import',
-    'tsx',
-    MAIN,
+    ...MAIN_ARGS,
     'controller',
     '--kubeconfig',
     options.kubeconfigPath,
@@ -41,7 +45,10 @@ export function startControllerProcess(options: ControllerProcessOptions): Contr
     ...(options.extraArgs ?? []),
   ];
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KIND, rolloutSpecSchema } from '../api/schema.js';
 import type { Phase, RolloutStatus } from '../api/status.js';
-import { type ControllerProcess, startControllerProcess } from './controller-process.js';
+import { startControllerProcess } from './controller-process.js';
 import {
   type RolloutRef,
   VERDICT_PHASES,
@@ -20,7 +20,9 @@ import { type LiveView, createLiveView } from './demo/live-view.js';
 import { DEMO_TIMING, FAST_TIMING, adjustForDemo } from './demo/manifests.js';
 import { PROMETHEUS_HINT, ensurePrometheus } from './demo/prometheus-setup.js';
 import { formatElapsed } from './demo/render.js';
-import { type SandboxStack, readManifests, startSandboxStack } from './stack.js';
+import { RunningSandbox } from './running.js';
+import { describePrometheus, findPrometheusBinary } from './prometheus.js';
+import { readManifests, startSandboxStack } from './stack.js';
 
 /** `--mesh`: which example of rollouts/ the demo applies, i.e. how the route object splits the traffic. */
 const MESH_EXAMPLES = {
@@ -34,18 +36,21 @@ const manifestsOf = (mesh: MeshName) =>
 const GOOD_IMAGE = 'registry.example.com/product-service:1.1.0';
 const BAD_IMAGE = 'registry.example.com/product-service:1.2.0-bad-errors';
 
-const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--mesh istio|istio-host|gateway]
+const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--mesh istio|istio-host|gateway] [--prometheus-bin <path>]
 
-  --rps <n>   requests per second the simulated mesh sends to product-service (default 50)
-  --fast      steps of 4 s instead of 8 s
-  --mesh      istio: VirtualService subsets (default); istio-host: VirtualService split between two Services;
-              gateway: Gateway API HTTPRoute attached to the Service
+  --rps <n>                 requests per second the simulated mesh sends to product-service (default 50)
+  --fast                    steps of 4 s instead of 8 s
+  --mesh <name>             istio: VirtualService subsets (default); istio-host: VirtualService split between two
+                            Services; gateway: Gateway API HTTPRoute attached to the Service
+  --prometheus-bin <path>   Prometheus to run (default: $STEPWISE_PROMETHEUS_BIN, else the Prometheus 3 that
+                            \`bash tools/build.sh prometheus\` built, else \`prometheus\` on PATH)
 `;
 
 interface DemoFlags {
   rps: number;
   fast: boolean;
   mesh: MeshName;
+  prometheusBin: string | undefined;
 }
 
 function parseFlags(argv: string[]): DemoFlags {
@@ -55,6 +60,7 @@ function parseFlags(argv: string[]): DemoFlags {
       rps: { type: 'string', default: '50' },
       fast: { type: 'boolean', default: false },
       mesh: { type: 'string', default: 'istio' },
+      'prometheus-bin': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -72,31 +78,15 @@ function parseFlags(argv: string[]): DemoFlags {
       `--mesh must be one of ${Object.keys(MESH_EXAMPLES).join(', ')} (got ${values.mesh}); e.g. --mesh gateway`,
     );
   }
-  return { rps, fast: values.fast, mesh };
+  return { rps, fast: values.fast, mesh, prometheusBin: values['prometheus-bin'] };
 }
 
-/** Everything the demo started, stopped once whatever way it ends. */
-class Running {
-  stack: Promise<SandboxStack> | undefined;
-  controller: ControllerProcess | undefined;
+/** What the demo started, and the live view drawing it. */
+class Running extends RunningSandbox {
   view: LiveView | undefined;
-  stopping = false;
-  private stopped: Promise<void> | undefined;
-
-  stop(): Promise<void> {
-    this.stopping = true;
-    this.stopped ??= (async () => {
-      this.view?.close();
-      if (this.controller) {
-        const controller = this.controller;
-        const kill = setTimeout(() => controller.child.kill('SIGKILL'), 5_000);
-        await controller.kill('SIGTERM');
-        clearTimeout(kill);
-      }
-      const stack = await this.stack?.catch(() => undefined);
-      await stack?.close();
-    })();
-    return this.stopped;
+  constructor() {
+    super();
+    this.onStop(() => this.view?.close());
   }
 }
 
@@ -108,11 +98,11 @@ function logTail(file: string, lines = 12): string {
   }
 }
 
-async function runDemo(flags: DemoFlags, running: Running): Promise<boolean> {
+async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Running): Promise<boolean> {
   const say = (line: string) => (running.view ? running.view.note(line) : console.log(line));
   console.log('Stepwise demo: product-service gets a good release, then a bad one, in a local sandbox.');
   console.log(`Starting the Kubernetes API, the Istio mesh (${flags.rps} rps) and Prometheus...`);
-  running.stack = startSandboxStack({ rps: flags.rps });
+  running.stack = startSandboxStack({ rps: flags.rps, prometheusBinary });
   const stack = await running.stack;
   if (running.stopping) return false;
 
@@ -124,7 +114,7 @@ async function runDemo(flags: DemoFlags, running: Running): Promise<boolean> {
     logFile,
   });
   console.log(`  Kubernetes API  ${stack.api.url}  (kubeconfig ${stack.kubeconfigPath})`);
-  console.log(`  Prometheus      ${stack.prometheus.url}`);
+  console.log(`  Prometheus      ${stack.prometheus.url}  (${describePrometheus(stack.prometheus.binary)})`);
   console.log(`  controller log  ${logFile}`);
   console.log('  (all removed when the demo ends)');
 
@@ -251,7 +241,16 @@ async function main(): Promise<void> {
     console.error(`demo: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     process.exit(2);
   }
-  if (!ensurePrometheus()) {
+  let prometheusBinary: string | undefined;
+  try {
+    // A binary the user named must be that one: no apt install in its place.
+    const named = flags.prometheusBin ?? (process.env.STEPWISE_PROMETHEUS_BIN || undefined);
+    prometheusBinary = named ? findPrometheusBinary({ explicit: flags.prometheusBin }) : ensurePrometheus();
+  } catch (error) {
+    console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+  if (!prometheusBinary) {
     console.error(PROMETHEUS_HINT);
     process.exit(1);
   }
@@ -273,7 +272,7 @@ async function main(): Promise<void> {
 
   let ok = false;
   try {
-    ok = await runDemo(flags, running);
+    ok = await runDemo(flags, prometheusBinary, running);
   } catch (error) {
     if (running.stopping) return; // interrupted: the signal handler exits
     running.view?.close();

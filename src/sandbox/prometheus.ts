@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -7,12 +7,14 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
+import { toolBinary } from './tools.js';
 
 export interface PrometheusOptions {
   /** `host:port` of each endpoint to scrape (job `istio-mesh`), e.g. a mesh's `target`. */
@@ -23,7 +25,7 @@ export interface PrometheusOptions {
   port?: number;
   /** TSDB directory. Default: `data` in the launcher's temp dir. */
   dataDir?: string;
-  /** Prometheus binary. Default: /usr/bin/prometheus, else `prometheus` on PATH. */
+  /** Prometheus binary. Default: findPrometheusBinary() (STEPWISE_PROMETHEUS_BIN, the built 3.x, PATH). */
   binary?: string;
   /** How long start waits for `/-/ready`. Default 30 s. */
   readyTimeoutMs?: number;
@@ -32,6 +34,8 @@ export interface PrometheusOptions {
 export interface PrometheusProcess {
   /** `http://127.0.0.1:PORT` */
   url: string;
+  /** The binary it runs. */
+  binary: string;
   /** Where the process's stdout and stderr go. */
   logFile: string;
   dataDir: string;
@@ -49,30 +53,65 @@ export interface PromSample {
   value: number;
 }
 
-const INSTALL_HINT = 'install it with: apt-get install -y prometheus';
+const INSTALL_HINT =
+  'build Prometheus 3 with `bash tools/build.sh prometheus` (needs Go), or install 2.x with: apt-get install -y prometheus';
 const STOP_GRACE_MS = 5_000;
 
-/** Finds the Prometheus binary: `preferred` if executable, else `prometheus` on `searchPath`. */
-export function findPrometheusBinary(
-  preferred = '/usr/bin/prometheus',
-  searchPath = process.env.PATH ?? '',
-): string {
+export interface PrometheusChoice {
+  /** A binary named by the user (`--prometheus-bin`); wins over everything else. */
+  explicit?: string;
+  /** Where STEPWISE_PROMETHEUS_BIN and STEPWISE_TOOLS_CACHE are read. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Folders searched for `prometheus` last. Default: PATH, then /usr/bin. */
+  searchPath?: string;
+}
+
+/**
+ * The Prometheus binary: `explicit` (--prometheus-bin), else STEPWISE_PROMETHEUS_BIN, else the Prometheus 3 that
+ * tools/build.sh built (the version users run today), else `prometheus` on PATH (e.g. Debian's 2.x).
+ */
+export function findPrometheusBinary(choice: PrometheusChoice = {}): string {
+  const env = choice.env ?? process.env;
+  const named = choice.explicit ?? (env.STEPWISE_PROMETHEUS_BIN || undefined);
+  if (named !== undefined) {
+    if (isExecutable(named)) return named;
+    const source = choice.explicit !== undefined ? '--prometheus-bin' : 'STEPWISE_PROMETHEUS_BIN';
+    throw new Error(
+      `${source}: ${named} is not an executable file; name a Prometheus binary, or ${INSTALL_HINT}`,
+    );
+  }
+  const searchPath = choice.searchPath ?? [env.PATH ?? '', '/usr/bin'].join(delimiter);
   const candidates = [
-    preferred,
+    toolBinary('prometheus', 'prometheus', env),
     ...searchPath
       .split(delimiter)
       .filter(Boolean)
       .map((dir) => join(dir, 'prometheus')),
   ];
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; try the next one
-    }
+  const found = candidates.find((candidate) => candidate !== undefined && isExecutable(candidate));
+  if (found) return found;
+  throw new Error(`Prometheus binary not found in the tools cache or on PATH; ${INSTALL_HINT}`);
+}
+
+/** The version a Prometheus binary reports ("3.16.0"), or undefined when it reports none. */
+export function prometheusVersion(binary: string): string | undefined {
+  const run = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  // "prometheus, version 2.42.0+ds (branch: ...)"
+  return /version (\d+\.\d+\.\d+)/.exec(`${run.stdout ?? ''}${run.stderr ?? ''}`)?.[1];
+}
+
+/** "Prometheus 3.16.0 at /path/to/prometheus", for the lines that say what runs. */
+export function describePrometheus(binary: string): string {
+  return `Prometheus ${prometheusVersion(binary) ?? '(unknown version)'} at ${binary}`;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
-  throw new Error(`Prometheus binary not found at ${preferred} or on PATH; ${INSTALL_HINT}`);
 }
 
 /** Starts a real Prometheus bound to 127.0.0.1 that scrapes `targets`, and waits until it is ready. */
@@ -161,6 +200,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
 
   return {
     url: `http://127.0.0.1:${port}`,
+    binary,
     logFile,
     dataDir,
     stop,
@@ -256,7 +296,7 @@ function logTail(logFile: string): string {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -7,19 +7,26 @@ export interface ServerOptions {
   port: number;
   registry: Registry;
   ready: () => boolean;
+  /** Said by /readyz when not ready. */
+  notReadyReason?: () => string | undefined;
   /** Extra handlers by exact path (the trigger webhook). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
-/** /healthz (process alive), /readyz (watches synced), /metrics (Prometheus text format). */
+/** /healthz (process alive), /readyz (every watch had a good first list), /metrics (Prometheus text format). */
 export async function startHttpServer(options: ServerOptions): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
+  // Slow clients are cut off in seconds, not Node's 60 s for headers and 300 s per request (checked every 30 s).
+  const timeouts = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+  const server = createServer(timeouts, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ok = options.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+      const why = ok ? undefined : options.notReadyReason?.();
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ok ? 'ready\n' : `not ready${why ? `: ${why}` : ''}\n`);
     } else if (path === '/metrics') {
       options.registry
         .metrics()

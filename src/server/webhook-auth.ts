@@ -1,5 +1,7 @@
-// Who may call the trigger webhook: a bearer token, or an HMAC-SHA256 signature of the raw body
-// (as GitHub signs its webhooks: `sha256=<hex>`). Both compared in constant time.
+// Who may call the trigger webhook: a bearer token (checked from the headers alone, before any body is read),
+// or an HMAC-SHA256 signature over a timestamp and the raw body. Signing the timestamp too, as Slack signs
+// `v0:<timestamp>:<body>` (api.slack.com/authentication/verifying-requests-from-slack) and Stripe
+// `<timestamp>.<body>`, lets a captured request expire; the replay guard refuses it within its window.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Cluster } from '../kube/cluster.js';
 
@@ -9,6 +11,8 @@ export interface WebhookCredentials {
 }
 
 export const SIGNATURE_HEADER = 'x-stepwise-signature';
+export const TIMESTAMP_HEADER = 'x-stepwise-timestamp';
+const VERSION = 'v1';
 
 // Hashing both sides first gives equal lengths, which timingSafeEqual needs, without leaking the length.
 function sameSecret(given: string, expected: string): boolean {
@@ -16,29 +20,63 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-export function signBody(hmacKey: string, body: Buffer | string): string {
-  return `sha256=${createHmac('sha256', hmacKey).update(body).digest('hex')}`;
+const mac = (hmacKey: string, timestamp: string, body: Buffer | string) =>
+  createHmac('sha256', hmacKey).update(`${VERSION}:${timestamp}:`).update(body).digest();
+
+/** The `X-Stepwise-Signature` value for a body sent at `timestamp` (Unix seconds). */
+export function signRequest(hmacKey: string, timestamp: number | string, body: Buffer | string): string {
+  return `${VERSION}=${mac(hmacKey, String(timestamp), body).toString('hex')}`;
 }
 
 export type AuthResult = { ok: true; method: 'token' | 'hmac' } | { ok: false; reason: string };
 
-export function authenticate(
-  headers: { authorization?: string; signature?: string },
+const SIGNED_FORM =
+  `${TIMESTAMP_HEADER}: <Unix seconds> with ` +
+  `${SIGNATURE_HEADER}: ${VERSION}=<hex HMAC-SHA256 of "${VERSION}:<timestamp>:<body>">`;
+export const MISSING_CREDENTIALS = `send Authorization: Bearer <token>, or ${SIGNED_FORM}`;
+
+/** What the headers claim, before anything is verified. */
+export type Claim =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  | { kind: 'signature'; signature: string; timestamp: string | undefined };
+
+export function claimOf(headers: { authorization?: string; signature?: string; timestamp?: string }): Claim {
+  const token = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '')?.[1]?.trim();
+  if (token !== undefined) return { kind: 'token', token };
+  if (headers.signature !== undefined)
+    return { kind: 'signature', signature: headers.signature.trim(), timestamp: headers.timestamp?.trim() };
+  return { kind: 'none' };
+}
+
+export function checkToken(token: string, credentials: WebhookCredentials): AuthResult {
+  return credentials.token && sameSecret(token, credentials.token)
+    ? { ok: true, method: 'token' }
+    : { ok: false, reason: 'wrong token or signature' };
+}
+
+/** The signature's digest when its form is right (what the replay guard remembers), else why not. */
+export function signatureDigest(signature: string): { digest: string } | { reason: string } {
+  const v1 = new RegExp(`^${VERSION}=([0-9a-f]{64})$`, 'i').exec(signature)?.[1];
+  if (v1) return { digest: v1.toLowerCase() };
+  if (/^sha256=/i.test(signature))
+    return {
+      reason: `a signature of the body alone (sha256=...) can be replayed and is no longer accepted; send ${SIGNED_FORM}`,
+    };
+  return { reason: `${SIGNATURE_HEADER} is not ${VERSION}=<64 hex digits>` };
+}
+
+export function checkSignature(
+  digest: string,
+  timestamp: string,
   body: Buffer,
   credentials: WebhookCredentials,
 ): AuthResult {
-  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '')?.[1]?.trim();
-  if (bearer !== undefined && credentials.token && sameSecret(bearer, credentials.token)) {
-    return { ok: true, method: 'token' };
-  }
-  const signature = /^sha256=([0-9a-f]{64})$/i.exec(headers.signature?.trim() ?? '')?.[1];
-  if (signature && credentials.hmacKey) {
-    const expected = createHmac('sha256', credentials.hmacKey).update(body).digest();
-    if (timingSafeEqual(Buffer.from(signature, 'hex'), expected)) return { ok: true, method: 'hmac' };
-  }
-  if (bearer === undefined && headers.signature === undefined) {
-    return { ok: false, reason: `send Authorization: Bearer <token> or ${SIGNATURE_HEADER}: sha256=<hmac>` };
-  }
+  if (
+    credentials.hmacKey &&
+    timingSafeEqual(Buffer.from(digest, 'hex'), mac(credentials.hmacKey, timestamp, body))
+  )
+    return { ok: true, method: 'hmac' };
   return { ok: false, reason: 'wrong token or signature' };
 }
 

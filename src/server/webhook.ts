@@ -1,34 +1,59 @@
 // POST /v1/trigger: CI sets a new image on a Rollout's target without cluster credentials.
-// Checks run cheapest first (rate, size, auth, body, policy); a refused request changes nothing.
+// The caller is authenticated before anything else is done for it: a bearer token from the headers alone; a
+// signature once the (bounded, timed) body is in. Unauthenticated and authenticated callers are limited apart,
+// so a flood of bad requests from an address (behind an Ingress: every client's) never refuses a valid call.
+// A refused request changes nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import type { Cluster } from '../kube/cluster.js';
 import { setRolloutImage, TriggerError, type TriggerErrorKind } from '../trigger/set-image.js';
 import { RateLimiter } from './token-bucket.js';
 import {
-  authenticate,
+  checkSignature,
+  checkToken,
+  claimOf,
+  MISSING_CREDENTIALS,
   parseSecretRef,
   secretCredentials,
   SIGNATURE_HEADER,
+  signatureDigest,
+  TIMESTAMP_HEADER,
   type WebhookCredentials,
 } from './webhook-auth.js';
+import {
+  ClientGone,
+  MAX_BODY_BYTES,
+  readBody,
+  Refusal,
+  UnauthenticatedReads,
+  type BodyLimits,
+} from './webhook-body.js';
+import { ReplayGuard } from './webhook-replay.js';
+import { parseRequest } from './webhook-request.js';
 
+export { MAX_BODY_BYTES } from './webhook-body.js';
 export const TRIGGER_PATH = '/v1/trigger';
-export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface RateLimit {
+  burst: number;
+  perSecond: number;
+}
 
 export interface WebhookOptions {
   cluster: Cluster;
   credentials: () => Promise<WebhookCredentials>;
   logger: Logger;
-  /** Per client address: `burst` requests at once, then `perSecond` (default 10, 1). */
-  rateLimit?: { burst: number; perSecond: number };
-}
-
-interface TriggerRequest {
-  namespace: string;
-  rollout: string;
-  container?: string;
-  image: string;
+  /** The namespaces the controller watches; empty or absent = all. A Rollout elsewhere is not triggered. */
+  namespaces?: string[];
+  /** Authenticated calls per client address (default burst 10, then 1 per second). */
+  rateLimit?: RateLimit;
+  /** Failed authentications per client address before they are answered 429 (default 10, then 1/s). */
+  unauthenticatedRateLimit?: RateLimit;
+  /** How long a body may take to arrive (default 10 s). */
+  bodyTimeoutMs?: number;
+  /** Signed bodies read at once before their signature is checked (default 32). */
+  unauthenticatedReads?: number;
+  replayGuard?: ReplayGuard;
 }
 
 const STATUS_OF: Record<TriggerErrorKind, number> = {
@@ -38,109 +63,107 @@ const STATUS_OF: Record<TriggerErrorKind, number> = {
   conflict: 409,
 };
 
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > MAX_BODY_BYTES) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(tooLarge());
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-const tooLarge = () => new Refusal(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
-
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-function parseRequest(body: Buffer): TriggerRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new Refusal(400, 'the body is not JSON; send {"namespace", "rollout", "image", "container"?}');
-  }
-  const o = (typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {}) as Record<
-    string,
-    unknown
-  >;
-  const problems: string[] = [];
-  const text = (field: string, required: boolean, pattern?: RegExp) => {
-    const value = o[field];
-    if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || value === '' || (pattern && !pattern.test(value))) {
-      problems.push(`${field} ${value === undefined ? 'is required' : 'is not valid'}`);
-      return undefined;
-    }
-    return value;
-  };
-  const request = {
-    namespace: text('namespace', true, NAME),
-    rollout: text('rollout', true, NAME),
-    container: text('container', false, NAME),
-    image: text('image', true, /^\S+$/),
-  };
-  const unknown = Object.keys(o).filter((k) => !['namespace', 'rollout', 'container', 'image'].includes(k));
-  if (unknown.length) problems.push(`unknown field(s) ${unknown.join(', ')}`);
-  if (problems.length)
-    throw new Refusal(400, `${problems.join('; ')}; send {"namespace", "rollout", "image", "container"?}`);
-  return request as TriggerRequest;
-}
-
 const clientOf = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
+const header = (req: IncomingMessage, name: string) => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+function statusOf(error: unknown): number {
+  if (error instanceof Refusal) return error.status;
+  if (error instanceof TriggerError) return STATUS_OF[error.kind];
+  return 500;
+}
+
+function reply(res: ServerResponse, status: number, body: object, close: boolean): void {
+  if (status === 429) res.setHeader('retry-after', '1');
+  if (close) {
+    // The connection may still carry an unread body: close it instead of reading it, and do not let a
+    // client that keeps sending hold the socket half-open.
+    res.setHeader('connection', 'close');
+    const socket = res.socket;
+    res.once('finish', () => setTimeout(() => socket?.destroy(), 1_000).unref());
+  }
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+}
 
 export function createTriggerWebhook(
   options: WebhookOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const limiter = new RateLimiter(options.rateLimit?.burst ?? 10, options.rateLimit?.perSecond ?? 1);
-  const reply = (res: ServerResponse, status: number, body: object) =>
-    res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+  const authenticated = new RateLimiter(options.rateLimit?.burst ?? 10, options.rateLimit?.perSecond ?? 1);
+  const unauthenticated = new RateLimiter(
+    options.unauthenticatedRateLimit?.burst ?? 10,
+    options.unauthenticatedRateLimit?.perSecond ?? 1,
+  );
+  const limits: BodyLimits = { maxBytes: MAX_BODY_BYTES, timeoutMs: options.bodyTimeoutMs ?? 10_000 };
+  const unauthenticatedReads = new UnauthenticatedReads(options.unauthenticatedReads ?? 32);
+  const replay = options.replayGuard ?? new ReplayGuard();
+  const watched = options.namespaces?.length ? new Set(options.namespaces) : undefined;
+
+  const readCredentials = async () => {
+    try {
+      return await options.credentials();
+    } catch (error) {
+      options.logger.error('trigger webhook: cannot read its credentials', {
+        error: (error as Error).message,
+      });
+      throw new Refusal(503, 'the webhook credentials cannot be read; see the controller log');
+    }
+  };
+
+  /** Who sent this request, from its headers and (for a signature) its body; refuses anyone else. */
+  const authenticate = async (req: IncomingMessage, log: Record<string, unknown>): Promise<Buffer> => {
+    const client = clientOf(req);
+    const refuse = (reason: string) =>
+      unauthenticated.take(client)
+        ? new Refusal(401, reason, true)
+        : new Refusal(429, 'too many unauthenticated requests from this client; slow down', true);
+    const admit = (method: 'token' | 'hmac') => {
+      log.auth = method;
+      if (!authenticated.take(client))
+        throw new Refusal(429, 'too many triggers from this client; slow down', true);
+    };
+    const claim = claimOf({
+      authorization: header(req, 'authorization'),
+      signature: header(req, SIGNATURE_HEADER),
+      timestamp: header(req, TIMESTAMP_HEADER),
+    });
+    if (claim.kind === 'none') throw refuse(MISSING_CREDENTIALS);
+    if (claim.kind === 'token') {
+      const auth = checkToken(claim.token, await readCredentials());
+      if (!auth.ok) throw refuse(auth.reason);
+      admit('token');
+      return readBody(req, limits);
+    }
+    const form = signatureDigest(claim.signature);
+    if ('reason' in form) throw refuse(form.reason);
+    const fresh = replay.checkTimestamp(claim.timestamp);
+    if (!fresh.ok) throw refuse(fresh.reason);
+    const credentials = await readCredentials();
+    const body = await unauthenticatedReads.read(req, limits);
+    const auth = checkSignature(form.digest, claim.timestamp!, body, credentials);
+    if (!auth.ok) throw refuse(auth.reason);
+    // Used up before the rate limit is applied: replaying a captured call cannot drain the valid callers' budget.
+    const first = replay.use(form.digest, claim.timestamp!);
+    if (!first.ok)
+      throw first.status === 401 ? refuse(first.reason) : new Refusal(first.status, first.reason);
+    admit('hmac');
+    return body;
+  };
 
   return (req, res) => {
-    const client = clientOf(req);
-    const log: Record<string, unknown> = { client, method: req.method, path: TRIGGER_PATH };
+    const log: Record<string, unknown> = { client: clientOf(req), method: req.method, path: TRIGGER_PATH };
     const handle = async () => {
-      if (req.method !== 'POST') throw new Refusal(405, 'use POST');
-      if (!limiter.take(client)) throw new Refusal(429, 'too many requests from this client; slow down');
-      const body = await readBody(req);
-      let credentials;
-      try {
-        credentials = await options.credentials();
-      } catch (error) {
-        options.logger.error('trigger webhook: cannot read its credentials', {
-          error: (error as Error).message,
-        });
-        throw new Refusal(503, 'the webhook credentials cannot be read; see the controller log');
-      }
-      const auth = authenticate(
-        {
-          authorization: req.headers.authorization,
-          signature: req.headers[SIGNATURE_HEADER] as string | undefined,
-        },
-        body,
-        credentials,
-      );
-      if (!auth.ok) throw new Refusal(401, auth.reason);
-      log.auth = auth.method;
-      const request = parseRequest(body);
+      if (req.method !== 'POST') throw new Refusal(405, 'use POST', true);
+      const request = parseRequest(await authenticate(req, log));
       Object.assign(log, request);
+      if (watched && !watched.has(request.namespace)) {
+        throw new Refusal(
+          403,
+          `namespace ${request.namespace} is not watched by this controller (it watches ${[...watched].join(', ')}); ` +
+            'call the controller that manages it, or add the namespace to its --namespace flags',
+        );
+      }
       const { container, image } = request;
       const result = await setRolloutImage(
         options.cluster,
@@ -155,26 +178,30 @@ export function createTriggerWebhook(
     };
     handle()
       .then((result) => {
-        options.logger.info('trigger webhook: image set', { ...log, status: 202 });
-        reply(res, 202, result);
+        // Set even when the client left meanwhile: say so, the CI job saw no answer.
+        const answered = !req.socket.destroyed;
+        options.logger.info('trigger webhook: image set', { ...log, status: 202, answered });
+        if (answered) reply(res, 202, result, false);
       })
       .catch((error: unknown) => {
-        const status =
-          error instanceof Refusal
-            ? error.status
-            : error instanceof TriggerError
-              ? STATUS_OF[error.kind]
-              : 500;
         const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof ClientGone) {
+          options.logger.info('trigger webhook: the client disconnected before it was answered', log);
+          return;
+        }
+        const status = statusOf(error);
         if (status === 500)
           options.logger.error('trigger webhook failed', { ...log, status, error: message });
         else options.logger.warn('trigger webhook refused a request', { ...log, status, error: message });
-        if (status === 429) res.setHeader('retry-after', '1');
-        // The connection may still carry an unread oversize body: close it instead of draining it.
-        if (status === 413) res.setHeader('connection', 'close');
-        reply(res, status, { error: message });
+        if (!res.destroyed) reply(res, status, { error: message }, error instanceof Refusal && error.close);
       });
   };
+}
+
+export interface WebhookRouteOptions {
+  namespaces?: string[];
+  rateLimit?: RateLimit;
+  unauthenticatedRateLimit?: RateLimit;
 }
 
 /** The routes `stepwise controller --webhook-secret <namespace>/<name>` adds to its HTTP server. */
@@ -182,13 +209,13 @@ export function triggerWebhookRoutes(
   cluster: Cluster,
   secretRef: string | undefined,
   logger: Logger,
-  rateLimit?: WebhookOptions['rateLimit'],
+  options: WebhookRouteOptions = {},
 ): Record<string, (req: IncomingMessage, res: ServerResponse) => void> {
   if (!secretRef) return {};
   const { namespace, name } = parseSecretRef(secretRef);
   return {
     [TRIGGER_PATH]: createTriggerWebhook({
-      ...(rateLimit ? { rateLimit } : {}),
+      ...options,
       cluster,
       credentials: secretCredentials(cluster, namespace, name),
       logger,

@@ -6,7 +6,6 @@ import {
   type ArmReading,
   type CounterReading,
 } from '../analysis/comparison/counter-comparison.js';
-import type { CounterSnapshot } from '../analysis/comparison/counters.js';
 import { chooseSlowEdge } from '../analysis/comparison/slow-edge.js';
 import { noValue, type QueryValue } from '../analysis/prometheus.js';
 import { latencyLimitEdge } from '../analysis/promql.js';
@@ -15,7 +14,7 @@ import type { CheckResult } from '../analysis/types.js';
 import type { RolloutSpec } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
 import type { DueCheck } from '../rollout/checks.js';
-import { histogramQuantile, type ArmCounters, type ScrapedArm } from './scrapes.js';
+import { histogramQuantile, type ArmSample, type ScrapedArm } from './scrapes.js';
 import { BUCKETS_MS } from './traffic.js';
 
 // One analysis check on simulated Prometheus data, through the controller's own judging code: the thresholds
@@ -27,8 +26,6 @@ export interface SimulatedPrometheus {
   stable: ScrapedArm;
 }
 
-const POD = '{pod="simulated"}';
-
 function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: number, p99LimitMs: number) {
   const empty = noValue('empty', 'no data (empty result)');
   const window = nowS > startS ? prometheus.canary.growth(startS, nowS) : undefined;
@@ -37,9 +34,13 @@ function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: nu
   const edge = BUCKETS_MS.indexOf(latencyLimitEdge(p99LimitMs));
   const share = (count: number): QueryValue =>
     window.requests > 0 ? count / window.requests : noValue('empty', 'no data (empty result)');
+  // As the analyzer does: the callers' error rate when they report one (callersOrAttempts in analyzer.ts).
+  const callers = window.callers;
   return {
     requests: window.requests,
-    errorRate: share(window.errors),
+    ...(callers.requests > 0
+      ? { errorRate: callers.errors / callers.requests, errorRateRequests: callers.requests }
+      : { errorRate: share(window.errors) }),
     p99Ms: value(histogramQuantile(0.99, BUCKETS_MS, window.buckets)),
     slowShare:
       edge < 0 ? noValue('empty', 'no bucket at the limit') : share(window.requests - window.buckets[edge]!),
@@ -47,13 +48,29 @@ function measureCanary(prometheus: SimulatedPrometheus, startS: number, nowS: nu
   };
 }
 
-/** An arm's counters as the comparison's PromQL would return them (one pod, so one series each). */
-function armReading(counters: ArmCounters | undefined, edgeMs: number): ArmReading {
-  // Istio creates a workload's series at its first request.
-  if (!counters || counters.requests === 0) return { requests: {}, errors: {}, slow: {} };
+/**
+ * An arm's counters as the comparison's PromQL would return them: one series per pod that has served a request, and
+ * the callers' reports.
+ */
+function armReading(sample: ArmSample | undefined, edgeMs: number): ArmReading {
+  const reading: ArmReading = { requests: {}, errors: {}, slow: {} };
   const edge = BUCKETS_MS.indexOf(edgeMs);
-  const slow: CounterSnapshot = edge < 0 ? {} : { [POD]: counters.requests - counters.buckets[edge]! };
-  return { requests: { [POD]: counters.requests }, errors: { [POD]: counters.errors }, slow };
+  sample?.pods.forEach((pod, i) => {
+    // Istio creates a pod's series at its first request.
+    if (pod.requests === 0) return;
+    const series = `{pod="simulated-${i}"}`;
+    reading.requests[series] = pod.requests;
+    reading.errors[series] = pod.errors;
+    if (edge >= 0) reading.slow[series] = pod.requests - pod.buckets[edge]!;
+  });
+  // The callers' sidecars (reporter="source"): one series for the simulated client.
+  if (sample && sample.callers.requests > 0) {
+    reading.callers = {
+      requests: { '{pod="client"}': sample.callers.requests },
+      errors: { '{pod="client"}': sample.callers.errors },
+    };
+  }
+  return reading;
 }
 
 function reading(prometheus: SimulatedPrometheus, atS: number, edgeMs: number): CounterReading {

@@ -9,7 +9,14 @@ import { decide } from '../rollout/transitions.js';
 import type { Action, Observed, WorkloadObservation } from '../rollout/types.js';
 import { simulatedCheck, type SimulatedPrometheus } from './analysis.js';
 import { ScrapedArm } from './scrapes.js';
-import { armBehaviours, BUCKETS_MS, drawSecond, type TrafficModel } from './traffic.js';
+import {
+  armBehaviours,
+  BUCKETS_MS,
+  burstStart,
+  drawSecond,
+  podMultiplier,
+  type TrafficModel,
+} from './traffic.js';
 
 // One rollout on a virtual clock that ticks in whole seconds: traffic is drawn for every second with the weight the
 // VirtualService carries, Prometheus scrapes at its interval, and the controller's passes run the real state machine
@@ -60,7 +67,16 @@ export function simulateRun(
   random: Random,
   settings: RunSettings,
 ): RunOutcome {
-  const arms = armBehaviours(traffic);
+  const behaviours = armBehaviours(traffic);
+  const spread = traffic.podErrorRateSpread ?? 0;
+  // Each pod slot keeps its multiplier for the run: a pod of this version answers worse or better than its siblings.
+  const podRates = { stable: [] as number[], canary: [] as number[] };
+  const podsOf = (arm: 'stable' | 'canary', count: number): number[] => {
+    const rates = podRates[arm];
+    while (rates.length < count) rates.push(podMultiplier(random, spread));
+    return rates.slice(0, count);
+  };
+  const burstAt = burstStart(random, traffic);
   const prometheus: SimulatedPrometheus = {
     canary: new ScrapedArm(BUCKETS_MS.length + 1),
     stable: new ScrapedArm(BUCKETS_MS.length + 1),
@@ -152,11 +168,22 @@ export function simulateRun(
   // Stable serves alone for a while first, so its series exist (and have history) when the rollout starts at t = 0.
   for (let t = -WARM_UP_SECONDS; t <= settings.maxSeconds; t++) {
     if (t > -WARM_UP_SECONDS) {
-      const second = drawSecond(random, traffic.rps, vsWeight, arms);
+      const bursting = burstAt !== undefined && t >= burstAt && t < burstAt + traffic.burst!.seconds;
+      const second = drawSecond(
+        random,
+        traffic,
+        vsWeight,
+        {
+          stable: { behaviour: behaviours.stable, pods: podsOf('stable', stable.replicas) },
+          canary: { behaviour: behaviours.canary, pods: podsOf('canary', canary?.replicas ?? 1) },
+        },
+        bursting ? traffic.burst!.errorRate : 0,
+      );
       prometheus.stable.serve(second.stable);
       prometheus.canary.serve(second.canary);
-      canaryRequests += second.canary.requests;
-      failedCanaryRequests += second.canary.errors;
+      // What the users saw: one request each, failed after all retries.
+      canaryRequests += second.canary.callers.requests;
+      failedCanaryRequests += second.canary.callers.errors;
     }
     if (t % scrapeEvery === 0) {
       prometheus.stable.scrape(EPOCH_S + t);

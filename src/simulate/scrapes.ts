@@ -7,7 +7,7 @@ import type { ArmSecond } from './traffic.js';
 /** Prometheus' default lookback: an instant query sees the latest sample at most this old. */
 const LOOKBACK_SECONDS = 300;
 
-/** Cumulative counters of one arm: requests, 5xx, and per latency bucket (cumulative over edges, last = +Inf). */
+/** Cumulative counters of one pod (or a sum of pods): requests, 5xx, and per latency bucket. */
 export interface ArmCounters {
   requests: number;
   errors: number;
@@ -15,31 +15,57 @@ export interface ArmCounters {
   buckets: number[];
 }
 
+/** An arm's counters at one scrape: each pod's, as reporter="destination", and the callers' (reporter="source"). */
+export interface ArmSample {
+  pods: ArmCounters[];
+  callers: { requests: number; errors: number };
+}
+
+function sumPods(pods: readonly ArmCounters[], bucketCount: number): ArmCounters {
+  const total: ArmCounters = { requests: 0, errors: 0, buckets: new Array<number>(bucketCount).fill(0) };
+  for (const pod of pods) {
+    total.requests += pod.requests;
+    total.errors += pod.errors;
+    pod.buckets.forEach((v, i) => (total.buckets[i]! += v));
+  }
+  return total;
+}
+
 export class ScrapedArm {
   private readonly times: number[] = [];
-  private readonly samples: ArmCounters[] = [];
-  /** The live counters of the arm's (single, never restarted) pod. */
-  readonly live: ArmCounters;
+  private readonly samples: ArmSample[] = [];
+  /** The live counters of the arm's pods (never restarted; a pod added later starts at 0). */
+  readonly live: ArmSample = { pods: [], callers: { requests: 0, errors: 0 } };
 
-  constructor(bucketCount: number) {
-    this.live = { requests: 0, errors: 0, buckets: new Array<number>(bucketCount).fill(0) };
-  }
+  constructor(private readonly bucketCount: number) {}
 
   /** Adds one second of traffic to the live counters. */
   serve(second: ArmSecond): void {
-    this.live.requests += second.requests;
-    this.live.errors += second.errors;
-    let cumulative = 0;
-    for (let i = 0; i < second.buckets.length; i++) {
-      cumulative += second.buckets[i]!;
-      this.live.buckets[i]! += cumulative;
-    }
+    second.pods.forEach((pod, i) => {
+      const live = (this.live.pods[i] ??= {
+        requests: 0,
+        errors: 0,
+        buckets: new Array<number>(this.bucketCount).fill(0),
+      });
+      live.requests += pod.requests;
+      live.errors += pod.errors;
+      let cumulative = 0;
+      for (let b = 0; b < pod.buckets.length; b++) {
+        cumulative += pod.buckets[b]!;
+        live.buckets[b]! += cumulative;
+      }
+    });
+    this.live.callers.requests += second.callers.requests;
+    this.live.callers.errors += second.callers.errors;
   }
 
   /** Prometheus scrapes the live counters at `t` (seconds). */
   scrape(t: number): void {
     this.times.push(t);
-    this.samples.push({ ...this.live, buckets: [...this.live.buckets] });
+    this.samples.push({
+      pods: this.live.pods.map((pod) => ({ ...pod, buckets: [...pod.buckets] })),
+      callers: { ...this.live.callers },
+    });
   }
 
   /** Index of the latest sample at or before `t`, or -1. */
@@ -57,29 +83,34 @@ export class ScrapedArm {
     return found;
   }
 
-  /** The counters an instant query at `t` returns, or undefined when the series has no recent sample. */
-  at(t: number): ArmCounters | undefined {
+  /** The sample an instant query at `t` reads, or undefined when the series have no recent sample. */
+  at(t: number): ArmSample | undefined {
     const i = this.indexAtOrBefore(t);
     if (i < 0 || this.times[i]! < t - LOOKBACK_SECONDS) return undefined;
     return this.samples[i];
   }
 
   /**
-   * The analysis' step-window query (growthSince in src/analysis/promql.ts) evaluated at `end`: each counter's
-   * latest sample at or before `end` minus its latest at or before `start`; a series with no sample by `start`
-   * counts in full. Undefined when there is no sample by `end` (an empty result).
+   * The analysis' step-window query (growthSince in src/analysis/promql.ts) evaluated at `end`, summed over pods: each
+   * counter's latest sample at or before `end` minus its latest at or before `start`; a series with no sample by
+   * `start` counts in full. Undefined when there is no sample by `end` (an empty result).
    */
-  growth(start: number, end: number): ArmCounters | undefined {
+  growth(start: number, end: number): (ArmCounters & Pick<ArmSample, 'callers'>) | undefined {
     const now = this.at(end);
     if (!now) return undefined;
+    const total = { ...sumPods(now.pods, this.bucketCount), callers: now.callers };
     const before = this.at(start);
-    if (!before) return now;
-    // A counter that went down was reset: it counts from zero, as the query does.
-    const grown = (from: number, to: number) => (to >= from ? to - from : to);
+    if (!before) return total;
+    // Pods never restart here, so every counter only grows; a pod born later counts in full.
+    const earlier = sumPods(before.pods, this.bucketCount);
     return {
-      requests: grown(before.requests, now.requests),
-      errors: grown(before.errors, now.errors),
-      buckets: now.buckets.map((v, i) => grown(before.buckets[i]!, v)),
+      requests: total.requests - earlier.requests,
+      errors: total.errors - earlier.errors,
+      buckets: total.buckets.map((v, i) => v - earlier.buckets[i]!),
+      callers: {
+        requests: now.callers.requests - before.callers.requests,
+        errors: now.callers.errors - before.callers.errors,
+      },
     };
   }
 }

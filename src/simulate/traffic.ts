@@ -1,16 +1,39 @@
-import { sampleBinomial, samplePoisson, type Random } from '../analysis/comparison/random.js';
+import { sampleBinomial, sampleGamma, samplePoisson, type Random } from '../analysis/comparison/random.js';
 import { ISTIO_DURATION_BUCKETS_MS } from '../sandbox/mesh/metrics.js';
 
 /** What the simulated service does: one request stream split between the arms by the canary weight. */
 export interface TrafficModel {
   /** Mean requests per second over both arms (Poisson). */
   rps: number;
+  /** Share of requests whose first attempt fails (5xx), averaged over the arm's pods. */
   stableErrorRate: number;
   canaryErrorRate: number;
   stableP99Ms: number;
   /** Canary latencies are stable's times this factor. */
   canaryLatencyFactor: number;
   scrapeIntervalSeconds: number;
+  /**
+   * Retries of a failed attempt, as Istio's client sidecar makes them: 2 by default (Istio's DefaultPolicy(), in
+   * pilot/pkg/networking/core/route/retry/retry.go), each on another pod of the same subset (previous_hosts
+   * predicate). The server sidecar reports every attempt with reporter="destination". Default 0.
+   */
+  retries?: number;
+  /** Chance that a retry of a failed request fails again (1: the failure comes with the request). Default 1. */
+  retryFailsAgain?: number;
+  /**
+   * Pods of one version differ: each pod's error rate is the arm's rate times a Gamma draw with mean 1 and this
+   * coefficient of variation, for both versions alike. Default 0 (identical pods).
+   */
+  podErrorRateSpread?: number;
+  /** A dependency that fails for a while, for both arms at once. */
+  burst?: Burst;
+}
+
+/** During `seconds` from a start drawn uniformly in [0, startsWithinSeconds), every request also fails with `errorRate`. */
+export interface Burst {
+  seconds: number;
+  errorRate: number;
+  startsWithinSeconds: number;
 }
 
 export const DEFAULT_TRAFFIC: TrafficModel = {
@@ -29,11 +52,19 @@ export const BUCKETS_MS: readonly number[] = ISTIO_DURATION_BUCKETS_MS;
 export const P99_OVER_MEDIAN = 4;
 const Z_99 = 2.3263478740408408;
 
-/** One arm's requests in one second: total, 5xx, and per latency bucket (not cumulative; last entry = +Inf). */
-export interface ArmSecond {
+/** One pod's attempts in one second as its server sidecar reports them: total, 5xx, per latency bucket. */
+export interface PodSecond {
   requests: number;
   errors: number;
+  /** Not cumulative; the last entry is +Inf. */
   buckets: number[];
+}
+
+/** One arm's second: per pod (reporter="destination", every attempt) and as the callers saw it (one per request). */
+export interface ArmSecond {
+  pods: PodSecond[];
+  /** Requests and those that failed after all retries, as the client sidecars report them (reporter="source"). */
+  callers: { requests: number; errors: number };
 }
 
 /**
@@ -105,19 +136,92 @@ export function armBehaviours(model: TrafficModel): { stable: ArmBehaviour; cana
   };
 }
 
-/** One second of traffic: Poisson arrivals, split by the weight (binomial), binomial errors, binned latencies. */
+/** What one arm is at a given second: how it answers, and its pods' error-rate multipliers. */
+export interface ArmNow {
+  behaviour: ArmBehaviour;
+  pods: readonly number[];
+}
+
+/** A pod's error-rate multiplier: Gamma with mean 1 and coefficient of variation `spread` (1 when spread is 0). */
+export function podMultiplier(random: Random, spread: number): number {
+  if (!(spread > 0)) return 1;
+  const shape = 1 / (spread * spread);
+  return sampleGamma(random, shape) / shape;
+}
+
+/** The second in which the model's burst starts, drawn once per run (undefined: no burst). */
+export function burstStart(random: Random, model: TrafficModel): number | undefined {
+  return model.burst && Math.floor(random() * model.burst.startsWithinSeconds);
+}
+
+function emptyPod(bucketCount: number): PodSecond {
+  return { requests: 0, errors: 0, buckets: new Array<number>(bucketCount).fill(0) };
+}
+
+/** One attempt at a pod: counted by its sidecar, with a latency drawn from the arm's distribution. */
+function attempt(random: Random, pod: PodSecond, failed: boolean, behaviour: ArmBehaviour): void {
+  pod.requests += 1;
+  if (failed) pod.errors += 1;
+  pod.buckets[drawBuckets(random, 1, behaviour.bucketProbabilities).indexOf(1)]! += 1;
+}
+
+/**
+ * One arm's requests of one second, request by request where they fail: the pod of each request (uniform), its first
+ * attempt failing with the pod's rate plus the burst's, and each retry going to another pod of the arm (the same one
+ * when it has only one) and failing again with `retryFailsAgain`.
+ */
+function drawArm(
+  random: Random,
+  requests: number,
+  arm: ArmNow,
+  model: TrafficModel,
+  extraErrorRate: number,
+): ArmSecond {
+  const { behaviour } = arm;
+  const podCount = Math.max(1, arm.pods.length);
+  const pods = Array.from({ length: podCount }, () => emptyPod(behaviour.bucketProbabilities.length));
+  const retries = model.retries ?? 0;
+  const failsAgain = model.retryFailsAgain ?? 1;
+  let remaining = requests;
+  let failedRequests = 0;
+  for (let i = 0; i < podCount && remaining > 0; i++) {
+    const served = i === podCount - 1 ? remaining : sampleBinomial(random, remaining, 1 / (podCount - i));
+    remaining -= served;
+    const rate = Math.min(1, behaviour.errorRate * (arm.pods[i] ?? 1) + extraErrorRate);
+    const failed = sampleBinomial(random, served, rate);
+    const pod = pods[i]!;
+    // Successful first attempts in bulk; each failed request's attempts one by one.
+    const fine = drawBuckets(random, served - failed, behaviour.bucketProbabilities);
+    pod.requests += served - failed;
+    for (let b = 0; b < fine.length; b++) pod.buckets[b]! += fine[b]!;
+    for (let f = 0; f < failed; f++) {
+      attempt(random, pod, true, behaviour);
+      let last = i;
+      let stillFailing = true;
+      for (let r = 0; r < retries && stillFailing; r++) {
+        const next = podCount === 1 ? 0 : (last + 1 + Math.floor(random() * (podCount - 1))) % podCount;
+        stillFailing = random() < failsAgain;
+        attempt(random, pods[next]!, stillFailing, behaviour);
+        last = next;
+      }
+      if (stillFailing) failedRequests += 1;
+    }
+  }
+  return { pods, callers: { requests, errors: failedRequests } };
+}
+
+/** One second of traffic: Poisson arrivals, split by the weight (binomial), then each arm's requests. */
 export function drawSecond(
   random: Random,
-  rps: number,
+  model: TrafficModel,
   canaryWeight: number,
-  arms: { stable: ArmBehaviour; canary: ArmBehaviour },
+  arms: { stable: ArmNow; canary: ArmNow },
+  extraErrorRate = 0,
 ): { stable: ArmSecond; canary: ArmSecond } {
-  const total = samplePoisson(random, rps);
+  const total = samplePoisson(random, model.rps);
   const canaryRequests = sampleBinomial(random, total, canaryWeight / 100);
-  const arm = (requests: number, behaviour: ArmBehaviour): ArmSecond => ({
-    requests,
-    errors: sampleBinomial(random, requests, behaviour.errorRate),
-    buckets: drawBuckets(random, requests, behaviour.bucketProbabilities),
-  });
-  return { stable: arm(total - canaryRequests, arms.stable), canary: arm(canaryRequests, arms.canary) };
+  return {
+    stable: drawArm(random, total - canaryRequests, arms.stable, model, extraErrorRate),
+    canary: drawArm(random, canaryRequests, arms.canary, model, extraErrorRate),
+  };
 }

@@ -1,9 +1,15 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 import { PHASES } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { Decision } from '../rollout/types.js';
 import { notificationsFor } from '../notify/events.js';
+
+/** What forget() needs of a Gauge or a Counter labelled by namespace and rollout. */
+interface PerRolloutMetric {
+  get(): Promise<{ values: { labels: LabelValues<string> }[] }>;
+  remove(labels: LabelValues<string>): void;
+}
 
 /** The controller's own Prometheus metrics: what each Rollout is doing and what was decided. */
 export class ControllerMetrics {
@@ -107,6 +113,28 @@ export class ControllerMetrics {
     for (const a of decision.announcements) this.decisions.inc({ ...labels, reason: a.reason });
     for (const n of notificationsFor(rollout, decision, check)) {
       if (n.event === 'rolledBack') this.rollbacks.inc({ ...labels, reason: n.reason });
+    }
+  }
+
+  /**
+   * Drops every series of a deleted Rollout, so its last phase or weight does not stay on /metrics
+   * (and keep alerts firing) for as long as the process runs.
+   */
+  async forget(namespace: string, rollout: string): Promise<void> {
+    const perRollout: PerRolloutMetric[] = [
+      this.phase,
+      this.weight,
+      this.step,
+      this.analysis,
+      this.checks,
+      this.decisions,
+      this.rollbacks,
+    ];
+    for (const metric of perRollout) {
+      const { values } = await metric.get();
+      for (const { labels } of values) {
+        if (labels.namespace === namespace && labels.rollout === rollout) metric.remove(labels);
+      }
     }
   }
 

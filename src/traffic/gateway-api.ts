@@ -1,5 +1,6 @@
 import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import type { GatewayRoute, GatewayRouteKind } from './gateway-objects.js';
+import { resolveHost } from './hosts.js';
 import { checkWeight } from './managed-routes.js';
 import {
   findManagedRule,
@@ -33,7 +34,7 @@ export interface GatewayRouterOptions {
   namespace: string;
   gatewaySpec: GatewayApiSpec;
   /** targetRef.name: without stableService/canaryService the backends are `<target>-stable` / `<target>-canary`. */
-  target: string;
+  target?: string;
   retry?: ConflictRetry;
 }
 
@@ -63,7 +64,9 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
     async inspect(): Promise<RoutingInspection> {
       const { managed } = await read();
       if (!managed.ok) return { ok: false, problems: managed.problems };
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync };
+      // The canary backend Service, as Istio's destination_service label spells it, for its callers' 503s.
+      const host = resolveHost(services.canary, namespace);
+      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
     },
 
     async setCanaryWeight(weight: number): Promise<void> {

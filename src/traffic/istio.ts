@@ -1,5 +1,6 @@
 import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
+import { resolveHost } from './hosts.js';
 import { checkWeight, findManagedRoutes, routesWithoutTracks, weightPatch } from './managed-routes.js';
 import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from './router.js';
 import { trackDestinations, type IstioSpec } from './track-destinations.js';
@@ -66,7 +67,14 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         return { ok: false, problems, awaitingSubsets: true };
       }
       if (!managed.ok || problems.length > 0) return { ok: false, problems };
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync };
+      // The service the callers address for the canary, as Istio's destination_service label spells it: the one
+      // host of a subset split, the canary Service of a host split.
+      const host = resolveHost(
+        tracks.mode === 'host' ? tracks.names.canary : managed.hosts[0]!,
+        namespace,
+        options.clusterDomain,
+      );
+      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
     },
 
     async setCanaryWeight(weight: number): Promise<void> {

@@ -12,6 +12,8 @@ export type RoutingInspection =
        * the controller should set the weight it wants even if `canaryWeight` already equals it.
        */
       inSync: boolean;
+      /** The canary's service (a subset split's one host, a host split's canary Service): whose callers' reports the analysis reads. */
+      host?: string;
     }
   | {
       ok: false;

@@ -1,4 +1,6 @@
 // Image references and the rule that decides which images a trigger may set.
+import { matchesGlob } from './image-glob.js';
+import { parseImageReference, referenceParts } from './image-reference.js';
 
 export interface ImageRequest {
   /** Container to change; optional when the pod template has exactly one. */
@@ -11,34 +13,17 @@ export function parseImageFlag(text: string): ImageRequest {
   const eq = text.indexOf('=');
   const container = eq >= 0 ? text.slice(0, eq) : undefined;
   const image = eq >= 0 ? text.slice(eq + 1) : text;
-  if (!image || /\s/.test(image) || container === '') {
+  if (!image || container === '') {
     throw new Error(
       `--image ${JSON.stringify(text)} is not valid; write <image> or <container>=<image>, e.g. app=registry.example.com/app:1.2.3`,
     );
   }
+  parseImageReference(image, '--image');
   return container === undefined ? { image } : { container, image };
 }
 
 /** The repository of an image reference: without `@digest` and without the `:tag` after the last `/`. */
-export function repositoryOf(image: string): string {
-  const name = image.split('@')[0]!;
-  const colon = name.lastIndexOf(':');
-  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
-}
-
-/** Glob over a whole image reference: `*` matches within one path segment, `**` across `/`. */
-export function matchesGlob(pattern: string, image: string): boolean {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`).test(image);
-}
+export const repositoryOf = (image: string): string => referenceParts(image).name;
 
 /**
  * Why an image may not be set, or undefined when it may: it must keep the container's current

@@ -4,6 +4,7 @@ import { isConflict } from '../kube/errors.js';
 import type { Cluster } from '../kube/cluster.js';
 import { revisionOf } from '../workload/revision.js';
 import { imageRefusal, type ImageRequest } from './image.js';
+import { parseImageReference } from './image-reference.js';
 
 export type TriggerErrorKind = 'notFound' | 'invalid' | 'forbidden' | 'conflict';
 
@@ -71,6 +72,11 @@ export async function setRolloutImage(
   request: ImageRequest,
   options: SetImageOptions = {},
 ): Promise<TriggerResult> {
+  try {
+    parseImageReference(request.image);
+  } catch (error) {
+    throw new TriggerError((error as Error).message, 'invalid');
+  }
   const rollout = await cluster.getRollout(namespace, rolloutName);
   if (!rollout) throw new TriggerError(`Rollout ${namespace}/${rolloutName} not found`, 'notFound');
   const spec = (rollout.spec ?? {}) as TriggerSpec;

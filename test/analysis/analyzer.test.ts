@@ -1,5 +1,7 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
 import winston from 'winston';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,7 +10,8 @@ import {
   type ComparisonStep,
 } from '../../src/analysis/analyzer.js';
 import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
-import { ANALYSIS_DEFAULTS } from '../../src/api/schema.js';
+import { ANALYSIS_DEFAULTS, MAX_QUERY_LENGTH } from '../../src/api/schema.js';
+import { startHttpServer } from '../../src/server/http.js';
 
 const passed: CheckResult = {
   verdict: 'pass',
@@ -146,7 +149,8 @@ describe('the analyzer when Prometheus is down', () => {
     });
     await createPrometheusAnalyzer({ ...fast, logger }).check(request());
     const warnings = lines.filter((line) => line.level === 'warn');
-    expect(warnings).toHaveLength(4); // requests, error rate, P99 and slow requests
+    // Requests, error rate, P99 and slow requests, and the callers' requests and error rate.
+    expect(warnings).toHaveLength(6);
     expect(warnings[0]).toMatchObject({ message: 'Prometheus query failed', address });
   });
 
@@ -158,6 +162,17 @@ describe('the analyzer when Prometheus is down', () => {
     expect(result.verdict).toBe('inconclusive');
     expect(result.inconclusive).toContain('comparison: stable has no latency buckets');
     expect(result.comparison).toEqual({ stored: 'state' });
+  });
+
+  it('keeps JavaScript error text of a bug out of the reason, which reaches status', async () => {
+    const comparison: ComparisonStep = async (req) => {
+      return { verdict: (req as unknown as { nothing: { resultType: 'pass' } }).nothing.resultType };
+    };
+    const result = await createPrometheusAnalyzer({ ...fast, comparison }).check(request());
+    expect(result.inconclusive).toContain(
+      'comparison: could not be computed (an internal error; the controller log has the details)',
+    );
+    expect(result.inconclusive.join(' ')).not.toContain('Cannot read properties');
   });
 
   it('does not run the comparison when the Rollout turned it off', async () => {
@@ -189,4 +204,46 @@ describe('the analyzer when Prometheus is down', () => {
     const result = await createPrometheusAnalyzer(fast).check(request({ at, stepStartedAt: at }));
     expect(result.inconclusive).toEqual(['no canary traffic in this step']);
   });
+});
+
+describe("a check's time budget", () => {
+  it('ends a check against a Prometheus that never answers at its budget, while /healthz answers at once', async () => {
+    const hanging = createHttpServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const { server, url } = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      ready: () => true,
+    });
+    try {
+      // The heaviest query the schema admits, of the shape that took the old placeholder regex 15 s of the event loop.
+      const heavy = { name: 'heavy', query: '{{' + ' '.repeat(MAX_QUERY_LENGTH - 2), max: 1 };
+      const started = performance.now();
+      const checking = createPrometheusAnalyzer({ budgetMs: 2_000, timeoutMs: 60_000 }).check({
+        namespace: 'shop',
+        canaryWorkload: 'web-canary',
+        stableWorkload: 'web-stable',
+        analysis: { ...ANALYSIS_DEFAULTS, metrics: [heavy] },
+        prometheus: { address: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}` },
+        at: new Date('2026-01-01T00:05:00Z'),
+        stepStartedAt: new Date('2026-01-01T00:04:00Z'),
+      });
+      const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      expect(health.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(1_000);
+
+      const result = await checking;
+      expect(result.verdict).toBe('inconclusive');
+      expect(result.inconclusive).toContain(
+        "requests: the check's time budget of 2s ran out before Prometheus answered",
+      );
+      expect(result.inconclusive.some((reason) => reason.startsWith('comparison: '))).toBe(true);
+      expect(performance.now() - started).toBeLessThan(10_000);
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 30_000);
 });

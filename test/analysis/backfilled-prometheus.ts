@@ -1,23 +1,22 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-// A real Prometheus serving fixed metrics: the samples are backfilled as TSDB blocks with promtool,
-// then Prometheus starts on them with no scrape targets, so every query answer is deterministic.
+import type { PrometheusBuild } from '../support/prometheus.js';
 
-export const PROMETHEUS_BIN = '/usr/bin/prometheus';
-export const PROMTOOL_BIN = '/usr/bin/promtool';
-export const prometheusInstalled = existsSync(PROMETHEUS_BIN) && existsSync(PROMTOOL_BIN);
+// A real Prometheus serving fixed metrics: the samples are backfilled as TSDB blocks with the promtool of the same
+// version, then Prometheus starts on them with no scrape targets, so every query answer is deterministic. Each
+// version stores the data as it would have scraped it: 3.x's promtool rewrites `le="500"` to "500.0" as its scrape
+// does (both parse with model/textparse, which normalises histogram `le` values).
 
-/** One series: its samples are `value(t)` every `stepSeconds` from `fromSeconds` to `toSeconds`. */
+/** One series: its samples are `value(t)` every `stepSeconds` from `fromSeconds` to `toSeconds`; none where undefined. */
 export interface SeriesSpec {
   name: string;
   labels: Record<string, string>;
-  value: (secondsSinceStart: number) => number;
+  value: (secondsSinceStart: number) => number | undefined;
 }
 
 export interface Family {
@@ -46,7 +45,8 @@ export function toOpenMetrics(families: Family[], range: SampleRange): string {
         .map(([key, val]) => `${key}="${escapeOpenMetrics(val)}"`)
         .join(',');
       for (let t = range.fromSeconds; t <= range.toSeconds; t += range.stepSeconds) {
-        lines.push(`${name}{${labelText}} ${value(t - range.fromSeconds)} ${t}`);
+        const sample = value(t - range.fromSeconds);
+        if (sample !== undefined) lines.push(`${name}{${labelText}} ${sample} ${t}`);
       }
     }
   }
@@ -60,12 +60,16 @@ export interface RunningPrometheus {
 }
 
 /** Backfills the OpenMetrics text into a fresh TSDB and starts Prometheus on it (127.0.0.1, free port). */
-export async function startBackfilledPrometheus(openMetrics: string): Promise<RunningPrometheus> {
+export async function startBackfilledPrometheus(
+  prometheus: PrometheusBuild,
+  openMetrics: string,
+): Promise<RunningPrometheus> {
+  if (!prometheus.promtool) throw new Error(`${prometheus.name} has no promtool to backfill with`);
   const dir = await mkdtemp(join(tmpdir(), 'stepwise-prometheus-'));
   const dataDir = join(dir, 'data');
   await writeFile(join(dir, 'metrics.om'), openMetrics);
   await writeFile(join(dir, 'prometheus.yml'), 'scrape_configs: []\n');
-  await promisify(execFile)(PROMTOOL_BIN, [
+  await promisify(execFile)(prometheus.promtool, [
     'tsdb',
     'create-blocks-from',
     'openmetrics',
@@ -75,7 +79,7 @@ export async function startBackfilledPrometheus(openMetrics: string): Promise<Ru
 
   const port = await freePort();
   const child = spawn(
-    PROMETHEUS_BIN,
+    prometheus.binary,
     [
       `--storage.tsdb.path=${dataDir}`,
       `--config.file=${join(dir, 'prometheus.yml')}`,

@@ -66,3 +66,85 @@ describe('the comparison on counter readings', () => {
     );
   });
 });
+
+// Istio retries a failed request up to twice, and the server sidecar (reporter="destination") counts every attempt:
+// one request that fails every time shows up as three 5xx on one arm. The errors guard must weigh it as one.
+
+/** Server-side counters of one pod, and with `callers` the same arm as its callers' sidecars report it. */
+const arm = (requests: number, errors: number, callers?: [requests: number, errors: number]): ArmReading => ({
+  ...pod(requests, errors, 0),
+  ...(callers && {
+    callers: { requests: { '{pod="client"}': callers[0] }, errors: { '{pod="client"}': callers[1] } },
+  }),
+});
+
+/** The comparison after one 10 s interval from `before` to `after`. */
+const oneInterval = (before: [ArmReading, ArmReading], after: [ArmReading, ArmReading]) =>
+  compareCounters(
+    startComparison(edge, { at: t0, canary: before[0], stable: before[1] }),
+    { at: t(10), canary: after[0], stable: after[1] },
+    settings,
+  );
+
+/**
+ * One failed request on the canary, none on stable, canary share 0.1: each rollback ratio rho has the likelihood
+ * ratio rho / (1 + 0.1 (rho - 1)), i.e. 1.5/1.05, 2/1.1, 3/1.2, 5/1.4, 10/1.9, 20/2.9, 50/5.9, whose mean is
+ * 29.952468 / 7 = 4.278924; the slow guard has no events (e-value 1), so the evidence is (4.278924 + 1) / 2.
+ */
+const ONE_FAILED_REQUEST = 2.639462;
+
+describe('the comparison on retried requests', () => {
+  it('counts a request that failed on all three attempts once, from the callers’ reports', () => {
+    // 100 requests, one failing 3 times: 102 attempts, 3 of them 5xx.
+    const result = oneInterval(
+      [arm(0, 0, [0, 0]), arm(0, 0, [0, 0])],
+      [arm(102, 3, [100, 1]), arm(900, 0, [900, 0])],
+    );
+    expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
+    expect(result.comparison.evidence.errors.canaryEvents).toBe(1);
+  });
+
+  it('weighs server-side attempts by 1/3 when no caller reports, so three failed attempts weigh one request', () => {
+    const result = oneInterval([arm(0, 0), arm(0, 0)], [arm(100, 3), arm(900, 0)]);
+    expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
+    // Counted as three attempts, the same data would be (mean of (rho/(1 + 0.1 (rho - 1)))^3 + 1) / 2 = 82.8.
+    expect(result.evidence!).toBeLessThan(3);
+  });
+
+  it('uses the server-side attempts while stable has no callers’ reports at the previous reading', () => {
+    const result = oneInterval(
+      [arm(0, 0, [0, 0]), arm(0, 0)],
+      [arm(100, 3, [100, 3]), arm(900, 0, [900, 0])],
+    );
+    expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
+  });
+});
+
+describe('the comparison on requests no canary pod answered', () => {
+  const withUnanswered = (reading: ArmReading, failed: number): ArmReading => ({
+    ...reading,
+    unanswered: { '{pod="client"}': failed },
+  });
+
+  it('counts them as the canary’s failed requests once its pods, which served before, serve nothing', () => {
+    const result = oneInterval(
+      [withUnanswered(arm(500, 0, [500, 0]), 0), arm(4500, 4, [4500, 4])],
+      [withUnanswered(arm(500, 0, [500, 0]), 40), arm(5400, 5, [5400, 5])],
+    );
+    expect(result.comparison.evidence.errors.canaryEvents).toBe(40);
+    expect(result).toMatchObject({ verdict: 'fail', decisive: true });
+  });
+
+  it('leaves them out while the canary has not served yet or still serves: the mesh learns of new pods late', () => {
+    const notYet = oneInterval(
+      [withUnanswered(none, 0), arm(4500, 4, [4500, 4])],
+      [withUnanswered(arm(10, 0, [10, 0]), 40), arm(5400, 5, [5400, 5])],
+    );
+    expect(notYet.comparison.evidence.errors.canaryEvents).toBe(0);
+    const serving = oneInterval(
+      [withUnanswered(arm(500, 0, [500, 0]), 0), arm(4500, 4, [4500, 4])],
+      [withUnanswered(arm(600, 0, [600, 0]), 40), arm(5400, 5, [5400, 5])],
+    );
+    expect(serving.comparison.evidence.errors.canaryEvents).toBe(0);
+  });
+});

@@ -202,3 +202,106 @@ describe('authentication', () => {
     }
   });
 });
+
+describe('hostile or foreign answers', () => {
+  const wideVector = (series: number, labelChars: number) => ({
+    status: 200,
+    body: {
+      status: 'success',
+      data: {
+        resultType: 'vector',
+        result: Array.from({ length: series }, (_, i) => ({
+          metric: { pod: `p${i}`, filler: 'x'.repeat(labelChars) },
+          value: [1700000000, '1'],
+        })),
+      },
+    },
+  });
+  const client = (options: Parameters<typeof createPrometheusClient>[1] = {}) =>
+    createPrometheusClient({ address }, { retry: fastRetry, ...options });
+
+  it('refuses an answer above 1 MiB while reading it, and does not ask again', async () => {
+    answers.push({ status: 200, body: wideVector(1, 2 * 1024 * 1024).body }, vector('1'));
+    expect(await client().query('sum(up)', at)).toEqual(
+      noValue(
+        'error',
+        'Prometheus answered more than 1 MiB; aggregate the query (e.g. with sum) so that it returns one series',
+      ),
+    );
+    expect(seen).toHaveLength(1);
+  });
+
+  it('says what came instead of a query result, never a JavaScript TypeError', async () => {
+    const cases: [Canned, RegExp][] = [
+      [
+        { status: 200, body: { status: 'success' } },
+        /^Prometheus answered HTTP 200 with no data\.resultType instead/,
+      ],
+      [
+        { status: 200, body: '<html>login</html>' },
+        /^Prometheus answered HTTP 200 with a body that is not JSON instead/,
+      ],
+      [
+        {
+          status: 200,
+          body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {} }] } },
+        },
+        /with a malformed sample instead of a query result; check that the address is the Prometheus base URL/,
+      ],
+      [
+        { status: 200, body: { status: 'success', data: { resultType: 'table', result: [] } } },
+        /unknown result type "table"/,
+      ],
+    ];
+    for (const [answer, reason] of cases) {
+      answers.push(answer);
+      const result = await client().query('sum(up)', at);
+      expect(result).toMatchObject({ kind: 'error', reason: expect.stringMatching(reason) as unknown });
+      expect((result as { reason: string }).reason).not.toMatch(/Cannot read|undefined/);
+    }
+  });
+
+  it('cuts a long error text from the server to a length that fits in status', async () => {
+    answers.push({ status: 200, body: { status: 'error', error: 'e'.repeat(100_000) } });
+    const result = (await client().query('sum(up)', at)) as { reason: string };
+    expect(result.reason).toMatch(/^Prometheus answered HTTP 200 with an error: e+…$/);
+    expect(result.reason.length).toBeLessThan(300);
+  });
+
+  it('keeps at most 500 series, and long label sets only as a short digest', async () => {
+    answers.push(wideVector(501, 1));
+    expect(await client().querySeries('up', at)).toMatchObject({
+      kind: 'error',
+      reason: expect.stringContaining('501 series') as unknown,
+    });
+    answers.push(wideVector(3, 10_000));
+    const values = await client().querySeries('up', at);
+    const keys = Object.keys(values);
+    expect(keys).toHaveLength(3);
+    for (const key of keys) expect(key).toMatch(/^sha256:[0-9a-f]{32}$/);
+    answers.push(wideVector(3, 10_000));
+    expect(Object.keys(await client().querySeries('up', at))).toEqual(keys);
+  });
+
+  it('gives up at once when its signal aborts, saying why, with no retry after it', async () => {
+    let requests = 0;
+    const hanging = createServer(() => {
+      requests += 1;
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = performance.now();
+      const signal = AbortSignal.timeout(100);
+      const result = await createPrometheusClient(
+        { address: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}` },
+        { retry: fastRetry, timeoutMs: 60_000, signal },
+      ).query('sum(up)', at);
+      expect(result).toMatchObject({ kind: 'unreachable' });
+      expect(requests).toBe(1);
+      expect(performance.now() - started).toBeLessThan(10_000); // the request's own timeout is 60 s
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  });
+});

@@ -230,3 +230,13 @@ describe('the P99 guard at small sample sizes', () => {
     expect(result.inconclusive).toEqual(['slow requests: no data']);
   });
 });
+
+describe('a share with no sampling-noise bound', () => {
+  it('does not call an error rate of 10^6 within sampling noise, whose Wilson bound would be NaN', () => {
+    const result = evaluateThresholds({ ...healthy, errorRate: 1e6 }, spec);
+    expect(result.verdict).toBe('inconclusive');
+    expect(result.inconclusive).toEqual([
+      'error rate 100000000% is above the limit 1% but it is not a share of 1200 requests',
+    ]);
+  });
+});

@@ -58,11 +58,19 @@ describe('Rollout validation', () => {
     expect(found).toEqual([
       'spec.analysis.interval: "-5s" is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
       'spec.analysis.stepDuration: "soon" is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
-      'spec.progressDeadline: "0s" must be above zero; use e.g. 15s',
+      'spec.progressDeadline: "0s" is below the minimum 1s (no pod becomes ready that fast); use e.g. 15s',
     ]);
     expect(problems(spec({ progressDeadline: '0s' }))).toEqual([
-      'spec.progressDeadline: "0s" must be above zero; use e.g. 15s',
+      'spec.progressDeadline: "0s" is below the minimum 1s (no pod becomes ready that fast); use e.g. 15s',
     ]);
+  });
+
+  it('refuses an interval below 1s, which only multiplies queries and status writes', () => {
+    expect(problems(spec({ analysis: { interval: '1ms' } }))).toEqual([
+      'spec.analysis.interval: "1ms" is below the minimum 1s (a check between two Prometheus scrapes sees nothing new); use e.g. 15s',
+    ]);
+    expect(problems(spec({ analysis: { interval: '999ms' } }))).toHaveLength(1);
+    expect(problems(spec({ analysis: { interval: '1s' } }))).toEqual([]);
   });
 
   it('rejects unknown fields, naming each', () => {
@@ -123,6 +131,71 @@ describe('Rollout validation', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems.map((p) => p.path)).toEqual(['apiVersion', 'metadata.name']);
+  });
+});
+
+describe('bounds on hostile input', () => {
+  const metric = (query: string) => ({ name: 'm', query, max: 1 });
+
+  it('refuses a custom query longer than 4096 characters, naming the field', () => {
+    expect(problems(spec({ analysis: { metrics: [metric('{{' + ' '.repeat(6_000))] } }))).toEqual([
+      'spec.analysis.metrics[0].query: is longer than 4096 characters; shorten it',
+    ]);
+  });
+
+  it('bounds every list and map: metrics, routes, steps, allowed images, headers', () => {
+    const many = <T>(n: number, item: (i: number) => T) => Array.from({ length: n }, (_, i) => item(i));
+    const istio = spec().trafficRouting.istio;
+    expect(
+      problems(
+        spec({
+          trafficRouting: {
+            istio: { ...istio, virtualService: { name: 'vs', routes: many(33, (i) => `r${i}`) } },
+          },
+          analysis: {
+            metrics: many(21, (i) => metric(`x${i}`)).map((m, i) => ({ ...m, name: `m${i}` })),
+            prometheus: {
+              address: 'http://p:9090',
+              headers: Object.fromEntries(many(33, (i) => [`h${i}`, 'v'])),
+            },
+          },
+          trigger: { allowedImages: many(33, (i) => `registry.example.com/app${i}`) },
+        }),
+      ),
+    ).toEqual([
+      'spec.trafficRouting.istio.virtualService.routes: has more than 32 items; keep at most 32',
+      'spec.analysis.prometheus.headers: has more than 32 headers; send at most 32',
+      'spec.analysis.metrics: has more than 20 items; keep at most 20',
+      'spec.trigger.allowedImages: has more than 32 items; keep at most 32',
+    ]);
+  });
+
+  it('names a header whose name is too long by its start only', () => {
+    const name = 'x'.repeat(300);
+    const found = problems(
+      spec({ analysis: { prometheus: { address: 'http://p:9090', headers: { [name]: 'v' } } } }),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(
+      /^spec\.analysis\.prometheus\.headers: key "x+… \(302 characters\) is longer than 256/,
+    );
+  });
+
+  it('refuses header names that are not HTTP tokens and values with line breaks, before any request is sent', () => {
+    const prometheus = (headers: Record<string, string>) =>
+      spec({ analysis: { prometheus: { address: 'http://p:9090', headers } } });
+    expect(problems(prometheus({ 'X Bad': 'v' }))).toEqual([
+      'spec.analysis.prometheus.headers: key "X Bad" is not an HTTP header name; use letters, digits and "-"',
+    ]);
+    expect(problems(prometheus({ 'X-Org': 'a\r\nInjected: yes' }))).toEqual([
+      'spec.analysis.prometheus.headers.X-Org: "a\\r\\nInjected: yes" contains a line break or NUL; write the header value on one line',
+    ]);
+  });
+
+  it('quotes a megabyte-long wrong value by its first characters, so the message fits in status', () => {
+    const [found] = problems(spec({ analysis: { onInconclusive: 'y'.repeat(1_000_000) } }));
+    expect(found!.length).toBeLessThan(300);
+    expect(found).toContain('(1000002 characters)');
   });
 });
 

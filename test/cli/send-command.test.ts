@@ -84,6 +84,27 @@ describe('sending a command to the controller', () => {
     expect(r.metadata.annotations[COMMAND_ANNOTATION]).toBe('abort');
   });
 
+  it('refuses a command to a Rollout being deleted, writing nothing', async () => {
+    await sandbox.custom.createNamespacedCustomObject({
+      ...ROLLOUTS,
+      body: {
+        apiVersion: 'stepwise.dev/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'leaving', finalizers: ['example.com/hold'] },
+        spec: {},
+      },
+    });
+    await sandbox.custom.deleteNamespacedCustomObject({ ...ROLLOUTS, name: 'leaving' });
+    const error = await sendCommand(cluster, 'default', 'leaving', 'abort', { timeoutMs: 2_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as CliError).message).toBe('Rollout default/leaving is being deleted; abort was not sent');
+    const r = (await sandbox.custom.getNamespacedCustomObject({ ...ROLLOUTS, name: 'leaving' })) as {
+      metadata: { annotations?: Record<string, string> };
+    };
+    expect(r.metadata.annotations).toBeUndefined();
+  });
+
   it('fails with exit status 2 for a Rollout that does not exist, writing nothing', async () => {
     const error = await sendCommand(cluster, 'default', 'nope', 'retry', { timeoutMs: 200 }).catch(
       (e: unknown) => e,

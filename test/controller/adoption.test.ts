@@ -3,6 +3,7 @@
 // Deployment; once the route points at the subsets, 100% goes to stable and the user's Deployment is parked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
+import { cartDeployment, cartDestinationRule, cartRollout } from './cart.js';
 import { controllerOnSandbox, DR, ROLLOUTS, VS, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
@@ -26,20 +27,7 @@ describe('adopting a running service whose routing predates the track subsets', 
   beforeAll(async () => {
     sandbox = await controllerOnSandbox(ns, 300);
     const { apps, custom } = sandbox;
-    await apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'cart' },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: 'cart' } },
-          template: {
-            metadata: { labels: { app: 'cart' } },
-            spec: { containers: [{ name: 'cart', image: 'cart:1' }] },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns, body: cartDeployment(3) });
     await custom.createNamespacedCustomObject({
       ...VS,
       namespace: ns,
@@ -50,36 +38,8 @@ describe('adopting a running service whose routing predates the track subsets', 
         spec: { hosts: ['cart'], http: hostOnlyRoute },
       },
     });
-    await custom.createNamespacedCustomObject({
-      ...DR,
-      namespace: ns,
-      body: {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'DestinationRule',
-        metadata: { name: 'cart' },
-        spec: {
-          host: 'cart',
-          subsets: [
-            { name: 'stable', labels: { 'stepwise.dev/track': 'stable' } },
-            { name: 'canary', labels: { 'stepwise.dev/track': 'canary' } },
-          ],
-        },
-      },
-    });
-    await custom.createNamespacedCustomObject({
-      ...ROLLOUTS,
-      namespace: ns,
-      body: {
-        apiVersion: 'stepwise.dev/v1alpha1',
-        kind: 'Rollout',
-        metadata: { name: 'cart' },
-        spec: {
-          targetRef: { name: 'cart' },
-          trafficRouting: { istio: { virtualService: { name: 'cart' }, destinationRule: { name: 'cart' } } },
-          analysis: { prometheus: { address: 'http://127.0.0.1:1' } },
-        },
-      },
-    });
+    await custom.createNamespacedCustomObject({ ...DR, namespace: ns, body: cartDestinationRule() });
+    await custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: cartRollout() });
     await sandbox.start();
   }, 30_000);
 

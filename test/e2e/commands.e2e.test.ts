@@ -143,9 +143,12 @@ describe.skipIf(!prometheusInstalled)('operator commands on the sandbox, end to 
     ).toEqual([10]);
   }, 120_000);
 
-  it('promote --full from step 1 goes straight to promotion', async () => {
+  it('promote --full from step 1 goes straight to promotion (with --force: this revision was aborted before)', async () => {
+    const refused = await e2e.cli(['promote', APP, '--full']);
+    expect(refused.code, refused.stdout).toBe(1);
+    expect(refused.stderr).toMatch(/was aborted at .*needs `stepwise promote --full --force`/);
     const before = Date.now();
-    const full = await e2e.cli(['promote', APP, '--full']);
+    const full = await e2e.cli(['promote', APP, '--full', '--force']);
     expect(full.code, full.stderr).toBe(0);
     expect(full.stdout).toMatch(/skipping the remaining steps from step 1\/3/);
     const status = await e2e.waitFor('promotion', settled, 60_000);

@@ -7,15 +7,46 @@ import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/clie
 import type { RolloutStatus } from '../../src/api/status.js';
 import { startControllerProcess, type ControllerProcess } from '../../src/sandbox/controller-process.js';
 import type { MeshOptions } from '../../src/sandbox/mesh/index.js';
-import { readManifests, startSandboxStack, type SandboxStack } from '../../src/sandbox/stack.js';
+import { describePrometheus, findPrometheusBinary } from '../../src/sandbox/prometheus.js';
+import {
+  readManifests,
+  startSandboxStack,
+  type SandboxStack,
+  type StackOptions,
+} from '../../src/sandbox/stack.js';
+import { startClusterStack } from '../cluster/stack.js';
+import { CLUSTER_TIER } from '../cluster/tier.js';
 
-export const prometheusInstalled = existsSync('/usr/bin/prometheus');
+/** The Prometheus the end-to-end tier runs on: the sandbox's own choice (the built 3.x, else 2.x on PATH). */
+const e2ePrometheus = (() => {
+  try {
+    return findPrometheusBinary();
+  } catch (error) {
+    console.warn(`skipping the end-to-end tests: ${(error as Error).message}`);
+    return undefined;
+  }
+})();
+if (e2ePrometheus) console.log(`end-to-end tests on ${describePrometheus(e2ePrometheus)}`);
+export const prometheusInstalled = e2ePrometheus !== undefined || CLUSTER_TIER;
 export const APP = 'product-service';
 export const IMAGE = 'registry.example.com/product-service';
 const ROLLOUT = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
 const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
 
-export interface E2EOptions {
+/** What the harness needs of a stack: the sandbox's, or a real control plane's (test/cluster). */
+export type E2EStack = Pick<
+  SandboxStack,
+  'mesh' | 'prometheus' | 'kubeConfig' | 'kubeconfigPath' | 'namespace' | 'dir' | 'apply' | 'close'
+> & {
+  /** The controller's credential when it is not the test's (e.g. the chart's ServiceAccount). */
+  controllerKubeconfigPath?: string;
+  /** Flags every controller of this stack gets first (e.g. the chart's leader-election flags). */
+  controllerArgs?: string[];
+};
+
+export interface E2EOptions<S extends E2EStack = SandboxStack> {
+  /** Starts the stack; the in-memory sandbox by default. */
+  stack?: (options: StackOptions) => Promise<S>;
   /** Merged over the example Rollout's spec.analysis (the Prometheus address is set by the harness). */
   analysis?: Record<string, unknown>;
   steps?: Record<string, unknown>[];
@@ -34,8 +65,8 @@ export interface CliRun {
   stderr: string;
 }
 
-export interface E2E {
-  stack: SandboxStack;
+export interface E2E<S extends E2EStack = SandboxStack> {
+  stack: S;
   namespace: string;
   logFile: string;
   controller: ControllerProcess;
@@ -58,6 +89,8 @@ export interface E2E {
   launchController(logFile: string, extraArgs?: string[]): ControllerProcess;
   /** Canary weights of the managed route, in the order the mesh routed by them, with their times. */
   canaryWeights(): { weight: number; at: number }[];
+  /** The canary weights the mesh routed by from `at` on, in order. */
+  canaryWeightsSince(at: number): number[];
   /** Waits until the Rollout adopted the target and the mesh routes everything to stable. */
   adopted(): Promise<void>;
   /** Waits until the mesh routes by this canary weight (it reads the VirtualService a few times a second). */
@@ -79,8 +112,14 @@ export interface RunningCli {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
-  const stack = await startSandboxStack({
+export async function startE2E<S extends E2EStack = SandboxStack>(
+  options: E2EOptions<S> = {},
+): Promise<E2E<S>> {
+  // The cluster tier (npm run test:cluster) runs the same scenarios on a real control plane.
+  const startStack =
+    options.stack ??
+    ((CLUSTER_TIER ? startClusterStack : startSandboxStack) as unknown as (o: StackOptions) => Promise<S>);
+  const stack = await startStack({
     rps: options.rps ?? 50,
     podReadyDelayMs: options.podReadyDelayMs ?? 500,
     ...(options.mesh ? { mesh: options.mesh } : {}),
@@ -101,10 +140,10 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
   const apps = stack.kubeConfig.makeApiClient(AppsV1Api);
   const launch = (file = logFile, extraArgs: string[] = []) =>
     startControllerProcess({
-      kubeconfigPath: stack.kubeconfigPath,
+      kubeconfigPath: stack.controllerKubeconfigPath ?? stack.kubeconfigPath,
       logFile: file,
       logLevel: 'debug',
-      extraArgs: [...(options.controllerArgs ?? []), ...extraArgs],
+      extraArgs: [...(stack.controllerArgs ?? []), ...(options.controllerArgs ?? []), ...extraArgs],
     });
   const cliArgv = (args: string[]) => [
     '--import',
@@ -116,7 +155,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     '-n',
     namespace,
   ];
-  const e2e: E2E = {
+  const e2e: E2E<S> = {
     stack,
     namespace,
     logFile,
@@ -207,6 +246,12 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
           at: r.firstSeenAt.getTime(),
         }));
     },
+    canaryWeightsSince(at) {
+      return e2e
+        .canaryWeights()
+        .filter((w) => w.at >= at)
+        .map((w) => w.weight);
+    },
     async adopted() {
       await e2e.waitFor('adoption', isHealthy);
       await e2e.meshRoutesCanaryWeight(0);
@@ -272,7 +317,7 @@ export async function until<T>(what: string, probe: () => T | undefined, timeout
 }
 
 /** Requests the canary Deployment has served so far. */
-const canaryServed = (stack: SandboxStack) =>
+const canaryServed = (stack: E2EStack) =>
   stack.mesh
     .stats()
     .filter((s) => s.workload === `${APP}-canary`)

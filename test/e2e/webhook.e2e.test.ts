@@ -8,7 +8,12 @@ import { APP, IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './
 
 const TOKEN = 'e2e-token-5f2c';
 const HMAC_KEY = 'e2e-hmac-key-9d1e';
-const sign = (body: string) => `sha256=${createHmac('sha256', HMAC_KEY).update(body).digest('hex')}`;
+// Signed as docs/ci.md tells CI to sign: HMAC-SHA256 of "v1:<timestamp>:<body>".
+const sign = (body: string) => {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const mac = createHmac('sha256', HMAC_KEY).update(`v1:${timestamp}:${body}`).digest('hex');
+  return { 'x-stepwise-timestamp': timestamp, 'x-stepwise-signature': `v1=${mac}` };
+};
 
 describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end to end', () => {
   let e2e: E2E;
@@ -19,7 +24,7 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
       analysis: { interval: '1s', stepDuration: '2s', minRequests: 5, comparison: { enabled: false } },
       steps: [{ weight: 25 }, { weight: 75 }],
       podReadyDelayMs: 200,
-      controllerArgs: ['--webhook-secret', 'default/stepwise-webhook'],
+      controllerArgs: ['--webhook-secret', 'default/stepwise-webhook', '--namespace', 'default'],
     });
     await e2e.stack.kubeConfig.makeApiClient(CoreV1Api).createNamespacedSecret({
       namespace: e2e.namespace,
@@ -50,11 +55,7 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
     const cases: [string, Promise<Response>, number][] = [
       ['no credentials', post(body()), 401],
       ['a wrong token', post(body(), { authorization: 'Bearer wrong' }), 401],
-      [
-        'a wrong signature',
-        post(body(), { 'x-stepwise-signature': sign(body({ image: `${IMAGE}:other` })) }),
-        401,
-      ],
+      ['a wrong signature', post(body(), sign(body({ image: `${IMAGE}:other` }))), 401],
       [
         'another repository',
         post(body({ image: 'evil.example.com/product-service:2.0.0' }), { authorization: `Bearer ${TOKEN}` }),
@@ -67,6 +68,12 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
         413,
       ],
       ['bad JSON', post('{"namespace":', { authorization: `Bearer ${TOKEN}` }), 400],
+      [
+        'a namespace the controller does not watch',
+        post(body({ namespace: 'kube-system' }), { authorization: `Bearer ${TOKEN}` }),
+        403,
+      ],
+      ['a malformed image', post(body({ image: `${IMAGE}:` }), { authorization: `Bearer ${TOKEN}` }), 400],
     ];
     for (const [what, response, code] of cases) {
       const res = await response;
@@ -84,8 +91,10 @@ describe.skipIf(!prometheusInstalled)('the trigger webhook on the sandbox, end t
 
   it('a signed call sets the image and the controller rolls the new revision out', async () => {
     const payload = body();
-    const res = await post(payload, { 'x-stepwise-signature': sign(payload) });
+    const headers = sign(payload);
+    const res = await post(payload, headers);
     expect(res.status).toBe(202);
+    expect((await post(payload, headers)).status, 'the same signed request replayed').toBe(401);
     const result = (await res.json()) as { revision: string; changed: boolean };
     expect(result.changed).toBe(true);
     expect(await targetImage()).toBe(`${IMAGE}:2.0.0`);

@@ -91,6 +91,8 @@ describe('the routing examples, through the router of their mode', () => {
     return result.spec;
   };
   const ns = 'production';
+  // Both examples send the canary's traffic to product-service-canary: its callers' 503s are the canary's.
+  const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
 
   const cases: [string, () => { router: TrafficRouter; stored: () => Json }, RegExp][] = [
     [
@@ -118,12 +120,12 @@ describe('the routing examples, through the router of their mode', () => {
 
   it.each(cases)('%s: the router manages it, moving only the two weights', async (_dir, make, weightPath) => {
     const { router, stored } = make();
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
     const before = structuredClone(stored());
     await router.setCanaryWeight(25);
     const changed = changedPaths(before, stored()).filter((p) => p !== '/metadata/resourceVersion');
     expect(changed).toHaveLength(2);
     for (const path of changed) expect(path).toMatch(weightPath);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 25, inSync: true });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 25, inSync: true, host: CANARY_HOST });
   });
 });

@@ -123,6 +123,7 @@ describe('Helm chart charts/stepwise', () => {
         '--namespace=production',
         '--namespace=staging',
         '--prometheus-address=http://prometheus-operated.monitoring:9090',
+        '--prometheus-credentials-address=https://prometheus.monitoring.example.com/tenant-a',
         '--log-level=debug',
         '--log-format=text',
         '--workers=8',

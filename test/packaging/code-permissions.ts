@@ -83,15 +83,17 @@ export function importGraph(root: string, entry: string): string[] {
 /** Files among `files` that create API clients or watches. */
 export function filesCallingTheApi(root: string, files: string[]): string[] {
   return files.filter((f) =>
-    /makeApiClient\(|new Watch\(|KubernetesObjectApi/.test(readFileSync(join(root, f), 'utf8')),
+    /makeApiClient\(|boundedApiClient\(|new Watch\(|KubernetesObjectApi/.test(
+      readFileSync(join(root, f), 'utf8'),
+    ),
   );
 }
 
 /** API client variables (`this.apps`, `custom`) -> their class. */
 function apiClients(text: string): Set<string> {
   const names = new Set<string>();
-  for (const [, name] of text.matchAll(/(?:this\.)?(\w+)\s*=\s*[\w.]*makeApiClient\(\w+\)/g))
-    names.add(name!);
+  const made = /(?:this\.)?(\w+)\s*=\s*(?:[\w.]*makeApiClient\(\w+\)|boundedApiClient\(\s*[\w.]+,\s*\w+)/g;
+  for (const [, name] of text.matchAll(made)) names.add(name!);
   return names;
 }
 

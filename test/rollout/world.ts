@@ -7,6 +7,8 @@ import { type RolloutSpec, type RolloutSpecInput, rolloutSpecSchema } from '../.
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
+import { specForPass } from '../../src/rollout/last-valid-spec.js';
+import { isAllowedMove } from '../../src/rollout/phase-table.js';
 import { canaryReplicas } from '../../src/rollout/plan.js';
 import { decide } from '../../src/rollout/transitions.js';
 import type {
@@ -86,6 +88,8 @@ export class World {
   canary?: SimDeployment;
   vsWeight = 10; // the user's VirtualService starts at 90/10 as in the shared example
   problems: Observed['problems'] = [];
+  /** A spec as the user edited it (possibly invalid), instead of `spec`. */
+  editedSpec?: unknown;
   awaitingRouting?: string;
   command?: { id: string; name: string };
   podReadyMs = 3_000;
@@ -138,17 +142,24 @@ export class World {
 
   /** One controller pass: run a due check, decide, apply, assert the invariants. */
   pass(): Decision {
-    const due = checkDue(this.spec, this.status, new Date(this.now));
+    const due = checkDue(
+      specForPass(this.editedSpec ?? this.spec, this.status).spec,
+      this.status,
+      new Date(this.now),
+    );
     const check = due
       ? this.checker({ world: this, image: this.canary?.image ?? '', weight: this.vsWeight, due })
       : undefined;
+    const forPass = specForPass(this.editedSpec ?? this.spec, this.status);
     const observed = this.observed(check);
+    if (!forPass.guarding) observed.problems = [...observed.problems, ...forPass.problems];
     const before = this.status;
     const decision = decide({
-      spec: this.problems.length ? undefined : this.spec,
+      spec: observed.problems.length ? undefined : forPass.spec,
       status: before,
       observed,
       now: new Date(this.now),
+      ...(forPass.guarding ? { specProblems: forPass.problems } : {}),
     });
     // The status must survive a JSON round trip: it is all a restarted controller has.
     const status = JSON.parse(JSON.stringify(decision.status)) as RolloutStatus;
@@ -207,6 +218,14 @@ export class World {
   /** DESIGN §3, checked after every pass. */
   private assertInvariants(before: RolloutStatus, decision: Decision, observed: Observed): void {
     const after = decision.status;
+    // Every move is an edge of the transition table, and the moves chain from the phase the pass began in.
+    let phase = before.phase;
+    for (const move of decision.moves) {
+      expect(move.from, `move ${JSON.stringify(move)}`).toBe(phase);
+      expect(isAllowedMove(move), `move ${JSON.stringify(move)} is not in PHASE_TABLE`).toBe(true);
+      phase = move.to;
+    }
+    expect(after.phase).toBe(phase);
     const weightAction = decision.actions.find((a) => a.kind === 'setCanaryWeight');
     // §3.6: invalid input never changes traffic (nor anything else).
     if (
@@ -222,7 +241,13 @@ export class World {
     if (weightAction && weightAction.weight < (observed.canaryWeight ?? 0)) {
       expect(decision.actions[0]).toEqual(weightAction);
     }
-    if ((after.phase === 'RolledBack' || after.phase === 'Aborted') && before.phase !== after.phase) {
+    // (An abandoned promotion keeps the canary's weight until stable is back on its old template: promotion.ts.)
+    const restoring = before.phase === 'Promoting' && after.previousStable !== undefined;
+    if (
+      (after.phase === 'RolledBack' || after.phase === 'Aborted') &&
+      before.phase !== after.phase &&
+      !restoring
+    ) {
       if ((observed.canaryWeight ?? 0) > 0)
         expect(decision.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 0 });
     }

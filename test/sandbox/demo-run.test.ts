@@ -2,14 +2,19 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { describePrometheus, findPrometheusBinary } from '../../src/sandbox/prometheus.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const hasPrometheus = existsSync('/usr/bin/prometheus');
-if (!hasPrometheus) {
-  console.warn(
-    'demo-run: skipped, /usr/bin/prometheus is missing (install it with: apt-get install -y prometheus)',
-  );
-}
+const missingPrometheus = (() => {
+  try {
+    findPrometheusBinary();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+})();
+const hasPrometheus = missingPrometheus === undefined;
+if (!hasPrometheus) console.warn(`demo-run: skipped, ${missingPrometheus}`);
 
 function runDemo(args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -27,6 +32,13 @@ function runDemo(args: string[] = []): Promise<{ code: number | null; stdout: st
 }
 
 describe('npm run demo', () => {
+  it('runs the Prometheus named by --prometheus-bin or none: a missing one is an error naming the flag', async () => {
+    const { code, stdout, stderr } = await runDemo(['--prometheus-bin', '/nonexistent/prometheus']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--prometheus-bin: /nonexistent/prometheus is not an executable file');
+    expect(stdout).not.toContain('Starting');
+  }, 60_000);
+
   it.skipIf(!hasPrometheus)(
     'promotes the good release, rolls back the bad one with its reason, exits 0 and leaves nothing behind',
     async () => {
@@ -37,6 +49,8 @@ describe('npm run demo', () => {
       expect(stdout).toMatch(/^✔ 1\.1\.0: Succeeded after \d+ s/m);
       expect(stdout).toMatch(/^✔ 1\.2\.0-bad-errors: RolledBack after \d+ s: .*(error rate|5xx)/m);
       expect(stdout).toContain('Both verdicts as expected');
+      // It says which Prometheus it ran: the sandbox's default choice.
+      expect(stdout).toContain(`(${describePrometheus(findPrometheusBinary())})`);
       // Not a terminal: plain lines, one per change, no cursor movement.
       expect(stdout).not.toContain('\u001b');
       expect(stdout).toMatch(/^\[\d+:\d\d\] Progressing · step 4\/4 · canary 100%/m);

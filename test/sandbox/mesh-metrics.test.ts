@@ -153,11 +153,15 @@ describe('mesh metrics', () => {
     const noUpstream = samples.filter((sample) => sample.labels.response_flags === 'UH');
     expect(noUpstream.length).toBeGreaterThan(0);
     for (const sample of noUpstream) {
+      // As Istio's client sidecar labels it with no peer: the service from the cluster's metadata, no workload
+      // (populatePeerInfo in istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc).
       expect(sample.labels).toMatchObject({
         reporter: 'source',
         response_code: '503',
         destination_workload: 'unknown',
         destination_service: 'product-service.production.svc.cluster.local',
+        destination_service_name: 'product-service',
+        destination_service_namespace: 'production',
       });
     }
     expect(samples.some((s) => s.labels.reporter === 'destination' && s.labels.response_code === '503')).toBe(

@@ -70,7 +70,11 @@ describe('the simulated Prometheus', () => {
     const arm = new ScrapedArm(2);
     // 10 requests per second, all fast, scraped every 10 s from t = 100.
     for (let t = 100; t <= 160; t += 10) {
-      if (t > 100) arm.serve({ requests: 100, errors: 10, buckets: [100, 0] });
+      if (t > 100)
+        arm.serve({
+          pods: [{ requests: 100, errors: 10, buckets: [100, 0] }],
+          callers: { requests: 100, errors: 10 },
+        });
       arm.scrape(t);
     }
     // Window [103, 157]: the scrapes at or before its edges are 100 and 150, so 500 requests grew in it.

@@ -4,6 +4,8 @@ import { createGatewayRouter, type GatewayApiSpec } from '../../src/traffic/gate
 import { FakeGatewayApi } from './fake-gateway-api.js';
 
 const NS = 'production';
+/** The canary Service, whose callers' 503s the analysis reads. */
+const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A GAMMA HTTPRoute (parentRef the Service) with a header rule pinning testers to the canary and the split rule. */
@@ -69,12 +71,17 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
   it('runs 5 → 25 → 50 → 100 → 0 changing only the managed rule’s two weights, field for field', async () => {
     const { api, router } = setup();
     const original = structuredClone(api.route);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
     for (const weight of [5, 25, 50, 100, 0]) {
       await router.setCanaryWeight(weight);
       expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([100 - weight, weight]);
       expect(exceptManagedWeights(api.route)).toStrictEqual(exceptManagedWeights(original));
-      expect(await router.inspect()).toEqual({ ok: true, canaryWeight: weight, inSync: true });
+      expect(await router.inspect()).toEqual({
+        ok: true,
+        canaryWeight: weight,
+        inSync: true,
+        host: CANARY_HOST,
+      });
     }
     expect(api.patches).toHaveLength(5);
   });
@@ -108,7 +115,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
     const route = httpRoute();
     for (const ref of route.spec.rules[1].backendRefs) delete ref.weight;
     const { router } = setup(route);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 50, inSync: false });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 50, inSync: false, host: CANARY_HOST });
   });
 
   it('reads weights that do not sum to 100 as their share, and rewrites them', async () => {
@@ -116,7 +123,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
     route.spec.rules[1].backendRefs[0].weight = 900_000;
     route.spec.rules[1].backendRefs[1].weight = 100_000;
     const { api, router } = setup(route);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: false });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: false, host: CANARY_HOST });
     await router.setCanaryWeight(10);
     expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([90, 10]);
   });

@@ -4,6 +4,8 @@ import { createIstioRouter, type IstioSpec } from '../../src/traffic/istio.js';
 import { FakeIstioApi } from './fake-istio-api.js';
 
 const NS = 'production';
+/** The canary Service, whose callers' 503s the analysis reads. */
+const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function hostSplitSpec(istio: Json = {}): IstioSpec {
@@ -52,7 +54,7 @@ describe('Istio host split: the route sends to the two track Services', () => {
   it('moves only the two weights of the split between <app>-stable and <app>-canary', async () => {
     const { router, stored } = setup(hostSplitVs(), hostSplitSpec());
     const original = structuredClone(stored());
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true });
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
     for (const weight of [5, 50, 100, 0]) {
       await router.setCanaryWeight(weight);
       const now = structuredClone(stored());
@@ -62,7 +64,12 @@ describe('Istio host split: the route sends to the two track Services', () => {
       const expected = structuredClone(original);
       delete expected.metadata.resourceVersion;
       expect(now).toStrictEqual(expected);
-      expect(await router.inspect()).toEqual({ ok: true, canaryWeight: weight, inSync: true });
+      expect(await router.inspect()).toEqual({
+        ok: true,
+        canaryWeight: weight,
+        inSync: true,
+        host: CANARY_HOST,
+      });
     }
   });
 

@@ -69,6 +69,22 @@ describe('setting the image of a Rollout target', () => {
     ]);
   });
 
+  it.each([
+    'repo@',
+    'repo:',
+    'repo@sha256:',
+    'reg.io/app:1.3.0@evil.example.com/x:latest',
+    'reg.io/app:1\u0000',
+    `reg.io/app:${'9'.repeat(5000)}`,
+  ])('refuses the malformed image %j as invalid and writes nothing', async (image) => {
+    const before = (await read('single')).metadata!.generation;
+    const error = await setRolloutImage(cluster, 'default', 'single', { image }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TriggerError);
+    expect((error as TriggerError).kind).toBe('invalid');
+    expect((error as TriggerError).message).toMatch(/^image ".*"…? is not a valid image reference: /);
+    expect((await read('single')).metadata!.generation).toBe(before);
+  });
+
   it('says which object is missing', async () => {
     const error = await setRolloutImage(cluster, 'default', 'ghost', { image: 'x:1' }).catch(
       (e: unknown) => e,

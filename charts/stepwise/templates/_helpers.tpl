@@ -58,9 +58,10 @@ What the controller does in the watched namespaces, and nothing more: src/kube/c
 src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.test.ts keeps the two in step).
 */}}
 {{- define "stepwise.rules" -}}
+# patch: the finalizer that keeps <app>-stable serving when a Rollout is deleted (metadata only).
 - apiGroups: [stepwise.dev]
   resources: [rollouts]
-  verbs: [get, list, watch]
+  verbs: [get, list, patch, watch]
 - apiGroups: [stepwise.dev]
   resources: [rollouts/status]
   verbs: [patch]

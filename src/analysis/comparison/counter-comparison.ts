@@ -12,6 +12,7 @@ import {
   updateComparison,
   type ArmCounts,
   type ComparisonState,
+  type ErrorCounts,
   type GuardName,
 } from './guards.js';
 import { rateRatioBounds } from './confidence.js';
@@ -28,6 +29,16 @@ export interface ArmReading {
   errors: CounterSnapshot;
   /** Requests slower than the edge: `bucket{le="+Inf"} - bucket{le=edge}`, itself a counter. */
   slow: CounterSnapshot;
+  /**
+   * The arm's requests and 5xx as the callers' sidecars report them (reporter="source"): one count per request, after
+   * all of Istio's retries. Absent or empty when no caller is in the mesh.
+   */
+  callers?: { requests: CounterSnapshot; errors: CounterSnapshot };
+  /**
+   * The canary only: its callers' requests to the service that no pod answered (503 "no healthy upstream"), which
+   * Istio labels with the service alone, not the workload.
+   */
+  unanswered?: CounterSnapshot;
 }
 
 export interface CounterReading {
@@ -79,20 +90,52 @@ function usable(reading: CounterReading): boolean {
   return Object.keys(requests).length > 0 && Object.keys(slow).length > 0;
 }
 
-function missingSeries(
-  reading: CounterReading,
-  names: Pick<ComparisonSettings, 'canaryWorkload' | 'stableWorkload'>,
-): string[] {
-  const missing: string[] = [];
-  for (const [arm, workload] of [
+type WorkloadNames = Pick<ComparisonSettings, 'canaryWorkload' | 'stableWorkload'>;
+
+const armsOf = (names: WorkloadNames) =>
+  [
     ['canary', names.canaryWorkload],
     ['stable', names.stableWorkload],
-  ] as const) {
+  ] as const;
+
+function missingSeries(reading: CounterReading, names: WorkloadNames): string[] {
+  const missing: string[] = [];
+  for (const [arm, workload] of armsOf(names)) {
     const counters = reading[arm];
-    if (Object.keys(counters.requests).length === 0) missing.push(`no request metrics for ${workload}`);
-    else if (Object.keys(counters.slow).length === 0) missing.push(`no latency buckets for ${workload}`);
+    const served = Object.keys(counters.requests).length > 0;
+    // A canary whose pods are gone has no series of its own, while its callers still report what failed.
+    const called =
+      arm === 'canary' && Object.keys({ ...counters.callers?.requests, ...counters.unanswered }).length > 0;
+    if (!served && !called) missing.push(`no request metrics for ${workload}`);
+    else if (served && Object.keys(counters.slow).length === 0) {
+      missing.push(`no latency buckets for ${workload}`);
+    }
   }
   return missing;
+}
+
+/** Counter values no counter can hold (negative or not finite), by workload and series. */
+function impossibleCounters(reading: CounterReading, names: WorkloadNames): string[] {
+  const found: string[] = [];
+  for (const [arm, workload] of armsOf(names)) {
+    const { callers, unanswered, ...attempts } = reading[arm];
+    const counters = {
+      ...attempts,
+      unanswered: unanswered ?? {},
+      callerRequests: callers?.requests ?? {},
+      callerErrors: callers?.errors ?? {},
+    };
+    for (const [counter, snapshot] of Object.entries(counters)) {
+      for (const [series, value] of Object.entries(snapshot)) {
+        if (!(Number.isFinite(value) && value >= 0)) {
+          found.push(
+            `${counter} counter of ${workload} ${series} reads ${value}, which no counter can hold; check the metrics Prometheus holds`,
+          );
+        }
+      }
+    }
+  }
+  return found;
 }
 
 function increment(before: ArmReading, now: ArmReading): ArmCounts {
@@ -101,6 +144,61 @@ function increment(before: ArmReading, now: ArmReading): ArmCounts {
     errors: cumulativeToIncrement(before.errors, now.errors),
     slow: cumulativeToIncrement(before.slow, now.slow),
   };
+}
+
+/**
+ * Attempts one request can cost at most under Istio's default retry policy: the first and 2 retries
+ * (DefaultPolicy() in istio/istio pilot/pkg/networking/core/route/retry/retry.go), all to the same subset.
+ */
+export const DEFAULT_ATTEMPTS_PER_REQUEST = 3;
+
+/**
+ * What the errors guard counts in one interval. The server sidecar (reporter="destination") counts every attempt,
+ * and a request that fails every time lands up to three times on one arm, so errors are not independent and the
+ * e-process would bet on one failure three times. The callers' own reports count each request once, after retries,
+ * which is what the test models. Without them, the attempts are weighted by 1/3: a request counted K <= 3 times
+ * then enters with the power K/3 <= 1 of its likelihood ratio, whose expectation stays <= 1 by Jensen's inequality
+ * (E[X^a] <= E[X]^a for a in [0, 1]), so the product is still a test supermartingale (Ramdas et al. 2023, Stat. Sci.).
+ * The callers are used only when both arms have them now and stable had them at the previous reading.
+ */
+function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: CounterReading): ErrorCounts {
+  const callers = (arm: 'canary' | 'stable') => {
+    const was = before[arm].callers;
+    const is = now[arm].callers;
+    if (!is || Object.keys(is.requests).length === 0) return undefined;
+    if (arm === 'stable' && (!was || Object.keys(was.requests).length === 0)) return undefined;
+    return {
+      requests: cumulativeToIncrement(was?.requests ?? {}, is.requests),
+      errors: cumulativeToIncrement(was?.errors ?? {}, is.errors),
+    };
+  };
+  const canary = withUnanswered(callers('canary'), before.canary, now.canary);
+  const stable = callers('stable');
+  if (canary && stable) return { canary, stable, weight: 1 };
+  const attempts = (arm: 'canary' | 'stable') => ({
+    requests: cumulativeToIncrement(before[arm].requests, now[arm].requests),
+    errors: cumulativeToIncrement(before[arm].errors, now[arm].errors),
+  });
+  return { canary: attempts('canary'), stable: attempts('stable'), weight: 1 / DEFAULT_ATTEMPTS_PER_REQUEST };
+}
+
+/**
+ * The canary's callers' counts with the requests no pod answered added as failed requests, in an interval where the
+ * canary had served before and served nothing since: its pods are gone. Requests that found no pod while the
+ * canary had not served yet, or while it still served, are left out: at the start, and when pods are added, the
+ * mesh learns of ready pods a moment after Kubernetes does, which says nothing about the new version.
+ */
+function withUnanswered(
+  counts: { requests: number; errors: number } | undefined,
+  before: ArmReading,
+  now: ArmReading,
+): { requests: number; errors: number } | undefined {
+  const servedBefore = Object.keys(before.requests).length > 0;
+  const servedSince = cumulativeToIncrement(before.requests, now.requests) > 0;
+  if (!servedBefore || servedSince || !now.unanswered) return counts;
+  const failed = cumulativeToIncrement(before.unanswered, now.unanswered);
+  if (failed === 0) return counts;
+  return { requests: (counts?.requests ?? 0) + failed, errors: (counts?.errors ?? 0) + failed };
 }
 
 const add = (a: ArmCounts, b: ArmCounts): ArmCounts => ({
@@ -121,11 +219,13 @@ export function compareCounters(
   settings: ComparisonSettings,
 ): Partial<CheckResult> & { comparison: StoredComparison } {
   const alpha = settings.falseRollbackRate;
-  const missing = missingSeries(reading, settings);
-  if (missing.length > 0) {
+  // Impossible values are refused before anything is stored: a negative baseline would spoil every later increment.
+  const impossible = impossibleCounters(reading, settings);
+  const unusable = impossible.length > 0 ? impossible : missingSeries(reading, settings);
+  if (unusable.length > 0) {
     return {
       verdict: 'inconclusive',
-      inconclusive: missing.map((m) => `comparison: ${m}`),
+      inconclusive: unusable.map((m) => `comparison: ${m}`),
       comparison: stored,
     };
   }
@@ -147,7 +247,8 @@ export function compareCounters(
 
   const canary = increment(stored.last.canary, reading.canary);
   const stable = increment(stored.last.stable, reading.stable);
-  const update = updateComparison(stored.evidence, { canary, stable }, alpha);
+  const errors = errorCounts(stored.last, reading);
+  const update = updateComparison(stored.evidence, { canary, stable, errors }, alpha);
   const next: StoredComparison = {
     version: 1,
     evidence: update.state,
@@ -218,12 +319,19 @@ function formatEvidence(value: number): string {
 
 // zod 4 numbers reject NaN and ±Infinity, so a stored state is always plain JSON.
 const snapshotSchema = z.record(z.string(), z.number().min(0));
-const armSchema = z.strictObject({ requests: snapshotSchema, errors: snapshotSchema, slow: snapshotSchema });
+const armSchema = z.strictObject({
+  requests: snapshotSchema,
+  errors: snapshotSchema,
+  slow: snapshotSchema,
+  callers: z.strictObject({ requests: snapshotSchema, errors: snapshotSchema }).optional(),
+  unanswered: snapshotSchema.optional(),
+});
 const countsSchema = z.strictObject({
   requests: z.number().min(0),
   errors: z.number().min(0),
   slow: z.number().min(0),
 });
+const lastSchema = z.strictObject({ at: z.iso.datetime(), canary: armSchema, stable: armSchema });
 const storedSchema = z.strictObject({
   version: z.literal(1),
   evidence: z.unknown().refine((v) => v !== undefined, 'missing'),
@@ -232,7 +340,7 @@ const storedSchema = z.strictObject({
     source: z.enum(['spec', 'stable-p99', 'p99-threshold']),
     detail: z.string(),
   }),
-  last: z.strictObject({ at: z.iso.datetime(), canary: armSchema, stable: armSchema }).optional(),
+  last: z.unknown().optional(),
   totals: z.strictObject({ canary: countsSchema, stable: countsSchema }),
 });
 
@@ -251,5 +359,9 @@ export function parseStoredComparison(value: unknown): StoredComparison | undefi
       throw new TypeError((error as Error).message.replace('comparison.', 'comparison.evidence.'));
     }
   })();
-  return { ...parsed.data, evidence } as StoredComparison;
+  // `last` is only the baseline of the next increment: one that does not fit (e.g. negative readings written before
+  // they were refused) is dropped, so the next reading becomes the baseline and the evidence is kept.
+  const last = lastSchema.safeParse(parsed.data.last);
+  const { last: _stored, ...rest } = parsed.data;
+  return { ...rest, evidence, ...(last.success ? { last: last.data } : {}) } as StoredComparison;
 }

@@ -32,6 +32,19 @@ export interface ArmCounts {
 export interface ComparisonIncrement {
   canary: ArmCounts;
   stable: ArmCounts;
+  /**
+   * What the errors guard counts when not `canary`/`stable`'s requests and errors: e.g. the requests and 5xx as the
+   * callers saw them, or server-side attempts with the weight that keeps a retried request from counting more than
+   * once (see errorCounts in counter-comparison.ts).
+   */
+  errors?: ErrorCounts;
+}
+
+/** Requests and 5xx of both arms in one interval, each count scaled by `weight` (0 < weight <= 1). */
+export interface ErrorCounts {
+  canary: { requests: number; errors: number };
+  stable: { requests: number; errors: number };
+  weight: number;
 }
 
 export interface ComparisonUpdate {
@@ -83,12 +96,15 @@ export function updateComparison(
 ): ComparisonUpdate {
   checkAlpha(alpha);
   const requests = { canaryRequests: increment.canary.requests, stableRequests: increment.stable.requests };
+  const errors = increment.errors ?? { canary: increment.canary, stable: increment.stable, weight: 1 };
   const next: ComparisonState = {
     version: 1,
+    // Scaling both arms' events by the weight raises the interval's likelihood ratio to that power.
     errors: addInterval(state.errors, {
-      ...requests,
-      canaryEvents: increment.canary.errors,
-      stableEvents: increment.stable.errors,
+      canaryRequests: errors.canary.requests,
+      stableRequests: errors.stable.requests,
+      canaryEvents: errors.weight * errors.canary.errors,
+      stableEvents: errors.weight * errors.stable.errors,
     }),
     slow: addInterval(state.slow, {
       ...requests,

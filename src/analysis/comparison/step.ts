@@ -1,6 +1,7 @@
 import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
+import { bucketSeries } from '../bucket-label.js';
 import { isNoValue, type QueryValue } from '../prometheus.js';
-import { workloadSelector } from '../promql.js';
+import { escapeLabelValue, workloadSelector } from '../promql.js';
 import type { CheckRequest } from '../types.js';
 import {
   compareCounters,
@@ -9,6 +10,7 @@ import {
   type ArmReading,
   type CounterReading,
 } from './counter-comparison.js';
+import type { CounterSnapshot } from './counters.js';
 import { chooseSlowEdge, type SlowEdge } from './slow-edge.js';
 
 // The canary-vs-stable comparison against Prometheus: raw cumulative counters of both arms per pod, read at the
@@ -20,27 +22,59 @@ const PER_POD = 'sum by (pod, instance)';
 /** `@ <unix seconds>`: evaluates a selector at another instant than the query's. */
 const atModifier = (at: Date | undefined) => (at ? ` @ ${(at.getTime() / 1000).toFixed(3)}` : '');
 
-/** PromQL for one arm's cumulative counters per pod: requests, 5xx, and requests slower than `edgeMs`. */
+/**
+ * PromQL for one arm's cumulative counters per pod: requests, 5xx, and requests slower than `edgeMs` as the server
+ * sidecars count them, and requests and 5xx as the callers' sidecars count them (per calling pod).
+ */
 export function counterQueries(
   namespace: string,
   workload: string,
   edgeMs: number,
   at?: Date,
-): Record<keyof ArmReading, string> {
+): Record<'requests' | 'errors' | 'slow' | 'callerRequests' | 'callerErrors', string> {
   const sel = workloadSelector(namespace, workload);
+  const callers = workloadSelector(namespace, workload, 'source');
   const instant = atModifier(at);
-  const bucket = (le: string) => `istio_request_duration_milliseconds_bucket{${sel}, le="${le}"}${instant}`;
+  // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts).
+  const bucket = (edge: number) =>
+    bucketSeries('istio_request_duration_milliseconds_bucket', sel, edge, instant);
   return {
     requests: `${PER_POD} (istio_requests_total{${sel}}${instant})`,
     errors: `${PER_POD} (istio_requests_total{${sel}, response_code=~"5.."}${instant})`,
-    slow: `${PER_POD} (${bucket('+Inf')}) - ${PER_POD} (${bucket(String(edgeMs))})`,
+    slow: `${PER_POD} (${bucket(Infinity)}) - ${PER_POD} (${bucket(edgeMs)})`,
+    callerRequests: `${PER_POD} (istio_requests_total{${callers}}${instant})`,
+    callerErrors: `${PER_POD} (istio_requests_total{${callers}, response_code=~"5.."}${instant})`,
   };
+}
+
+/**
+ * PromQL for the callers' requests to `host` that no pod answered: Envoy's 503 "no healthy upstream" (response flag
+ * UH) when the subset has no ready endpoint. The client sidecar then knows no peer, so Istio labels the request with
+ * destination_workload="unknown" and takes only the service from the cluster's metadata (populatePeerInfo in
+ * istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc): the subset is not in the labels.
+ */
+export function noHealthyUpstreamQuery(namespace: string, host: string, at?: Date): string {
+  const [name = host, hostNamespace = namespace] = host.split('.');
+  const sel = [
+    'reporter="source"',
+    `destination_service_namespace="${escapeLabelValue(hostNamespace)}"`,
+    `destination_service_name="${escapeLabelValue(name)}"`,
+    'destination_workload="unknown"',
+    'response_flags="UH"',
+  ].join(', ');
+  return `${PER_POD} (istio_requests_total{${sel}}${atModifier(at)})`;
 }
 
 /** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets. */
 export function stableP99BeforeQuery(namespace: string, workload: string, before: Date): string {
   const sel = workloadSelector(namespace, workload);
   return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[1h]${atModifier(before)})))`;
+}
+
+async function readSeries(querySeries: SeriesQuery, promql: string, whose: string): Promise<CounterSnapshot> {
+  const values = await querySeries(promql);
+  if (isNoValue(values)) throw new Error(`reading the counters of ${whose}: ${values.reason}`);
+  return values;
 }
 
 async function readArm(
@@ -50,15 +84,18 @@ async function readArm(
   edgeMs: number,
   at?: Date,
 ): Promise<ArmReading> {
-  const queries = counterQueries(namespace, workload, edgeMs, at);
-  const [requests, errors, slow] = await Promise.all(
-    [queries.requests, queries.errors, queries.slow].map(async (promql) => {
-      const values = await querySeries(promql);
-      if (isNoValue(values)) throw new Error(`reading the counters of ${workload}: ${values.reason}`);
-      return values;
-    }),
+  const q = counterQueries(namespace, workload, edgeMs, at);
+  const [requests, errors, slow, callerRequests, callerErrors] = await Promise.all(
+    [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map((promql) =>
+      readSeries(querySeries, promql, workload),
+    ),
   );
-  return { requests: requests!, errors: errors!, slow: slow! };
+  return {
+    requests: requests!,
+    errors: errors!,
+    slow: slow!,
+    callers: { requests: callerRequests!, errors: callerErrors! },
+  };
 }
 
 async function readCounters(
@@ -67,11 +104,18 @@ async function readCounters(
   edgeMs: number,
   at?: Date,
 ): Promise<CounterReading> {
-  const [canary, stable] = await Promise.all([
+  const [canary, stable, unanswered] = await Promise.all([
     readArm(querySeries, request.namespace, request.canaryWorkload, edgeMs, at),
     readArm(querySeries, request.namespace, request.stableWorkload, edgeMs, at),
+    request.serviceHost === undefined
+      ? Promise.resolve(undefined)
+      : readSeries(
+          querySeries,
+          noHealthyUpstreamQuery(request.namespace, request.serviceHost, at),
+          `the callers of ${request.serviceHost}`,
+        ),
   ]);
-  return { at: at ?? request.at, canary, stable };
+  return { at: at ?? request.at, canary: { ...canary, ...(unanswered && { unanswered }) }, stable };
 }
 
 async function slowEdgeFor(

@@ -6,13 +6,12 @@ import { EXIT_FAILED, EXIT_OK, runAction } from '../exit.js';
 import { formatData, outputOption, parseOutputFormat } from '../output.js';
 import { sendCommand } from '../send-command.js';
 
-interface ManualFlags extends ClusterFlags {
+export interface ManualFlags extends ClusterFlags {
   timeout: string;
   output?: string;
-  full?: boolean;
 }
 
-async function run(name: string, command: CommandName, flags: ManualFlags): Promise<number> {
+export async function run(name: string, command: CommandName, flags: ManualFlags): Promise<number> {
   const format = parseOutputFormat(flags.output);
   const timeoutMs = durationFlag('timeout', flags.timeout);
   const { cluster, namespace } = connect(flags);
@@ -26,7 +25,7 @@ async function run(name: string, command: CommandName, flags: ManualFlags): Prom
 const EXIT_HELP =
   'Exit status: 0 done, 1 rejected by the controller (the message says why), 2 no such Rollout or no answer in time.';
 
-function manual(program: Command, verb: string, description: string, example: string): Command {
+export function manual(program: Command, verb: string, description: string, example: string): Command {
   return withClusterOptions(
     program
       .command(verb)
@@ -37,19 +36,8 @@ function manual(program: Command, verb: string, description: string, example: st
   ).addHelpText('after', `\nExample:\n  ${example}\n\n${EXIT_HELP}`);
 }
 
+/** `abort` and `retry`; `promote` is in promote.ts. */
 export function registerManualCommands(program: Command): void {
-  manual(
-    program,
-    'promote',
-    'pass the current gate or hold; --full skips the remaining steps',
-    'stepwise promote product-service -n production',
-  )
-    .option('--full', 'skip the remaining steps and promote the canary now')
-    .action(
-      runAction((name: string, flags: ManualFlags) =>
-        run(name, flags.full ? 'promote-full' : 'promote', flags),
-      ),
-    );
   manual(
     program,
     'abort',

@@ -1,3 +1,4 @@
+import { openApiV3 } from './openapi.js';
 import { groupVersion } from './resources.js';
 import type { ResourceRegistry, ResourceType } from './resources.js';
 
@@ -49,11 +50,15 @@ function resourceEntries(type: ResourceType): unknown[] {
   return [main, ...subresources];
 }
 
-/** Answers a discovery path (`/api`, `/api/v1`, `/apis`, `/apis/<group>[/<version>]`, `/version`), or undefined. */
+/**
+ * Answers a discovery path (`/api`, `/api/v1`, `/apis`, `/apis/<group>[/<version>]`, `/version`, `/openapi/v3...`),
+ * or undefined.
+ */
 export function discovery(registry: ResourceRegistry, path: string, serverAddress: string): unknown {
   const segments = path.split('/').filter((s) => s !== '');
   const groups = registry.groups();
   if (path === '/version' || path === '/version/') return SERVED_VERSION;
+  if (segments[0] === 'openapi') return openApiV3(registry, path);
   if (segments[0] === 'api') {
     if (segments.length === 1) {
       return {

@@ -18,6 +18,8 @@ export interface StatusDetails {
   kind?: string;
   uid?: string;
   retryAfterSeconds?: number;
+  /** One per invalid field, as kube-apiserver lists them for a 422 (clients show `field`). */
+  causes?: { reason: string; message: string; field: string }[];
 }
 
 /** An error that the server answers with a `Status` body and the given HTTP code. */
@@ -84,13 +86,16 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
+/** 422 for one invalid field; `message` reads `<field>: <what is wrong>`, as in kube-apiserver. */
 export function invalid(type: ResourceType, name: string, message: string): ApiError {
-  return new ApiError(
-    422,
-    'Invalid',
-    `${type.kind} "${name}" is invalid: ${message}`,
-    detailsFor(type, name),
-  );
+  const separator = message.indexOf(': ');
+  const field = separator < 0 ? '' : message.slice(0, separator);
+  const problem = separator < 0 ? message : message.slice(separator + 2);
+  const reason = problem.startsWith('Required value') ? 'FieldValueRequired' : 'FieldValueInvalid';
+  return new ApiError(422, 'Invalid', `${type.kind} "${name}" is invalid: ${message}`, {
+    ...detailsFor(type, name),
+    causes: [{ reason, message: problem, field }],
+  });
 }
 
 export function gone(message: string): ApiError {

@@ -23,7 +23,7 @@ export interface FaultMatch {
   subresource?: string;
 }
 
-export type FailureCode = 409 | 410 | 429 | 500;
+export type FailureCode = 403 | 404 | 409 | 410 | 429 | 500;
 
 export interface FailureOptions {
   /** Sent as the `Retry-After` header with 429 (default 1). */
@@ -35,6 +35,11 @@ interface Failure {
   code: FailureCode;
   match: FaultMatch;
   options: FailureOptions;
+}
+
+interface Stall {
+  remaining: number;
+  match: FaultMatch;
 }
 
 interface Latency {
@@ -56,6 +61,21 @@ function matchesRequest(match: FaultMatch, info: RequestInfo): boolean {
 function injectedError(code: FailureCode, info: RequestInfo, options: FailureOptions): ApiError {
   const what = `${info.verb} ${info.resource}${info.name ? ` "${info.name}"` : ''}`;
   switch (code) {
+    case 403:
+      // The message kube-apiserver's RBAC authorizer gives a ServiceAccount without the permission.
+      return new ApiError(
+        403,
+        'Forbidden',
+        `${info.resource} is forbidden: User "system:serviceaccount:stepwise-system:stepwise" cannot ${info.verb} resource "${info.resource}" (injected fault)`,
+        { kind: info.resource },
+      );
+    case 404:
+      // What kube-apiserver answers for a resource it does not serve (a CRD not installed).
+      return new ApiError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (injected fault on ${what})`,
+      );
     case 409:
       return new ApiError(
         409,
@@ -88,6 +108,7 @@ function injectedError(code: FailureCode, info: RequestInfo, options: FailureOpt
 export class Faults {
   private failures: Failure[] = [];
   private latencies: Latency[] = [];
+  private stalls: Stall[] = [];
   private undoHistory: Array<() => void> = [];
 
   constructor(
@@ -97,7 +118,7 @@ export class Faults {
 
   /**
    * The next `count` requests matching `match` fail with `code` before doing anything:
-   * 409 Conflict, 410 Expired (a watch gets an ERROR event), 429 with `Retry-After`, or 500.
+   * 403 Forbidden (as RBAC answers), 404 (a CRD not installed), 409 Conflict, 410 Expired (a watch gets an ERROR event), 429 with `Retry-After`, or 500.
    */
   failNext(
     count: number,
@@ -112,6 +133,21 @@ export class Faults {
     this.failures.push(failure);
     return () => {
       this.failures = this.failures.filter((f) => f !== failure);
+    };
+  }
+
+  /**
+   * The next `count` matching requests are accepted and never answered (no status line, no bytes), as by
+   * an API server that hangs; only the client's own timeout ends them (or the server closing).
+   */
+  stallNext(count: number, match: FaultMatch = {}): () => void {
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`faults.stallNext: count must be a positive integer, got ${count}`);
+    }
+    const stall: Stall = { remaining: count, match };
+    this.stalls.push(stall);
+    return () => {
+      this.stalls = this.stalls.filter((s) => s !== stall);
     };
   }
 
@@ -142,6 +178,7 @@ export class Faults {
   reset(): void {
     this.failures = [];
     this.latencies = [];
+    this.stalls = [];
     for (const undo of this.undoHistory.reverse()) undo();
     this.undoHistory = [];
   }
@@ -153,6 +190,15 @@ export class Faults {
     failure.remaining--;
     if (failure.remaining === 0) this.failures = this.failures.filter((f) => f !== failure);
     return injectedError(failure.code, info, failure.options);
+  }
+
+  /** Whether this request is to hang unanswered (consumes one of its count). */
+  takeStall(info: RequestInfo): boolean {
+    const stall = this.stalls.find((s) => s.remaining > 0 && matchesRequest(s.match, info));
+    if (!stall) return false;
+    stall.remaining--;
+    if (stall.remaining === 0) this.stalls = this.stalls.filter((s) => s !== stall);
+    return true;
   }
 
   latencyFor(info: RequestInfo): number {

@@ -144,6 +144,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     };
     const delay = faults.latencyFor(info);
     if (delay > 0) await sleep(delay);
+    if (faults.takeStall(info)) return; // left open: the client's timeout (or server close) ends it
     const injected = faults.takeFailure(info);
     if (injected) {
       if (verb === 'watch' && injected.code === 410) watches.sendError(res, injected);
@@ -228,7 +229,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           sendJson(res, 200, toScale(writeScale(existing, patched)));
           return;
         }
-        const patched = applyPatch(existing, contentType, body);
+        const patched = applyPatch(existing, contentType, body, { custom: type.custom ?? false });
         const status = route.subresource === 'status' ? 'status' : undefined;
         sendJson(res, 200, served(store.updateObject(type, ns, name, patched, status), route));
         return;
@@ -236,10 +237,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       case 'delete': {
         const options = deleteOptions(body, query);
         const deleted = store.deleteObject(type, ns, name, options);
+        // An object its finalizers keep is returned as it now is (with its deletionTimestamp), like kube-apiserver.
+        const kept = store.getObject(type, ns, name) !== undefined;
         sendJson(
           res,
           200,
-          type.custom
+          type.custom || kept
             ? served(deleted, route)
             : {
                 kind: 'Status',

@@ -51,10 +51,26 @@ export function checkPatchType(contentType: string): void {
   }
 }
 
-/** Applies a PATCH body of the given Content-Type to a copy of `current`. */
-export function applyPatch<T extends object>(current: T, contentType: string, body: string): T {
+/**
+ * Applies a PATCH body of the given Content-Type to a copy of `current`. Custom resources have no patch
+ * strategy metadata, so kube-apiserver refuses a strategic merge patch on them with 415.
+ */
+export function applyPatch<T extends object>(
+  current: T,
+  contentType: string,
+  body: string,
+  options: { custom?: boolean } = {},
+): T {
   checkPatchType(contentType);
   const mediaType = mediaTypeOf(contentType);
+  if (options.custom && mediaType === STRATEGIC_MERGE_PATCH) {
+    const accepted = SUPPORTED.filter((type) => type !== STRATEGIC_MERGE_PATCH);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (strategic merge patch is not supported on custom resources; use a merge patch)`,
+    );
+  }
   switch (mediaType) {
     case MERGE_PATCH:
     case STRATEGIC_MERGE_PATCH: {

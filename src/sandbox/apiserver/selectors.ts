@@ -71,13 +71,32 @@ export function matchesLabels(selector: LabelSelector, labels: Record<string, st
   });
 }
 
+/**
+ * Field labels a fieldSelector may use: every object's metadata.name and metadata.namespace, and those of core v1
+ * Events that `kubectl describe` filters by (ToSelectableFields in kubernetes pkg/registry/core/event/strategy.go).
+ */
+const SELECTABLE_FIELDS: Record<string, (obj: KubeObject) => unknown> = {
+  'metadata.name': (obj) => obj.metadata.name,
+  'metadata.namespace': (obj) => obj.metadata.namespace ?? '',
+  ...Object.fromEntries(
+    ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((field) => [
+      `involvedObject.${field}`,
+      (obj: KubeObject) => (obj.involvedObject as Record<string, unknown> | undefined)?.[field],
+    ]),
+  ),
+  reason: (obj) => obj.reason,
+  type: (obj) => obj.type,
+  reportingComponent: (obj) => obj.reportingComponent,
+  source: (obj) => (obj.source as { component?: string } | undefined)?.component || obj.reportingComponent,
+};
+
 interface FieldRequirement {
-  field: 'metadata.name' | 'metadata.namespace';
+  field: string;
   equals: boolean;
   value: string;
 }
 
-/** A parsed `fieldSelector`; the sandbox supports metadata.name and metadata.namespace. */
+/** A parsed `fieldSelector` over SELECTABLE_FIELDS. */
 export type FieldSelector = FieldRequirement[];
 
 export function parseFieldSelector(text: string | null | undefined): FieldSelector {
@@ -86,9 +105,9 @@ export function parseFieldSelector(text: string | null | undefined): FieldSelect
     const match = /^([A-Za-z.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
     if (!match) throw badRequest(`invalid fieldSelector term "${term}": use field=value or field!=value`);
     const [, field = '', op, value = ''] = match;
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') {
+    if (!(field in SELECTABLE_FIELDS)) {
       throw badRequest(
-        `field label not supported: ${field} (the sandbox supports metadata.name and metadata.namespace)`,
+        `field label not supported: ${field} (the sandbox supports ${Object.keys(SELECTABLE_FIELDS).join(', ')})`,
       );
     }
     return { field, equals: op !== '!=', value };
@@ -97,8 +116,8 @@ export function parseFieldSelector(text: string | null | undefined): FieldSelect
 
 export function matchesFields(selector: FieldSelector, obj: KubeObject): boolean {
   return selector.every((req) => {
-    const actual = req.field === 'metadata.name' ? obj.metadata.name : (obj.metadata.namespace ?? '');
-    return (actual === req.value) === req.equals;
+    const actual = SELECTABLE_FIELDS[req.field]?.(obj);
+    return (String(actual ?? '') === req.value) === req.equals;
   });
 }
 

@@ -49,7 +49,51 @@ function validate(type: ResourceType, obj: KubeObject): void {
       );
     }
   }
+  if (type.kind === 'Lease') {
+    // Lease times are MicroTime: kube-apiserver cannot decode a time without its six fractional digits.
+    const spec = (obj.spec ?? {}) as Record<string, unknown>;
+    for (const field of ['acquireTime', 'renewTime']) {
+      const value = spec[field];
+      if (value !== undefined && value !== null && !MICRO_TIME.test(String(value))) {
+        throw badRequest(
+          `Lease in version "v1" cannot be handled as a Lease: spec.${field} ${JSON.stringify(value)} is not a MicroTime (RFC 3339 with 6 fractional digits, e.g. 2026-01-02T15:04:05.000000Z)`,
+        );
+      }
+    }
+  }
 }
+
+/**
+ * deletionTimestamp is set only by DELETE: an update cannot set it (422, field is immutable) and cannot remove
+ * or change it (kube-apiserver's rest.BeforeUpdate restores it), and once deletion started no finalizer may
+ * be added (ValidateNoNewFinalizers).
+ */
+function keepDeletionFields(type: ResourceType, next: KubeObject, current: KubeObject): void {
+  const meta = next.metadata;
+  if (!current.metadata.deletionTimestamp && meta.deletionTimestamp !== undefined) {
+    throw invalid(
+      type,
+      meta.name ?? '',
+      `metadata.deletionTimestamp: Invalid value: ${JSON.stringify(meta.deletionTimestamp)}: field is immutable`,
+    );
+  }
+  for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+    if (current.metadata[field] === undefined) delete meta[field];
+    else meta[field] = current.metadata[field] as never;
+  }
+  if (!current.metadata.deletionTimestamp) return;
+  const before = new Set(current.metadata.finalizers ?? []);
+  const added = [...new Set(meta.finalizers ?? [])].filter((f) => !before.has(f)).sort();
+  if (added.length) {
+    throw invalid(
+      type,
+      meta.name ?? '',
+      `metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+    );
+  }
+}
+
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
 
 function withoutResourceVersion(obj: KubeObject): KubeObject {
   const { resourceVersion: _rv, ...metadata } = obj.metadata;
@@ -69,6 +113,8 @@ export class ObjectStore {
   /** Set by the forget-history fault: watches from before it get 410 although the events are kept. */
   private forgottenRevision = 0;
   private readonly listeners = new Set<StoreListener>();
+  /** UIDs of objects deleted with propagationPolicy Orphan whose finalizers still hold them. */
+  private readonly orphaning = new Set<string>();
 
   constructor(
     readonly registry: ResourceRegistry = new ResourceRegistry(),
@@ -172,6 +218,9 @@ export class ObjectStore {
       throw invalid(type, meta.name, 'metadata.resourceVersion: Invalid value: must be unset on create');
     }
     validate(type, obj);
+    // Only DELETE starts a deletion.
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
     // Status is the controller's to write: creating through the main resource starts it empty.
     if (type.hasStatus) delete obj.status;
     obj.apiVersion = groupVersion(type.group, type.versions[0] ?? '');
@@ -239,6 +288,7 @@ export class ObjectStore {
     }
     next.apiVersion = current.apiVersion;
     next.kind = current.kind;
+    keepDeletionFields(type, next, current);
     validate(type, next);
     if (!isDeepStrictEqual(specPart(next), specPart(current))) {
       next.metadata.generation = (current.metadata.generation ?? 0) + 1;
@@ -248,16 +298,11 @@ export class ObjectStore {
     if (isDeepStrictEqual(withoutResourceVersion(next), withoutResourceVersion(current))) {
       return structuredClone(current);
     }
-    next.metadata.resourceVersion = String(++this.revision);
-    bucket.set(keyOf(ns, name), next);
-    this.record({
-      type: 'MODIFIED',
-      resourceType: type,
-      object: next,
-      previous: current,
-      resourceVersion: this.revision,
-    });
-    return structuredClone(next);
+    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
+      // The write that removes the last finalizer of an object being deleted completes its deletion.
+      return this.remove(type, next, false);
+    }
+    return this.replace(type, next, current);
   }
 
   deleteObject(type: ResourceType, namespace: string, name: string, options: DeleteOptions = {}): KubeObject {
@@ -280,13 +325,47 @@ export class ObjectStore {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
       );
     }
-    bucket.delete(keyOf(ns, name));
+    const orphan = options.propagationPolicy === 'Orphan';
+    if (current.metadata.finalizers?.length) {
+      // Finalizers block removal: the object only gets its deletionTimestamp (once) and stays, and the DELETE
+      // answers 200 with it; the write that removes the last finalizer deletes it (kube-apiserver's
+      // registry Store.Delete / updateForGracefulDeletionAndFinalizers). Dependents stay until then.
+      if (current.metadata.deletionTimestamp) return structuredClone(current);
+      const next = structuredClone(current);
+      next.metadata.deletionTimestamp = timestamp();
+      next.metadata.deletionGracePeriodSeconds = 0;
+      if (orphan) this.orphaning.add(next.metadata.uid ?? '');
+      return this.replace(type, next, current);
+    }
+    return this.remove(type, current, orphan);
+  }
+
+  /** Stores `next` in place of `current` at a new resourceVersion and tells watchers (MODIFIED). */
+  private replace(type: ResourceType, next: KubeObject, current: KubeObject): KubeObject {
+    const ns = type.namespaced ? (current.metadata.namespace ?? '') : '';
+    next.metadata.resourceVersion = String(++this.revision);
+    this.bucket(type).set(keyOf(ns, current.metadata.name ?? ''), next);
+    this.record({
+      type: 'MODIFIED',
+      resourceType: type,
+      object: next,
+      previous: current,
+      resourceVersion: this.revision,
+    });
+    return structuredClone(next);
+  }
+
+  /** Takes the object out of the store and lets the garbage collector handle its dependents. */
+  private remove(type: ResourceType, current: KubeObject, orphan: boolean): KubeObject {
+    const ns = type.namespaced ? (current.metadata.namespace ?? '') : '';
+    this.bucket(type).delete(keyOf(ns, current.metadata.name ?? ''));
     const last = structuredClone(current);
     last.metadata.resourceVersion = String(++this.revision);
     this.record({ type: 'DELETED', resourceType: type, object: last, resourceVersion: this.revision });
     // Background garbage collection, like the default propagation policy of kubectl and client libraries.
-    const orphan = options.propagationPolicy === 'Orphan';
-    setImmediate(() => this.collectGarbage(type, last, orphan));
+    const uid = last.metadata.uid ?? '';
+    const orphaned = orphan || this.orphaning.delete(uid);
+    setImmediate(() => this.collectGarbage(type, last, orphaned));
     return structuredClone(last);
   }
 

@@ -63,6 +63,24 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Canary', type: 'string', cell: (o) => text(field(o, 'status.canaryRevision')) },
     AGE,
   ],
+  // `kubectl get events` on a real cluster: kubernetes pkg/printers/internalversion printEvent, default columns.
+  Event: [
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o) =>
+        age(text(field(o, 'lastTimestamp') ?? field(o, 'eventTime') ?? o.metadata.creationTimestamp)),
+    },
+    { name: 'Type', type: 'string', cell: (o) => text(field(o, 'type')) },
+    { name: 'Reason', type: 'string', cell: (o) => text(field(o, 'reason')) },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) =>
+        `${text(field(o, 'involvedObject.kind')).toLowerCase()}/${text(field(o, 'involvedObject.name'))}`,
+    },
+    { name: 'Message', type: 'string', cell: (o) => text(field(o, 'message')) },
+  ],
 };
 
 /** A meta.k8s.io/v1 Table of `items`, for kubectl's server-side printing. */

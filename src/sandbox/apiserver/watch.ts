@@ -108,6 +108,10 @@ export class WatchHub {
           },
         });
       timers.push(setInterval(bookmark, BOOKMARK_INTERVAL_MS));
+      // kube-apiserver's watch cache also sends one 2 s before the watch's timeout, so the client resumes
+      // from a current resourceVersion (k8s.io/apiserver cacher, cacheWatcher.nextBookmarkTime).
+      const timeoutMs = (request.timeoutSeconds ?? 0) * 1000;
+      if (timeoutMs > 2_000) timers.push(setTimeout(bookmark, timeoutMs - 2_000));
     }
     response.on('close', () => {
       unsubscribe();

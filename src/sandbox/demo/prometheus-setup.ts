@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { findPrometheusBinary } from '../prometheus.js';
 
 export const PROMETHEUS_HINT =
-  'Prometheus is needed for the demo: install it with `sudo apt-get install -y prometheus` (Debian/Ubuntu) or put the `prometheus` binary from https://prometheus.io/download/ on your PATH, then run `npm run demo` again.';
+  'Prometheus is needed for the demo: build Prometheus 3 with `bash tools/build.sh prometheus` (needs Go), install 2.x with `sudo apt-get install -y prometheus` (Debian/Ubuntu), or pass `--prometheus-bin <path>`, then run `npm run demo` again.';
 
 export interface PrometheusSetupDeps {
   /** The binary's path; throws when there is none. */

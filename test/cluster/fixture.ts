@@ -1,0 +1,24 @@
+// A real control plane ready for Stepwise: the CRDs users run (Istio's, Gateway API's, the chart's) and the
+// chart's ServiceAccount and RBAC, with a credential for that ServiceAccount.
+import { installChart, type ChartInstall } from './chart.js';
+import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { installCrds, readCrds } from './crds.js';
+
+export interface Cluster {
+  plane: ControlPlane;
+  chart: ChartInstall;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const plane = await startControlPlane();
+  try {
+    await installCrds(plane, readCrds());
+    const chart = await installChart(plane);
+    process.stdout.write(`control plane ${plane.version} ready in ${plane.startedInMs} ms\n`);
+    return { plane, chart, stop: () => plane.stop() };
+  } catch (error) {
+    await plane.stop();
+    throw error;
+  }
+}

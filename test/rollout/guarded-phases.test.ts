@@ -1,0 +1,190 @@
+// Every phase of a rollout stays guarded between checks: canary pods that go away after the weight was set,
+// a promotion that never completes, a spec that turns invalid mid-rollout.
+import { describe, expect, it } from 'vitest';
+import { baseSpec, type Checker, scriptedChecker, World } from './world.js';
+
+const settled = (w: World) => ['Succeeded', 'RolledBack', 'Aborted'].includes(w.status.phase ?? '');
+
+function healthyWorld(spec = baseSpec): World {
+  const w = new World(spec, 'app:v1');
+  w.runUntil((x) => x.status.phase === 'Healthy');
+  return w;
+}
+
+describe('canary readiness in every pass', () => {
+  it('rolls back when canary pods go unready after the weight was set, once progressDeadline passed', () => {
+    const w = healthyWorld({ ...baseSpec, progressDeadline: '2m' });
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.canary!.readyAt = Infinity; // the canary's pods crash
+    const crashedAt = w.now;
+    w.runUntil(settled);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ProgressDeadlineExceeded' });
+    expect(w.status.message).toContain('step 2/4 (weight 25%): canary pods not ready');
+    expect(w.now - crashedAt).toBeGreaterThanOrEqual(120_000);
+    expect(w.now - crashedAt).toBeLessThan(125_000);
+    expect(w.weights.filter((x) => x.at > crashedAt).map((x) => x.weight)).toEqual([0]); // no step passed
+    expect(w.announcements.filter((a) => a.reason === 'CanaryUnready')).toHaveLength(1);
+  });
+
+  it('says so in status meanwhile, holds the step, and continues once the pods are ready again', () => {
+    const w = healthyWorld({ ...baseSpec, progressDeadline: '5m' });
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 1 && !!x.status.stepStartedAt);
+    w.canary!.readyAt = Infinity;
+    w.runFor(90_000); // longer than the step's minute
+    expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 1, canaryWeight: 5 });
+    expect(w.status.message).toMatch(
+      /canary pods not ready \(0\/1\).*rolling back at .* unless they recover/,
+    );
+    w.canary!.readyAt = w.now;
+    w.runUntil(settled);
+    expect(w.status.phase).toBe('Succeeded');
+  });
+
+  it('rolls back a canary held at a gate whose pods went unready', () => {
+    const w = healthyWorld({
+      ...baseSpec,
+      progressDeadline: '1m',
+      steps: [{ weight: 10, pause: true }, { weight: 100 }],
+    });
+    w.release('app:v2');
+    w.runUntil((x) => x.status.phase === 'Paused');
+    w.canary!.readyAt = Infinity;
+    w.runUntil(settled);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ProgressDeadlineExceeded' });
+  });
+});
+
+describe('promotion', () => {
+  const twoSteps = { ...baseSpec, progressDeadline: '2m', steps: [{ weight: 50 }, { weight: 100 }] };
+
+  /** At the last step with the canary ready; stable pods with `app:v2` then take `stableReadyMs` to be ready. */
+  function atLastStep(stableReadyMs: number): World {
+    const w = healthyWorld(twoSteps);
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 100 && !!x.status.stepStartedAt);
+    w.readyDelayFor = (image) => (image === 'app:v2' ? stableReadyMs : 1_000);
+    return w;
+  }
+
+  /** The canary's weight never left it while stable was not ready on the revision it serves. */
+  function expectTrafficOnlyOnReadyStable(w: World, revision: string): void {
+    const zero = w.weights.at(-1)!;
+    expect(zero.weight).toBe(0);
+    expect(w.stable!.image).toBe(revision);
+    expect(zero.at).toBeGreaterThanOrEqual(w.stable!.readyAt);
+  }
+
+  it('says what it waits for and when it gives up', () => {
+    const w = atLastStep(Infinity);
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    w.runFor(10_000);
+    expect(w.status.message).toMatch(
+      /promoting revision app:v2: rolling back at .* unless ready by then; waiting for the stable Deployment: 0\/4 ready with revision app:v2/,
+    );
+  });
+
+  it('rolls back after progressDeadline when stable never gets ready, keeping the canary serving until stable is back', () => {
+    const w = atLastStep(Infinity);
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    const promotingAt = w.now;
+    w.runUntil((x) => x.status.phase === 'RolledBack');
+    expect(w.status.reason).toBe('ProgressDeadlineExceeded');
+    expect(w.now - promotingAt).toBeGreaterThanOrEqual(120_000);
+    expect(w.status.message).toMatch(
+      /^promotion of revision app:v2: the stable Deployment was not ready within progressDeadline 2m \(0\/4 ready\); waiting for the stable Deployment to go back to revision app:v1/,
+    );
+    const rolledBack = w.announcements.find((a) => a.reason === 'ProgressDeadlineExceeded')!;
+    expect(rolledBack.message).toContain('the canary keeps its 100% until it is ready');
+    expect(w.vsWeight).toBe(100); // stable is not ready on app:v1 yet
+    w.runUntil((x) => x.vsWeight === 0);
+    expectTrafficOnlyOnReadyStable(w, 'app:v1');
+    w.runFor(5_000);
+    expect(w.canary!.replicas).toBe(0);
+    expect(w.status).toMatchObject({
+      phase: 'RolledBack',
+      stableRevision: 'app:v1',
+      rolledBackRevision: 'app:v2',
+    });
+    expect(w.status.previousStable).toBeUndefined();
+  });
+
+  it('accepts abort: stable goes back to its template first, then all traffic moves to it', () => {
+    const w = atLastStep(60_000);
+    w.runUntil((x) => x.status.phase === 'Promoting');
+    w.runFor(5_000);
+    w.sendCommand('abort', 'a-1');
+    w.pass();
+    expect(w.status).toMatchObject({ phase: 'Aborted', lastCommand: { id: 'a-1', accepted: true } });
+    expect(w.vsWeight).toBe(100);
+    expect(w.stable!.image).toBe('app:v1');
+    w.runUntil((x) => x.vsWeight === 0);
+    expectTrafficOnlyOnReadyStable(w, 'app:v1');
+    w.runFor(60_000);
+    expect(w.status).toMatchObject({ phase: 'Aborted', stableRevision: 'app:v1' });
+    expect(w.stable!.image).toBe('app:v1'); // the aborted revision is not promoted after all
+  });
+});
+
+describe('a spec that turns invalid mid-rollout', () => {
+  const invalid = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] }; // weights must increase
+
+  function heldAtStep2(checker: Checker): World {
+    const w = new World(baseSpec, 'app:v1', checker);
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.editedSpec = invalid;
+    return w;
+  }
+
+  it('holds the canary at its weight, still guarded by the last valid spec: a failing check rolls back', () => {
+    let bad = false;
+    const w = heldAtStep2((ctx) => scriptedChecker({ 'app:v2': bad ? 0.2 : 0 })(ctx));
+    const checks = w.status.analysis!.checks;
+    w.runFor(3 * 60_000); // three times the step's duration
+    expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 2, canaryWeight: 25 });
+    expect(w.vsWeight).toBe(25);
+    expect(w.status.analysis!.checks).toBeGreaterThan(checks);
+    expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'True' });
+    expect(w.status.message).toContain('held at 25% because the spec is invalid (spec.steps');
+    expect(w.announcements.filter((a) => a.reason === 'InvalidSpec')).toHaveLength(1);
+    bad = true;
+    w.runUntil(settled);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ErrorRate' });
+    expect(w.vsWeight).toBe(0);
+  });
+
+  it('accepts abort, refuses promote naming the problem, and continues once the spec is fixed', () => {
+    const w = heldAtStep2(scriptedChecker({}));
+    w.sendCommand('promote', 'p-1');
+    w.pass();
+    expect(w.status.lastCommand).toMatchObject({ id: 'p-1', accepted: false });
+    expect(w.status.lastCommand?.message).toMatch(/the spec is invalid \(spec\.steps.*`abort` is accepted/);
+    w.editedSpec = undefined;
+    w.runUntil(settled);
+    expect(w.status.phase).toBe('Succeeded');
+    expect(w.status.conditions?.find((c) => c.type === 'InvalidSpec')).toMatchObject({ status: 'False' });
+
+    const v = heldAtStep2(scriptedChecker({}));
+    v.sendCommand('abort', 'a-1');
+    v.pass();
+    expect(v.status).toMatchObject({ phase: 'Aborted', lastCommand: { id: 'a-1', accepted: true } });
+    expect(v.vsWeight).toBe(0);
+  });
+});
+
+describe('a route that carries less than the step weight', () => {
+  it('finishes the rollback it means (an interrupted one, or a hand edit) instead of raising the canary again', () => {
+    const w = healthyWorld();
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.vsWeight = 0;
+    const loweredAt = w.now;
+    w.runFor(30_000);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'WeightLowered', canaryWeight: 0 });
+    expect(w.status.message).toContain('the VirtualService sends 0% to the canary instead of 25%');
+    expect(w.weights.filter((x) => x.at >= loweredAt && x.weight > 0)).toEqual([]);
+  });
+});
