@@ -10,7 +10,10 @@ out=dist/sea
 rm -rf "$out" && mkdir -p "$out"
 
 # program.ts, not main.ts: the embedded Node is this Node, so the launcher's version check has nothing to do.
+# import.meta does not exist in CommonJS: it becomes the executable's own file URL and folder.
 esbuild src/cli/program.ts --bundle --platform=node --target=node22 --format=cjs \
+  --define:import.meta.url=__stepwise_url --define:import.meta.dirname=__dirname \
+  --banner:js='const __stepwise_url = require("node:url").pathToFileURL(__filename).href;' \
   --outfile="$out/stepwise.cjs" --log-level=warning
 cat >"$out/sea-config.json" <<JSON
 { "main": "$out/stepwise.cjs", "output": "$out/stepwise.blob", "disableExperimentalSEAWarning": true }

@@ -54,6 +54,9 @@ export function routingNameProblems(spec: unknown): Problem[] {
       message: `${JSON.stringify(canary)} is the stableSubset too; the canary needs a subset of its own, e.g. canary`,
     });
   }
+  if (istio !== undefined)
+    problems.push(...hostSplitProblems(istio, dr, target, 'spec.trafficRouting.istio'));
+  problems.push(...routingChoiceProblems(field(spec, 'trafficRouting'), target));
   const base = 'spec.trafficRouting.istio.virtualService';
   for (const [key, what] of [
     ['routes', 'route'],
@@ -87,4 +90,86 @@ export function metadataNameProblems(metadata: unknown): Problem[] {
     });
   }
   return problems;
+}
+
+/** A route is split by subsets (destinationRule) or between two Services (stableService/canaryService), not both. */
+/** Exactly one way of routing, and for Gateway API exactly one route kind, with two distinct Services. */
+function routingChoiceProblems(routing: unknown, target: unknown): Problem[] {
+  if (routing === undefined || typeof routing !== 'object' || routing === null) return [];
+  const istio = field(routing, 'istio');
+  const gateway = field(routing, 'gatewayAPI');
+  const base = 'spec.trafficRouting';
+  if (istio === undefined && gateway === undefined) {
+    return [
+      {
+        path: base,
+        message:
+          'names no routing; add istio (a VirtualService) or gatewayAPI (an HTTPRoute or GRPCRoute with weighted backendRefs)',
+      },
+    ];
+  }
+  if (istio !== undefined && gateway !== undefined) {
+    return [
+      {
+        path: `${base}.gatewayAPI`,
+        message: 'is set together with istio; a Rollout moves one routing object: keep istio or gatewayAPI',
+      },
+    ];
+  }
+  if (gateway === undefined) return [];
+  const routes = ['httpRoute', 'grpcRoute'].filter((key) => field(gateway, key) !== undefined);
+  if (routes.length !== 1) {
+    return [
+      {
+        path: `${base}.gatewayAPI`,
+        message:
+          routes.length === 0
+            ? 'names no route; add httpRoute: {name: <HTTPRoute>} or grpcRoute: {name: <GRPCRoute>}'
+            : 'names both httpRoute and grpcRoute; a Rollout moves the weights of one route: keep one',
+      },
+    ];
+  }
+  return hostSplitProblems(gateway, undefined, target, `${base}.gatewayAPI`);
+}
+
+function hostSplitProblems(istio: unknown, dr: unknown, target: unknown, base: string): Problem[] {
+  const stable = field(istio, 'stableService');
+  const canary = field(istio, 'canaryService');
+  if (dr === undefined && typeof target === 'string') {
+    // The default Services are <target>-stable / <target>-canary, which must be DNS-1035 labels.
+    const problems: Problem[] = [];
+    for (const [key, given, track] of [
+      ['stableService', stable, 'stable'],
+      ['canaryService', canary, 'canary'],
+    ] as const) {
+      const name = `${target}-${track}`;
+      if (given !== undefined || (name.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name))) continue;
+      problems.push({
+        path: `${base}.${key}`,
+        message:
+          `defaults to ${JSON.stringify(name)}, which is not a valid Service name (a letter first, no dots, at ` +
+          `most 63 characters); set ${key} to the ${track} Service's name`,
+      });
+    }
+    if (problems.length > 0) return problems;
+  }
+  if (dr !== undefined && (stable !== undefined || canary !== undefined)) {
+    return [
+      {
+        path: `${base}.${stable !== undefined ? 'stableService' : 'canaryService'}`,
+        message:
+          'is a host split, but destinationRule names a subset split; keep destinationRule (one host split into ' +
+          'subsets) or stableService/canaryService (two Services), not both',
+      },
+    ];
+  }
+  if (stable !== undefined && stable === canary) {
+    return [
+      {
+        path: `${base}.canaryService`,
+        message: `${JSON.stringify(canary)} is the stableService too; the canary needs a Service of its own`,
+      },
+    ];
+  }
+  return [];
 }

@@ -59,12 +59,62 @@ const subsetName = (fallback: string, description: string) =>
 
 const portNumber = z.int().min(1).max(65535);
 
+// A Service name is a DNS-1035 label (k8s.io/apimachinery IsDNS1035Label, what ValidateServiceName checks).
+const serviceName = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, { error: 'serviceName' })
+    .describe(description);
+
 const secretKeyRef = z
   .strictObject({
     name: objectName('Secret in the Rollout namespace.'),
     key: text(253).describe('Key inside the Secret.'),
   })
   .describe('A key of a Secret in the Rollout namespace.');
+
+// Gateway API (gateway.networking.k8s.io/v1): a rule's backendRefs carry weights 0–1,000,000, each backend's share
+// being weight / sum of the rule's weights, an unset weight 1 (sigs.k8s.io/gateway-api apis/v1 shared_types.go
+// BackendRef.Weight). Stepwise writes the two weights as percents that sum to 100.
+const gatewayRouteRef = (kind: string) =>
+  z
+    .strictObject({
+      name: objectName(`${kind} in the Rollout namespace.`),
+      rule: z
+        .string()
+        .min(1)
+        .max(253)
+        .optional()
+        .describe(
+          `The name of the ${kind} rule whose two backendRefs Stepwise weighs; omitted = the one rule with both Services.`,
+        ),
+    })
+    .describe(`A ${kind} whose managed rule splits between stableService and canaryService.`);
+
+const gatewayApiSchema = z
+  .strictObject({
+    httpRoute: gatewayRouteRef('HTTPRoute').optional(),
+    grpcRoute: gatewayRouteRef('GRPCRoute').optional(),
+    stableService: serviceName(
+      'The backendRef Service of the stable pods; default <targetRef.name>-stable (created when missing).',
+    ).optional(),
+    canaryService: serviceName(
+      'The backendRef Service of the canary pods; default <targetRef.name>-canary (created when missing).',
+    ).optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.httpRoute) != has(self.grpcRoute)',
+        message: 'set exactly one of httpRoute and grpcRoute',
+      },
+    ],
+  })
+  .describe(
+    'Gateway API: an HTTPRoute or GRPCRoute (parentRef a Gateway, or a Service for GAMMA east-west meshes) with weighted backendRefs.',
+  );
 
 export const stepSchema = z
   .strictObject({
@@ -219,68 +269,105 @@ export const rolloutSpecSchema = z
       .describe('The user Deployment Stepwise takes the pod template from.'),
     trafficRouting: z
       .strictObject({
-        istio: z.strictObject({
-          virtualService: z.strictObject({
-            name: objectName('VirtualService in the Rollout namespace.'),
-            routes: z
-              .array(text(253))
-              .min(1)
-              .max(32)
-              .optional()
-              .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
-            tlsRoutes: z
-              .array(
-                z
-                  .strictObject({
-                    port: portNumber.optional().describe('A match of the tls route has this port.'),
-                    sniHosts: z
-                      .array(text(253))
-                      .min(1)
-                      .max(32)
-                      .optional()
-                      .describe('A match of the tls route lists all these SNI hosts.'),
-                  })
-                  .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
-                    error: 'tlsRouteSelector',
-                  })
-                  .meta({
-                    'x-kubernetes-validations': [
-                      {
-                        rule: 'has(self.port) || has(self.sniHosts)',
-                        message: 'give port, sniHosts or both',
-                      },
-                    ],
-                  }),
-              )
-              .min(1)
-              .max(32)
+        istio: z
+          .strictObject({
+            virtualService: z.strictObject({
+              name: objectName('VirtualService in the Rollout namespace.'),
+              routes: z
+                .array(text(253))
+                .min(1)
+                .max(32)
+                .optional()
+                .describe('Names of the weighted http routes to manage; omitted = the one weighted route.'),
+              tlsRoutes: z
+                .array(
+                  z
+                    .strictObject({
+                      port: portNumber.optional().describe('A match of the tls route has this port.'),
+                      sniHosts: z
+                        .array(text(253))
+                        .min(1)
+                        .max(32)
+                        .optional()
+                        .describe('A match of the tls route lists all these SNI hosts.'),
+                    })
+                    .refine((s) => s.port !== undefined || s.sniHosts !== undefined, {
+                      error: 'tlsRouteSelector',
+                    })
+                    .meta({
+                      'x-kubernetes-validations': [
+                        {
+                          rule: 'has(self.port) || has(self.sniHosts)',
+                          message: 'give port, sniHosts or both',
+                        },
+                      ],
+                    }),
+                )
+                .min(1)
+                .max(32)
+                .optional()
+                .describe(
+                  'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
+                ),
+              tcpRoutes: z
+                .array(
+                  z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }),
+                )
+                .min(1)
+                .max(32)
+                .optional()
+                .describe('tcp routes (by match port) whose weights move with the http routes.'),
+            }),
+            destinationRule: z
+              .strictObject({
+                name: objectName('DestinationRule in the Rollout namespace.'),
+                stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
+                canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
+              })
+              // The API server refuses it too (defaults are applied before this rule runs).
+              .meta({
+                'x-kubernetes-validations': [
+                  {
+                    rule: 'self.stableSubset != self.canarySubset',
+                    message: 'canarySubset must differ from stableSubset',
+                  },
+                ],
+              })
               .optional()
               .describe(
-                'tls routes (by match port and/or sniHosts) whose weights move with the http routes.',
+                'Subset split: the DestinationRule whose two subsets the managed routes split between.',
               ),
-            tcpRoutes: z
-              .array(z.strictObject({ port: portNumber.describe('A match of the tcp route has this port.') }))
-              .min(1)
-              .max(32)
-              .optional()
-              .describe('tcp routes (by match port) whose weights move with the http routes.'),
-          }),
-          destinationRule: z
-            .strictObject({
-              name: objectName('DestinationRule in the Rollout namespace.'),
-              stableSubset: subsetName('stable', 'Subset selecting the stable pods.'),
-              canarySubset: subsetName('canary', 'Subset selecting the canary pods; not the stable one.'),
-            })
-            // The API server refuses it too (defaults are applied before this rule runs).
-            .meta({
-              'x-kubernetes-validations': [
-                {
-                  rule: 'self.stableSubset != self.canarySubset',
-                  message: 'canarySubset must differ from stableSubset',
-                },
-              ],
-            }),
-        }),
+            stableService: serviceName(
+              'Host split: the Service the managed routes send stable traffic to; default <targetRef.name>-stable.',
+            ).optional(),
+            canaryService: serviceName(
+              'Host split: the Service the managed routes send canary traffic to; default <targetRef.name>-canary.',
+            ).optional(),
+          })
+          // validate (name-rules.ts) says the same with the fix; the API server refuses it too.
+          .meta({
+            'x-kubernetes-validations': [
+              {
+                rule: '!has(self.destinationRule) || !(has(self.stableService) || has(self.canaryService))',
+                message:
+                  'a subset split (destinationRule) or a host split (stableService/canaryService), not both',
+              },
+            ],
+          })
+          .describe(
+            'Istio: a VirtualService split between two subsets of one host (destinationRule) or between two Services (host split).',
+          )
+          .optional(),
+        gatewayAPI: gatewayApiSchema.optional(),
+      })
+      // validate (name-rules.ts) names the field to set; the API server refuses it too.
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.istio) != has(self.gatewayAPI)',
+            message: 'set exactly one of istio and gatewayAPI',
+          },
+        ],
       })
       .describe('How traffic is split between stable and canary.'),
     steps: z

@@ -89,6 +89,8 @@ const FORMAT_FIXES: Record<string, string> = {
   duration: 'is not a duration; use a positive duration such as 500ms, 15s, 1m or 1h30m',
   objectName:
     'is not a valid Kubernetes object name; use lower-case letters and digits, with "-" or "." only between them',
+  serviceName:
+    'is not a valid Service name; use at most 63 lower-case letters and digits, starting with a letter, with "-" only between them',
   subsetName: 'is not a valid Istio subset name; use letters and digits, with "-" only between them',
   url: 'is not an http(s) URL; use an address such as http://prometheus.istio-system:9090',
   metricName: 'is not a valid metric name; start with a letter, then letters, digits, "_" or "-"',

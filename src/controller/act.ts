@@ -3,7 +3,8 @@ import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import type { Action } from '../rollout/types.js';
-import { scalePatch, templatePatch, trackDeployment } from '../workload/deployments.js';
+import { scalePatch, templatePatch, trackDeployment, type RolloutOwner } from '../workload/deployments.js';
+import { trackService } from '../workload/services.js';
 import { workloadName, type Track } from '../workload/labels.js';
 import type { World } from './observe.js';
 
@@ -14,6 +15,7 @@ export async function applyAction(
   action: Action,
 ): Promise<void> {
   const namespace = rollout.metadata.namespace;
+  await createMissingServices(cluster, rollout, world);
   switch (action.kind) {
     case 'setCanaryWeight':
       await world.router!.setCanaryWeight(action.weight);
@@ -54,13 +56,10 @@ async function applyTrack(
   const current = world.tracks[track];
   if (!current) {
     const source: V1Deployment = { ...target, spec: { ...target.spec!, template } };
-    const owner = {
-      apiVersion: rollout.apiVersion,
-      kind: rollout.kind,
-      name: rollout.metadata.name,
-      uid: rollout.metadata.uid!,
-    };
-    await cluster.createDeployment(namespace, trackDeployment({ target: source, track, replicas, owner }));
+    await cluster.createDeployment(
+      namespace,
+      trackDeployment({ target: source, track, replicas, owner: ownerOf(rollout) }),
+    );
     return;
   }
   const observedRevision = world.observed[track]?.revision;
@@ -71,4 +70,37 @@ async function applyTrack(
   } else if ((current.spec?.replicas ?? 1) !== replicas) {
     await cluster.patchDeployment(namespace, name, scalePatch(replicas));
   }
+}
+
+function ownerOf(rollout: RolloutObject): RolloutOwner {
+  return {
+    apiVersion: rollout.apiVersion,
+    kind: rollout.kind,
+    name: rollout.metadata.name,
+    uid: rollout.metadata.uid!,
+  };
+}
+
+/** A host split routes to both track Services from its first weight on: create them before any other action. */
+async function createMissingServices(
+  cluster: ClusterAccess,
+  rollout: RolloutObject,
+  world: World,
+): Promise<void> {
+  const services = world.services;
+  if (!services || services.missing.length === 0 || !world.target) return;
+  for (const track of services.missing) {
+    const body = trackService({
+      name: services.names[track],
+      target: {
+        ...world.target,
+        metadata: { ...world.target.metadata, namespace: rollout.metadata.namespace },
+      },
+      track,
+      owner: ownerOf(rollout),
+      ...(services.app && { appService: services.app }),
+    });
+    await cluster.createService(rollout.metadata.namespace, body);
+  }
+  services.missing = [];
 }

@@ -1,7 +1,7 @@
 // ClusterAccess that reads Rollouts, Deployments and routing objects from the watch caches: a pass costs no
 // request unless it writes. Writes go to the API server as before (with the resourceVersion read), their
 // answers go into the cache at once, and a 409 re-reads the object live, so the retry decides on the newest.
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
 import {
   type CustomResource,
   DESTINATION_RULES,
@@ -14,7 +14,10 @@ import { ObjectCache } from '../kube/object-cache.js';
 import type { KubeObject } from '../kube/watch.js';
 import type { ClusterAccess } from './cluster-access.js';
 
-export type CachedKind = 'Rollout' | 'Deployment' | 'VirtualService' | 'DestinationRule';
+// Gateway API routes are fed too (their events wake Rollouts), but read live: their JSON-patch writes do not
+// return the object, so the cache would lag behind the controller's own write.
+export type CachedKind =
+  'Rollout' | 'Deployment' | 'VirtualService' | 'DestinationRule' | 'HTTPRoute' | 'GRPCRoute';
 
 export class CachedCluster implements ClusterAccess {
   readonly caches: Record<CachedKind, ObjectCache> = {
@@ -22,6 +25,8 @@ export class CachedCluster implements ClusterAccess {
     Deployment: new ObjectCache(),
     VirtualService: new ObjectCache(),
     DestinationRule: new ObjectCache(),
+    HTTPRoute: new ObjectCache(),
+    GRPCRoute: new ObjectCache(),
   };
 
   constructor(private readonly live: ClusterAccess) {}
@@ -160,6 +165,23 @@ export class CachedCluster implements ClusterAccess {
       () => this.live.patchCustom(resource, namespace, name, body),
       () => this.live.getCustom(resource, namespace, name),
     );
+  }
+
+  jsonPatchCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+    operations: object[],
+  ): Promise<void> {
+    return this.live.jsonPatchCustom(resource, namespace, name, operations);
+  }
+
+  getService(namespace: string, name: string): Promise<V1Service | undefined> {
+    return this.live.getService(namespace, name);
+  }
+
+  createService(namespace: string, body: V1Service): Promise<V1Service> {
+    return this.live.createService(namespace, body);
   }
 
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {

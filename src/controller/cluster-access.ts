@@ -1,7 +1,7 @@
 // The Kubernetes calls one reconcile pass makes: the smallest surface the reconcile depends on, so that its
 // ordering (weight before status, 409s, a failure or a crash between two calls) can be tested against an
 // in-memory fake in milliseconds. `Cluster` (src/kube/cluster.ts) is the real implementation.
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CustomResource, RolloutObject } from '../kube/cluster.js';
 
 export interface ClusterAccess {
@@ -29,6 +29,15 @@ export interface ClusterAccess {
   ): Promise<Record<string, unknown> | undefined>;
   /** Resolves to the patched object (undefined from a client that does not return it). */
   patchCustom(resource: CustomResource, namespace: string, name: string, body: object): Promise<unknown>;
+  /** JSON patch (RFC 6902) of a custom object; a failed `test` op must fail with 422, a stale resourceVersion 409. */
+  jsonPatchCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+    operations: object[],
+  ): Promise<void>;
+  getService(namespace: string, name: string): Promise<V1Service | undefined>;
+  createService(namespace: string, body: V1Service): Promise<V1Service>;
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   createEvent(
     namespace: string,

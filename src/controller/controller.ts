@@ -6,6 +6,8 @@ import {
   type CustomResource,
   type KubernetesRequestObserver,
   DESTINATION_RULES,
+  GRPC_ROUTES,
+  HTTP_ROUTES,
   ROLLOUTS,
   type RolloutObject,
   VIRTUAL_SERVICES,
@@ -42,8 +44,8 @@ export interface ControllerOptions {
 
 type Items = { items: KubeObject[]; metadata?: { resourceVersion?: string } };
 
-const customPath = (r: CustomResource, ns?: string) =>
-  `/apis/${r.group}/${r.version}${ns ? `/namespaces/${ns}` : ''}/${r.plural}`;
+const customPath = (r: CustomResource, ns?: string, version = r.version) =>
+  `/apis/${r.group}/${version}${ns ? `/namespaces/${ns}` : ''}/${r.plural}`;
 
 /**
  * Watches Rollouts and everything they point at, and runs one reconcile pass per Rollout key at a time.
@@ -51,13 +53,16 @@ const customPath = (r: CustomResource, ns?: string) =>
  */
 export class Controller {
   private readonly cluster: CachedCluster;
+  /** The API itself, for discovery of the versions the cluster serves. */
+  private readonly api: Cluster;
   private readonly queue: WorkQueue;
   private readonly index = new ReferenceIndex();
   private readonly watches: ResilientWatch[] = [];
   private ready = false;
 
   constructor(private readonly options: ControllerOptions) {
-    this.cluster = new CachedCluster(new Cluster(options.kubeConfig, options.onKubernetesRequest));
+    this.api = new Cluster(options.kubeConfig, options.onKubernetesRequest);
+    this.cluster = new CachedCluster(this.api);
     const deps = {
       cluster: this.cluster,
       analyzer: options.analyzer,
@@ -102,11 +107,24 @@ export class Controller {
     const apps = boundedApiClient(this.options.kubeConfig, AppsV1Api, LIST_TIMEOUT_MS);
     const sources: [WatchSource, ReferenceKind | 'Rollout', (type: string, object: KubeObject) => void][] =
       [];
+    // Watch each kind at the version the cluster serves (Istio before 1.22: v1beta1), as the reads do.
+    const served = new Map<CustomResource, CustomResource>();
+    for (const r of [VIRTUAL_SERVICES, DESTINATION_RULES, HTTP_ROUTES, GRPC_ROUTES]) {
+      served.set(r, await this.api.served(r));
+    }
+    const at = (r: CustomResource) => served.get(r) ?? r;
+    // Gateway API routes are watched where their CRDs are installed: a watch of a kind the cluster does not serve
+    // would never deliver its first list, and the controller would never become ready.
+    const gatewayKinds = {
+      HTTPRoute: await this.api.isServed(HTTP_ROUTES),
+      GRPCRoute: await this.api.isServed(GRPC_ROUTES),
+    };
     for (const ns of namespaces) {
       const listCustom = (r: CustomResource) => async () => {
+        const { version } = at(r);
         const list = (await (ns
-          ? custom.listNamespacedCustomObject({ ...r, namespace: ns })
-          : custom.listClusterCustomObject(r))) as Items;
+          ? custom.listNamespacedCustomObject({ ...r, version, namespace: ns })
+          : custom.listClusterCustomObject({ ...r, version }))) as Items;
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
       };
       const where = ns ? `namespace ${ns}` : 'all namespaces';
@@ -133,7 +151,7 @@ export class Controller {
         [
           {
             name: `virtualservices in ${where}`,
-            path: customPath(VIRTUAL_SERVICES, ns),
+            path: customPath(VIRTUAL_SERVICES, ns, at(VIRTUAL_SERVICES).version),
             list: listCustom(VIRTUAL_SERVICES),
           },
           'VirtualService',
@@ -142,13 +160,35 @@ export class Controller {
         [
           {
             name: `destinationrules in ${where}`,
-            path: customPath(DESTINATION_RULES, ns),
+            path: customPath(DESTINATION_RULES, ns, at(DESTINATION_RULES).version),
             list: listCustom(DESTINATION_RULES),
           },
           'DestinationRule',
           (type, object) => this.onReferenced('DestinationRule', type, object),
         ],
       );
+      if (gatewayKinds.HTTPRoute) {
+        sources.push([
+          {
+            name: `httproutes in ${where}`,
+            path: customPath(HTTP_ROUTES, ns, at(HTTP_ROUTES).version),
+            list: listCustom(HTTP_ROUTES),
+          },
+          'HTTPRoute',
+          (type, object) => this.onReferenced('HTTPRoute', type, object),
+        ]);
+      }
+      if (gatewayKinds.GRPCRoute) {
+        sources.push([
+          {
+            name: `grpcroutes in ${where}`,
+            path: customPath(GRPC_ROUTES, ns, at(GRPC_ROUTES).version),
+            list: listCustom(GRPC_ROUTES),
+          },
+          'GRPCRoute',
+          (type, object) => this.onReferenced('GRPCRoute', type, object),
+        ]);
+      }
     }
     const watchesOf: Partial<Record<ReferenceKind | 'Rollout', ResilientWatch[]>> = {};
     for (const [source, kind, handler] of sources) {

@@ -9,9 +9,9 @@ import { rolloutSpecSchema } from '../api/schema.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
-import { createIstioRouter } from '../traffic/istio.js';
+import type { TrafficRouter } from '../traffic/router.js';
 import { workloadName } from '../workload/labels.js';
-import { istioApi } from './observe.js';
+import { routerFor } from './observe.js';
 
 export const FINALIZER = 'stepwise.dev/keep-stable-serving';
 /** When the finalizer moved the canary's traffic to stable (so a restarted controller still waits). */
@@ -82,11 +82,21 @@ async function releaseCanaryTraffic(
     log.warn('deleting a Rollout whose trafficRouting is invalid: its routes are unknown, the weights stay');
     return undefined;
   }
-  const router = createIstioRouter({
-    api: istioApi(deps.cluster),
-    namespace: rollout.metadata.namespace,
-    istioSpec: parsed.data.istio,
-  });
+  // The same router the reconcile uses: a Gateway API route, an Istio host split or subset split.
+  const target = (rollout.spec as { targetRef?: { name?: unknown } } | undefined)?.targetRef?.name;
+  let router: TrafficRouter;
+  try {
+    router = routerFor(
+      deps.cluster,
+      rollout.metadata.namespace,
+      parsed.data,
+      typeof target === 'string' && target !== '' ? target : undefined,
+    );
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    log.warn('deleting a Rollout whose routing Services are unknown (no targetRef.name): the weights stay');
+    return undefined;
+  }
   const routing = await router.inspect();
   // Not routed by subsets yet (adoption), or the routing objects are gone: nothing sends traffic to the canary.
   if (!routing.ok || (routing.inSync && routing.canaryWeight === 0)) return undefined;

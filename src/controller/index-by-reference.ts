@@ -3,7 +3,7 @@
 // event costs a map lookup, not a scan of every Rollout (client-go's indexers do the same).
 import type { KubeObject } from '../kube/watch.js';
 
-export type ReferenceKind = 'Deployment' | 'VirtualService' | 'DestinationRule';
+export type ReferenceKind = 'Deployment' | 'VirtualService' | 'DestinationRule' | 'HTTPRoute' | 'GRPCRoute';
 
 export type RolloutReferences = Partial<Record<ReferenceKind, string>>;
 
@@ -19,12 +19,15 @@ export class ReferenceIndex {
       targetRef?: { name?: string };
       trafficRouting?: {
         istio?: { virtualService?: { name?: string }; destinationRule?: { name?: string } };
+        gatewayAPI?: { httpRoute?: { name?: string }; grpcRoute?: { name?: string } };
       };
     };
     const refs: RolloutReferences = {
       Deployment: s?.targetRef?.name,
       VirtualService: s?.trafficRouting?.istio?.virtualService?.name,
       DestinationRule: s?.trafficRouting?.istio?.destinationRule?.name,
+      HTTPRoute: s?.trafficRouting?.gatewayAPI?.httpRoute?.name,
+      GRPCRoute: s?.trafficRouting?.gatewayAPI?.grpcRoute?.name,
     };
     const namespace = key.slice(0, key.indexOf('/'));
     this.delete(key);

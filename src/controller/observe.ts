@@ -1,23 +1,33 @@
 // Reads the world one Rollout depends on and turns it into the state machine's `Observed`.
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
 import type { Observed } from '../rollout/types.js';
-import { DESTINATION_RULES, type RolloutObject, VIRTUAL_SERVICES } from '../kube/cluster.js';
+import {
+  DESTINATION_RULES,
+  GRPC_ROUTES,
+  HTTP_ROUTES,
+  type RolloutObject,
+  VIRTUAL_SERVICES,
+} from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
-import { createIstioRouter, type IstioApi } from '../traffic/istio.js';
+import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
+import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, workloadName, type Track } from '../workload/labels.js';
 import { revisionOf, withoutStepwiseAdditions } from '../workload/revision.js';
+import { trackServiceProblem } from '../workload/services.js';
 
 export interface World {
   observed: Observed;
   router?: TrafficRouter;
   target?: V1Deployment;
   tracks: Partial<Record<Track, V1Deployment>>;
-  /** The DestinationRule's host, for the callers' reports of requests no canary pod answered. */
+  /** A host split's track Services that do not exist yet (Stepwise creates them), and the app's own Service. */
+  services?: { names: Record<Track, string>; missing: Track[]; app?: V1Service };
+  /** The canary's service host (see RoutingInspection.host), for the callers' reports of requests no canary pod answered. */
   serviceHost?: string;
 }
 
@@ -31,6 +41,20 @@ export function istioApi(cluster: ClusterAccess): IstioApi {
   };
 }
 
+export function gatewayApi(cluster: ClusterAccess): GatewayApi {
+  // Each kind's resource named at its call, so the RBAC scan (test/packaging/rbac.test.ts) sees both.
+  return {
+    getRoute: (kind, ns, name) =>
+      kind === 'HTTPRoute'
+        ? cluster.getCustom(HTTP_ROUTES, ns, name)
+        : cluster.getCustom(GRPC_ROUTES, ns, name),
+    patchRoute: (kind, ns, name, operations) =>
+      kind === 'HTTPRoute'
+        ? cluster.jsonPatchCustom(HTTP_ROUTES, ns, name, operations)
+        : cluster.jsonPatchCustom(GRPC_ROUTES, ns, name, operations),
+  };
+}
+
 function commandOf(rollout: RolloutObject): Observed['command'] {
   const annotations = rollout.metadata.annotations ?? {};
   const name = annotations[COMMAND_ANNOTATION];
@@ -39,11 +63,27 @@ function commandOf(rollout: RolloutObject): Observed['command'] {
 }
 
 /** A `-stable`/`-canary` Deployment that this Rollout does not own is never taken over. */
-function ownedBy(deployment: V1Deployment, rollout: RolloutObject): boolean {
-  return (deployment.metadata?.ownerReferences ?? []).some(
+function ownedBy(object: V1Deployment | V1Service, rollout: RolloutObject): boolean {
+  return (object.metadata?.ownerReferences ?? []).some(
     (ref) =>
       ref.kind === rollout.kind && ref.name === rollout.metadata.name && ref.uid === rollout.metadata.uid,
   );
+}
+
+/**
+ * The router of the Rollout's routing mode: a Gateway API route, else an Istio subset or host split. `target`
+ * (targetRef.name) names a host split's default Services; without it such a split throws a TypeError.
+ */
+export function routerFor(
+  cluster: ClusterAccess,
+  namespace: string,
+  trafficRouting: RolloutSpec['trafficRouting'],
+  target: string | undefined,
+): TrafficRouter {
+  const { istio, gatewayAPI } = trafficRouting;
+  return gatewayAPI
+    ? createGatewayRouter({ api: gatewayApi(cluster), namespace, gatewaySpec: gatewayAPI, target })
+    : createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio!, target });
 }
 
 export async function observeWorld(
@@ -62,11 +102,11 @@ export async function observeWorld(
   if (!spec) return world;
 
   const app = spec.targetRef.name;
-  const router = createIstioRouter({
-    api: istioApi(cluster),
-    namespace,
-    istioSpec: spec.trafficRouting.istio,
-  });
+  const { istio, gatewayAPI } = spec.trafficRouting;
+  const router = routerFor(cluster, namespace, spec.trafficRouting, app);
+  // A host split and Gateway API backendRefs send to one Service per track.
+  const split = gatewayAPI ?? (istio?.destinationRule === undefined ? istio : undefined);
+  if (split) await observeServices(cluster, rollout, world, hostSplitServices(split, app));
   const [target, stable, canary, routing] = await Promise.all([
     cluster.getDeployment(namespace, app),
     cluster.getDeployment(namespace, workloadName(app, 'stable')),
@@ -116,4 +156,37 @@ export async function observeWorld(
     observed.problems.push(...routing.problems);
   }
   return world;
+}
+
+/** A host split's two Services: missing ones are created with the track Deployments; others must select a track. */
+async function observeServices(
+  cluster: ClusterAccess,
+  rollout: RolloutObject,
+  world: World,
+  names: Record<Track, string>,
+): Promise<void> {
+  const namespace = rollout.metadata.namespace;
+  const routing = (rollout.spec as { trafficRouting?: { gatewayAPI?: unknown } }).trafficRouting;
+  const servicesPath = `spec.trafficRouting.${routing?.gatewayAPI ? 'gatewayAPI' : 'istio'}`;
+  const app = (rollout.spec as { targetRef: { name: string } }).targetRef.name;
+  const [stable, canary] = await Promise.all([
+    cluster.getService(namespace, names.stable),
+    cluster.getService(namespace, names.canary),
+  ]);
+  const missing: Track[] = [];
+  for (const [track, service] of [
+    ['stable', stable],
+    ['canary', canary],
+  ] as const) {
+    if (service === undefined) {
+      missing.push(track);
+      continue;
+    }
+    const problem = ownedBy(service, rollout) ? undefined : trackServiceProblem(service, track);
+    if (problem) {
+      world.observed.problems.push({ path: `${servicesPath}.${track}Service`, message: problem });
+    }
+  }
+  const appService = missing.length > 0 ? await cluster.getService(namespace, app) : undefined;
+  world.services = { names, missing, ...(appService && { app: appService }) };
 }

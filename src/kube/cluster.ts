@@ -1,4 +1,5 @@
 import {
+  ApisApi,
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -8,6 +9,7 @@ import {
   type V1Deployment,
   type V1ObjectMeta,
   type V1Secret,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
@@ -27,24 +29,46 @@ export interface CustomResource {
   group: string;
   version: string;
   plural: string;
+  /** Older versions of the same schema, used when the cluster does not serve `version` (see `served`). */
+  fallbackVersions?: string[];
 }
 
 export const ROLLOUTS: CustomResource = { group: GROUP, version: VERSION, plural: PLURAL };
+// Istio serves networking.istio.io/v1 from 1.22 on; 1.21 and older serve only v1alpha3 and v1beta1, with the same
+// schema (istio/istio manifests/charts/base/crds/crd-all.gen.yaml at tags 1.21.6 and 1.22.0).
 export const VIRTUAL_SERVICES: CustomResource = {
   group: 'networking.istio.io',
   version: 'v1',
   plural: 'virtualservices',
+  fallbackVersions: ['v1beta1'],
 };
 export const DESTINATION_RULES: CustomResource = {
   group: 'networking.istio.io',
   version: 'v1',
   plural: 'destinationrules',
+  fallbackVersions: ['v1beta1'],
+};
+
+// Gateway API: HTTPRoute is v1 from Gateway API 1.0 (v1beta1 before), GRPCRoute v1 from 1.1 (v1alpha2 before),
+// the same schema at each version (sigs.k8s.io/gateway-api apis/v1).
+export const HTTP_ROUTES: CustomResource = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'httproutes',
+  fallbackVersions: ['v1beta1'],
+};
+export const GRPC_ROUTES: CustomResource = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'grpcroutes',
+  fallbackVersions: ['v1alpha2'],
 };
 
 /** Told about every Kubernetes request the controller makes, with its outcome. */
 export type KubernetesRequestObserver = (request: { verb: string; resource: string; code: number }) => void;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
   try {
@@ -63,6 +87,9 @@ export class Cluster {
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly apis: ApisApi;
+  /** API group → served versions, read once from discovery (GET /apis, open to every authenticated user). */
+  private servedGroups?: Promise<Map<string, string[]>>;
 
   private readonly timeoutMs: number;
 
@@ -75,6 +102,40 @@ export class Cluster {
     this.apps = boundedApiClient(kubeConfig, AppsV1Api, this.timeoutMs);
     this.core = boundedApiClient(kubeConfig, CoreV1Api, this.timeoutMs);
     this.custom = boundedApiClient(kubeConfig, CustomObjectsApi, this.timeoutMs);
+    this.apis = boundedApiClient(kubeConfig, ApisApi, this.timeoutMs);
+  }
+
+  /**
+   * The resource at the version the cluster serves: its `version` when served, else the first served of its
+   * `fallbackVersions`. Unknown (discovery failed, or the group is not installed): `version`, so the error a
+   * later call gets names the version Stepwise prefers.
+   */
+  async served(resource: CustomResource): Promise<CustomResource> {
+    if (!resource.fallbackVersions?.length) return resource;
+    this.servedGroups ??= this.discoverGroups();
+    const versions = (await this.servedGroups).get(resource.group);
+    if (versions === undefined) {
+      this.servedGroups = undefined; // not installed yet, or discovery failed: ask again next time
+      return resource;
+    }
+    const version = [resource.version, ...resource.fallbackVersions].find((v) => versions.includes(v));
+    return version === undefined || version === resource.version ? resource : { ...resource, version };
+  }
+
+  /** Does the cluster serve the resource at its version or a fallback (is its CRD installed)? */
+  async isServed(resource: CustomResource): Promise<boolean> {
+    this.servedGroups ??= this.discoverGroups();
+    const versions = (await this.servedGroups).get(resource.group) ?? [];
+    return [resource.version, ...(resource.fallbackVersions ?? [])].some((v) => versions.includes(v));
+  }
+
+  private async discoverGroups(): Promise<Map<string, string[]>> {
+    try {
+      const list = await withRetry(this.counted('get', 'discovery', () => this.apis.getAPIVersions()));
+      return new Map(list.groups.map((g) => [g.name, g.versions.map((v) => v.version)]));
+    } catch {
+      return new Map();
+    }
   }
 
   /** Each attempt of a call, counted with its HTTP status (0 = no answer: network error or timeout). */
@@ -149,13 +210,16 @@ export class Cluster {
     namespace: string,
     name: string,
   ): Promise<Record<string, unknown> | undefined> {
-    return orUndefined(
-      withRetry(
-        this.counted('get', resource.plural, () =>
-          this.custom.getNamespacedCustomObject({ ...resource, namespace, name }),
-        ),
-      ),
-    ) as Promise<Record<string, unknown> | undefined>;
+    return this.served(resource).then(
+      ({ version }) =>
+        orUndefined(
+          withRetry(
+            this.counted('get', resource.plural, () =>
+              this.custom.getNamespacedCustomObject({ ...resource, version, namespace, name }),
+            ),
+          ),
+        ) as Promise<Record<string, unknown> | undefined>,
+    );
   }
 
   async patchCustom(
@@ -164,9 +228,28 @@ export class Cluster {
     name: string,
     body: object,
   ): Promise<Record<string, unknown>> {
+    const { version } = await this.served(resource);
     return withRetry(
       this.counted('patch', resource.plural, () =>
-        this.custom.patchNamespacedCustomObject({ ...resource, namespace, name, body }, mergePatch),
+        this.custom.patchNamespacedCustomObject({ ...resource, version, namespace, name, body }, mergePatch),
+      ),
+    );
+  }
+
+  /** JSON patch (RFC 6902): changes only the paths it names, where a merge patch would replace whole lists. */
+  async jsonPatchCustom(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+    operations: object[],
+  ): Promise<void> {
+    const { version } = await this.served(resource);
+    await withRetry(
+      this.counted('patch', resource.plural, () =>
+        this.custom.patchNamespacedCustomObject(
+          { ...resource, version, namespace, name, body: operations },
+          jsonPatch,
+        ),
       ),
     );
   }
@@ -190,6 +273,18 @@ export class Cluster {
       this.counted('patch', 'deployments', () =>
         this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch),
       ),
+    );
+  }
+
+  getService(namespace: string, name: string): Promise<V1Service | undefined> {
+    return orUndefined(
+      withRetry(this.counted('get', 'services', () => this.core.readNamespacedService({ namespace, name }))),
+    );
+  }
+
+  async createService(namespace: string, body: V1Service): Promise<V1Service> {
+    return withRetry(
+      this.counted('create', 'services', () => this.core.createNamespacedService({ namespace, body })),
     );
   }
 

@@ -26,14 +26,24 @@ import { RunningSandbox } from './running.js';
 import { describePrometheus, findPrometheusBinary } from './prometheus.js';
 import { readManifests, startSandboxStack } from './stack.js';
 
-const MANIFESTS = fileURLToPath(new URL('../../rollouts/product-service/', import.meta.url));
+/** `--mesh`: which example of rollouts/ the demo applies, i.e. how the route object splits the traffic. */
+const MESH_EXAMPLES = {
+  istio: 'product-service', // Istio VirtualService split between two DestinationRule subsets
+  'istio-host': 'product-service-host-split', // Istio VirtualService split between two Services
+  gateway: 'product-service-httproute', // Gateway API HTTPRoute attached to the Service (GAMMA)
+} as const;
+type MeshName = keyof typeof MESH_EXAMPLES;
+const manifestsOf = (mesh: MeshName) =>
+  fileURLToPath(new URL(`../../rollouts/${MESH_EXAMPLES[mesh]}/`, import.meta.url));
 const GOOD_IMAGE = 'registry.example.com/product-service:1.1.0';
 const BAD_IMAGE = 'registry.example.com/product-service:1.2.0-bad-errors';
 
-const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--prometheus-bin <path>]
+const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--mesh istio|istio-host|gateway] [--prometheus-bin <path>]
 
   --rps <n>                 requests per second the simulated mesh sends to product-service (default 50)
   --fast                    steps of 4 s instead of 8 s
+  --mesh <name>             istio: VirtualService subsets (default); istio-host: VirtualService split between two
+                            Services; gateway: Gateway API HTTPRoute attached to the Service
   --prometheus-bin <path>   Prometheus to run (default: $STEPWISE_PROMETHEUS_BIN, else the Prometheus 3 that
                             \`bash tools/build.sh prometheus\` built, else \`prometheus\` on PATH)
 `;
@@ -41,6 +51,7 @@ const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--prometheus-bin <pa
 interface DemoFlags {
   rps: number;
   fast: boolean;
+  mesh: MeshName;
   prometheusBin: string | undefined;
 }
 
@@ -50,6 +61,7 @@ function parseFlags(argv: string[]): DemoFlags {
     options: {
       rps: { type: 'string', default: '50' },
       fast: { type: 'boolean', default: false },
+      mesh: { type: 'string', default: 'istio' },
       'prometheus-bin': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -62,7 +74,13 @@ function parseFlags(argv: string[]): DemoFlags {
   if (!Number.isFinite(rps) || rps < 5) {
     throw new Error(`--rps must be a number >= 5 (got ${values.rps}); e.g. --rps 50`);
   }
-  return { rps, fast: values.fast, prometheusBin: values['prometheus-bin'] };
+  const mesh = values.mesh as MeshName;
+  if (!Object.hasOwn(MESH_EXAMPLES, mesh)) {
+    throw new Error(
+      `--mesh must be one of ${Object.keys(MESH_EXAMPLES).join(', ')} (got ${values.mesh}); e.g. --mesh gateway`,
+    );
+  }
+  return { rps, fast: values.fast, mesh, prometheusBin: values['prometheus-bin'] };
 }
 
 /** What the demo started, and the live view drawing it. */
@@ -113,7 +131,7 @@ async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Runn
   console.log('  (all removed when the demo ends)');
 
   const timing = flags.fast ? FAST_TIMING : DEMO_TIMING;
-  const manifests = adjustForDemo(readManifests(MANIFESTS), {
+  const manifests = adjustForDemo(readManifests(manifestsOf(flags.mesh)), {
     prometheusAddress: stack.prometheus.url,
     timing,
   });

@@ -1,7 +1,9 @@
 import { TRACK_LABEL, type Track } from '../workload/labels.js';
 import { resolveHost, ruleAppliesTo } from './hosts.js';
 import type { DestinationRule } from './istio-objects.js';
-import type { IstioSpec } from './managed-routes.js';
+import type { IstioSpec } from './track-destinations.js';
+
+type DestinationRuleSpec = NonNullable<IstioSpec['destinationRule']>;
 import type { Problem } from './router.js';
 
 const DR_PATH = 'spec.trafficRouting.istio.destinationRule';
@@ -10,8 +12,8 @@ const DR_PATH = 'spec.trafficRouting.istio.destinationRule';
  * Checks that both subsets exist and select the pods of their track by Stepwise's track label (that the two
  * subsets differ is a rule of the spec: src/api/name-rules.ts).
  */
-export function checkDestinationRule(dr: object | undefined, istio: IstioSpec): Problem[] {
-  const { name, stableSubset, canarySubset } = istio.destinationRule;
+export function checkDestinationRule(dr: object | undefined, rule: DestinationRuleSpec): Problem[] {
+  const { name, stableSubset, canarySubset } = rule;
   const wanted = (subset: string, track: Track) => `- name: ${subset}\n  labels: {${TRACK_LABEL}: ${track}}`;
   if (dr === undefined) {
     return [
@@ -59,11 +61,11 @@ export function checkDestinationRule(dr: object | undefined, istio: IstioSpec): 
 export function checkRuleHost(
   dr: object,
   destinationHost: string,
-  istio: IstioSpec,
+  rule: DestinationRuleSpec,
   namespace: string,
   clusterDomain?: string,
 ): Problem[] {
-  const name = istio.destinationRule.name;
+  const name = rule.name;
   const ruleHost = (dr as DestinationRule).spec?.host;
   const destination = resolveHost(destinationHost, namespace, clusterDomain);
   if (typeof ruleHost !== 'string' || ruleHost === '') {
@@ -82,7 +84,7 @@ export function checkRuleHost(
         `DestinationRule ${name} is for host ${ruleHost}, but the managed route sends traffic to ${destinationHost}` +
         `${destination === destinationHost ? '' : ` (${destination})`}; Istio applies its subsets only to its own ` +
         `host, so requests to subset ` +
-        `${istio.destinationRule.stableSubset} would fail with 503: set its spec.host to ${destinationHost}, ` +
+        `${rule.stableSubset} would fail with 503: set its spec.host to ${destinationHost}, ` +
         `or name the DestinationRule of that host`,
     },
   ];

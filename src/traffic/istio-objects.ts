@@ -56,10 +56,6 @@ export function destinations(route: Route | undefined): RouteDestination[] {
   return Array.isArray(route?.route) ? route.route : [];
 }
 
-export function indexesWithSubset(route: Route | undefined, subset: string): number[] {
-  return destinations(route).flatMap((d, i) => (d.destination?.subset === subset ? [i] : []));
-}
-
 /** `http[1] "primary"`, `tls[0] (port 443, sniHosts a.example.com)`: how a route is named in messages. */
 export function describeRoute(kind: RouteKind, route: Route | undefined, index: number): string {
   if (kind === 'http') {
@@ -76,8 +72,4 @@ export function describeRoute(kind: RouteKind, route: Route | undefined, index: 
 export function describeDestination(d: RouteDestination): string {
   const host = d.destination?.host ?? '(no host)';
   return d.destination?.subset === undefined ? host : `${host} subset ${d.destination.subset}`;
-}
-
-export function exampleDestination(host: string | undefined, subset: string, weight: number): string {
-  return `{destination: {host: ${host ?? '<service>'}, subset: ${subset}}, weight: ${weight}}`;
 }

@@ -1,14 +1,9 @@
-import pRetry from 'p-retry';
+import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 import { resolveHost } from './hosts.js';
-import {
-  checkWeight,
-  findManagedRoutes,
-  routesWithoutSubsets,
-  weightPatch,
-  type IstioSpec,
-} from './managed-routes.js';
+import { checkWeight, findManagedRoutes, routesWithoutTracks, weightPatch } from './managed-routes.js';
 import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from './router.js';
+import { trackDestinations, type IstioSpec } from './track-destinations.js';
 
 // Stepwise owns only the two weights of the managed routes. Everything else in the VirtualService and
 // DestinationRule is the user's and is passed through untouched, including fields this code does not know.
@@ -16,13 +11,14 @@ import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from
 export { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 export {
   findManagedRoutes,
-  routesWithoutSubsets,
+  routesWithoutTracks,
   weightPatch,
   type IstioSpec,
   type ManagedRoute,
   type ManagedRoutes,
 } from './managed-routes.js';
 export type { DestinationRule, VirtualService } from './istio-objects.js';
+export { hostSplitServices, trackDestinations, type TrackDestinations } from './track-destinations.js';
 
 /** The Kubernetes calls the Istio router needs; get returns undefined on 404, patch throws `{code: 409}` on conflict. */
 export interface IstioApi {
@@ -35,61 +31,61 @@ export interface IstioRouterOptions {
   api: IstioApi;
   namespace: string;
   istioSpec: IstioSpec;
-  /** Conflict retries; defaults suit a real API server (4 retries from 50 ms, doubling, jittered). */
-  retry?: { retries?: number; minTimeout?: number };
+  /** targetRef.name: a host split without stableService/canaryService routes to `<target>-stable`/`-canary`. */
+  target?: string;
+  retry?: ConflictRetry;
   /** The mesh's domain suffix, which Istio appends to short host names (default cluster.local). */
   clusterDomain?: string;
-}
-
-function isConflict(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 409;
 }
 
 export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
   const { api, namespace, istioSpec } = options;
   const vsName = istioSpec.virtualService.name;
+  const tracks = trackDestinations(istioSpec, {
+    target: options.target,
+    namespace,
+    clusterDomain: options.clusterDomain,
+  });
+  const dr = istioSpec.destinationRule;
 
   return {
     async inspect(): Promise<RoutingInspection> {
-      const [vs, dr] = await Promise.all([
+      // A host split has no DestinationRule to read: the two Services select the tracks.
+      const [vs, rule] = await Promise.all([
         api.getVirtualService(namespace, vsName),
-        api.getDestinationRule(namespace, istioSpec.destinationRule.name),
+        dr === undefined ? undefined : api.getDestinationRule(namespace, dr.name),
       ]);
-      const managed = findManagedRoutes(vs, istioSpec);
-      const drProblems = checkDestinationRule(dr, istioSpec);
-      if (managed.ok && dr !== undefined) {
+      const managed = findManagedRoutes(vs, istioSpec, tracks);
+      const drProblems = dr === undefined ? [] : checkDestinationRule(rule, dr);
+      if (managed.ok && rule !== undefined && dr !== undefined) {
         for (const host of managed.hosts) {
-          drProblems.push(...checkRuleHost(dr, host, istioSpec, namespace, options.clusterDomain));
+          drProblems.push(...checkRuleHost(rule, host, dr, namespace, options.clusterDomain));
         }
       }
       const problems = [...(managed.ok ? [] : managed.problems), ...drProblems];
-      if (!managed.ok && drProblems.length === 0 && routesWithoutSubsets(vs)) {
+      if (!managed.ok && drProblems.length === 0 && routesWithoutTracks(vs, tracks)) {
         return { ok: false, problems, awaitingSubsets: true };
       }
       if (!managed.ok || problems.length > 0) return { ok: false, problems };
-      // The service the callers address, as Istio's destination_service label spells it.
-      const host = resolveHost(managed.hosts[0]!, namespace, options.clusterDomain);
+      // The service the callers address for the canary, as Istio's destination_service label spells it: the one
+      // host of a subset split, the canary Service of a host split.
+      const host = resolveHost(
+        tracks.mode === 'host' ? tracks.names.canary : managed.hosts[0]!,
+        namespace,
+        options.clusterDomain,
+      );
       return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
     },
 
     async setCanaryWeight(weight: number): Promise<void> {
       checkWeight(weight);
-      // Each attempt re-reads, so a retry after 409 carries the other writer's change along.
-      await pRetry(
-        async () => {
-          const vs = await api.getVirtualService(namespace, vsName);
-          const managed = findManagedRoutes(vs, istioSpec);
-          if (!managed.ok) throw new RoutingProblemsError(managed.problems);
-          if (vs === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
-          await api.patchVirtualService(namespace, vsName, weightPatch(vs, managed.routes, weight));
-        },
-        {
-          retries: options.retry?.retries ?? 4,
-          minTimeout: options.retry?.minTimeout ?? 50,
-          randomize: true,
-          shouldRetry: ({ error }) => isConflict(error),
-        },
-      );
+      await retryOnConflict(async () => {
+        const vs = await api.getVirtualService(namespace, vsName);
+        const managed = findManagedRoutes(vs, istioSpec, tracks);
+        if (!managed.ok) throw new RoutingProblemsError(managed.problems);
+        if (vs === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
+        await api.patchVirtualService(namespace, vsName, weightPatch(vs, managed.routes, weight));
+      }, options.retry);
     },
   };
 }

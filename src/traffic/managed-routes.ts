@@ -1,18 +1,18 @@
-import type { RolloutSpec } from '../api/schema.js';
+import type { Track } from '../workload/labels.js';
 import type { Problem } from './router.js';
 import {
   describeDestination,
   describeRoute,
   destinations,
-  exampleDestination,
-  indexesWithSubset,
   routesOf,
   type Route,
+  type RouteDestination,
   type RouteKind,
   type VirtualService,
 } from './istio-objects.js';
+import { trackDestinations, type IstioSpec, type TrackDestinations } from './track-destinations.js';
 
-export type IstioSpec = RolloutSpec['trafficRouting']['istio'];
+export type { IstioSpec } from './track-destinations.js';
 
 export const VS_PATH = 'spec.trafficRouting.istio.virtualService';
 
@@ -39,15 +39,15 @@ export type ManagedRoutes =
 
 interface Context {
   vsName: string;
-  stableSubset: string;
-  canarySubset: string;
+  tracks: TrackDestinations;
 }
 
-function splitsBothSubsets(route: Route | undefined, ctx: Context): boolean {
-  return (
-    indexesWithSubset(route, ctx.stableSubset).length > 0 &&
-    indexesWithSubset(route, ctx.canarySubset).length > 0
-  );
+function indexesOf(route: Route | undefined, ctx: Context, track: Track): number[] {
+  return destinations(route).flatMap((d, i) => (ctx.tracks.isTrack(d, track) ? [i] : []));
+}
+
+function splitsBothTracks(route: Route | undefined, ctx: Context): boolean {
+  return indexesOf(route, ctx, 'stable').length > 0 && indexesOf(route, ctx, 'canary').length > 0;
 }
 
 /** Distinct hosts of a route whose destinations name no subset: a split between two Services. */
@@ -58,11 +58,10 @@ function hostSplit(route: Route | undefined): string[] | undefined {
   return hosts.length > 1 ? hosts : undefined;
 }
 
-function subsetSplitExample(host: string | undefined, ctx: Context): string {
-  return (
-    `route: [${exampleDestination(host, ctx.stableSubset, 100)}, ${exampleDestination(host, ctx.canarySubset, 0)}] ` +
-    `with a DestinationRule for that host`
-  );
+function splitExample(host: string | undefined, ctx: Context): string {
+  const { tracks } = ctx;
+  const route = `route: [${tracks.example(host, 'stable', 100)}, ${tracks.example(host, 'canary', 0)}]`;
+  return tracks.mode === 'subset' ? `${route} with a DestinationRule for that host` : route;
 }
 
 /** `a`, `a and b`, `a, b and c`. */
@@ -71,10 +70,16 @@ function listed(items: string[]): string {
 }
 
 function hostSplitMessage(where: string, hosts: string[], ctx: Context): string {
+  const [stable, canary] = hosts;
+  const hostSplit =
+    hosts.length === 2
+      ? `remove destinationRule and set stableService: ${stable} and canaryService: ${canary}`
+      : 'route to two Services only and name them in stableService and canaryService';
   return (
-    `${where} splits traffic between hosts ${listed(hosts)}; Stepwise splits one host between the subsets ` +
-    `${ctx.stableSubset} and ${ctx.canarySubset} instead (host splits are not supported): write ` +
-    `${subsetSplitExample(undefined, ctx)}, <service> being one Service that selects the pods of both tracks`
+    `${where} splits traffic between hosts ${listed(hosts)}, but the Rollout names a DestinationRule, so Stepwise ` +
+    `expects a split of one host between the ${ctx.tracks.both}: for a host split, ${hostSplit} ` +
+    `(Services selecting the track label); for a subset split, write ${splitExample(undefined, ctx)}, ` +
+    `<service> being one Service that selects the pods of both tracks`
   );
 }
 
@@ -94,33 +99,34 @@ function checkManagedRoute(
   index: number,
   path: string,
 ): { route?: ManagedRoute; problems: Problem[] } {
-  const { stableSubset, canarySubset } = ctx;
+  const { tracks } = ctx;
   const route = routes[index];
   const where = `VirtualService ${ctx.vsName} ${describeRoute(kind, route, index)}`;
   if (route?.delegate !== undefined) return { problems: [{ path, message: delegateMessage(where, route) }] };
-  const split = hostSplit(route);
+  const split = tracks.mode === 'subset' ? hostSplit(route) : undefined;
   if (split) return { problems: [{ path, message: hostSplitMessage(where, split, ctx) }] };
   const all = destinations(route);
-  const stable = indexesWithSubset(route, stableSubset);
-  const canary = indexesWithSubset(route, canarySubset);
+  const stable = indexesOf(route, ctx, 'stable');
+  const canary = indexesOf(route, ctx, 'canary');
   const host = all[stable[0] ?? canary[0] ?? -1]?.destination?.host;
   const problems: Problem[] = [];
-  for (const [subset, found, weight] of [
-    [stableSubset, stable, 100],
-    [canarySubset, canary, 0],
+  for (const [track, found, weight] of [
+    ['stable', stable, 100],
+    ['canary', canary, 0],
   ] as const) {
+    const named = tracks.describe(track);
     if (found.length === 0) {
       problems.push({
         path,
-        message: `${where} has no destination with subset ${subset}; add ${exampleDestination(host, subset, weight)} to its route`,
+        message: `${where} has no destination with ${named}; add ${tracks.example(host, track, weight)} to its route`,
       });
     } else if (found.length > 1) {
-      const named = found.map((i) => describeDestination(all[i] ?? {}));
+      const listedDestinations = found.map((i) => describeDestination(all[i] ?? {}));
       problems.push({
         path,
         message:
-          `${where} names subset ${subset} ${found.length} times (${listed(named)}); Stepwise gives each subset ` +
-          `one weight, so keep one destination with subset ${subset} and move the others to a route of their own`,
+          `${where} names ${named} ${found.length} times (${listed(listedDestinations)}); Stepwise gives each ` +
+          `track one weight, so keep one destination with ${named} and move the others to a route of their own`,
       });
     }
   }
@@ -130,7 +136,7 @@ function checkManagedRoute(
       path,
       message:
         `${where} also sends traffic to ${listed(others.map(describeDestination))}; Stepwise splits a managed ` +
-        `route between ${stableSubset} and ${canarySubset} only: move the others to a route of their own (with a match)`,
+        `route between ${tracks.names.stable} and ${tracks.names.canary} only: move the others to a route of their own (with a match)`,
     });
   }
   const stableIndex = stable[0];
@@ -138,12 +144,12 @@ function checkManagedRoute(
   if (problems.length > 0 || stableIndex === undefined || canaryIndex === undefined) return { problems };
   const stableHost = all[stableIndex]?.destination?.host;
   const canaryHost = all[canaryIndex]?.destination?.host;
-  if (stableHost !== canaryHost) {
+  if (tracks.mode === 'subset' && stableHost !== canaryHost) {
     return {
       problems: [
         {
           path,
-          message: `${where} sends subset ${stableSubset} to host ${stableHost} but subset ${canarySubset} to host ${canaryHost}; use the same host for both`,
+          message: `${where} sends ${tracks.describe('stable')} to host ${stableHost} but ${tracks.describe('canary')} to host ${canaryHost}; use the same host for both`,
         },
       ],
     };
@@ -194,7 +200,7 @@ function findHttpRoutes(vs: VirtualService, istio: IstioSpec, ctx: Context): Fou
     });
     return found;
   }
-  const candidates = http.flatMap((route, i) => (splitsBothSubsets(route, ctx) ? [i] : []));
+  const candidates = http.flatMap((route, i) => (splitsBothTracks(route, ctx) ? [i] : []));
   const [only] = candidates;
   const path = `${VS_PATH}.routes`;
   if (only !== undefined && candidates.length === 1) {
@@ -221,7 +227,7 @@ function noWeightedRoute(vs: VirtualService, ctx: Context): string {
   const delegating = http.findIndex((r) => r.delegate !== undefined);
   const delegate = http[delegating];
   if (delegate) return delegateMessage(`${prefix} ${describeRoute('http', delegate, delegating)}`, delegate);
-  const splitAt = http.findIndex((r) => hostSplit(r) !== undefined);
+  const splitAt = ctx.tracks.mode === 'subset' ? http.findIndex((r) => hostSplit(r) !== undefined) : -1;
   const split = hostSplit(http[splitAt]);
   if (split)
     return hostSplitMessage(`${prefix} ${describeRoute('http', http[splitAt], splitAt)}`, split, ctx);
@@ -236,9 +242,9 @@ function noWeightedRoute(vs: VirtualService, ctx: Context): string {
     );
   }
   return (
-    `${prefix} has no http route with destinations to both subset ${ctx.stableSubset} and subset ${ctx.canarySubset}; ` +
-    `add a weighted route such as ${subsetSplitExample(undefined, ctx)}, ` +
-    `or set destinationRule.stableSubset/canarySubset to the subsets your route uses`
+    `${prefix} has no http route with destinations to both ${ctx.tracks.describe('stable')} and ` +
+    `${ctx.tracks.describe('canary')}; add a weighted route such as ${splitExample(undefined, ctx)}, ` +
+    `or set ${ctx.tracks.fields} your route uses`
   );
 }
 
@@ -294,13 +300,13 @@ function findL4Routes(vs: VirtualService, istio: IstioSpec, ctx: Context): Found
     // Without http routes the refusal says so already (noWeightedRoute); listing these would not help.
     if (routesOf(vs, 'http').length === 0) continue;
     routes.forEach((route, i) => {
-      if (!splitsBothSubsets(route, ctx) || selectors.some((s) => selects(s, route))) return;
+      if (!splitsBothTracks(route, ctx) || selectors.some((s) => selects(s, route))) return;
       found.problems.push({
         path: `${VS_PATH}.${field}`,
         message:
-          `VirtualService ${ctx.vsName} ${describeRoute(kind, route, i)} also splits between subsets ` +
-          `${ctx.stableSubset} and ${ctx.canarySubset} but is not managed, so it would keep its weights while ` +
-          `the http route moves: add ${selectorText(kind, route)} to ${field}, or route it to one subset only`,
+          `VirtualService ${ctx.vsName} ${describeRoute(kind, route, i)} also splits between ${ctx.tracks.both} ` +
+          `but is not managed, so it would keep its weights while the http route moves: add ` +
+          `${selectorText(kind, route)} to ${field}, or route it to one track only`,
       });
     });
   }
@@ -312,19 +318,19 @@ function findL4Routes(vs: VirtualService, istio: IstioSpec, ctx: Context): Found
  * one http route with destinations to both subsets, and the tls/tcp routes listed in `tlsRoutes`/`tcpRoutes`.
  * Routes that only point at one subset (such as a header match pinning testers to the canary) are the user's.
  */
-export function findManagedRoutes(vs: object | undefined, istio: IstioSpec): ManagedRoutes {
-  const ctx: Context = {
-    vsName: istio.virtualService.name,
-    stableSubset: istio.destinationRule.stableSubset,
-    canarySubset: istio.destinationRule.canarySubset,
-  };
+export function findManagedRoutes(
+  vs: object | undefined,
+  istio: IstioSpec,
+  tracks: TrackDestinations = trackDestinations(istio),
+): ManagedRoutes {
+  const ctx: Context = { vsName: istio.virtualService.name, tracks };
   if (vs === undefined) {
     return {
       ok: false,
       problems: [
         {
           path: `${VS_PATH}.name`,
-          message: `VirtualService ${ctx.vsName} was not found in the Rollout's namespace; create it with an http route split between subsets ${ctx.stableSubset} and ${ctx.canarySubset}, or fix the name`,
+          message: `VirtualService ${ctx.vsName} was not found in the Rollout's namespace; create it with an http route split between ${tracks.both}, or fix the name`,
         },
       ],
     };
@@ -349,14 +355,18 @@ export function findManagedRoutes(vs: object | undefined, istio: IstioSpec): Man
   return { ok: true, routes, canaryWeight, inSync, hosts: [...new Set(hosts)] };
 }
 
-/** True when no destination of the VirtualService names a subset: its routing predates the track subsets. */
-export function routesWithoutSubsets(vs: object | undefined): boolean {
+/**
+ * True when no http destination of the VirtualService is a track's (no subset in a subset split, neither track
+ * Service in a host split): its routing predates Stepwise and still sends to the plain Service.
+ */
+export function routesWithoutTracks(vs: object | undefined, tracks: TrackDestinations): boolean {
   if (vs === undefined) return false;
   const http = routesOf(vs as VirtualService, 'http');
-  return (
-    http.length > 0 &&
-    http.every((route) => destinations(route).every((d) => d.destination?.subset === undefined))
-  );
+  const isTrackDestination =
+    tracks.mode === 'subset'
+      ? (d: RouteDestination) => d.destination?.subset !== undefined
+      : (d: RouteDestination) => tracks.isTrack(d, 'stable') || tracks.isTrack(d, 'canary');
+  return http.length > 0 && http.every((route) => !destinations(route).some(isTrackDestination));
 }
 
 export function checkWeight(weight: number): void {

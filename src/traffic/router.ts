@@ -12,7 +12,7 @@ export type RoutingInspection =
        * the controller should set the weight it wants even if `canaryWeight` already equals it.
        */
       inSync: boolean;
-      /** The DestinationRule's `spec.host`: the service whose callers' reports the analysis reads. */
+      /** The canary's service (a subset split's one host, a host split's canary Service): whose callers' reports the analysis reads. */
       host?: string;
     }
   | {

@@ -124,3 +124,103 @@ describe('rules between fields', () => {
     ]);
   });
 });
+
+describe('a host split names two Services instead of a DestinationRule', () => {
+  const hostSplit = (istio: Json) =>
+    spec((s) => {
+      s.trafficRouting.istio = { virtualService: { name: 'product-service' }, ...istio };
+    });
+
+  it('accepts a host split with the default Services or two named ones', () => {
+    expect(problems(hostSplit({}))).toEqual([]);
+    expect(problems(hostSplit({ stableService: 'web-blue', canaryService: 'web-green' }))).toEqual([]);
+  });
+
+  it('refuses a DestinationRule together with the Services, naming both ways', () => {
+    const found = problems(
+      spec((s) => {
+        s.trafficRouting.istio.stableService = 'web-blue';
+      }),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.stableService: is a host split, but destinationRule names a subset split; keep destinationRule .* or stableService\/canaryService/,
+      ),
+    ]);
+  });
+
+  it('refuses the same Service for both tracks, and names that are not Service names', () => {
+    expect(problems(hostSplit({ stableService: 'web', canaryService: 'web' }))).toEqual([
+      expect.stringMatching(/^spec\.trafficRouting\.istio\.canaryService: "web" is the stableService too/),
+    ]);
+    expect(problems(hostSplit({ stableService: 'web.blue', canaryService: '1web' }))).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.stableService: "web\.blue" is not a valid Service name/,
+      ),
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.canaryService: "1web" is not a valid Service name/,
+      ),
+    ]);
+  });
+
+  it('refuses a target whose default Service names would be invalid, saying which field to set', () => {
+    const found = problems(
+      spec((s) => {
+        s.targetRef.name = 'shop.cart';
+        s.trafficRouting.istio = { virtualService: { name: 'cart' } };
+      }),
+    );
+    expect(found).toContainEqual(
+      expect.stringMatching(
+        /^spec\.trafficRouting\.istio\.stableService: defaults to "shop\.cart-stable", which is not a valid Service name.*set stableService/,
+      ),
+    );
+  });
+});
+
+describe('Gateway API routing: one HTTPRoute or GRPCRoute, instead of Istio', () => {
+  const routing = (trafficRouting: Json) =>
+    spec((s) => {
+      s.trafficRouting = trafficRouting;
+    });
+
+  it('accepts an HTTPRoute or a GRPCRoute, with a rule name and Service names or without', () => {
+    expect(problems(routing({ gatewayAPI: { httpRoute: { name: 'cart' } } }))).toEqual([]);
+    expect(
+      problems(
+        routing({
+          gatewayAPI: {
+            grpcRoute: { name: 'cart', rule: 'primary' },
+            stableService: 'a',
+            canaryService: 'b',
+          },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses both or neither of istio and gatewayAPI, and both or neither route kind, naming the field', () => {
+    const istio = { virtualService: { name: 'cart' }, destinationRule: { name: 'cart' } };
+    expect(problems(routing({ istio, gatewayAPI: { httpRoute: { name: 'cart' } } }))).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.gatewayAPI: is set together with istio.*keep istio or gatewayAPI/,
+      ),
+    ]);
+    expect(problems(routing({}))).toEqual([
+      expect.stringMatching(/^spec\.trafficRouting: names no routing; add istio .* or gatewayAPI/),
+    ]);
+    expect(problems(routing({ gatewayAPI: {} }))).toEqual([
+      expect.stringMatching(
+        /^spec\.trafficRouting\.gatewayAPI: names no route; add httpRoute: \{name: <HTTPRoute>\}/,
+      ),
+    ]);
+    expect(problems(routing({ gatewayAPI: { httpRoute: { name: 'a' }, grpcRoute: { name: 'b' } } }))).toEqual(
+      [expect.stringMatching(/^spec\.trafficRouting\.gatewayAPI: names both httpRoute and grpcRoute/)],
+    );
+    expect(
+      problems(routing({ gatewayAPI: { httpRoute: { name: 'a' }, stableService: 'x', canaryService: 'x' } })),
+    ).toEqual([
+      expect.stringMatching(/^spec\.trafficRouting\.gatewayAPI\.canaryService: "x" is the stableService too/),
+    ]);
+  });
+});

@@ -31,7 +31,7 @@ describe('Rollout validation', () => {
       thresholds: { maxErrorRate: 0.01, maxP99LatencyMs: 500 },
       comparison: { enabled: true, falseRollbackRate: 0.01 },
     });
-    expect(result.spec.trafficRouting.istio.destinationRule).toMatchObject({
+    expect(result.spec.trafficRouting.istio?.destinationRule).toMatchObject({
       stableSubset: 'stable',
       canarySubset: 'canary',
     });

@@ -2,7 +2,8 @@
 // the API server applies them (RFC 7386), 409 on a stale resourceVersion, every call recorded in order, and
 // faults injected on chosen calls. Deployments become ready at once unless named in `unready`.
 // Integration tests run against the sandbox API server instead (test/controller/fixture.ts).
-import { ApiException, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
+import { ApiException, type V1Deployment, type V1Secret, type V1Service } from '@kubernetes/client-node';
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { ClusterAccess } from '../../src/controller/cluster-access.js';
 import type { CustomResource, RolloutObject } from '../../src/kube/cluster.js';
 
@@ -237,6 +238,55 @@ export class FakeCluster implements ClusterAccess {
     await this.call({ method: 'patchCustom', object: `${resource.plural}/${name}`, body }, () =>
       this.patch(resource.plural, name, body, resourceVersion),
     );
+  }
+
+  /** RFC 6902 as the API server applies it: a failed `test` is 422, a stale resourceVersion in the result 409. */
+  async jsonPatchCustom(
+    resource: CustomResource,
+    _namespace: string,
+    name: string,
+    operations: object[],
+  ): Promise<void> {
+    const object = `${resource.plural}/${name}`;
+    await this.call({ method: 'jsonPatchCustom', object, body: operations }, () => {
+      const current = this.objects.get(this.key(resource.plural, name));
+      if (!current) throw apiError(404, `${object} not found`);
+      let patched: Json;
+      try {
+        patched = fastJsonPatch.applyPatch(
+          structuredClone(current),
+          operations as Operation[],
+          true,
+          false,
+        ).newDocument;
+      } catch (error) {
+        throw apiError(422, String(error));
+      }
+      const { resourceVersion } = patched.metadata as Json;
+      if (resourceVersion !== (current.metadata as Json).resourceVersion) {
+        throw apiError(409, 'the object has been modified; please apply your changes to the latest version');
+      }
+      const specChanged = JSON.stringify(patched.spec) !== JSON.stringify(current.spec);
+      const generation = ((current.metadata as Json).generation as number) + (specChanged ? 1 : 0);
+      return this.store(resource.plural, {
+        ...patched,
+        metadata: { ...(patched.metadata as Json), generation },
+      });
+    });
+  }
+
+  getService(_namespace: string, name: string): Promise<V1Service | undefined> {
+    return this.call({ method: 'getService', object: `services/${name}` }, () =>
+      this.objects.get(this.key('services', name)),
+    ) as Promise<V1Service | undefined>;
+  }
+
+  createService(_namespace: string, body: V1Service): Promise<V1Service> {
+    const name = body.metadata!.name!;
+    return this.call({ method: 'createService', object: `services/${name}`, body }, () => {
+      if (this.objects.has(this.key('services', name))) throw apiError(409, 'already exists');
+      return this.store('services', { ...(body as Json), metadata: { ...body.metadata, generation: 1 } });
+    }) as Promise<V1Service>;
   }
 
   getSecret(_namespace: string, name: string): Promise<V1Secret | undefined> {

@@ -3,7 +3,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/
 import type { RolloutStatus } from '../../src/api/status.js';
 import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
+import { type ApiServer, type ApiServerOptions, startApiServer } from '../../src/sandbox/apiserver/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { cartDeployment, cartDestinationRule, cartRollout } from './cart.js';
 
@@ -34,11 +34,44 @@ export async function createCart(
   await custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: cartRollout() });
 }
 
+/** A DestinationRule's subsets as Stepwise expects them: each selects one track's pods. */
+export const TRACK_SUBSETS = (['stable', 'canary'] as const).map((track) => ({
+  name: track,
+  labels: { 'stepwise.dev/track': track },
+}));
+
+/** A Rollout spec for the app `name` whose Prometheus is unreachable (no analysis is reached in these tests). */
+export function rolloutSpec(name: string, istio: object = { destinationRule: { name } }): object {
+  return {
+    targetRef: { name },
+    trafficRouting: { istio: { virtualService: { name }, ...istio } },
+    analysis: { prometheus: { address: 'http://127.0.0.1:1' } },
+  };
+}
+
+export interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
 export interface ControllerOnSandbox {
   api: ApiServer;
   apps: AppsV1Api;
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  /** Reads a custom object (a VirtualService, a Rollout) of the namespace. */
+  read(resource: CustomResource, name: string): Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Replaces the spec of a custom object of the namespace with what `edit` makes of it, as a user would. */
+  editSpec(
+    resource: CustomResource,
+    name: string,
+    edit: (spec: Record<string, unknown>) => object,
+  ): Promise<void>;
+  createRollout(name: string, spec: object): Promise<void>;
+  /** The user's Deployment `name`: pods labelled `app: name`, one container `name:1` with the ports given. */
+  createDeployment(name: string, replicas: number, ports?: { containerPort: number }[]): Promise<void>;
+  createVirtualService(name: string, spec: object): Promise<void>;
   /** Starts the controller (after the test created its objects). */
   start(): Promise<void>;
   status(name: string): Promise<RolloutStatus>;
@@ -50,8 +83,9 @@ export async function controllerOnSandbox(
   namespace: string,
   podReadyDelayMs: number,
   options: Partial<ControllerOptions> = {},
+  apiOptions: ApiServerOptions = {},
 ): Promise<ControllerOnSandbox> {
-  const api = await startApiServer({ podReadyDelayMs });
+  const api = await startApiServer({ ...apiOptions, podReadyDelayMs });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(api.kubeconfig());
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -66,9 +100,48 @@ export async function controllerOnSandbox(
     ((
       (await custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace, name })) as { status?: RolloutStatus }
     ).status ?? {}) as RolloutStatus;
+  const read = async (resource: CustomResource, name: string) =>
+    (await custom.getNamespacedCustomObject({ ...resource, namespace, name })) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   return {
     api,
-    apps: kubeConfig.makeApiClient(AppsV1Api),
+    read,
+    async editSpec(resource, name, edit) {
+      const object = await read(resource, name);
+      const body = { ...object, spec: edit(object.spec as Record<string, unknown>) };
+      await custom.replaceNamespacedCustomObject({ ...resource, namespace, name, body });
+    },
+    async createVirtualService(name, spec) {
+      await custom.createNamespacedCustomObject({
+        ...VS,
+        namespace,
+        body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec },
+      });
+    },
+    async createDeployment(name, replicas, ports) {
+      await apps.createNamespacedDeployment({
+        namespace,
+        body: {
+          metadata: { name },
+          spec: {
+            replicas,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: { containers: [{ name, image: `${name}:1`, ...(ports && { ports }) }] },
+            },
+          },
+        },
+      });
+    },
+    async createRollout(name, spec) {
+      await custom.createNamespacedCustomObject({
+        ...ROLLOUTS,
+        namespace,
+        body: { apiVersion: 'stepwise.dev/v1alpha1', kind: 'Rollout', metadata: { name }, spec },
+      });
+    },
+    apps,
     core: kubeConfig.makeApiClient(CoreV1Api),
     custom,
     start: () => controller.start(),

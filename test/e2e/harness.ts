@@ -55,6 +55,8 @@ export interface E2EOptions<S extends E2EStack = SandboxStack> {
   podReadyDelayMs?: number;
   /** Extra `stepwise controller` flags for every controller the harness starts. */
   controllerArgs?: string[];
+  /** The folder of rollouts/ to apply (default product-service); its managed route or rule is the second. */
+  example?: string;
 }
 
 export interface CliRun {
@@ -124,7 +126,8 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
   });
   const namespace = stack.namespace;
   const logFile = join(stack.dir, 'controller.log');
-  const manifests = readManifests(new URL('../../rollouts/product-service', import.meta.url).pathname);
+  const example = options.example ?? 'product-service';
+  const manifests = readManifests(new URL(`../../rollouts/${example}`, import.meta.url).pathname);
   for (const m of manifests) {
     if (m.kind !== 'Rollout') continue;
     const spec = (m as unknown as { spec: Record<string, Record<string, unknown>> }).spec;
@@ -237,7 +240,9 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
         .weightHistory()
         .filter((r) => r.routeIndex === 1)
         .map((r) => ({
-          weight: r.weights.find((w) => w.subset === 'canary')?.weight ?? 0,
+          // The canary subset, or the canary Service of a host split or an HTTPRoute.
+          weight:
+            r.weights.find((w) => w.subset === 'canary' || w.host.startsWith(`${APP}-canary.`))?.weight ?? 0,
           at: r.firstSeenAt.getTime(),
         }));
     },
@@ -321,3 +326,12 @@ const canaryServed = (stack: E2EStack) =>
 export const isHealthy = (s: RolloutStatus) => s.phase === 'Healthy';
 export const settled = (s: RolloutStatus) =>
   ['Succeeded', 'RolledBack', 'Aborted', 'Failed'].includes(s.phase ?? '');
+
+/** The first object of `kind` in the example folder rollouts/<example>, as written. */
+export function readExample(example: string, kind: string): Record<string, unknown> & { spec: unknown } {
+  const found = readManifests(new URL(`../../rollouts/${example}`, import.meta.url).pathname).find(
+    (m) => m.kind === kind,
+  );
+  if (!found) throw new Error(`rollouts/${example} has no ${kind}`);
+  return found as unknown as Record<string, unknown> & { spec: unknown };
+}

@@ -4,6 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { validateRollout } from '../../src/api/validate.js';
+import { createGatewayRouter } from '../../src/traffic/gateway-api.js';
+import { createIstioRouter } from '../../src/traffic/istio.js';
+import type { TrafficRouter } from '../../src/traffic/router.js';
+import { FakeGatewayApi } from '../traffic/fake-gateway-api.js';
+import { FakeIstioApi } from '../traffic/fake-istio-api.js';
 
 const ROOT = fileURLToPath(new URL('../../rollouts', import.meta.url));
 
@@ -23,10 +28,12 @@ const rollouts = yamlFiles(ROOT).flatMap((file) =>
 );
 
 describe('the examples users copy from rollouts/', () => {
-  it('include the product-service, manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
+  it('include the product-service (subset split, host split, HTTPRoute), manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
     expect(rollouts.map((r) => r.file).sort()).toEqual([
       'custom-metric/rollout.yaml',
       'manual-gate/rollout.yaml',
+      'product-service-host-split/rollout.yaml',
+      'product-service-httproute/rollout.yaml',
       'product-service/rollout.yaml',
       'prometheus-auth/rollout.yaml',
     ]);
@@ -54,5 +61,71 @@ describe('the product-service routing example', () => {
 
   it.skipIf(!existsSync(shared))('matches ../shared/examples when it is there', () => {
     expect(docs(fixture)).toEqual(docs(shared));
+  });
+});
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Paths of the leaves that differ between two JSON values. */
+function changedPaths(before: unknown, after: unknown, path = ''): string[] {
+  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) {
+    return Object.is(before, after) ? [] : [path];
+  }
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].flatMap((key) =>
+    changedPaths((before as Json)[key], (after as Json)[key], `${path}/${key}`),
+  );
+}
+
+describe('the routing examples, through the router of their mode', () => {
+  const load = (dir: string, kind: string): Json => {
+    const found = yamlFiles(join(ROOT, dir))
+      .flatMap((file) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Json | null))
+      .find((o) => o?.kind === kind);
+    if (!found) throw new Error(`rollouts/${dir} has no ${kind}`);
+    return found;
+  };
+  const specOf = (dir: string) => {
+    const result = validateRollout(load(dir, 'Rollout'));
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    return result.spec;
+  };
+  const ns = 'production';
+  // Both examples send the canary's traffic to product-service-canary: its callers' 503s are the canary's.
+  const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
+
+  const cases: [string, () => { router: TrafficRouter; stored: () => Json }, RegExp][] = [
+    [
+      'product-service-host-split',
+      () => {
+        const api = new FakeIstioApi();
+        api.putVirtualService(ns, load('product-service-host-split', 'VirtualService'));
+        const istioSpec = specOf('product-service-host-split').trafficRouting.istio!;
+        const router = createIstioRouter({ api, namespace: ns, istioSpec, target: 'product-service' });
+        return { router, stored: () => api.virtualServices.get(`${ns}/product-service`) as Json };
+      },
+      /^\/spec\/http\/1\/route\/[01]\/weight$/,
+    ],
+    [
+      'product-service-httproute',
+      () => {
+        const api = new FakeGatewayApi(load('product-service-httproute', 'HTTPRoute'));
+        const gatewaySpec = specOf('product-service-httproute').trafficRouting.gatewayAPI!;
+        const router = createGatewayRouter({ api, namespace: ns, gatewaySpec, target: 'product-service' });
+        return { router, stored: () => api.route };
+      },
+      /^\/spec\/rules\/1\/backendRefs\/[01]\/weight$/,
+    ],
+  ];
+
+  it.each(cases)('%s: the router manages it, moving only the two weights', async (_dir, make, weightPath) => {
+    const { router, stored } = make();
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
+    const before = structuredClone(stored());
+    await router.setCanaryWeight(25);
+    const changed = changedPaths(before, stored()).filter((p) => p !== '/metadata/resourceVersion');
+    expect(changed).toHaveLength(2);
+    for (const path of changed) expect(path).toMatch(weightPath);
+    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 25, inSync: true, host: CANARY_HOST });
   });
 });

@@ -60,4 +60,21 @@ describe('npm run demo', () => {
     },
     240_000,
   );
+
+  it.skipIf(!hasPrometheus)(
+    '--mesh gateway tells the same story with a Gateway API HTTPRoute',
+    async () => {
+      const { code, stdout, stderr } = await runDemo(['--mesh', 'gateway', '--fast']);
+      expect(code, `${stdout}\n${stderr}`).toBe(0);
+      expect(stdout).toMatch(/^✔ 1\.1\.0: Succeeded after \d+ s/m);
+      expect(stdout).toMatch(/^✔ 1\.2\.0-bad-errors: RolledBack after \d+ s: .*(error rate|5xx)/m);
+    },
+    240_000,
+  );
+
+  it('refuses a mesh it does not know, naming the ones it does', async () => {
+    const { code, stdout, stderr } = await runDemo(['--mesh', 'linkerd']);
+    expect(code).not.toBe(0);
+    expect(`${stdout}${stderr}`).toMatch(/--mesh must be one of istio, istio-host, gateway \(got linkerd\)/);
+  }, 60_000);
 });

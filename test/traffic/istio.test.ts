@@ -33,7 +33,7 @@ function istioSpec(
   return rolloutSpecSchema.parse({
     targetRef: { name: 'product-service' },
     trafficRouting: { istio: { virtualService, destinationRule: { name: 'product-service' } } },
-  }).trafficRouting.istio;
+  }).trafficRouting.istio!;
 }
 
 /** The object without the two managed weights of http[1] (the example's weighted route) and resourceVersion. */
@@ -359,7 +359,7 @@ describe('problems the user must fix', () => {
 
   it('DestinationRule missing', () => {
     expectProblem(
-      checkDestinationRule(undefined, istioSpec()),
+      checkDestinationRule(undefined, istioSpec().destinationRule!),
       `${DR}.name`,
       /not found/,
       /stepwise.dev\/track: canary/,
@@ -368,7 +368,7 @@ describe('problems the user must fix', () => {
 
   it('DestinationRule subset missing', () => {
     dr.spec.subsets.pop();
-    const problems = checkDestinationRule(dr, istioSpec());
+    const problems = checkDestinationRule(dr, istioSpec().destinationRule!);
     expect(problems).toHaveLength(1);
     expectProblem(
       problems,
@@ -380,7 +380,7 @@ describe('problems the user must fix', () => {
 
   it('DestinationRule subset selecting version: v2 instead of the track label', () => {
     dr.spec.subsets[1].labels = { version: 'v2' };
-    const problems = checkDestinationRule(dr, istioSpec());
+    const problems = checkDestinationRule(dr, istioSpec().destinationRule!);
     expect(problems).toHaveLength(1);
     expectProblem(
       problems,
@@ -391,9 +391,9 @@ describe('problems the user must fix', () => {
   });
 
   it('accepts the example DestinationRule, whatever else its subsets carry', () => {
-    expect(checkDestinationRule(dr, istioSpec())).toEqual([]);
+    expect(checkDestinationRule(dr, istioSpec().destinationRule!)).toEqual([]);
     dr.spec.subsets[0].labels.app = 'product-service';
-    expect(checkDestinationRule(dr, istioSpec())).toEqual([]);
+    expect(checkDestinationRule(dr, istioSpec().destinationRule!)).toEqual([]);
   });
 });
 
@@ -498,7 +498,7 @@ describe('tls and tcp routes to the same subsets', () => {
           destinationRule: { name: 'product-service' },
         },
       },
-    }).trafficRouting.istio;
+    }).trafficRouting.istio!;
 
   it('moves the listed tls and tcp routes with the http route, changing nothing else', async () => {
     const api = new FakeIstioApi();
@@ -597,7 +597,7 @@ describe('shapes Stepwise does not manage, named with what to write instead', ()
     );
   });
 
-  it('a split between two hosts: split one host into the subsets instead', () => {
+  it('a split between two hosts under a Rollout naming a DestinationRule: name the Services, or use subsets', () => {
     const vs = example('VirtualService');
     vs.spec.http[1].route = [
       { destination: { host: 'product-service-stable' }, weight: 90 },
@@ -609,7 +609,7 @@ describe('shapes Stepwise does not manage, named with what to write instead', ()
       problems,
       `${VS}.routes`,
       'splits traffic between hosts product-service-stable and product-service-canary',
-      'host splits are not supported',
+      'remove destinationRule and set stableService: product-service-stable and canaryService: product-service-canary',
       '{destination: {host: <service>, subset: stable}, weight: 100}',
     );
     expect(problems[0]?.message).not.toMatch(/also/);

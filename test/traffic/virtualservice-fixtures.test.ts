@@ -27,8 +27,21 @@ interface Case {
   };
 }
 
-/** What the router must do with each shape: manage it, or refuse it with a message matching every pattern. */
-const EXPECTED: Record<string, 'managed' | RegExp[]> = {
+/** A host split: the Rollout names the two Services (no DestinationRule) and, where needed, the routes to move. */
+interface HostSplit {
+  stableService: string;
+  canaryService: string;
+  virtualService?: Json;
+}
+
+/**
+ * What the router must do with each shape: manage it (a subset split as the case names it, or a host split
+ * between the two Services given), or refuse it with a message matching every pattern.
+ */
+const EXPECTED: Record<
+  string,
+  'managed' | { hostSplit: HostSplit } | RegExp[] | { hostSplit: HostSplit; refused: RegExp[] }
+> = {
   '01-bookinfo-reviews-50-v3': 'managed',
   '02-bookinfo-reviews-jason': [/no http route with destinations to both subset v3 and subset v2/],
   '03-bookinfo-gateway': [/no http route with destinations to both/, /subset: stable/],
@@ -42,10 +55,10 @@ const EXPECTED: Record<string, 'managed' | RegExp[]> = {
   '11-virtual-service-all': 'managed',
   '12-rule-content-route': [/no http route with destinations to both subset v1 and subset v2/],
   '13-cors-policy': [/no http route with destinations to both/],
-  '14-traffic-shifting-3-hosts': [
-    /http\[0\] \(unnamed\) splits traffic between hosts a, b and c/,
-    /subset: stable/,
-  ],
+  '14-traffic-shifting-3-hosts': {
+    hostSplit: { stableService: 'a', canaryService: 'b' },
+    refused: [/http\[0\] \(unnamed\) also sends traffic to c/, /route of their own/],
+  },
   '15-traffic-mirroring': [/no http route with destinations to both/],
   '16-api-named-routes-rewrite': [/http\[1\] "reviews-v1-route" has no destination with subset v2/],
   '17-api-delegate-root': [
@@ -54,19 +67,41 @@ const EXPECTED: Record<string, 'managed' | RegExp[]> = {
   ],
   '18-api-delegate-child': [/no http route with destinations to both/],
   '19-api-dest-headers-25-75': 'managed',
+  // Neither host is a Service name (DNS-1035 label), so it cannot be a host split of two Services.
   '20-api-two-domains': [
     /splits traffic between hosts dev\.reviews\.com and reviews\.com/,
-    /host splits are not supported/,
+    /stableService: dev\.reviews\.com/,
+    /subset: stable/,
   ],
   '21-api-retries': [/no http route with destinations to both subset v1 and subset v2/],
   '22-api-tcp-mongo': [/no http routes, only tcp\[0\] \(port 27017\)/],
   '23-argo-subset-split-named': 'managed',
   '24-argo-subset-single-route': 'managed',
-  '25-argo-host-http-tls-split': [
-    /splits traffic between hosts istio-host-split-stable and istio-host-split-canary/,
-  ],
-  '26-argo-multiple-vs': [/splits traffic between hosts/, /host splits are not supported/],
-  '27-argo-mixed-http-tls-tcp': [/http\[0\] "primary" splits traffic between hosts stable and canary/],
+  '25-argo-host-http-tls-split': {
+    hostSplit: {
+      stableService: 'istio-host-split-stable',
+      canaryService: 'istio-host-split-canary',
+      virtualService: { tlsRoutes: [{ port: 3000, sniHosts: ['istio-host-split'] }] },
+    },
+  },
+  '26-argo-multiple-vs': {
+    hostSplit: {
+      stableService: 'rollouts-demo-stable',
+      canaryService: 'rollouts-demo-canary',
+      virtualService: { tlsRoutes: [{ port: 3000 }] },
+    },
+  },
+  '27-argo-mixed-http-tls-tcp': {
+    hostSplit: {
+      stableService: 'stable',
+      canaryService: 'canary',
+      virtualService: {
+        routes: ['primary', 'secondary'],
+        tlsRoutes: [{ port: 3000 }, { port: 3001 }],
+        tcpRoutes: [{ port: 3000 }, { port: 3001 }],
+      },
+    },
+  },
   '28-argo-three-destinations': [
     /also sends traffic to additional-service subset stable-subset/,
     /route of their own/,
@@ -74,12 +109,16 @@ const EXPECTED: Record<string, 'managed' | RegExp[]> = {
   '29-argo-duplicate-stable-subset': [
     /names subset stable 2 times \(rollout-service subset stable and example-service subset stable\)/,
   ],
-  '30-argo-extra-fields-ports': [/http\[0\] "primary" splits traffic between hosts/],
+  '30-argo-extra-fields-ports': { hostSplit: { stableService: 'stable', canaryService: 'canary' } },
   '31-argo-subset-names': 'managed',
-  '32-argo-header-routes-managed': [/"primary" splits traffic between hosts/],
+  '32-argo-header-routes-managed': { hostSplit: { stableService: 'stable', canaryService: 'canary' } },
   '33-argo-additional-subset': [/also sends traffic to/, /route of their own/],
-  '34-flagger-generated-frontend': [/splits traffic between hosts podinfo-primary and podinfo-canary/],
-  '35-flagger-delegate-backend': [/splits traffic between hosts podinfo-primary and podinfo-canary/],
+  '34-flagger-generated-frontend': {
+    hostSplit: { stableService: 'podinfo-primary', canaryService: 'podinfo-canary' },
+  },
+  '35-flagger-delegate-backend': {
+    hostSplit: { stableService: 'podinfo-primary', canaryService: 'podinfo-canary' },
+  },
   '36-flagger-root-vs-delegate': [/delegates to VirtualService test\/podinfo/, /virtualService\.name/],
   'D1-mixed-http-tls-tcp': [
     /tls\[0\] \(port 3000\) also splits between subsets stable and canary/,
@@ -110,20 +149,35 @@ function documents(file: string): Json[] {
     .filter((d): d is Json => d !== null);
 }
 
-function istioSpec(rollout: Case['rollout'], extra: Json = {}): IstioSpec {
-  return rolloutSpecSchema.parse({
-    targetRef: { name: 'app' },
-    trafficRouting: {
-      istio: {
-        virtualService: { name: rollout.vs, ...(rollout.routes && { routes: rollout.routes }), ...extra },
+function istioSpec(rollout: Case['rollout'], extra: Json = {}, hostSplit?: HostSplit): IstioSpec {
+  const virtualService = {
+    name: rollout.vs,
+    ...(rollout.routes && { routes: rollout.routes }),
+    ...hostSplit?.virtualService,
+    ...extra,
+  };
+  const tracks = hostSplit
+    ? { stableService: hostSplit.stableService, canaryService: hostSplit.canaryService }
+    : {
         destinationRule: {
           name: rollout.dr,
           ...(rollout.stableSubset && { stableSubset: rollout.stableSubset }),
           ...(rollout.canarySubset && { canarySubset: rollout.canarySubset }),
         },
-      },
-    },
-  }).trafficRouting.istio;
+      };
+  return rolloutSpecSchema.parse({
+    targetRef: { name: 'app' },
+    trafficRouting: { istio: { virtualService, ...tracks } },
+  }).trafficRouting.istio!;
+}
+
+/** Which track a destination is: by subset in a subset split, by Service (as the fixtures write it) in a host split. */
+function trackOf(d: Json, spec: IstioSpec): 'stable' | 'canary' | undefined {
+  const dr = spec.destinationRule;
+  const [stable, canary, value] = dr
+    ? [dr.stableSubset, dr.canarySubset, d.destination?.subset]
+    : [spec.stableService, spec.canaryService, d.destination?.host];
+  return value === stable ? 'stable' : value === canary ? 'canary' : undefined;
 }
 
 /**
@@ -132,23 +186,23 @@ function istioSpec(rollout: Case['rollout'], extra: Json = {}): IstioSpec {
  * host of the VirtualService's first destination. Subsets selecting `version: v1` are refused on their own
  * (test/traffic/istio.test.ts); here the VirtualService shape is judged.
  */
-function destinationRule(docs: Json[], vs: Json, spec: IstioSpec): Json {
-  const { name, stableSubset, canarySubset } = spec.destinationRule;
+function destinationRule(docs: Json[], vs: Json, dr: NonNullable<IstioSpec['destinationRule']>): Json {
+  const { name, stableSubset, canarySubset } = dr;
   const given = docs.find((d) => d.kind === 'DestinationRule' && d.metadata?.name === name);
   const firstHost = (['http', 'tls', 'tcp'] as const)
     .flatMap((kind) => (vs.spec?.[kind] ?? []) as Json[])
     .flatMap((r) => (r.route ?? []) as Json[])[0]?.destination?.host as string;
-  const dr: Json = structuredClone(given ?? { metadata: { name }, spec: { host: firstHost, subsets: [] } });
-  dr.spec.subsets ??= [];
+  const rule: Json = structuredClone(given ?? { metadata: { name }, spec: { host: firstHost, subsets: [] } });
+  rule.spec.subsets ??= [];
   for (const [subset, track] of [
     [stableSubset, 'stable'],
     [canarySubset, 'canary'],
   ] as const) {
-    const found = (dr.spec.subsets as Json[]).find((s) => s.name === subset);
+    const found = (rule.spec.subsets as Json[]).find((s) => s.name === subset);
     if (found) found.labels = { [TRACK_LABEL]: track };
-    else dr.spec.subsets.push({ name: subset, labels: { [TRACK_LABEL]: track } });
+    else rule.spec.subsets.push({ name: subset, labels: { [TRACK_LABEL]: track } });
   }
-  return dr;
+  return rule;
 }
 
 /** Paths of the leaves that differ between two JSON values. */
@@ -164,29 +218,28 @@ function changedPaths(before: unknown, after: unknown, path = ''): string[] {
 }
 
 function splitsBoth(route: Json, spec: IstioSpec): boolean {
-  const subsets = ((route.route ?? []) as Json[]).map((d) => d.destination?.subset);
-  return (
-    subsets.includes(spec.destinationRule.stableSubset) && subsets.includes(spec.destinationRule.canarySubset)
-  );
+  const tracks = ((route.route ?? []) as Json[]).map((d) => trackOf(d, spec));
+  return tracks.includes('stable') && tracks.includes('canary');
 }
 
-async function run(c: Case, extra: Json = {}) {
+async function run(c: Case, extra: Json = {}, hostSplit?: HostSplit) {
   const docs = documents(c.file);
   const vs = docs.find((d) => d.kind === 'VirtualService' && d.metadata?.name === c.rollout.vs);
   if (!vs) throw new Error(`${c.file} has no VirtualService ${c.rollout.vs}`);
   const namespace = c.rollout.namespace ?? vs.metadata?.namespace ?? 'default';
-  const spec = istioSpec(c.rollout, extra);
+  const spec = istioSpec(c.rollout, extra, hostSplit);
   const api = new FakeIstioApi();
   api.putVirtualService(namespace, vs);
-  api.putDestinationRule(namespace, destinationRule(docs, vs, spec));
+  if (spec.destinationRule)
+    api.putDestinationRule(namespace, destinationRule(docs, vs, spec.destinationRule));
   const router = createIstioRouter({ api, namespace, istioSpec: spec });
   const stored = () => api.virtualServices.get(`${namespace}/${c.rollout.vs}`) as Json;
   return { api, router, spec, stored, original: stored() };
 }
 
 /** Sets a weight the shape does not have yet and checks that only the managed weights changed. */
-async function expectManaged(c: Case, extra: Json = {}): Promise<string[]> {
-  const { api, router, spec, stored, original } = await run(c, extra);
+async function expectManaged(c: Case, extra: Json = {}, hostSplit?: HostSplit): Promise<string[]> {
+  const { api, router, spec, stored, original } = await run(c, extra, hostSplit);
   const inspected = await router.inspect();
   expect(inspected, JSON.stringify(inspected)).toMatchObject({ ok: true });
   const weight = inspected.ok && inspected.canaryWeight === 37 ? 38 : 37;
@@ -199,11 +252,9 @@ async function expectManaged(c: Case, extra: Json = {}): Promise<string[]> {
     expect(found, `only weights change, not ${path}`).not.toBeNull();
     const [, kind, route, destination] = found!;
     const d = after.spec[kind!][Number(route)].route[Number(destination)];
-    const expected = d.destination.subset === spec.destinationRule.canarySubset ? weight : 100 - weight;
-    expect(d.destination.subset, path).toMatch(
-      new RegExp(`^(${spec.destinationRule.stableSubset}|${spec.destinationRule.canarySubset})$`),
-    );
-    expect(d.weight, path).toBe(expected);
+    const track = trackOf(d, spec);
+    expect(track, `${path} is a track's destination`).toBeDefined();
+    expect(d.weight, path).toBe(track === 'canary' ? weight : 100 - weight);
   }
   // No split left behind: every managed http route and every tls/tcp split moved together.
   const named = spec.virtualService.routes;
@@ -212,7 +263,7 @@ async function expectManaged(c: Case, extra: Json = {}): Promise<string[]> {
       const managed = kind === 'http' && named ? named.includes(route.name) : splitsBoth(route, spec);
       if (!managed) return;
       const weights = (route.route as Json[]).map((d) =>
-        d.destination.subset === spec.destinationRule.canarySubset ? weight : 100 - weight,
+        trackOf(d, spec) === 'canary' ? weight : 100 - weight,
       );
       expect(
         (route.route as Json[]).map((d) => d.weight),
@@ -222,6 +273,24 @@ async function expectManaged(c: Case, extra: Json = {}): Promise<string[]> {
   }
   expect(await router.inspect()).toMatchObject({ ok: true, canaryWeight: weight, inSync: true });
   return changed;
+}
+
+async function expectRefused(c: Case, patterns: RegExp[], hostSplit?: HostSplit): Promise<void> {
+  const { router, api } = await run(c, {}, hostSplit);
+  const inspected = await router.inspect();
+  expect(inspected.ok).toBe(false);
+  if (inspected.ok) return;
+  const text = inspected.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+  for (const pattern of patterns) expect(text).toMatch(pattern);
+  for (const problem of inspected.problems) {
+    expect(problem.path).toMatch(/^spec\.trafficRouting\.istio\./);
+    expect(problem.message).toMatch(/^(VirtualService|DestinationRule) \S+ /);
+  }
+  // The weight writer re-checks the VirtualService (the DestinationRule is judged by inspect alone).
+  if (inspected.problems.some((p) => p.path.includes('.virtualService'))) {
+    await expect(router.setCanaryWeight(37)).rejects.toThrow();
+  }
+  expect(api.patches).toHaveLength(0);
 }
 
 const cases = loadCases();
@@ -234,29 +303,21 @@ describe.skipIf(cases.length === 0)(
     });
 
     for (const c of cases) {
-      const expected = EXPECTED[c.id];
+      const expected = EXPECTED[c.id]!;
       if (expected === 'managed') {
         it(`${c.id}: manages it, changing only the two managed weights`, async () => {
           const changed = await expectManaged(c);
           expect(changed.length).toBeGreaterThan(0);
         });
+      } else if (Array.isArray(expected)) {
+        it(`${c.id}: refuses it, naming the unsupported part`, () => expectRefused(c, expected));
+      } else if ('refused' in expected) {
+        it(`${c.id}: refuses it as a host split, naming the unsupported part`, () =>
+          expectRefused(c, expected.refused, expected.hostSplit));
       } else {
-        it(`${c.id}: refuses it, naming the unsupported part`, async () => {
-          const { router, api } = await run(c);
-          const inspected = await router.inspect();
-          expect(inspected.ok).toBe(false);
-          if (inspected.ok) return;
-          const text = inspected.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
-          for (const pattern of expected ?? []) expect(text).toMatch(pattern);
-          for (const problem of inspected.problems) {
-            expect(problem.path).toMatch(/^spec\.trafficRouting\.istio\./);
-            expect(problem.message).toMatch(/^(VirtualService|DestinationRule) \S+ /);
-          }
-          // The weight writer re-checks the VirtualService (the DestinationRule is judged by inspect alone).
-          if (inspected.problems.some((p) => p.path.includes('.virtualService'))) {
-            await expect(router.setCanaryWeight(37)).rejects.toThrow();
-          }
-          expect(api.patches).toHaveLength(0);
+        it(`${c.id}: manages it as a host split, changing only the two weights of each managed route`, async () => {
+          const changed = await expectManaged(c, {}, expected.hostSplit);
+          expect(changed.length).toBeGreaterThan(0);
         });
       }
     }
@@ -267,6 +328,15 @@ describe.skipIf(cases.length === 0)(
         tlsRoutes: [{ port: 3000 }, { port: 3001 }],
         tcpRoutes: [{ port: 3000 }, { port: 3001 }],
       });
+      expect(new Set(changed.map((p) => p.replace(/\.route.*/, '')))).toEqual(
+        new Set(['spec.http[0]', 'spec.http[1]', 'spec.tls[0]', 'spec.tls[1]', 'spec.tcp[0]', 'spec.tcp[1]']),
+      );
+    });
+
+    it('27-argo-mixed-http-tls-tcp: a host split moves its http, tls and tcp routes together', async () => {
+      const c27 = cases.find((c) => c.id === '27-argo-mixed-http-tls-tcp')!;
+      const expected = EXPECTED[c27.id] as { hostSplit: HostSplit };
+      const changed = await expectManaged(c27, {}, expected.hostSplit);
       expect(new Set(changed.map((p) => p.replace(/\.route.*/, '')))).toEqual(
         new Set(['spec.http[0]', 'spec.http[1]', 'spec.tls[0]', 'spec.tls[1]', 'spec.tcp[0]', 'spec.tcp[1]']),
       );

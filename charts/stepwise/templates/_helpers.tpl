@@ -74,9 +74,16 @@ src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.tes
 - apiGroups: [networking.istio.io]
   resources: [destinationrules]
   verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [grpcroutes, httproutes]
+  verbs: [get, list, patch, watch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+# A host split's <app>-stable / <app>-canary Services (created when missing) and the app's Service (its ports).
+- apiGroups: [""]
+  resources: [services]
+  verbs: [create, get]
 # Prometheus credentials named by Rollouts (spec.analysis.prometheus.*SecretRef).
 - apiGroups: [""]
   resources: [secrets]

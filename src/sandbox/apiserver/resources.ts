@@ -98,7 +98,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   },
   {
     group: 'networking.istio.io',
-    versions: ['v1', 'v1beta1'],
+    versions: ['v1', 'v1beta1', 'v1alpha3'],
     resource: 'virtualservices',
     singular: 'virtualservice',
     kind: 'VirtualService',
@@ -108,12 +108,31 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   },
   {
     group: 'networking.istio.io',
-    versions: ['v1', 'v1beta1'],
+    versions: ['v1', 'v1beta1', 'v1alpha3'],
     resource: 'destinationrules',
     singular: 'destinationrule',
     kind: 'DestinationRule',
     namespaced: true,
     shortNames: ['dr'],
+    custom: true,
+  },
+  // Gateway API (sigs.k8s.io/gateway-api config/crd/standard): HTTPRoute and GRPCRoute, served at v1.
+  {
+    group: 'gateway.networking.k8s.io',
+    versions: ['v1', 'v1beta1'],
+    resource: 'httproutes',
+    singular: 'httproute',
+    kind: 'HTTPRoute',
+    namespaced: true,
+    custom: true,
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    versions: ['v1'],
+    resource: 'grpcroutes',
+    singular: 'grpcroute',
+    kind: 'GRPCRoute',
+    namespaced: true,
     custom: true,
   },
   {
@@ -136,6 +155,17 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['crd', 'crds'],
   },
 ];
+
+/**
+ * The types with the versions of some groups replaced, e.g. `{'networking.istio.io': ['v1beta1', 'v1alpha3']}`
+ * to play Istio 1.21, which does not serve v1 yet.
+ */
+export function withServedVersions(
+  types: readonly ResourceType[],
+  servedVersions: Record<string, string[]> = {},
+): ResourceType[] {
+  return types.map((t) => (servedVersions[t.group] ? { ...t, versions: servedVersions[t.group]! } : t));
+}
 
 /** `apps/v1`, or `v1` for the core group. */
 export function groupVersion(group: string, version: string): string {

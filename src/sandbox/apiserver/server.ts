@@ -6,7 +6,7 @@ import type { SandboxPod } from './deployment-controller.js';
 import { Faults } from './faults.js';
 import { createRequestHandler } from './handlers.js';
 import { sandboxKubeconfig } from './kubeconfig.js';
-import { ResourceRegistry } from './resources.js';
+import { RESOURCE_TYPES, ResourceRegistry, withServedVersions } from './resources.js';
 import { ObjectStore } from './store.js';
 import { WatchHub } from './watch.js';
 
@@ -19,6 +19,8 @@ export interface ApiServerOptions {
   readyDelayFor?: (image: string) => number;
   /** How many change events are kept for watch resume; older resourceVersions get 410 Gone (default 1000). */
   watchHistory?: number;
+  /** Served versions per API group, replacing the defaults (e.g. an Istio that serves no v1 yet). */
+  servedVersions?: Record<string, string[]>;
 }
 
 export interface ApiServer {
@@ -54,7 +56,7 @@ function checkOptions(options: ApiServerOptions): void {
 /** Starts the in-memory Kubernetes API on 127.0.0.1, speaking the real REST and watch protocol. */
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   checkOptions(options);
-  const registry = new ResourceRegistry();
+  const registry = new ResourceRegistry(withServedVersions(RESOURCE_TYPES, options.servedVersions));
   const store = new ObjectStore(registry, options.watchHistory ?? 1000);
   const watches = new WatchHub(store);
   const faults = new Faults(store, watches);

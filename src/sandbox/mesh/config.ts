@@ -1,3 +1,5 @@
+import type { GatewayHttpRoute, KubernetesService } from './httproute.js';
+
 /** The Kubernetes objects the mesh routes by, as raw JSON (only the fields the mesh reads are typed). */
 export interface ObjectMeta {
   name?: string;
@@ -73,6 +75,9 @@ export interface MeshConfig {
   virtualServices: VirtualService[];
   destinationRules: DestinationRule[];
   deployments: Deployment[];
+  /** Gateway API HTTPRoutes attached to a Service (GAMMA), and the Services their backendRefs name. */
+  httpRoutes?: GatewayHttpRoute[];
+  services?: KubernetesService[];
 }
 
 /** Where the mesh reads its routing from; called every tick, so a source may cache. */
@@ -117,6 +122,8 @@ export function meshConfigFromManifests(manifests: unknown[], namespace: string)
     if (object.kind === 'VirtualService') config.virtualServices.push(object as VirtualService);
     else if (object.kind === 'DestinationRule') config.destinationRules.push(object as DestinationRule);
     else if (object.kind === 'Deployment') config.deployments.push(object as Deployment);
+    else if (object.kind === 'HTTPRoute') (config.httpRoutes ??= []).push(object as GatewayHttpRoute);
+    else if (object.kind === 'Service') (config.services ??= []).push(object as KubernetesService);
   }
   return config;
 }

@@ -1,5 +1,6 @@
-import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { DestinationRule, Deployment, MeshConfig, MeshConfigSource, VirtualService } from './config.js';
+import type { GatewayHttpRoute, KubernetesService } from './httproute.js';
 
 export interface KubernetesSourceOptions {
   /** A snapshot younger than this is served from memory: the mesh asks every tick, the API server sees ~4 lists/s. */
@@ -21,6 +22,7 @@ export function kubernetesConfigSource(
   const maxAgeMs = options.maxAgeMs ?? 250;
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
   let cached: { config: MeshConfig; at: number } | undefined;
   let inFlight: Promise<MeshConfig> | undefined;
 
@@ -35,16 +37,27 @@ export function kubernetesConfigSource(
   };
 
   const load = async (): Promise<MeshConfig> => {
-    const [virtualServices, destinationRules, deployments] = await Promise.all([
+    const [virtualServices, destinationRules, deployments, httpRoutes, services] = await Promise.all([
       listIstio('virtualservices'),
       listIstio('destinationrules'),
       apps.listNamespacedDeployment({ namespace }),
+      customObjects
+        .listNamespacedCustomObject({
+          group: 'gateway.networking.k8s.io',
+          version: 'v1',
+          namespace,
+          plural: 'httproutes',
+        })
+        .then((list) => ((list as { items?: unknown[] }).items ?? []) as GatewayHttpRoute[]),
+      core.listNamespacedService({ namespace }),
     ]);
     const config: MeshConfig = {
       virtualServices: virtualServices as VirtualService[],
       destinationRules: destinationRules as DestinationRule[],
       // The client returns model instances (Dates, classes); the mesh works on the wire's plain JSON.
       deployments: JSON.parse(JSON.stringify(deployments.items)) as Deployment[],
+      httpRoutes,
+      services: JSON.parse(JSON.stringify(services.items)) as KubernetesService[],
     };
     cached = { config, at: Date.now() };
     return config;

@@ -1,6 +1,7 @@
 import type { BehaviourOf } from './behaviour.js';
 import type { Deployment, DestinationRule, HttpFault, MeshConfig } from './config.js';
 import { logNormalLatency, type LatencySampler } from './latency.js';
+import { compileGatewayRoute } from './gateway-routing-table.js';
 import { compileMatch, type RequestPredicate } from './matching.js';
 import type { Random } from './random.js';
 
@@ -88,10 +89,23 @@ export function compileRoutingTable(
         const subset = entry.destination?.subset;
         const subsetLabels =
           subset === undefined ? {} : findSubsetLabels(config.destinationRules, service, subset);
+        // A Service given in the config selects by its own selector (a host split's `<app>-stable`).
+        const selector = (config.services ?? []).find(
+          (s) =>
+            s.metadata?.name === service.name && (s.metadata?.namespace ?? namespace) === service.namespace,
+        )?.spec?.selector;
         const endpoints =
           subsetLabels === undefined
             ? []
-            : readyEndpoints(config.deployments, service, subsetLabels, defaultNamespace, behaviourFor);
+            : selector
+              ? endpointsSelectedBy(
+                  config.deployments,
+                  service.namespace,
+                  { ...selector, ...subsetLabels },
+                  defaultNamespace,
+                  behaviourFor,
+                )
+              : readyEndpoints(config.deployments, service, subsetLabels, defaultNamespace, behaviourFor);
         return {
           service,
           subset,
@@ -119,6 +133,12 @@ export function compileRoutingTable(
       service: serviceRef(firstHost, namespace),
       routes,
     });
+  }
+  for (const route of config.httpRoutes ?? []) {
+    const table = compileGatewayRoute(route, config, (namespace, selector) =>
+      endpointsSelectedBy(config.deployments, namespace, selector, defaultNamespace, behaviourFor),
+    );
+    if (table) compiled.push(table);
   }
   return compiled;
 }
@@ -154,13 +174,26 @@ function readyEndpoints(
   defaultNamespace: string,
   behaviourFor: (image: string) => { errorRate: number; latency: LatencySampler },
 ): Endpoint[] {
+  // The sandbox's Service `<app>` selects `app: <app>`; a subset narrows it by its labels.
+  const selector = { ...subsetLabels, app: service.name };
+  return endpointsSelectedBy(deployments, service.namespace, selector, defaultNamespace, behaviourFor);
+}
+
+/** Ready Deployments of `namespace` whose pod labels carry every label of `selector` (a Service's selector). */
+export function endpointsSelectedBy(
+  deployments: Deployment[],
+  serviceNamespace: string,
+  selector: Record<string, string>,
+  defaultNamespace: string,
+  behaviourFor: (image: string) => { errorRate: number; latency: LatencySampler },
+): Endpoint[] {
   const endpoints: Endpoint[] = [];
   for (const deployment of deployments) {
     const namespace = deployment.metadata?.namespace ?? defaultNamespace;
     const labels = deployment.spec?.template?.metadata?.labels ?? {};
     const readyReplicas = deployment.status?.readyReplicas ?? 0;
-    if (namespace !== service.namespace || labels.app !== service.name || readyReplicas <= 0) continue;
-    if (!Object.entries(subsetLabels).every(([key, value]) => labels[key] === value)) continue;
+    if (namespace !== serviceNamespace || readyReplicas <= 0 || labels.app === undefined) continue;
+    if (!Object.entries(selector).every(([key, value]) => labels[key] === value)) continue;
     const image = deployment.spec?.template?.spec?.containers?.[0]?.image ?? '';
     const version = labels.version ?? 'unknown';
     endpoints.push({

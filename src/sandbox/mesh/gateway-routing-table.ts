@@ -1,0 +1,59 @@
+import type { MeshConfig } from './config.js';
+import { backendWeight, orderedMatches, parentService, type GatewayHttpRoute } from './httproute.js';
+import {
+  serviceRef,
+  type CompiledRoute,
+  type CompiledVirtualService,
+  type Endpoint,
+  type RouteDestination,
+} from './routing-table.js';
+
+/**
+ * An HTTPRoute attached to a Service, compiled like a VirtualService: one route per rule match in precedence
+ * order (the mesh takes the first that matches), each backendRef a destination whose pods are those its Service
+ * selects. A backendRef to a Service that does not exist has no endpoints (the request fails, as in a mesh).
+ */
+export function compileGatewayRoute(
+  route: GatewayHttpRoute,
+  config: MeshConfig,
+  endpointsFor: (namespace: string, selector: Record<string, string>) => Endpoint[],
+): CompiledVirtualService | undefined {
+  const parent = parentService(route);
+  if (!parent) return undefined;
+  const namespace = route.metadata?.namespace ?? parent.namespace;
+  const rules = route.spec?.rules ?? [];
+  const destinationsOf = (rule: number): RouteDestination[] =>
+    (rules[rule]?.backendRefs ?? []).map((ref) => {
+      const refNamespace = ref.namespace ?? namespace;
+      const service = (config.services ?? []).find(
+        (s) => s.metadata?.name === ref.name && (s.metadata?.namespace ?? namespace) === refNamespace,
+      );
+      const endpoints = service?.spec?.selector ? endpointsFor(refNamespace, service.spec.selector) : [];
+      return {
+        service: serviceRef(`${ref.name ?? ''}.${refNamespace}`, refNamespace),
+        subset: undefined,
+        weight: backendWeight(ref),
+        subsetMissing: service === undefined,
+        endpoints,
+        totalReplicas: endpoints.reduce((sum, e) => sum + e.readyReplicas, 0),
+      };
+    });
+  const routes = orderedMatches(route).map((match): CompiledRoute => {
+    const destinations = destinationsOf(match.rule);
+    return {
+      index: match.rule,
+      name: rules[match.rule]?.name,
+      matches: match.matches,
+      destinations,
+      totalWeight: destinations.reduce((sum, d) => sum + d.weight, 0),
+      fault: undefined,
+      weightsKey: JSON.stringify(destinations.map((d) => [d.service.fqdn, d.weight])),
+    };
+  });
+  return {
+    key: `${namespace}/${route.metadata?.name ?? parent.name}`,
+    namespace,
+    service: serviceRef(parent.name, parent.namespace),
+    routes,
+  };
+}

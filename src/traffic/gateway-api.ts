@@ -1,0 +1,87 @@
+import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
+import type { GatewayRoute, GatewayRouteKind } from './gateway-objects.js';
+import { resolveHost } from './hosts.js';
+import { checkWeight } from './managed-routes.js';
+import {
+  findManagedRule,
+  routeChoice,
+  weightOperations,
+  type GatewayApiSpec,
+  type JsonPatchOperation,
+} from './managed-rule.js';
+import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from './router.js';
+import { hostSplitServices } from './track-destinations.js';
+
+// Stepwise owns only the two weights of the managed rule of an HTTPRoute or GRPCRoute. The parentRefs (a Gateway,
+// or a Service for GAMMA east-west routing: Istio ambient with a waypoint, Linkerd, Cilium), the other rules, the
+// matches and filters are the user's and are never written.
+
+export type { GatewayApiSpec } from './managed-rule.js';
+
+/** The Kubernetes calls the Gateway API router needs; get returns undefined on 404, patch throws `{code: 409}`. */
+export interface GatewayApi {
+  getRoute(kind: GatewayRouteKind, namespace: string, name: string): Promise<object | undefined>;
+  patchRoute(
+    kind: GatewayRouteKind,
+    namespace: string,
+    name: string,
+    operations: JsonPatchOperation[],
+  ): Promise<void>;
+}
+
+export interface GatewayRouterOptions {
+  api: GatewayApi;
+  namespace: string;
+  gatewaySpec: GatewayApiSpec;
+  /** targetRef.name: without stableService/canaryService the backends are `<target>-stable` / `<target>-canary`. */
+  target?: string;
+  retry?: ConflictRetry;
+}
+
+export function createGatewayRouter(options: GatewayRouterOptions): TrafficRouter {
+  const { api, namespace, gatewaySpec } = options;
+  const choice = routeChoice(gatewaySpec);
+  const services = hostSplitServices(gatewaySpec, options.target);
+  const read = async () => {
+    const route = await api.getRoute(choice.kind, namespace, choice.name);
+    return { route, managed: findManagedRule(route, choice, services, namespace) };
+  };
+
+  /**
+   * The API server applies the ops in order, so a route edited since it was read can fail a `test` op (422) before
+   * its resourceVersion is compared (409). Either way the edit is the cause: retry on a fresh read.
+   */
+  const asConflictIfChanged = async (error: unknown, read: object): Promise<unknown> => {
+    if ((error as { code?: unknown })?.code !== 422) return error;
+    const now = (await api.getRoute(choice.kind, namespace, choice.name)) as GatewayRoute | undefined;
+    const changed = now?.metadata?.resourceVersion !== (read as GatewayRoute).metadata?.resourceVersion;
+    return changed
+      ? Object.assign(new Error(`${choice.kind} ${choice.name} changed while patched`), { code: 409 })
+      : error;
+  };
+
+  return {
+    async inspect(): Promise<RoutingInspection> {
+      const { managed } = await read();
+      if (!managed.ok) return { ok: false, problems: managed.problems };
+      // The canary backend Service, as Istio's destination_service label spells it, for its callers' 503s.
+      const host = resolveHost(services.canary, namespace);
+      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
+    },
+
+    async setCanaryWeight(weight: number): Promise<void> {
+      checkWeight(weight);
+      await retryOnConflict(async () => {
+        const { route, managed } = await read();
+        if (!managed.ok) throw new RoutingProblemsError(managed.problems);
+        if (route === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
+        const operations = weightOperations(route, managed.managed, services, weight);
+        try {
+          await api.patchRoute(choice.kind, namespace, choice.name, operations);
+        } catch (error) {
+          throw await asConflictIfChanged(error, route);
+        }
+      }, options.retry);
+    },
+  };
+}

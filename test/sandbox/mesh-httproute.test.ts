@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { meshConfigFromManifests, type MeshConfig } from '../../src/sandbox/mesh/config.js';
+import { orderedMatches, type GatewayHttpRoute } from '../../src/sandbox/mesh/httproute.js';
+import type { SimulatedRequest } from '../../src/sandbox/mesh/matching.js';
+import { MeshTraffic, type RequestStat } from '../../src/sandbox/mesh/traffic.js';
+import { trackDeployment } from './mesh-fixture.js';
+
+const NAMESPACE = 'production';
+const sum = (stats: RequestStat[], where: (stat: RequestStat) => boolean) =>
+  stats.filter(where).reduce((total, stat) => total + stat.requests, 0);
+
+/** An example of rollouts/, with the two track Deployments and the two Services Stepwise creates for them. */
+function exampleMesh(dir: string): MeshConfig {
+  const manifests = ['deployment.yaml', dir.endsWith('httproute') ? 'httproute.yaml' : 'istio.yaml'].flatMap(
+    (file) =>
+      parseAllDocuments(readFileSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url), 'utf8')).map(
+        (d) => d.toJS() as unknown,
+      ),
+  );
+  const config = meshConfigFromManifests(manifests, NAMESPACE);
+  config.deployments = [
+    trackDeployment('stable'),
+    trackDeployment('canary', { image: 'registry.local/product-service:v2' }),
+  ];
+  for (const track of ['stable', 'canary']) {
+    (config.services ??= []).push({
+      metadata: { name: `product-service-${track}`, namespace: NAMESPACE },
+      spec: { selector: { app: 'product-service', 'stepwise.dev/track': track } },
+    });
+  }
+  return config;
+}
+
+function run(config: MeshConfig, requests = 20_000) {
+  const traffic = new MeshTraffic({ seed: 7 });
+  traffic.send(config, requests);
+  return traffic.stats();
+}
+
+const request = (uri: string, headers: Record<string, string> = {}): SimulatedRequest => ({
+  method: 'GET',
+  uri,
+  headers,
+  sourceLabels: {},
+  sourceNamespace: NAMESPACE,
+});
+
+describe('the sandbox mesh routes by HTTPRoute as the Gateway API spec says', () => {
+  it('sends every x-canary request to the canary by the qa rule, and the others 80/20 by the primary rule', () => {
+    const config = exampleMesh('product-service-httproute');
+    const refs = config.httpRoutes![0]!.spec!.rules![1]!.backendRefs!;
+    refs[0]!.weight = 80;
+    refs[1]!.weight = 20;
+    const stats = run(config);
+    const tagged = stats.filter((s) => s.withHeaders);
+    expect(sum(tagged, () => true)).toBeGreaterThan(1_500);
+    expect(tagged.every((s) => s.routeIndex === 0 && s.workload === 'product-service-canary')).toBe(true);
+    const plain = stats.filter((s) => !s.withHeaders);
+    expect(plain.every((s) => s.routeIndex === 1)).toBe(true);
+    const share = sum(plain, (s) => s.workload === 'product-service-canary') / sum(plain, () => true);
+    // ~18,000 requests: the share's standard deviation is ~0.3 points.
+    expect(share).toBeGreaterThan(0.18);
+    expect(share).toBeLessThan(0.22);
+  });
+
+  it('sends nothing to a backendRef of weight 0, and splits unset weights evenly (each counts 1)', () => {
+    const config = exampleMesh('product-service-httproute');
+    const plainCanary = (c: MeshConfig) =>
+      sum(
+        run(c).filter((s) => !s.withHeaders),
+        (s) => s.workload === 'product-service-canary',
+      );
+    expect(plainCanary(config)).toBe(0);
+    for (const ref of config.httpRoutes![0]!.spec!.rules![1]!.backendRefs!) delete ref.weight;
+    const stats = run(config).filter((s) => !s.withHeaders);
+    const share = sum(stats, (s) => s.workload === 'product-service-canary') / sum(stats, () => true);
+    expect(share).toBeGreaterThan(0.47);
+    expect(share).toBeLessThan(0.53);
+  });
+
+  it('grants precedence to an Exact path over a prefix, and then to more header matches, before list order', () => {
+    const route: GatewayHttpRoute = {
+      spec: {
+        rules: [
+          { name: 'all', matches: [{ path: { type: 'PathPrefix', value: '/' } }] },
+          { name: 'api', matches: [{ path: { type: 'PathPrefix', value: '/api' } }] },
+          { name: 'health', matches: [{ path: { type: 'Exact', value: '/api/health' } }] },
+          { name: 'qa', matches: [{ headers: [{ name: 'x-qa', value: '1' }] }] },
+        ],
+      },
+    };
+    const ordered = orderedMatches(route);
+    const first = (r: SimulatedRequest) => route.spec!.rules![ordered.find((m) => m.matches(r))!.rule]!.name;
+    expect(first(request('/api/health'))).toBe('health');
+    expect(first(request('/api/orders'))).toBe('api');
+    expect(first(request('/apiary'))).toBe('all');
+    expect(first(request('/', { 'x-qa': '1' }))).toBe('qa');
+    expect(first(request('/api/orders', { 'x-qa': '1' }))).toBe('api');
+  });
+
+  it('routes an Istio host split to the pods each Service selects', () => {
+    const config = exampleMesh('product-service-host-split');
+    const route = config.virtualServices[0]!.spec!.http![1]!.route!;
+    route[0]!.weight = 50;
+    route[1]!.weight = 50;
+    const stats = run(config).filter((s) => !s.withHeaders);
+    const share = sum(stats, (s) => s.workload === 'product-service-canary') / sum(stats, () => true);
+    expect(share).toBeGreaterThan(0.47);
+    expect(share).toBeLessThan(0.53);
+    expect(stats.every((s) => s.responseCode !== 503)).toBe(true);
+  });
+});
