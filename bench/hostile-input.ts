@@ -1,7 +1,7 @@
 // Hostile input against the controller and `validate`: the probe figures rerun on today's code. Prints a table
 // and writes it to bench/results/hostile-input.md. Run: npm run bench:hostile (about a minute).
 //
-// "before" is the issue's figure, or (marked "old code") the former code path measured here: the former placeholder
+// "before" is the earlier probe's figure, or (marked "old code") the former code path measured here: the former placeholder
 // regex, and an unlimited answer size (axios's default, which prometheus-query used).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -47,7 +47,7 @@ const newScan6000 = timed(() => metricQueryProblems('{{' + ' '.repeat(6_000)));
 const newScanMax = timed(() => metricQueryProblems('{{' + ' '.repeat(MAX_QUERY_LENGTH - 2)));
 rows.push([
   'placeholder scan of `{{` + spaces, per pass',
-  `6,000 spaces: 56 s (issue); 1,500: ${ms(oldScan)} (old code)`,
+  `6,000 spaces: 56 s (earlier probe); 1,500: ${ms(oldScan)} (old code)`,
   `6,000: ${ms(newScan6000)}; ${MAX_QUERY_LENGTH} characters (the longest allowed): ${ms(newScanMax)}`,
 ]);
 
@@ -63,7 +63,7 @@ const validateMax = timed(() =>
 );
 rows.push([
   '`stepwise validate` of a freezing manifest',
-  '4 KB query accepted after 15 s (issue)',
+  '4 KB query accepted after 15 s (earlier probe)',
   `6,000 spaces refused in ${ms(validateLong)} (\`${refusal[0]?.split(': ').slice(1, 2).join('')}\`); 4 KB accepted in ${ms(validateMax)}`,
 ]);
 
@@ -98,7 +98,7 @@ rows.push([
   const check = performance.now() - started;
   rows.push([
     '`/healthz` during a pass of the heaviest Rollout, Prometheus hanging',
-    'answered after 56 s; liveness probe restarts the pod (issue)',
+    'answered after 56 s; liveness probe restarts the pod (earlier probe)',
     `answered in ${ms(healthz)}; the check ended at its budget after ${(check / 1000).toFixed(1)} s (budget 5 s here, 15 s by default)`,
   ]);
   await close(hanging);
@@ -138,7 +138,7 @@ rows.push([
   const unlimited = await peakGrowth(-1);
   rows.push([
     'controller memory for one 48 MB Prometheus answer',
-    `1.8 GB (issue); +${mb(unlimited.growth)} RSS here (old code: no size limit)`,
+    `1.8 GB (earlier probe); +${mb(unlimited.growth)} RSS here (old code: no size limit)`,
     `+${mb(bounded.growth)} RSS: refused at 1 MiB while reading (\`${(bounded.result as { reason?: string }).reason?.split(';')[0]}\`); series keys ≤ 128 characters, ≤ 500 series`,
   ]);
   await close(big);
@@ -294,12 +294,12 @@ rows.push([
     .filter((r) => r.server === 'collector' && r.url.includes('"tiny-interval"'));
   rows.push([
     'Secrets sent to a Rollout-chosen URL, 12 namespaces',
-    '12 of 12 (issue)',
+    '12 of 12 (earlier probe)',
     `${leaked.length} of 12 (InvalidSpec names spec.analysis.prometheus.address); control with a labelled Secret and the operator's Prometheus: ${controlSent ? 'sent' : 'NOT sent'}`,
   ]);
   rows.push([
     'Prometheus queries/s caused by `interval: 1ms`',
-    '225 queries/s and 22 status writes/s (issue)',
+    '225 queries/s and 22 status writes/s (earlier probe)',
     `${(tinyQueries.length / windowSeconds).toFixed(1)} queries/s at the collector over ${windowSeconds.toFixed(0)} s: refused as InvalidSpec (interval below 1s); at the floor, \`interval: 1s\`, the control Rollout sent ${(controlQueries.length / windowSeconds).toFixed(1)} queries/s`,
   ]);
 }
