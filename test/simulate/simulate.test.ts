@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { rolloutSpecSchema, type RolloutSpecInput } from '../../src/api/schema.js';
 import { InvalidRolloutFile, loadRolloutSpec } from '../../src/simulate/load.js';
 import { histogramQuantile, ScrapedArm } from '../../src/simulate/scrapes.js';
@@ -104,6 +104,7 @@ describe('loading the Rollout file', () => {
 
   it('names the file and each wrong field', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stepwise-simulate-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'rollout.yaml');
     await writeFile(
       file,
