@@ -219,15 +219,24 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
       }
     },
     async patchRolloutSpec(spec) {
-      const current = (await custom.getNamespacedCustomObject({ ...ROLLOUT, namespace, name: APP })) as {
-        spec: Record<string, unknown>;
-      };
-      await custom.replaceNamespacedCustomObject({
-        ...ROLLOUT,
-        namespace,
-        name: APP,
-        body: { ...current, spec: { ...current.spec, ...spec } },
-      });
+      // As a user's edit would: read, change, replace; the controller writes the same object meanwhile (status,
+      // finalizer), so a 409 means read again.
+      for (let attempt = 1; ; attempt++) {
+        const current = (await custom.getNamespacedCustomObject({ ...ROLLOUT, namespace, name: APP })) as {
+          spec: Record<string, unknown>;
+        };
+        try {
+          await custom.replaceNamespacedCustomObject({
+            ...ROLLOUT,
+            namespace,
+            name: APP,
+            body: { ...current, spec: { ...current.spec, ...spec } },
+          });
+          return;
+        } catch (error) {
+          if ((error as { code?: number }).code !== 409 || attempt >= 10) throw error;
+        }
+      }
     },
     startController() {
       e2e.controller = launch();
