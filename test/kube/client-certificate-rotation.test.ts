@@ -1,6 +1,5 @@
 // A client certificate rotated in the kubeconfig's files is used without a restart: the kept connection pool is
 // renewed after POOL_MAX_AGE_MS, and client-node reads the certificate files anew for the new pool.
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,64 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { POOL_MAX_AGE_MS } from '../../src/kube/bounded-client.js';
 import { Cluster } from '../../src/kube/cluster.js';
-
-const openssl = (cwd: string, ...args: string[]) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-
-/** A CA, a serving certificate for 127.0.0.1, and two client certificates (CN first, CN second). */
-function makeCertificates(dir: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test-ca',
-  );
-  const sign = (name: string, subject: string, extensions?: string) => {
-    openssl(
-      dir,
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      subject,
-    );
-    openssl(
-      dir,
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      ...(extensions ? ['-extfile', extensions] : []),
-    );
-  };
-  execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1\\n" > san.ext'], { cwd: dir });
-  sign('server', '/CN=127.0.0.1', 'san.ext');
-  sign('first', '/CN=first');
-  sign('second', '/CN=second');
-}
+import { makeCerts, signClientCertificate, type Certs } from '../support/certs.js';
 
 describe('a rotated client certificate', () => {
   let dir: string;
@@ -78,13 +20,14 @@ describe('a rotated client certificate', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stepwise-cert-rotation-'));
-    makeCertificates(dir);
-    const file = (name: string) => readFileSync(join(dir, name));
+    // The CA, a serving certificate for 127.0.0.1, and client certificates CN=admin (first) and CN=second.
+    const certs: Certs = makeCerts(dir);
+    signClientCertificate(dir, 'second', '/CN=second');
     server = createServer(
       {
-        key: file('server.key'),
-        cert: file('server.crt'),
-        ca: file('ca.crt'),
+        key: readFileSync(certs.servingKey),
+        cert: readFileSync(certs.servingCert),
+        ca: readFileSync(certs.caCert),
         requestCert: true,
         rejectUnauthorized: true,
       },
@@ -96,11 +39,11 @@ describe('a rotated client certificate', () => {
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    copyFileSync(join(dir, 'first.crt'), join(dir, 'client.crt'));
-    copyFileSync(join(dir, 'first.key'), join(dir, 'client.key'));
+    copyFileSync(certs.adminCert, join(dir, 'client.crt'));
+    copyFileSync(certs.adminKey, join(dir, 'client.key'));
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, caFile: join(dir, 'ca.crt') }],
+      clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, caFile: certs.caCert }],
       users: [{ name: 'u', certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
@@ -117,7 +60,7 @@ describe('a rotated client certificate', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const cluster = new Cluster(kubeConfig);
     await cluster.getDeployment('shop', 'cart');
-    // Rotated on disk, as cert-manager or a kubelet-style rotation writes the files.
+    // Rotated on disk (CN=admin → CN=second), as cert-manager or a kubelet-style rotation writes the files.
     copyFileSync(join(dir, 'second.crt'), join(dir, 'client.crt'));
     copyFileSync(join(dir, 'second.key'), join(dir, 'client.key'));
     await cluster.getDeployment('shop', 'cart');
@@ -125,6 +68,6 @@ describe('a rotated client certificate', () => {
     await cluster.getDeployment('shop', 'cart');
     await cluster.getDeployment('shop', 'cart');
     // Within the pool's age the kept connection carries on; once renewed, every call shows the new certificate.
-    expect(callers).toEqual(['first', 'first', 'second', 'second']);
+    expect(callers).toEqual(['admin', 'admin', 'second', 'second']);
   });
 });
