@@ -58,7 +58,8 @@ What the controller does in the watched namespaces, and nothing more: src/kube/c
 src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.test.ts keeps the two in step).
 */}}
 {{- define "stepwise.rules" -}}
-# patch: the finalizer that keeps <app>-stable serving when a Rollout is deleted (metadata only).
+# patch (metadata only): the finalizer that keeps <app>-stable serving when a Rollout is deleted, and the trigger
+# webhook's record of the signatures it accepted (stepwise.dev/trigger-signatures), which every replica reads.
 - apiGroups: [stepwise.dev]
   resources: [rollouts]
   verbs: [get, list, patch, watch]
