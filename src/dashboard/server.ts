@@ -1,8 +1,6 @@
 // `stepwise dashboard`: a loopback web page over the user's own kubeconfig. The server polls the Rollouts once
 // a second (one list, whatever the number of open pages), and the page polls the server.
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { CommandName } from '../api/status.js';
 import type { Cluster, RolloutObject } from '../kube/cluster.js';
@@ -10,6 +8,7 @@ import { sendCommand } from '../cli/send-command.js';
 import { CheckRecorder } from './check-recorder.js';
 import { newToken, refuseCommand, refuseHost, type GuardSettings } from './request-guard.js';
 import { RolloutViews } from './rollout-view.js';
+import { PAGE_ASSETS, readPageAsset } from './page-assets.js';
 import { addStableValues } from './stable-of-check.js';
 
 export interface DashboardOptions {
@@ -40,23 +39,12 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-const require = createRequire(import.meta.url);
-// Next to this module: src/dashboard/assets under tsx, dist/dashboard/assets once built (npm run build copies them).
-const readAsset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
-
-const ASSETS: Record<string, { type: string; body: () => string }> = {
-  '/assets/app.js': { type: 'text/javascript', body: () => readAsset('app.js') },
-  '/assets/style.css': { type: 'text/css', body: () => readAsset('style.css') },
-  // The charting library, served from node_modules: the page works offline, no CDN.
-  '/assets/uPlot.js': {
-    type: 'text/javascript',
-    body: () => readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-  },
-  '/assets/uPlot.css': {
-    type: 'text/css',
-    body: () => readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
-  },
-};
+// `/assets/<name>` for every file of the page but the page itself.
+const ASSETS = new Map(
+  Object.entries(PAGE_ASSETS)
+    .filter(([name]) => name !== 'index.html')
+    .map(([name, asset]) => [`/assets/${name}`, { name, type: asset.type }]),
+);
 
 const COMMANDS: Record<string, CommandName> = { promote: 'promote', abort: 'abort', retry: 'retry' };
 
@@ -70,6 +58,7 @@ const sendJson = (res: ServerResponse, code: number, value: unknown) =>
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const recorder = new CheckRecorder();
   const views = new RolloutViews(options.cluster, recorder);
+  const page = readPageAsset('index.html'); // before anything starts: a missing file fails at once
   const token = newToken();
   let rollouts: RolloutObject[] = [];
   let listError: string | undefined;
@@ -96,8 +85,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const find = (namespace: string, name: string) =>
     rollouts.find((r) => r.metadata.namespace === namespace && r.metadata.name === name);
 
-  const page = readAsset('index.html');
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const hostProblem = refuseHost(req.headers, guard);
     if (hostProblem) return sendJson(res, 421, { error: hostProblem });
@@ -108,7 +95,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       // The token is hex: nothing in it needs escaping in an attribute.
       return send(res, 200, 'text/html', page.replace('{{token}}', token));
     }
-    if (req.method === 'GET' && ASSETS[path]) return send(res, 200, ASSETS[path].type, ASSETS[path].body());
+    const asset = req.method === 'GET' ? ASSETS.get(path) : undefined;
+    if (asset) return send(res, 200, asset.type, readPageAsset(asset.name));
     if (req.method === 'GET' && path === '/api/rollouts') {
       const items = await Promise.all(rollouts.map((r) => views.summary(r)));
       return sendJson(res, 200, { items, error: listError, namespace: options.namespace ?? null });
