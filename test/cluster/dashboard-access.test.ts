@@ -3,7 +3,7 @@
 // with the RBAC the chart grants when webDashboard.enabled is set.
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestApplier } from '../../src/sandbox/stack.js';
+import { manifestApplier } from '../../sandbox/stack.js';
 import { APP, IMAGE, startE2E, type E2E } from '../e2e/harness.js';
 import { obtainHelm, renderChart } from '../packaging/helm.js';
 import { RELEASE_NAMESPACE } from './chart.js';
