@@ -226,6 +226,24 @@ describe('stepwise list rendering', () => {
     expect(lines[2]).toMatch(/^product-service\s+Progressing\s+2\s+25\s+aaaa111111\s+bbbb222222\s+1h$/);
   });
 
+  it('adds the revision numbers, reason and message with -o wide', () => {
+    const promoted = rollout({
+      phase: 'Succeeded',
+      stableRevision: 'bbbb222222',
+      stableRevisionNumber: 7,
+      canaryRevision: 'bbbb222222',
+      canaryRevisionNumber: 7,
+      reason: 'Promoted',
+    });
+    promoted.metadata = { ...promoted.metadata, name: 'cart' };
+    const lines = renderList([rollout(progressing), promoted], now, { wide: true }).split('\n');
+    expect(lines[0]).toMatch(/\sAGE\s+STABLE-REV\s+CANARY-REV\s+REASON\s+MESSAGE$/);
+    expect(lines[1]).toMatch(/^cart\s.*\s1h\s+7\s+Promoted$/);
+    expect(lines[2]).toMatch(
+      /^product-service\s.*\s1h\s+6\s+7\s+step 2\/3 \(weight 25%\): analysing the canary$/,
+    );
+  });
+
   it('says so when there is nothing to list', () => {
     expect(renderList([], now)).toBe('No Rollouts found.');
   });
