@@ -81,6 +81,12 @@ src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.tes
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- if .Values.webDashboard.enabled }}
+# The web dashboard's timeline: the Rollout's Events.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [list]
+{{- end }}
 # A host split's <app>-stable / <app>-canary Services (created when missing) and the app's Service (its ports).
 - apiGroups: [""]
   resources: [services]
