@@ -176,17 +176,19 @@ describe('stepwise validate against the routing objects in the files', () => {
     ]);
   });
 
-  it.each(['product-service', 'product-service-host-split', 'product-service-httproute'])(
-    'passes the %s example of rollouts/, checked against the routing objects beside it',
-    async (example) => {
-      const result = await validateManifests([join(ROLLOUTS, example)], false);
-      expect(result.problems).toEqual([]);
-      // Only Services Stepwise creates itself are left unchecked.
-      expect(
-        result.notes.filter((note) => !/: Service \S+-(stable|canary) .*not checked/.test(note)),
-      ).toEqual([]);
-    },
-  );
+  it.each([
+    'product-service',
+    'product-service-host-split',
+    'product-service-httproute',
+    'product-service-grpcroute',
+  ])('passes the %s example of rollouts/, checked against the routing objects beside it', async (example) => {
+    const result = await validateManifests([join(ROLLOUTS, example)], false);
+    expect(result.problems).toEqual([]);
+    // Only Services Stepwise creates itself are left unchecked.
+    expect(result.notes.filter((note) => !/: Service \S+-(stable|canary) .*not checked/.test(note))).toEqual(
+      [],
+    );
+  });
 
   it('passes the other examples of rollouts/, saying which routing objects they do not carry', async () => {
     for (const example of ['custom-metric', 'manual-gate', 'prometheus-auth']) {
