@@ -1,4 +1,5 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { withRetry } from '../../src/kube/retry.js';
 import type { DestinationRule, Deployment, MeshConfig, MeshConfigSource, VirtualService } from './config.js';
 import type { GatewayGrpcRoute } from './grpcroute.js';
 import type { GatewayHttpRoute, KubernetesService } from './httproute.js';
@@ -28,9 +29,12 @@ export function kubernetesConfigSource(
   let inFlight: Promise<MeshConfig> | undefined;
 
   const listCustom = async (group: string, version: string, plural: string): Promise<unknown[]> => {
-    const list = (await customObjects.listNamespacedCustomObject({ group, version, namespace, plural })) as {
-      items?: unknown[];
-    };
+    // A CRD just established answers 429 "storage is (re)initializing" until the API server's watch cache of it is
+    // ready: wait as its Retry-After says, as the controller does.
+    const list = (await withRetry(
+      () => customObjects.listNamespacedCustomObject({ group, version, namespace, plural }),
+      5,
+    )) as { items?: unknown[] };
     return list.items ?? [];
   };
   const listIstio = (plural: string) => listCustom(ISTIO_GROUP, ISTIO_VERSION, plural);
