@@ -142,7 +142,8 @@ async function checkRollout(
     const where = place
       ? `${place.object.lineOf(place.path)}: ${place.object.pathOf(place.path)}`
       : atRollout(problem.path);
-    return `${where}: ${problem.message}`;
+    // A message that shows YAML to paste goes on under its file:line, indented, so each problem starts one line.
+    return `${where}: ${problem.message.replaceAll('\n', '\n    ')}`;
   };
   for (const problem of world.observed.problems) {
     // "Not found" is about the cluster, not the files: that object was not checked, as said above.

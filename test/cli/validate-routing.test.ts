@@ -142,6 +142,21 @@ describe('stepwise validate against the routing objects in the files', () => {
     ]);
   });
 
+  it('indents the subset to add under the line of the DestinationRule subsets that lack it', async () => {
+    const withoutCanary = destinationRuleFor('reviews').replace(
+      '  - name: canary\n    labels: { stepwise.dev/track: canary }\n',
+      '',
+    );
+    const folder = repo({
+      'rollout.yaml': rollout,
+      'routing.yaml': `${virtualService}---\n${withoutCanary}`,
+    });
+    expect((await validateManifests([folder], false)).problems).toEqual([
+      `${join(folder, 'routing.yaml')}:23: spec.subsets: DestinationRule reviews has no subset "canary"; add to ` +
+        'its subsets:\n    - name: canary\n      labels: {stepwise.dev/track: canary}',
+    ]);
+  });
+
   it('checks a Gateway API Rollout against its HTTPRoute and a track Service of its own, file by file', async () => {
     const folder = repo({
       'rollout.yaml': readFileSync(join(ROLLOUTS, 'product-service-httproute/rollout.yaml'), 'utf8'),
