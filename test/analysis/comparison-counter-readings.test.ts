@@ -89,9 +89,10 @@ const oneInterval = (before: [ArmReading, ArmReading], after: [ArmReading, ArmRe
 /**
  * One failed request on the canary, none on stable, canary share 0.1: each rollback ratio rho has the likelihood
  * ratio rho / (1 + 0.1 (rho - 1)), i.e. 1.5/1.05, 2/1.1, 3/1.2, 5/1.4, 10/1.9, 20/2.9, 50/5.9, whose mean is
- * 29.952468 / 7 = 4.278924; the slow guard has no events (e-value 1), so the evidence is (4.278924 + 1) / 2.
+ * 29.952468 / 7 = 4.278924; the slow guard has no events (e-value 1), so the evidence is (2/3) 4.278924 + (1/3) 1
+ * (the errors guard's weight is 2/3).
  */
-const ONE_FAILED_REQUEST = 2.639462;
+const ONE_FAILED_REQUEST = 3.185949;
 
 describe('the comparison on retried requests', () => {
   it('counts a request that failed on all three attempts once, from the callers’ reports', () => {
@@ -107,8 +108,8 @@ describe('the comparison on retried requests', () => {
   it('weighs server-side attempts by 1/3 when no caller reports, so three failed attempts weigh one request', () => {
     const result = oneInterval([arm(0, 0), arm(0, 0)], [arm(100, 3), arm(900, 0)]);
     expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
-    // Counted as three attempts, the same data would be (mean of (rho/(1 + 0.1 (rho - 1)))^3 + 1) / 2 = 82.8.
-    expect(result.evidence!).toBeLessThan(3);
+    // Counted as three attempts, the same data would be (2/3) mean of (rho/(1 + 0.1 (rho - 1)))^3 + 1/3 = 110.
+    expect(result.evidence!).toBeLessThan(4);
   });
 
   it('uses the server-side attempts while stable has no callers’ reports at the previous reading', () => {

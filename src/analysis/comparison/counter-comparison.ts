@@ -15,6 +15,7 @@ import {
   type ErrorCounts,
   type GuardName,
   guardTolerance,
+  holdEvidence,
   type PodAllowance,
 } from './guards.js';
 import { podRatioBound, type PodSpread } from './pod-spread.js';
@@ -324,7 +325,7 @@ export function compareCounters(
       verdict: 'inconclusive',
       failures: [],
       inconclusive: [
-        `comparison: the data lean against the canary (${why || 'evidence building up'}; tolerance ${formatRatio(settings.tolerance)}×${allowance.ratio > settings.tolerance ? ` (5xx: ${formatRatio(allowance.ratio)}×, the spread of stable's pods)` : ''}, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
+        `comparison: the data lean against the canary (${why || `evidence ${formatEvidence(update.evidence)} ≥ ${formatEvidence(holdEvidence(alpha))}, waiting for more data`}; tolerance ${formatRatio(settings.tolerance)}×${allowance.ratio > settings.tolerance ? ` (5xx: ${formatRatio(allowance.ratio)}×, the spread of stable's pods)` : ''}, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
       ],
       ...shown,
     };
