@@ -110,7 +110,7 @@ function followEditedSteps(p: Pass): void {
   const s = p.status;
   const last = p.spec.steps.length;
   if ((s.currentStep ?? 1) > last) s.currentStep = last;
-  const weight = p.step().weight;
+  const weight = p.traffic().weight;
   if ((s.canaryWeight ?? 0) > weight) {
     s.canaryWeight = weight;
     s.stepStartedAt = undefined;
@@ -186,8 +186,8 @@ export function progress(p: Pass): void {
   const s = p.status;
   followEditedSteps(p);
   if (weightLoweredBehindUs(p)) return;
-  const step = p.step();
-  const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
+  const step = p.traffic();
+  const replicas = canaryReplicas(p.desiredReplicas(), step.mirrorPercent ?? step.weight);
   const canary = p.observed.canary;
   if (!isReady(canary, replicas, s.canaryRevision)) {
     if (!canary || canary.revision !== s.canaryRevision || canary.replicas !== replicas) {
@@ -259,7 +259,7 @@ export function progress(p: Pass): void {
   }
 
   if (p.phase === 'Progressing' && !unready && p.hold === undefined && stepPassed(p)) {
-    if (step.pause) {
+    if (p.step().pause) {
       p.moveTo(
         'Paused',
         'Gate',

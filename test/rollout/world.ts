@@ -4,6 +4,7 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { expect } from 'vitest';
 import { type RolloutSpec, type RolloutSpecInput, rolloutSpecSchema } from '../../src/api/schema.js';
+import { stepTraffic } from '../../src/api/steps.js';
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
@@ -265,7 +266,7 @@ export class World {
     // §3.1: the canary never gets more than the step's weight, nor traffic before its pods for that weight are ready.
     if (weightAction && weightAction.weight > (observed.canaryWeight ?? 0)) {
       expect(['Progressing', 'Paused']).toContain(after.phase);
-      const step = this.spec.steps[(after.currentStep ?? 1) - 1]!;
+      const step = stepTraffic(this.spec.steps, (after.currentStep ?? 1) - 1);
       expect(weightAction.weight).toBeLessThanOrEqual(step.weight);
       const needed = canaryReplicas(this.status.replicas ?? this.target.replicas, weightAction.weight);
       expect(observed.canary?.revision).toBe(after.canaryRevision);

@@ -1,6 +1,7 @@
 // What `stepwise status` shows: pure functions of the Rollout, its validated spec and the track images.
 import { durationMs, formatDuration } from '../../api/duration.js';
 import type { RolloutSpec } from '../../api/schema.js';
+import { describeStep } from '../../api/steps.js';
 import { parseStoredComparison } from '../../analysis/comparison/counter-comparison.js';
 import type { AnalysisStatus, RolloutStatus, Verdict } from '../../api/status.js';
 import type { RolloutObject } from '../../kube/cluster.js';
@@ -184,7 +185,7 @@ export function renderStatus(view: StatusView): string {
     lines.push(`Gate:      waiting for \`stepwise promote ${name}\` (analysis keeps running)`);
   }
   lines.push(
-    `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${x.weight}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
+    `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${describeStep(x)}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
   );
   lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}`);
   lines.push(`Stable:    ${s.stableRevision ?? '-'}${view.stableImage ? `  ${view.stableImage}` : ''}`);
