@@ -121,6 +121,8 @@ const gatewayApiSchema = z
 // RegularExpression, at most 16 per match) so that the same step reads the same on Istio and on Gateway API.
 export const MAX_ROUTE_MATCHES = 8;
 export const MAX_MATCH_HEADERS = 16;
+// Cookies become one regular expression on the `cookie` header that tries every order of them: kept to a few.
+export const MAX_MATCH_COOKIES = 3;
 const httpToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const stringMatchType = z
   .enum(['Exact', 'RegularExpression'])
@@ -129,7 +131,10 @@ const stringMatchType = z
 
 const headerMatchSchema = z
   .strictObject({
-    name: text(256).regex(httpToken, { error: 'headerName' }).describe('HTTP header name, case-insensitive.'),
+    name: text(256)
+      .regex(httpToken, { error: 'headerName' })
+      .refine((name) => name.toLowerCase() !== 'cookie', { error: 'cookieHeader' })
+      .describe('HTTP header name, case-insensitive; not `cookie` (match those in `cookies`).'),
     value: text(4096)
       .regex(/^[^\r\n\0]*$/, { error: 'headerValue' })
       .describe('The value to match.'),
@@ -152,7 +157,7 @@ const cookieMatchSchema = z
 const routeMatchSchema = z
   .strictObject({
     headers: z.array(headerMatchSchema).max(MAX_MATCH_HEADERS).optional().describe('All must match.'),
-    cookies: z.array(cookieMatchSchema).max(MAX_MATCH_HEADERS).optional().describe('All must match.'),
+    cookies: z.array(cookieMatchSchema).max(MAX_MATCH_COOKIES).optional().describe('All must match.'),
   })
   .refine((m) => (m.headers?.length ?? 0) + (m.cookies?.length ?? 0) > 0, { error: 'emptyRouteMatch' })
   .meta({

@@ -99,6 +99,7 @@ const FORMAT_FIXES: Record<string, string> = {
   tlsRouteSelector: 'selects no tls route; give the port of its match, its sniHosts, or both',
   headerName: 'is not an HTTP header name; use letters, digits and "-"',
   headerValue: 'contains a line break or NUL; write the header value on one line',
+  cookieHeader: 'is matched by cookies; move the condition to `cookies` as {name, value}',
   cookieName: 'is not a cookie name; use letters, digits and "-"',
   cookieValue: 'contains ";", a line break or NUL; match one cookie value',
 };

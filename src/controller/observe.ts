@@ -148,7 +148,10 @@ export async function observeWorld(
     observed[track] = observeWorkload(deployment);
   }
   if (routing.ok) {
-    if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
+    if (routing.inSync) {
+      observed.canaryWeight = routing.canaryWeight;
+      observed.routeAdded = routing.added;
+    }
     if (routing.host !== undefined) world.serviceHost = routing.host;
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');

@@ -120,12 +120,24 @@ describe('the routing examples, through the router of their mode', () => {
 
   it.each(cases)('%s: the router manages it, moving only the two weights', async (_dir, make, weightPath) => {
     const { router, stored } = make();
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 0,
+      inSync: true,
+      host: CANARY_HOST,
+      added: {},
+    });
     const before = structuredClone(stored());
-    await router.setCanaryWeight(25);
+    await router.setRoute({ weight: 25 });
     const changed = changedPaths(before, stored()).filter((p) => p !== '/metadata/resourceVersion');
     expect(changed).toHaveLength(2);
     for (const path of changed) expect(path).toMatch(weightPath);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 25, inSync: true, host: CANARY_HOST });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 25,
+      inSync: true,
+      host: CANARY_HOST,
+      added: {},
+    });
   });
 });
