@@ -21,13 +21,28 @@ export interface HttpRouteBackendRef {
   weight?: number;
 }
 
+/** A rule's filter; the mesh acts on RequestMirror only (HTTPRequestMirrorFilter). */
+export interface HttpRouteFilter {
+  type?: string;
+  requestMirror?: {
+    backendRef?: HttpRouteBackendRef;
+    percent?: number;
+    fraction?: { numerator?: number; denominator?: number };
+  };
+}
+
 export interface GatewayHttpRoute {
   apiVersion?: string;
   kind?: string;
   metadata?: ObjectMeta;
   spec?: {
     parentRefs?: { group?: string; kind?: string; name?: string; namespace?: string }[];
-    rules?: { name?: string; matches?: HttpRouteMatch[]; backendRefs?: HttpRouteBackendRef[] }[];
+    rules?: {
+      name?: string;
+      matches?: HttpRouteMatch[];
+      filters?: HttpRouteFilter[];
+      backendRefs?: HttpRouteBackendRef[];
+    }[];
   };
 }
 
