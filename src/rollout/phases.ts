@@ -234,6 +234,8 @@ export function progress(p: Pass): void {
   const step = p.step();
   const traffic = p.traffic();
   // A mirror step's canary serves copies of mirrorPercent% of the requests: as many pods as that weight would need.
+  // The analysis reads them as any request the canary served: its sidecar reports the copies (reporter="destination",
+  // labelled with the canary's workload); the callers report none (istio/istio#23496).
   const replicas = canaryReplicas(p.desiredReplicas(), traffic.mirrorPercent ?? traffic.weight);
   const canary = p.observed.canary;
   if (!isReady(canary, replicas, s.canaryRevision)) {

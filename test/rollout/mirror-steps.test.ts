@@ -108,3 +108,13 @@ describe('a headerRoute step', () => {
     expect(w.vsAdded).toEqual({});
   });
 });
+
+describe('a leftover of a step on the route', () => {
+  it('is removed once the rollout is no longer under way (a crash between the status write and the route)', () => {
+    const w = adopted([{ mirror: { percent: 100 } }, { weight: 100 }]);
+    w.vsAdded = { mirrorPercent: 100, headerRoute: 'abc' };
+    const decision = w.pass();
+    expect(decision.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 0 });
+    expect(w.vsAdded).toEqual({});
+  });
+});
