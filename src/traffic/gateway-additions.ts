@@ -15,7 +15,8 @@ import { RoutingProblemsError, type RouteAdditions, type RouteState } from './ro
 // What a mirror or headerRoute step adds to an HTTPRoute or GRPCRoute, and nothing else (sigs.k8s.io/gateway-api
 // apis/v1 httproute_types.go, grpcroute_types.go):
 // - a mirror: a `RequestMirror` filter on the managed rule, its backendRef the canary Service and `percent` the
-//   step's (HTTPRequestMirrorFilter.Percent, 0–100). A RequestMirror to the canary Service is Stepwise's.
+//   step's (HTTPRequestMirrorFilter.Percent, 0–100). A RequestMirror to the canary Service is Stepwise's; one of the
+//   user's may stay beside it (HTTPRouteRule.Filters refuses repeats of other filter types only).
 // - a header route: a rule named `stepwise-<target>-header-<id>` (HTTPRouteRule.Name, unique within the route) to the
 //   canary Service alone, appended after the user's rules. Matching precedence goes to the match with the most
 //   header matches, then to the first rule in list order: the added rule has the managed rule's matches plus at

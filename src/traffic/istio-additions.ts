@@ -18,6 +18,10 @@ import type { TrackDestinations } from './track-destinations.js';
 
 const MIRROR_FIELDS = ['mirror', 'mirrorPercentage', 'mirrorPercent', 'mirrors'] as const;
 
+/** What to do about a mirror of the user's on a managed route, where a mirror step needs to add its own. */
+export const MIRROR_FIX =
+  'a mirror step mirrors the managed route to the canary itself: remove yours for the rollout, or the mirror step';
+
 interface IstioMatch {
   headers?: Record<string, unknown>;
   [field: string]: unknown;
@@ -100,6 +104,18 @@ function headerRouteBefore(
   return { name, match, route: [{ ...structuredClone(canary), weight: 100 }], ...settings };
 }
 
+/** The first managed http route that has a mirror of the user's, described, or undefined. */
+export function userMirrorOf(http: Route[], managed: ManagedRoute[], vsName: string): string | undefined {
+  for (const m of managed) {
+    const route = m.kind === 'http' ? http[m.index] : undefined;
+    const theirs = route && MIRROR_FIELDS.filter((field) => route[field] !== undefined);
+    if (route && theirs && theirs.length > 0) {
+      return `VirtualService ${vsName} ${describeRoute('http', route, m.index)} already has ${theirs.join(' and ')}`;
+    }
+  }
+  return undefined;
+}
+
 /**
  * The http routes of a VirtualService without additions (`http`, weights already set), with the additions `state`
  * asks for. Throws when the managed route has a mirror of the user's, which one route cannot carry beside Stepwise's.
@@ -122,15 +138,9 @@ export function withAdditions(
       if (added) out.push(added);
     }
     if (state.mirrorPercent !== undefined) {
-      const theirs = MIRROR_FIELDS.filter((field) => route[field] !== undefined);
-      if (theirs.length > 0) {
-        throw new RoutingProblemsError([
-          {
-            path: context.path,
-            message: `VirtualService ${context.vsName} ${describeRoute('http', route, index)} already has ${theirs.join(' and ')}; a mirror step mirrors the managed route to the canary itself: remove yours for the rollout, or the mirror step`,
-          },
-        ]);
-      }
+      const theirs = userMirrorOf(http, [m], context.vsName);
+      if (theirs)
+        throw new RoutingProblemsError([{ path: context.path, message: `${theirs}; ${MIRROR_FIX}` }]);
       route.mirror = structuredClone(destinations(route)[m.canary]?.destination);
       route.mirrorPercentage = { value: state.mirrorPercent };
     }

@@ -2,7 +2,7 @@ import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 import { resolveHost } from './hosts.js';
 import { isDeepStrictEqual } from 'node:util';
-import { findAdditions, withAdditions, withoutAdditions } from './istio-additions.js';
+import { findAdditions, userMirrorOf, withAdditions, withoutAdditions } from './istio-additions.js';
 import type { VirtualService } from './istio-objects.js';
 import {
   checkWeight,
@@ -74,11 +74,8 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         dr === undefined ? undefined : api.getDestinationRule(namespace, dr.name),
       ]);
       // Stepwise's own additions are set aside first: they are never the user's problems.
-      const managed = findManagedRoutes(
-        vs && withoutAdditions(vs, tracks, options.target),
-        istioSpec,
-        tracks,
-      );
+      const bare = vs && withoutAdditions(vs, tracks, options.target);
+      const managed = findManagedRoutes(bare, istioSpec, tracks);
       const drProblems = dr === undefined ? [] : checkDestinationRule(rule, dr);
       if (managed.ok && rule !== undefined && dr !== undefined) {
         for (const host of managed.hosts) {
@@ -99,7 +96,15 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
       );
       const { consistent, ...added } = findAdditions(vs, tracks, options.target);
       const inSync = managed.inSync && consistent;
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync, host, added };
+      const userMirror = userMirrorOf(bare?.spec?.http ?? [], managed.routes, vsName);
+      return {
+        ok: true,
+        canaryWeight: managed.canaryWeight,
+        inSync,
+        host,
+        added,
+        ...(userMirror && { userMirror }),
+      };
     },
 
     async setRoute(state: RouteState): Promise<void> {

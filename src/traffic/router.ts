@@ -31,6 +31,8 @@ export type RoutingInspection =
       host?: string;
       /** Stepwise's own mirror and header route in the object; `inSync` is false when they are not the same on every managed route. */
       added: RouteAdditions;
+      /** A mirror of the user's on a managed route, described, where a mirror step cannot add Stepwise's. */
+      userMirror?: string;
     }
   | {
       ok: false;
