@@ -2,6 +2,7 @@
 import { formatDuration } from '../api/duration.js';
 import type { StepTraffic } from '../api/steps.js';
 import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
+import { stableRevisionIs } from './history.js';
 import { advance, rollback, startRollout } from './moves.js';
 import { routeCarriesStatus } from './route-state.js';
 import type { Pass } from './pass.js';
@@ -30,12 +31,12 @@ export function initialize(p: Pass): void {
   p.status.replicas = replicas;
   p.status.waitingSince ??= p.nowIso;
   if (!stable) {
-    p.status.stableRevision = target.revision;
+    stableRevisionIs(p.status, target.revision);
     p.act({ kind: 'applyStable', template: target.template, revision: target.revision, replicas });
     p.note(`creating the stable Deployment with revision ${target.revision}`);
     return;
   }
-  p.status.stableRevision = stable.revision;
+  stableRevisionIs(p.status, stable.revision);
   if (!isReady(stable, replicas, stable.revision)) {
     if (stable.replicas !== replicas) {
       p.act({ kind: 'applyStable', template: stable.template, revision: stable.revision, replicas });
