@@ -133,6 +133,8 @@ for (const mode of MODES) {
     it('rolls a 5%-error release back during its mirror step: no user request ever reached the canary', async () => {
       const before = canaryUserRequests();
       const usersBefore = e2e.stack.mesh.userRequests();
+      // A mirror step long enough that the thresholds see the errors in it, however the first checks' noise falls.
+      await e2e.patchRolloutSpec({ steps: [{ mirror: { percent: 100 }, duration: '60s' }, { weight: 100 }] });
       const { canaryRevision } = await e2e.status();
       await e2e.release(`${IMAGE}:1.2.0-bad-errors`);
       const status = await e2e.waitFor(
@@ -145,7 +147,7 @@ for (const mode of MODES) {
         reason: 'ErrorRate',
         currentStep: 1,
       });
-      expect(status.message).toContain('step 1/4 (mirror 100%)');
+      expect(status.message).toContain('step 1/2 (mirror 100%)');
       // The canary was judged on copies: it served them, and users saw none of its answers.
       const copies = e2e.stack.mesh
         .mirrorStats()
