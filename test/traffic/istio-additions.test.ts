@@ -178,4 +178,44 @@ describe('Istio router: what mirror and headerRoute steps add to a VirtualServic
     await router().setRoute({ weight: 5, mirrorPercent: 100, headerMatches: TESTERS });
     expect(api.patches.length).toBe(patches);
   });
+
+  it('puts a header route of its own before each managed route when the Rollout names two', async () => {
+    api.editVirtualService(NS, 'product-service', (vs: Json) => {
+      vs.spec.http[1].name = 'primary';
+      vs.spec.http.push({
+        ...structuredClone(vs.spec.http[1]),
+        name: 'api',
+        match: [{ uri: { prefix: '/api' } }],
+      });
+    });
+    const spec = rolloutSpecSchema.parse({
+      targetRef: { name: 'product-service' },
+      trafficRouting: {
+        istio: {
+          virtualService: { name: 'product-service', routes: ['primary', 'api'] },
+          destinationRule: { name: 'product-service' },
+        },
+      },
+    }).trafficRouting.istio!;
+    const two = createIstioRouter({ api, namespace: NS, istioSpec: spec, target: 'product-service' });
+    await two.setRoute({ weight: 10, headerMatches: TESTERS });
+    const id = headerRouteId(TESTERS);
+    expect((stored().spec.http as Json[]).map((r) => r.name)).toEqual([
+      undefined,
+      `stepwise-product-service-header-${id}`,
+      'primary',
+      `stepwise-product-service-header-${id}-2`,
+      'api',
+    ]);
+    expect(stored().spec.http[3].match[0]).toEqual({
+      uri: { prefix: '/api' },
+      headers: { 'x-tester': { exact: 'yes' } },
+    });
+    expect(await two.inspect()).toMatchObject({
+      ok: true,
+      canaryWeight: 10,
+      inSync: true,
+      added: { headerRoute: id },
+    });
+  });
 });
