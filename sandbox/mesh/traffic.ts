@@ -1,8 +1,9 @@
 import { behaviourFromImageTag, type BehaviourOf } from './behaviour.js';
 import type { MeshConfig } from './config.js';
 import type { SimulatedRequest } from './matching.js';
+import { shadowCopies, type MirrorStat } from './mirror.js';
 import { IstioMetrics, type IstioLabels } from './metrics.js';
-import { seededRandom, type Random } from './random.js';
+import { pickByWeight, seededRandom, type Random } from './random.js';
 import {
   compileRoutingTable,
   type CompiledRoute,
@@ -78,6 +79,13 @@ export interface RequestStat {
   requests: number;
 }
 
+/** The callers' view of their requests. */
+export interface UserRequests {
+  requests: number;
+  /** Answered with a 4xx or 5xx. */
+  failed: number;
+}
+
 const SOURCE_WORKLOAD = 'loadgenerator';
 const UNKNOWN = 'unknown';
 
@@ -112,6 +120,7 @@ export class MeshTraffic {
   private readonly lastWeights = new Map<string, string>();
   private readonly weightRecords: WeightRecord[] = [];
   private readonly counts = new Map<string, RequestStat>();
+  private readonly mirrorCounts = new Map<string, MirrorStat>();
 
   constructor(options: TrafficOptions = {}) {
     this.rps = options.rps ?? 50;
@@ -154,8 +163,25 @@ export class MeshTraffic {
     }));
   }
 
+  /** The users' requests, by the answer they got; copies sent to mirrors are not among them (see mirrorStats). */
   stats(): RequestStat[] {
     return [...this.counts.values()].map((stat) => ({ ...stat }));
+  }
+
+  /** What callers saw: all their requests, and those answered with an error (4xx or 5xx, after the mesh's handling). */
+  userRequests(): UserRequests {
+    let requests = 0;
+    let failed = 0;
+    for (const stat of this.counts.values()) {
+      requests += stat.requests;
+      if (stat.responseCode >= 400) failed += stat.requests;
+    }
+    return { requests, failed };
+  }
+
+  /** Copies of the users' requests that mirror policies sent, by how their target answered (answers nobody saw). */
+  mirrorStats(): MirrorStat[] {
+    return [...this.mirrorCounts.values()].map((stat) => ({ ...stat }));
   }
 
   private compile(config: MeshConfig, now: Date): CompiledVirtualService[] {
@@ -196,7 +222,9 @@ export class MeshTraffic {
     const tagged: SimulatedRequest = { ...base, headers: lowerCaseKeys(this.headerRequests.headers) };
     for (let i = 0; i < requests; i++) {
       const withHeaders = this.headerRequests.share > 0 && this.random.next() < this.headerRequests.share;
-      this.request(virtualService, withHeaders ? tagged : plain, withHeaders);
+      const outcome = this.request(virtualService, withHeaders ? tagged : plain, withHeaders);
+      // Envoy shadows the request once, as the caller sent it, whatever its retries (shadow_policies in the router).
+      if (outcome.route && outcome.endpoint) this.mirror(virtualService, outcome.route, withHeaders);
     }
   }
 
@@ -208,7 +236,7 @@ export class MeshTraffic {
     virtualService: CompiledVirtualService,
     request: SimulatedRequest,
     withHeaders: boolean,
-  ): void {
+  ): Outcome {
     let outcome = this.route(virtualService, request);
     let elapsedMs = 0;
     for (let retry = 0; ; retry++) {
@@ -221,7 +249,9 @@ export class MeshTraffic {
       if (!retried) break;
       outcome = this.attempt(outcome, outcome.endpoint);
     }
-    this.report(virtualService, { ...outcome, durationMs: elapsedMs }, withHeaders);
+    const final = { ...outcome, durationMs: elapsedMs };
+    this.report(virtualService, final, withHeaders);
+    return final;
   }
 
   private route(virtualService: CompiledVirtualService, request: SimulatedRequest): Outcome {
@@ -283,13 +313,51 @@ export class MeshTraffic {
 
   /** The server sidecar's report of one attempt at a pod. */
   private reportAttempt(virtualService: CompiledVirtualService, outcome: Outcome): void {
-    const { service, code, series } = seriesOf(virtualService, outcome);
-    const endpoint = outcome.endpoint!;
+    const { service, code } = seriesOf(virtualService, outcome);
+    this.recordAtDestination(virtualService.namespace, service, outcome.endpoint!, code, outcome.durationMs);
+  }
+
+  /** The server sidecar's report of one request it served (reporter="destination"). */
+  private recordAtDestination(
+    sourceNamespace: string,
+    service: ServiceRef,
+    endpoint: Endpoint,
+    code: string,
+    durationMs: number,
+  ): void {
     this.metrics.record(
-      `destination|${series}|-`,
-      () => istioLabels('destination', virtualService.namespace, service, endpoint, code, '-'),
-      outcome.durationMs,
+      `destination|${sourceNamespace}|${service.fqdn}|${endpoint.namespace}/${endpoint.workload}|${code}|-`,
+      () => istioLabels('destination', sourceNamespace, service, endpoint, code, '-'),
+      durationMs,
     );
+  }
+
+  /** Copies of a forwarded request to its route's mirrors: reported by the target's sidecar alone, answers dropped. */
+  private mirror(virtualService: CompiledVirtualService, route: CompiledRoute, withHeaders: boolean): void {
+    for (const copy of shadowCopies(route.mirrors, this.random)) {
+      const { endpoint } = copy;
+      if (endpoint) {
+        const service = copy.mirror.destination.service;
+        this.recordAtDestination(
+          virtualService.namespace,
+          service,
+          endpoint,
+          String(copy.responseCode),
+          copy.durationMs,
+        );
+      }
+      const stat: Omit<MirrorStat, 'requests'> = {
+        virtualService: virtualService.key,
+        routeIndex: route.index,
+        workload: endpoint?.workload ?? UNKNOWN,
+        responseCode: copy.responseCode,
+        withHeaders,
+      };
+      const key = `${stat.virtualService}|${stat.routeIndex}|${stat.workload}|${stat.responseCode}|${withHeaders}`;
+      const existing = this.mirrorCounts.get(key);
+      if (existing) existing.requests++;
+      else this.mirrorCounts.set(key, { ...stat, requests: 1 });
+    }
   }
 
   /** The client sidecar's report of the request, after its retries, and the request's tally. */
@@ -358,16 +426,6 @@ function istioLabels(
     // Only the server sidecar knows the connection was mTLS; the client reports `unknown`.
     connection_security_policy: reporter === 'destination' ? 'mutual_tls' : UNKNOWN,
   };
-}
-
-function pickByWeight<T>(items: T[], total: number, weightOf: (item: T) => number, random: Random): T {
-  let remaining = random.next() * total;
-  for (const item of items) {
-    remaining -= weightOf(item);
-    if (remaining < 0) return item;
-  }
-  // Floating-point leftovers: the last item with a weight.
-  return [...items].reverse().find((item) => weightOf(item) > 0) ?? (items[0] as T);
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

@@ -13,6 +13,7 @@ import {
 } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
+import { MIRROR_FIX } from '../traffic/istio-additions.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
@@ -148,8 +149,19 @@ export async function observeWorld(
     observed[track] = observeWorkload(deployment);
   }
   if (routing.ok) {
-    if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
+    if (routing.inSync) {
+      observed.canaryWeight = routing.canaryWeight;
+      observed.routeAdded = routing.added;
+    }
     if (routing.host !== undefined) world.serviceHost = routing.host;
+    // A mirror step could not add its mirror: said before the rollout starts, on the step, with the fix.
+    const mirrorStep = spec.steps.findIndex((step) => step.mirror !== undefined);
+    if (routing.userMirror && mirrorStep >= 0) {
+      observed.problems.push({
+        path: `spec.steps[${mirrorStep}].mirror`,
+        message: `${routing.userMirror}; ${MIRROR_FIX}`,
+      });
+    }
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   } else {
