@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/analysis/comparison/random.js';
+import { rolloutSpecSchema, type RolloutSpecInput } from '../../src/api/schema.js';
+import { simulate } from '../../src/simulate/simulate.js';
+import {
+  armBehaviours,
+  DEFAULT_TRAFFIC,
+  drawSecond,
+  type RouteNow,
+  type TrafficModel,
+} from '../../src/simulate/traffic.js';
+
+const routing: Pick<RolloutSpecInput, 'targetRef' | 'trafficRouting'> = {
+  targetRef: { name: 'app' },
+  trafficRouting: { istio: { virtualService: { name: 'app' }, destinationRule: { name: 'app' } } },
+};
+
+/** `seconds` of traffic through the route, summed: users' requests per track, copies, the canary pods' counts. */
+function drawMany(route: RouteNow, model: TrafficModel, seconds = 600) {
+  const random = seededRandom(5);
+  const behaviours = armBehaviours(model);
+  const arms = {
+    stable: { behaviour: behaviours.stable, pods: [1, 1, 1, 1] },
+    canary: { behaviour: behaviours.canary, pods: [1, 1] },
+  };
+  const total = {
+    stableUsers: 0,
+    canaryUsers: 0,
+    canaryUsersFailed: 0,
+    copies: 0,
+    copiesFailed: 0,
+    canaryPods: 0,
+  };
+  for (let t = 0; t < seconds; t++) {
+    const second = drawSecond(random, model, route, arms);
+    total.stableUsers += second.stable.callers.requests;
+    total.canaryUsers += second.canary.callers.requests;
+    total.canaryUsersFailed += second.canary.callers.errors;
+    total.copies += second.mirrored.requests;
+    total.copiesFailed += second.mirrored.errors;
+    total.canaryPods += second.canary.pods.reduce((sum, pod) => sum + pod.requests, 0);
+  }
+  return total;
+}
+
+describe('the simulated route with a mirror or a header route', () => {
+  it('copies every user request to the canary at mirror 100%, sends it no user, and never retries a copy', () => {
+    const model = { ...DEFAULT_TRAFFIC, canaryErrorRate: 0.05, retries: 2 };
+    const total = drawMany({ weight: 0, mirrorPercent: 100 }, model);
+    expect(total.canaryUsers).toBe(0);
+    expect(total.copies).toBe(total.stableUsers);
+    // The canary's sidecars count each copy once: a failed copy is not retried.
+    expect(total.canaryPods).toBe(total.copies);
+    // 60,000 copies at 5%: about 3,000 failed (standard deviation 53).
+    expect(total.copiesFailed).toBeGreaterThan(2_800);
+    expect(total.copiesFailed).toBeLessThan(3_200);
+  });
+
+  it('copies about half the requests at mirror 50%', () => {
+    const total = drawMany({ weight: 0, mirrorPercent: 50 }, DEFAULT_TRAFFIC);
+    // Binomial(~60,000, 0.5): the standard deviation is about 120.
+    expect(total.copies / total.stableUsers).toBeGreaterThan(0.49);
+    expect(total.copies / total.stableUsers).toBeLessThan(0.51);
+    expect(total.canaryUsers).toBe(0);
+  });
+
+  it('sends the requests that match the header route to the canary and splits the others by the weight', () => {
+    const model = { ...DEFAULT_TRAFFIC, headerShare: 0.02 };
+    const pinned = drawMany({ weight: 0, headerRoute: true }, model);
+    // 2% of ~60,000: about 1,200 (standard deviation 34).
+    expect(pinned.canaryUsers).toBeGreaterThan(1_080);
+    expect(pinned.canaryUsers).toBeLessThan(1_320);
+    expect(pinned.copies).toBe(0);
+    const withWeight = drawMany({ weight: 10, headerRoute: true }, model);
+    // 2% pinned plus 10% of the other 98%: 11.8%.
+    const share = withWeight.canaryUsers / (withWeight.canaryUsers + withWeight.stableUsers);
+    expect(share).toBeGreaterThan(0.113);
+    expect(share).toBeLessThan(0.123);
+    // Without the header route in place, the header does nothing.
+    expect(drawMany({ weight: 0 }, model).canaryUsers).toBe(0);
+  });
+});
+
+describe('stepwise simulate counting failed user requests', () => {
+  it('counts the failed requests of a weights-only rollout as the users’ own', () => {
+    const summary = simulate(rolloutSpecSchema.parse(routing), {
+      traffic: { ...DEFAULT_TRAFFIC, canaryErrorRate: 0.05 },
+      runs: 50,
+      seed: 6,
+    });
+    expect(summary.failedUserRequests).toEqual(summary.failedCanaryRequests);
+    expect(summary.failedUserRequests.mean).toBeGreaterThan(0);
+    expect(summary.rolledBackBeforeUserRequests).toBe(0);
+  });
+});
