@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RolloutSpec, RouteMatch, Step } from './schema.js';
 
 /** What one step asks of the route: the users' weight, a mirror copy, header routes to the canary. */
@@ -42,4 +43,9 @@ export function describeStep(step: Step): string {
   if (step.mirror) return `mirror ${step.mirror.percent}%`;
   if (step.headerRoute) return 'header route';
   return String(step.weight);
+}
+
+/** A short, stable id of a header route's matches: a changed spec gets a new added route, not a stale one. */
+export function headerRouteId(matches: RouteMatch[]): string {
+  return createHash('sha256').update(JSON.stringify(matches)).digest('hex').slice(0, 10);
 }

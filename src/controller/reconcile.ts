@@ -162,8 +162,11 @@ function splitActions(
   actions: Action[],
   observedWeight: number | undefined,
 ): { before: Action[]; after: Action[] } {
+  // A mirror or header route sends the canary requests too: an action that sets one waits like a raise.
   const lowers = (a: Action) =>
     a.kind === 'setCanaryWeight' &&
+    a.mirrorPercent === undefined &&
+    a.headerMatches === undefined &&
     (a.weight === 0 || (observedWeight !== undefined && a.weight < observedWeight));
   return { before: actions.filter(lowers), after: actions.filter((a) => !lowers(a)) };
 }

@@ -1,7 +1,9 @@
 // What each phase does in one pass (Promoting: promotion.ts). The handlers are mapped to phases in transitions.ts.
 import { formatDuration } from '../api/duration.js';
+import type { StepTraffic } from '../api/steps.js';
 import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { advance, rollback, startRollout } from './moves.js';
+import { routeCarriesStatus } from './route-state.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
 import { restoreStable } from './promotion.js';
@@ -63,7 +65,27 @@ export function initialize(p: Pass): void {
   p.status.currentStep = 0;
   p.status.waitingSince = undefined;
   parkTarget(p);
+  if (returnToRollback(p, stable.revision)) return;
   p.moveTo('Healthy', 'Initialized', `stable revision ${stable.revision} serves 100% of the traffic`);
+}
+
+/**
+ * Back from Failed (a spec made invalid and fixed, a deadline) while the target still runs the revision that was
+ * rolled back or aborted: back to that outcome, not Healthy, whose next pass would start the revision again
+ * (DESIGN §3.4). `retry` or a newer revision starts again, as from any rollback.
+ */
+function returnToRollback(p: Pass, stableRevision: string): boolean {
+  const revision = p.observed.target!.revision;
+  const s = p.status;
+  if (!s.rolledBackRevision || revision !== s.rolledBackRevision || revision === stableRevision) return false;
+  const last = s.history?.find((release) => release.revision === revision);
+  const outcome = last?.outcome === 'Aborted' ? 'Aborted' : 'RolledBack';
+  p.moveTo(
+    outcome,
+    'RolledBackEarlier',
+    `stable revision ${stableRevision} serves 100% of the traffic; the target's revision ${revision} was ${outcome === 'Aborted' ? 'aborted' : 'rolled back'} earlier and is not started again by itself: \`stepwise retry\` or a newer revision starts again`,
+  );
+  return true;
 }
 
 /** Healthy, Succeeded, RolledBack, Aborted: stable serves everything; start when a new revision appears. */
@@ -110,7 +132,11 @@ function followEditedSteps(p: Pass): void {
   const s = p.status;
   const last = p.spec.steps.length;
   if ((s.currentStep ?? 1) > last) s.currentStep = last;
-  const weight = p.traffic().weight;
+  const { weight, mirrorPercent, headerMatches } = p.traffic();
+  // Less mirrored, or no header route any more: at once, like a lower weight.
+  if (s.mirrorPercent !== undefined && (mirrorPercent ?? 0) < s.mirrorPercent)
+    s.mirrorPercent = mirrorPercent;
+  if (s.headerRoute && !headerMatches) s.headerRoute = undefined;
   if ((s.canaryWeight ?? 0) > weight) {
     s.canaryWeight = weight;
     s.stepStartedAt = undefined;
@@ -181,13 +207,34 @@ function canaryUnready(
   return 'waiting';
 }
 
+/** The step asks the route for more than status holds: a higher weight, more mirrored, a header route not yet set. */
+function raisesTraffic(p: Pass): boolean {
+  const s = p.status;
+  const traffic = p.traffic();
+  return (
+    (s.canaryWeight ?? 0) < traffic.weight ||
+    (traffic.mirrorPercent ?? 0) > (s.mirrorPercent ?? 0) ||
+    (traffic.headerMatches !== undefined && !s.headerRoute)
+  );
+}
+
+function sending(traffic: StepTraffic): string {
+  if (traffic.mirrorPercent !== undefined) {
+    return `mirroring ${traffic.mirrorPercent}% of the requests to the canary (users stay on stable; its answers are dropped)`;
+  }
+  const header = traffic.headerMatches ? '; requests matching the header route go to the canary' : '';
+  return `sending ${traffic.weight}% of the traffic to the canary${header}`;
+}
+
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
   followEditedSteps(p);
   if (weightLoweredBehindUs(p)) return;
-  const step = p.traffic();
-  const replicas = canaryReplicas(p.desiredReplicas(), step.mirrorPercent ?? step.weight);
+  const step = p.step();
+  const traffic = p.traffic();
+  // A mirror step's canary serves copies of mirrorPercent% of the requests: as many pods as that weight would need.
+  const replicas = canaryReplicas(p.desiredReplicas(), traffic.mirrorPercent ?? traffic.weight);
   const canary = p.observed.canary;
   if (!isReady(canary, replicas, s.canaryRevision)) {
     if (!canary || canary.revision !== s.canaryRevision || canary.replicas !== replicas) {
@@ -216,7 +263,7 @@ export function progress(p: Pass): void {
     });
   }
 
-  if ((s.canaryWeight ?? 0) < step.weight) {
+  if (raisesTraffic(p)) {
     // The weight goes up only once the canary pods for this step are ready (DESIGN §3.1).
     if (!isReady(canary, replicas, s.canaryRevision)) {
       if (deadlinePassed(p)) {
@@ -232,14 +279,12 @@ export function progress(p: Pass): void {
       return;
     }
     if (p.hold !== undefined) return; // no raise on an invalid spec
-    s.canaryWeight = step.weight;
+    s.canaryWeight = traffic.weight;
+    s.mirrorPercent = traffic.mirrorPercent;
+    s.headerRoute = traffic.headerMatches ? true : undefined;
     s.stepStartedAt = undefined;
     s.waitingSince = undefined;
-    p.announce(
-      'Normal',
-      'StepStarted',
-      `${p.stepLabel()}: sending ${step.weight}% of the traffic to the canary`,
-    );
+    p.announce('Normal', 'StepStarted', `${p.stepLabel()}: ${sending(traffic)}`);
     p.note(`${p.stepLabel()}: setting the canary weight`);
     p.wakeIn(CONFIRM_WEIGHT_MS);
     return;
@@ -249,8 +294,8 @@ export function progress(p: Pass): void {
   if (unready === 'rolledBack') return;
 
   if (!s.stepStartedAt) {
-    // The step's clock starts once the VirtualService carries the weight.
-    if (p.observed.canaryWeight !== s.canaryWeight) {
+    // The step's clock starts once the VirtualService carries the weight (and the step's mirror or header route).
+    if (!routeCarriesStatus(p)) {
       p.wakeIn(CONFIRM_WEIGHT_MS);
       return;
     }
@@ -259,7 +304,7 @@ export function progress(p: Pass): void {
   }
 
   if (p.phase === 'Progressing' && !unready && p.hold === undefined && stepPassed(p)) {
-    if (p.step().pause) {
+    if (step.pause) {
       p.moveTo(
         'Paused',
         'Gate',

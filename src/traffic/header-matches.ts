@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { RouteMatch, StringMatch } from '../api/schema.js';
+import { headerRouteId } from '../api/steps.js';
 
 // A headerRoute step's matches, written in each mesh's own terms. Both meshes AND the conditions of one match and OR
 // the matches (istio/api networking/v1alpha3 virtual_service.proto HTTPRoute.match; sigs.k8s.io/gateway-api apis/v1
@@ -44,10 +44,7 @@ export function headerConditions(match: RouteMatch): StringMatch[] {
     : [...headers, { name: COOKIE, value: cookieRegex(cookies), type: 'RegularExpression' }];
 }
 
-/** A short, stable id of a header route's matches: a changed spec gets a new added route, not a stale one. */
-export function headerRouteId(matches: RouteMatch[]): string {
-  return createHash('sha256').update(JSON.stringify(matches)).digest('hex').slice(0, 10);
-}
+export { headerRouteId };
 
 /** The name prefix that marks a route or rule as Stepwise's header route for `owner` (the target Deployment). */
 export function headerRoutePrefix(owner: string | undefined): string {

@@ -187,7 +187,7 @@ export function renderStatus(view: StatusView): string {
   lines.push(
     `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${describeStep(x)}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
   );
-  lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}`);
+  lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}${additionsText(s) ? `  ${additionsText(s)}` : ''}`);
   lines.push(`Stable:    ${s.stableRevision ?? '-'}${view.stableImage ? `  ${view.stableImage}` : ''}`);
   if (view.stableWorkload) lines.push(`  └─ ${pods(view.stableWorkload)}`);
   lines.push(
@@ -230,7 +230,17 @@ export function statusLine(status: RolloutStatus, spec?: RolloutSpec): string {
   const phase = status.phase ?? 'Pending';
   const parts = [phase.padEnd(11)];
   if (status.currentStep) parts.push(`step ${stepText(status, spec)}`);
-  parts.push(`weight ${status.canaryWeight ?? 0}%`);
+  parts.push(
+    `weight ${status.canaryWeight ?? 0}%${additionsText(status) ? `, ${additionsText(status)}` : ''}`,
+  );
   if (status.message) parts.push(`- ${status.message}`);
   return parts.join(' ');
+}
+
+/** What a mirror or headerRoute step adds beside the weight: `mirror 100%`, `header route`. */
+function additionsText(status: RolloutStatus): string {
+  return [
+    ...(status.mirrorPercent !== undefined ? [`mirror ${status.mirrorPercent}%`] : []),
+    ...(status.headerRoute ? ['header route'] : []),
+  ].join(', ');
 }
