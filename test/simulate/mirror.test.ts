@@ -81,7 +81,37 @@ describe('the simulated route with a mirror or a header route', () => {
   });
 });
 
-describe('stepwise simulate counting failed user requests', () => {
+describe('stepwise simulate with a mirror step', () => {
+  const mirrorFirst = rolloutSpecSchema.parse({
+    ...routing,
+    steps: [{ mirror: { percent: 100 } }, { weight: 5 }, { weight: 25 }, { weight: 50 }, { weight: 100 }],
+  });
+
+  it('rolls back a 5%-error canary during its mirror step, before a single user request reaches it', () => {
+    const bad = simulate(mirrorFirst, {
+      traffic: { ...DEFAULT_TRAFFIC, canaryErrorRate: 0.05 },
+      runs: 100,
+      seed: 3,
+    });
+    expect(bad.rolledBack).toBe(100);
+    expect(bad.rolledBackBeforeUserRequests).toBe(100);
+    expect(bad.failedUserRequests).toEqual({ mean: 0, p95: 0 });
+    expect(bad.userCanaryRequests.mean).toBe(0);
+    // It was judged on copies that failed at the canary.
+    expect(bad.failedCanaryRequests.mean).toBeGreaterThan(0);
+    expect(bad.secondsToRollback!.max).toBeLessThanOrEqual(60);
+  });
+
+  it('promotes a good canary, held back by no more than the mirror step’s one minute', () => {
+    const options = { traffic: DEFAULT_TRAFFIC, runs: 100, seed: 4 };
+    const good = simulate(mirrorFirst, options);
+    const weightsOnly = simulate(rolloutSpecSchema.parse(routing), options);
+    expect(good.promoted).toBeGreaterThanOrEqual(97);
+    expect(good.secondsToPromote!.p50).toBeLessThanOrEqual(weightsOnly.secondsToPromote!.p50 + 60);
+    // Users reached it only from the first weighted step on.
+    expect(good.userCanaryRequests.mean).toBeLessThan(good.canaryRequests.mean);
+  });
+
   it('counts the failed requests of a weights-only rollout as the users’ own', () => {
     const summary = simulate(rolloutSpecSchema.parse(routing), {
       traffic: { ...DEFAULT_TRAFFIC, canaryErrorRate: 0.05 },

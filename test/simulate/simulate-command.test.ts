@@ -37,6 +37,8 @@ describe('stepwise simulate --json', () => {
     const shape = (value: unknown) => Object.keys(value as object).sort();
     expect(shape(summary.failedUserRequests)).toEqual(['mean', 'p95']);
     expect(shape(summary.failedUserRequests)).toEqual(shape(summary.failedCanaryRequests));
+    expect(summary.failedUserRequests).toEqual({ mean: 0, p95: 0 });
+    expect(summary.rolledBackBeforeUserRequests).toBe(3);
   });
 
   it('refuses a --header-share outside 0–1, naming the flag and the fix', async () => {
