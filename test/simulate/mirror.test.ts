@@ -122,4 +122,25 @@ describe('stepwise simulate with a mirror step', () => {
     expect(summary.failedUserRequests.mean).toBeGreaterThan(0);
     expect(summary.rolledBackBeforeUserRequests).toBe(0);
   });
+
+  it('sends the testers of a header route step to the canary before any weight, and counts their failures as users’', () => {
+    const headerFirst = rolloutSpecSchema.parse({
+      ...routing,
+      steps: [
+        { headerRoute: { match: [{ headers: [{ name: 'x-canary', value: 'true' }] }] } },
+        { weight: 5 },
+        { weight: 100 },
+      ],
+    });
+    const summary = simulate(headerFirst, {
+      traffic: { ...DEFAULT_TRAFFIC, canaryErrorRate: 0.05, headerShare: 0.05 },
+      runs: 30,
+      seed: 8,
+    });
+    expect(summary.rolledBack).toBe(30);
+    // Testers are users: 5 rps of them reach the canary from the first second.
+    expect(summary.rolledBackBeforeUserRequests).toBe(0);
+    expect(summary.failedUserRequests.mean).toBeGreaterThan(0);
+    expect(summary.failedUserRequests).toEqual(summary.failedCanaryRequests);
+  });
 });
