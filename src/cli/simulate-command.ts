@@ -80,10 +80,12 @@ export function formatSummary(summary: SimulationSummary): string {
   times('to decision    ', summary.secondsToDecision);
   times('to rollback    ', summary.secondsToRollback);
   times('to promotion   ', summary.secondsToPromote);
+  const copies = summary.canaryRequests.mean - summary.userCanaryRequests.mean;
+  const mirrored = copies > 0 ? ` (${copies.toFixed(0)} of them mirrored copies)` : '';
   lines.push(
     `failed canary requests  mean ${summary.failedCanaryRequests.mean.toFixed(2)}, p95 ${summary.failedCanaryRequests.p95}`,
     `failed user requests    mean ${summary.failedUserRequests.mean.toFixed(2)}, p95 ${summary.failedUserRequests.p95}`,
-    `canary requests         mean ${summary.canaryRequests.mean.toFixed(0)} (users' ${summary.userCanaryRequests.mean.toFixed(0)}, the rest mirrored)`,
+    `canary requests         mean ${summary.canaryRequests.mean.toFixed(0)}${mirrored}`,
   );
   if (summary.rolledBack > 0) {
     lines.push(

@@ -29,7 +29,7 @@ async function simulateCommand(args: string[]): Promise<string> {
   return printed.join('\n');
 }
 
-describe('stepwise simulate --json', () => {
+describe('stepwise simulate on a Rollout with a mirror step', () => {
   it('reports failedUserRequests beside failedCanaryRequests, in the same shape', async () => {
     const summary = JSON.parse(
       await simulateCommand(['--canary-error-rate', '0.05', '--runs', '3', '--json']),
@@ -39,6 +39,13 @@ describe('stepwise simulate --json', () => {
     expect(shape(summary.failedUserRequests)).toEqual(shape(summary.failedCanaryRequests));
     expect(summary.failedUserRequests).toEqual({ mean: 0, p95: 0 });
     expect(summary.rolledBackBeforeUserRequests).toBe(3);
+  });
+
+  it('prints the failed user requests and the rollbacks before any user request in its text summary', async () => {
+    const text = await simulateCommand(['--canary-error-rate', '0.05', '--runs', '3']);
+    expect(text).toMatch(/^failed user requests +mean 0\.00, p95 0$/m);
+    expect(text).toMatch(/^canary requests +mean \d+ \(\d+ of them mirrored copies\)$/m);
+    expect(text).toMatch(/^rolled back before any user request reached the canary +3 \(100\.0%\)$/m);
   });
 
   it('refuses a --header-share outside 0–1, naming the flag and the fix', async () => {
