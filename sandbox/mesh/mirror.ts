@@ -5,7 +5,9 @@
 // - Gateway API: a rule's `RequestMirror` filter, `percent` or `fraction` (denominator 100 by default), neither
 //   meaning 100% (HTTPRequestMirrorFilter; istio/istio pilot/pkg/config/kube/gateway/conversion.go createMirrorFilter).
 // Envoy sends each copy "fire and forget" through an async client and drops its answer (source/common/router/
-// shadow_writer_impl.h); the caller gets the original destination's answer. The copy's Host gets a `-shadow` suffix.
+// shadow_writer_impl.h); the caller gets the original destination's answer. The router starts the copy once it has
+// started the request upstream, with the downstream headers copied, its Host suffixed `-shadow`, and no retry policy
+// (source/common/router/router.cc): each copy is sent once.
 // Telemetry of a copy: the async client bypasses the caller's HTTP filter chain, so the caller's sidecar reports
 // nothing for it (istio/istio#23496, #11093); the mirror target's sidecar reports it with reporter="destination" like
 // any request. The copy carries the caller's peer-metadata headers and mTLS identity, so the source labels are the

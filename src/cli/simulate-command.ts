@@ -11,6 +11,7 @@ interface SimulateFlags {
   stableP99Ms: string;
   canaryLatencyFactor: string;
   scrapeInterval: string;
+  headerShare: string;
   runs: string;
   seed: string;
   json?: boolean;
@@ -54,6 +55,12 @@ function trafficFrom(flags: SimulateFlags): TrafficModel {
       'use a positive factor, e.g. 1.5',
     ),
     scrapeIntervalSeconds: scrapeMs / 1000,
+    headerShare: number(
+      'header-share',
+      flags.headerShare,
+      (n) => n >= 0 && n <= 1,
+      'use a share between 0 and 1 of the requests that match the header route, e.g. 0.01',
+    ),
   };
 }
 
@@ -73,10 +80,18 @@ export function formatSummary(summary: SimulationSummary): string {
   times('to decision    ', summary.secondsToDecision);
   times('to rollback    ', summary.secondsToRollback);
   times('to promotion   ', summary.secondsToPromote);
+  const copies = summary.canaryRequests.mean - summary.userCanaryRequests.mean;
+  const mirrored = copies > 0 ? ` (${copies.toFixed(0)} of them mirrored copies)` : '';
   lines.push(
     `failed canary requests  mean ${summary.failedCanaryRequests.mean.toFixed(2)}, p95 ${summary.failedCanaryRequests.p95}`,
-    `canary requests         mean ${summary.canaryRequests.mean.toFixed(0)}`,
+    `failed user requests    mean ${summary.failedUserRequests.mean.toFixed(2)}, p95 ${summary.failedUserRequests.p95}`,
+    `canary requests         mean ${summary.canaryRequests.mean.toFixed(0)}${mirrored}`,
   );
+  if (summary.rolledBack > 0) {
+    lines.push(
+      `rolled back before any user request reached the canary  ${share(summary.rolledBackBeforeUserRequests)}`,
+    );
+  }
   if (summary.rollbackReasons.length > 0) {
     lines.push('rollback reasons (N = a number):');
     for (const { reason, runs } of summary.rollbackReasons) lines.push(`  ${runs}× ${reason}`);
@@ -101,6 +116,11 @@ export function registerSimulateCommand(program: Command): void {
     .option('--stable-p99-ms <ms>', "stable's P99 latency", String(DEFAULT_TRAFFIC.stableP99Ms))
     .option('--canary-latency-factor <x>', "canary latencies are stable's times this", '1')
     .option('--scrape-interval <duration>', 'Prometheus scrape interval', '1s')
+    .option(
+      '--header-share <share>',
+      "share of requests carrying what a headerRoute step matches (testers' header or cookie)",
+      '0',
+    )
     .option('--runs <n>', 'rollouts to simulate', '100')
     .option('--seed <n>', 'random seed; the same seed gives the same result', '1')
     .option('--json', 'print the summary as JSON')

@@ -5,6 +5,7 @@ import { durationMs } from '../api/duration.js';
 import type { RolloutSpec } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
 import { checkDue } from '../rollout/checks.js';
+import { headerRouteId as routeIdOf } from '../traffic/header-matches.js';
 import { stepDurationMs } from '../rollout/plan.js';
 import { decide } from '../rollout/transitions.js';
 import type { Action, Observed, WorkloadObservation } from '../rollout/types.js';
@@ -17,6 +18,7 @@ import {
   drawHistory,
   drawSecond,
   podMultiplier,
+  type RouteNow,
   type TrafficModel,
 } from './traffic.js';
 
@@ -28,8 +30,14 @@ export interface RunOutcome {
   outcome: 'promoted' | 'rolledBack' | 'undecided';
   /** From the new revision's arrival to the decision (promotion starts or rollback), or to the give-up time. */
   seconds: number;
+  /** Requests the canary served: users' and mirrored copies. */
   canaryRequests: number;
+  /** Of these, those it failed (a user's request once, after all retries; a copy once). */
   failedCanaryRequests: number;
+  /** Users' requests that reached the canary (by weight or by the header route); copies are not among them. */
+  userCanaryRequests: number;
+  /** Of these, those the users saw fail (after all retries). */
+  failedUserRequests: number;
   /** Why the rollout was rolled back, or where it stood when the simulation gave up. */
   message?: string;
 }
@@ -99,7 +107,9 @@ export function simulateRun(
 
   let stable: Track = { revision: 'stable', replicas: REPLICAS, readyAt: 0 };
   let canary: Track | undefined;
-  let vsWeight = 0;
+  // What the managed route carries, as the controller's last setCanaryWeight asked for it.
+  let route: RouteNow = { weight: 0 };
+  let headerRouteId: string | undefined;
   let status: RolloutStatus = {
     phase: 'Healthy',
     observedGeneration: 1,
@@ -109,8 +119,7 @@ export function simulateRun(
     replicas: REPLICAS,
   };
   let nextPassAt = 0;
-  let canaryRequests = 0;
-  let failedCanaryRequests = 0;
+  const served = { canaryRequests: 0, failedCanaryRequests: 0, userCanaryRequests: 0, failedUserRequests: 0 };
 
   const observe = (track: Track | undefined, t: number): WorkloadObservation | undefined =>
     track && {
@@ -123,9 +132,17 @@ export function simulateRun(
 
   const apply = (action: Action, t: number): number | undefined => {
     switch (action.kind) {
-      case 'setCanaryWeight':
-        vsWeight = action.weight;
+      case 'setCanaryWeight': {
+        const { weight, mirrorPercent, headerMatches } = action;
+        route = {
+          weight,
+          ...(mirrorPercent ? { mirrorPercent } : {}),
+          ...(headerMatches ? { headerRoute: true } : {}),
+        };
+        // The router names its header route by the matches' id, and reads it back as that id.
+        headerRouteId = headerMatches ? routeIdOf(headerMatches) : undefined;
         return undefined;
+      }
       case 'applyCanary': {
         const changed = !canary || canary.revision !== action.revision || canary.replicas < action.replicas;
         canary = {
@@ -163,7 +180,11 @@ export function simulateRun(
       target: { revision: 'canary', template: template('canary'), replicas: 0 },
       stable: observe(stable, t),
       canary: observe(canary, t),
-      canaryWeight: vsWeight,
+      canaryWeight: route.weight,
+      routeAdded: {
+        ...(route.mirrorPercent ? { mirrorPercent: route.mirrorPercent } : {}),
+        ...(headerRouteId ? { headerRoute: headerRouteId } : {}),
+      },
       ...(check ? { check } : {}),
     };
     const decision = decide({ spec, status, observed, now });
@@ -185,7 +206,7 @@ export function simulateRun(
       const second = drawSecond(
         random,
         traffic,
-        vsWeight,
+        route,
         {
           stable: { behaviour: behaviours.stable, pods: podsOf('stable', stable.replicas) },
           canary: { behaviour: behaviours.canary, pods: podsOf('canary', canary?.replicas ?? 1) },
@@ -194,9 +215,11 @@ export function simulateRun(
       );
       prometheus.stable.serve(second.stable);
       prometheus.canary.serve(second.canary);
-      // What the users saw: one request each, failed after all retries.
-      canaryRequests += second.canary.callers.requests;
-      failedCanaryRequests += second.canary.callers.errors;
+      // What the users saw (one request each, failed after all retries), and the copies nobody saw.
+      served.userCanaryRequests += second.canary.callers.requests;
+      served.failedUserRequests += second.canary.callers.errors;
+      served.canaryRequests += second.canary.callers.requests + second.mirrored.requests;
+      served.failedCanaryRequests += second.canary.callers.errors + second.mirrored.errors;
     }
     if (t % scrapeEvery === 0) {
       prometheus.stable.scrape(EPOCH_S + t);
@@ -213,8 +236,7 @@ export function simulateRun(
       return {
         outcome: status.phase === 'RolledBack' ? 'rolledBack' : 'promoted',
         seconds: t,
-        canaryRequests,
-        failedCanaryRequests,
+        ...served,
         ...(status.phase === 'RolledBack' ? { message: status.message } : {}),
       };
     }
@@ -222,8 +244,7 @@ export function simulateRun(
   return {
     outcome: 'undecided',
     seconds: settings.maxSeconds,
-    canaryRequests,
-    failedCanaryRequests,
+    ...served,
     message: `${status.phase}: ${status.message ?? ''}`,
   };
 }

@@ -27,8 +27,15 @@ export interface SimulationSummary {
   secondsToDecision: Percentiles | null;
   secondsToRollback: Percentiles | null;
   secondsToPromote: Percentiles | null;
+  /** Requests the canary failed before the decision, mirrored copies included (each once, after retries). */
   failedCanaryRequests: { mean: number; p95: number };
+  /** Of the users' requests, those that reached the canary and failed (after retries): what users saw. */
+  failedUserRequests: { mean: number; p95: number };
+  /** Requests the canary served (users' and copies), and the users' among them. */
   canaryRequests: { mean: number };
+  userCanaryRequests: { mean: number };
+  /** Runs rolled back before a single user request reached the canary (judged on mirrored copies alone). */
+  rolledBackBeforeUserRequests: number;
   /** The most frequent rollback reasons (step and check removed), with their counts. */
   rollbackReasons: { reason: string; runs: number }[];
 }
@@ -66,7 +73,10 @@ export function simulate(spec: RolloutSpec, options: SimulationOptions): Simulat
 
 export function summarize(outcomes: readonly RunOutcome[]): SimulationSummary {
   const of = (kind: RunOutcome['outcome']) => outcomes.filter((o) => o.outcome === kind);
-  const failed = outcomes.map((o) => o.failedCanaryRequests).sort((a, b) => a - b);
+  const meanAndP95 = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return { mean: mean(sorted), p95: percentile(sorted, 0.95) };
+  };
   const reasons = new Map<string, number>();
   for (const o of of('rolledBack')) {
     // "step 1/4 (5%): canary 5xx rate is ... (check 2)" -> "canary 5xx rate is ..." without the numbers.
@@ -84,8 +94,11 @@ export function summarize(outcomes: readonly RunOutcome[]): SimulationSummary {
     secondsToDecision: percentiles(outcomes.filter((o) => o.outcome !== 'undecided').map((o) => o.seconds)),
     secondsToRollback: percentiles(of('rolledBack').map((o) => o.seconds)),
     secondsToPromote: percentiles(of('promoted').map((o) => o.seconds)),
-    failedCanaryRequests: { mean: mean(failed), p95: percentile(failed, 0.95) },
+    failedCanaryRequests: meanAndP95(outcomes.map((o) => o.failedCanaryRequests)),
+    failedUserRequests: meanAndP95(outcomes.map((o) => o.failedUserRequests)),
     canaryRequests: { mean: mean(outcomes.map((o) => o.canaryRequests)) },
+    userCanaryRequests: { mean: mean(outcomes.map((o) => o.userCanaryRequests)) },
+    rolledBackBeforeUserRequests: of('rolledBack').filter((o) => o.userCanaryRequests === 0).length,
     rollbackReasons: [...reasons.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 5)

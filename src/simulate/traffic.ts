@@ -27,6 +27,22 @@ export interface TrafficModel {
   podErrorRateSpread?: number;
   /** A dependency that fails for a while, for both arms at once. */
   burst?: Burst;
+  /**
+   * Share of requests that carry what a headerRoute step matches (testers' header or cookie): while the route has the
+   * header route, these go to the canary. Default 0.
+   */
+  headerShare?: number;
+}
+
+/**
+ * What the managed route carries at a second: the canary's weight, a mirror of a share of its requests to the canary
+ * (answers dropped), and whether the header route to the canary is in place (as the controller's setCanaryWeight
+ * action asks for them).
+ */
+export interface RouteNow {
+  weight: number;
+  mirrorPercent?: number;
+  headerRoute?: boolean;
 }
 
 /** During `seconds` from a start drawn uniformly in [0, startsWithinSeconds), every request also fails with `errorRate`. */
@@ -257,18 +273,42 @@ export function drawHistory(
   return pods;
 }
 
-/** One second of traffic: Poisson arrivals, split by the weight (binomial), then each arm's requests. */
+/** One second of traffic as the route carries it; `mirrored` are the canary's copies, inside `canary.pods` too. */
+export interface SecondOfTraffic {
+  stable: ArmSecond;
+  /** Its pods count users' requests and mirrored copies alike (one series per pod); its callers, users' only. */
+  canary: ArmSecond;
+  mirrored: { requests: number; errors: number };
+}
+
+/**
+ * One second of traffic: Poisson arrivals; those that match the header route (when it is in place) go to the canary;
+ * the managed route splits the others by the weight (binomial) and copies a binomial share of them to the canary when
+ * it mirrors. A copy is sent once, never retried, and no caller sees or reports its answer (Envoy's fire-and-forget
+ * shadow; see sandbox/mesh/mirror.ts).
+ */
 export function drawSecond(
   random: Random,
   model: TrafficModel,
-  canaryWeight: number,
+  route: RouteNow,
   arms: { stable: ArmNow; canary: ArmNow },
   extraErrorRate = 0,
-): { stable: ArmSecond; canary: ArmSecond } {
+): SecondOfTraffic {
   const total = samplePoisson(random, model.rps);
-  const canaryRequests = sampleBinomial(random, total, canaryWeight / 100);
-  return {
-    stable: drawArm(random, total - canaryRequests, arms.stable, model, extraErrorRate),
-    canary: drawArm(random, canaryRequests, arms.canary, model, extraErrorRate),
-  };
+  const testers = route.headerRoute ? sampleBinomial(random, total, model.headerShare ?? 0) : 0;
+  const managed = total - testers;
+  const canaryRequests = sampleBinomial(random, managed, route.weight / 100);
+  const copies = route.mirrorPercent ? sampleBinomial(random, managed, route.mirrorPercent / 100) : 0;
+  // Stable, then the canary's users, then the copies: without a mirror or header route, the draws of before.
+  const stable = drawArm(random, managed - canaryRequests, arms.stable, model, extraErrorRate);
+  const canary = drawArm(random, testers + canaryRequests, arms.canary, model, extraErrorRate);
+  const mirrored = drawArm(random, copies, arms.canary, { ...model, retries: 0 }, extraErrorRate);
+  mirrored.pods.forEach((pod, i) => addPodSecond(canary.pods[i]!, pod));
+  return { stable, canary, mirrored: mirrored.callers };
+}
+
+function addPodSecond(into: PodSecond, pod: PodSecond): void {
+  into.requests += pod.requests;
+  into.errors += pod.errors;
+  pod.buckets.forEach((count, b) => (into.buckets[b]! += count));
 }
