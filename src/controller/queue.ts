@@ -4,12 +4,22 @@
  * afterwards, and timers wake a key later. A failing key is retried with exponential backoff.
  * Keys wait in priority lanes: an abort ahead of other commands, commands ahead of changes seen by the
  * watches, and those ahead of routine re-checks (timers, retries), so that an abort never waits behind a
- * burst of re-checks. Within a lane, first come first served.
+ * burst of re-checks. Within a lane, first come first served. An abort for a key whose pass is under way
+ * aborts that pass's signal, so the pass gives up what it waits for (a check) and the abort runs next.
  */
 export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
 export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
 
-export type Worker = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
+/** `signal` aborts when an abort for the key arrives during the pass; its reason is a CommandArrived. */
+export type Worker = (key: string, signal: AbortSignal) => Promise<{ requeueAfterMs?: number } | void>;
+
+/** Why a pass's signal aborted: an abort for its Rollout is waiting. */
+export class CommandArrived extends Error {
+  constructor(readonly key: string) {
+    super(`an abort of ${key} arrived during the pass`);
+    this.name = 'CommandArrived';
+  }
+}
 
 export interface QueueOptions {
   concurrency?: number;
@@ -23,7 +33,8 @@ export class WorkQueue {
   private readonly lanes: Set<string>[] = Object.values(PRIORITY).map(() => new Set<string>());
   private readonly queued = new Map<string, Priority>();
   private readonly dirty = new Map<string, Priority>();
-  private readonly active = new Set<string>();
+  /** Keys whose pass is under way, with the controller that cancels it. */
+  private readonly active = new Map<string, AbortController>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<string, number>();
   private running = 0;
@@ -38,8 +49,10 @@ export class WorkQueue {
   add(key: string, priority: Priority = PRIORITY.change): void {
     if (this.stopped) return;
     this.clearTimer(key);
-    if (this.active.has(key)) {
+    const pass = this.active.get(key);
+    if (pass) {
       this.dirty.set(key, Math.min(priority, this.dirty.get(key) ?? priority) as Priority);
+      if (priority === PRIORITY.abort && !pass.signal.aborted) pass.abort(new CommandArrived(key));
       return;
     }
     const queuedAt = this.queued.get(key);
@@ -95,9 +108,10 @@ export class WorkQueue {
       const key = this.next();
       if (key === undefined) return;
       this.queued.delete(key);
-      this.active.add(key);
+      const pass = new AbortController();
+      this.active.set(key, pass);
       this.running += 1;
-      void this.process(key);
+      void this.process(key, pass.signal);
     }
   }
 
@@ -112,9 +126,9 @@ export class WorkQueue {
     return undefined;
   }
 
-  private async process(key: string): Promise<void> {
+  private async process(key: string, signal: AbortSignal): Promise<void> {
     try {
-      const result = await this.worker(key);
+      const result = await this.worker(key, signal);
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (error) {

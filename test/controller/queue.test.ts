@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PRIORITY, WorkQueue } from '../../src/controller/queue.js';
+import { CommandArrived, PRIORITY, WorkQueue } from '../../src/controller/queue.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -123,6 +123,27 @@ describe('the per-key work queue', () => {
       'recheck-2',
       'recheck-4',
     ]);
+    await queue.stop();
+  });
+
+  it('cancels the pass under way when an abort for its key arrives, and runs the abort right after', async () => {
+    const seen: { key: string; reason?: unknown }[] = [];
+    const queue = new WorkQueue(async (key, signal) => {
+      const pass = { key } as { key: string; reason?: unknown };
+      seen.push(pass);
+      if (seen.length > 1) return;
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      pass.reason = signal.reason;
+    });
+    queue.add('a');
+    await tick();
+    queue.add('a', PRIORITY.command); // another command waits for the pass
+    queue.add('a', PRIORITY.routine);
+    await tick();
+    expect(seen).toEqual([{ key: 'a' }]);
+    queue.add('a', PRIORITY.abort);
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    expect(seen[0]!.reason).toBeInstanceOf(CommandArrived);
     await queue.stop();
   });
 });
