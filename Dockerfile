@@ -8,6 +8,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The sandbox (test and demo infrastructure) only in this stage, for docker-compose.yml; never in the runtime image.
+COPY sandbox ./sandbox
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production

@@ -8,8 +8,8 @@ import { AppsV1Api, Watch } from '@kubernetes/client-node';
 import type { CommandName } from '../src/api/status.js';
 import { sendCommand } from '../src/cli/send-command.js';
 import { Cluster } from '../src/kube/cluster.js';
-import { startControllerProcess } from '../src/sandbox/controller-process.js';
-import { readManifests, startSandboxStack } from '../src/sandbox/stack.js';
+import { startControllerProcess } from '../sandbox/controller-process.js';
+import { readManifests, startSandboxStack } from '../sandbox/stack.js';
 
 const TRIES = Number(process.env.TRIES ?? 50);
 const APP = 'product-service';

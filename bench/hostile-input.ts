@@ -17,7 +17,7 @@ import { ANALYSIS_DEFAULTS, MAX_QUERY_LENGTH } from '../src/api/schema.js';
 import { manifestProblems } from '../src/cli/manifest-problems.js';
 import { Controller } from '../src/controller/controller.js';
 import { CREDENTIALS_LABEL } from '../src/controller/prometheus-target.js';
-import { startApiServer } from '../src/sandbox/apiserver/index.js';
+import { startApiServer } from '../sandbox/apiserver/index.js';
 import { startHttpServer } from '../src/server/http.js';
 import { createLogger } from '../src/telemetry/logger.js';
 

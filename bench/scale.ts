@@ -19,7 +19,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { startApiServer } from '../src/sandbox/apiserver/index.js';
+import { startApiServer } from '../sandbox/apiserver/index.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,5 +1,30 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { runAction } from './exit.js';
+import { CliError, runAction } from './exit.js';
+
+interface SandboxModule {
+  runSandbox(flags: Record<string, unknown>): Promise<number>;
+}
+
+/**
+ * The sandbox is test and demo infrastructure that lives in the repository's `sandbox/` folder, outside `src/`:
+ * the build, the npm package and the image hold product code only. From a clone (`npm run sandbox`) it is there.
+ */
+const SANDBOX_MODULE = new URL('../../sandbox/sandbox-command.ts', import.meta.url);
+
+async function loadSandbox(): Promise<SandboxModule> {
+  // Run from the sources (tsx) in a clone; the compiled CLI (dist/, the npm package, the image) has no sandbox.
+  const fromSources = import.meta.url.endsWith('.ts');
+  if (!fromSources || !existsSync(fileURLToPath(SANDBOX_MODULE))) {
+    throw new CliError(
+      'the sandbox is not part of the installed CLI; run it from a clone of the repository: ' +
+        'npm ci && npm run sandbox -- [options]',
+    );
+  }
+  // A computed specifier: neither tsc nor the single-file bundler follows it into the sandbox.
+  return (await import(SANDBOX_MODULE.href)) as SandboxModule;
+}
 
 export function registerSandboxCommand(program: Command): void {
   program
@@ -28,9 +53,7 @@ export function registerSandboxCommand(program: Command): void {
     )
     .action(
       runAction(async (flags) => {
-        // Loaded only here: the sandbox is test and demo infrastructure, not part of the controller.
-        const { runSandbox } = await import('../sandbox/sandbox-command.js');
-        process.exit(await runSandbox(flags));
+        process.exit(await (await loadSandbox()).runSandbox(flags));
       }),
     );
 }

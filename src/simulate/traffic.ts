@@ -1,5 +1,5 @@
 import { sampleBinomial, sampleGamma, samplePoisson, type Random } from '../analysis/comparison/random.js';
-import { ISTIO_DURATION_BUCKETS_MS } from '../sandbox/mesh/metrics.js';
+import { ISTIO_DURATION_BUCKETS_MS } from '../analysis/envoy-buckets.js';
 
 /** What the simulated service does: one request stream split between the arms by the canary weight. */
 export interface TrafficModel {

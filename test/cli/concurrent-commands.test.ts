@@ -9,8 +9,8 @@ import { sendCommand } from '../../src/cli/send-command.js';
 import { Controller } from '../../src/controller/controller.js';
 import { Cluster } from '../../src/kube/cluster.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../../src/rollout/commands.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
-import { readManifests } from '../../src/sandbox/stack.js';
+import { type ApiServer, startApiServer } from '../../sandbox/apiserver/index.js';
+import { readManifests } from '../../sandbox/stack.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { eventually } from '../sandbox/apiserver-fixture.js';
 

@@ -1,7 +1,7 @@
 // The Helm chart as a cluster would get it: `helm template` of charts/stepwise, its ServiceAccount and RBAC
 // applied to the control plane, and the controller's flags and credential taken from what the chart renders.
 import { CoreV1Api } from '@kubernetes/client-node';
-import { manifestApplier } from '../../src/sandbox/stack.js';
+import { manifestApplier } from '../../sandbox/stack.js';
 import { obtainHelm, renderChart, type Manifest } from '../packaging/helm.js';
 import type { ControlPlane } from './control-plane.js';
 

@@ -2,7 +2,7 @@
 // and waiting for it is bounded, failing with the component's name and the tail of its log.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-export { freePort } from '../../src/sandbox/prometheus.js';
+export { freePort } from '../../sandbox/prometheus.js';
 
 export interface Component {
   name: string;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { manifestApplier, startMeshAndPrometheus, type StackOptions } from '../../src/sandbox/stack.js';
+import { manifestApplier, startMeshAndPrometheus, type StackOptions } from '../../sandbox/stack.js';
 import type { E2EStack } from '../e2e/harness.js';
 import { startCluster, type Cluster } from './fixture.js';
 import { toolBinary } from './tools.js';

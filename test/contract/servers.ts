@@ -1,7 +1,7 @@
 // The two API servers the contract runs against: the in-memory sandbox, and (in the cluster tier) a real
 // kube-apiserver on loopback with the chart's, Istio's and Gateway API's CRDs.
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { startApiServer } from '../../src/sandbox/apiserver/index.js';
+import { startApiServer } from '../../sandbox/apiserver/index.js';
 import { startControlPlane } from '../cluster/control-plane.js';
 import { installCrds, readCrds } from '../cluster/crds.js';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DRAIN_MS, finalize, FINALIZER } from '../../src/controller/finalize.js';
 import type { RolloutObject } from '../../src/kube/cluster.js';
-import { readManifests } from '../../src/sandbox/stack.js';
+import { readManifests } from '../../sandbox/stack.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { FakeCluster } from './fake-cluster.js';
 

@@ -4,8 +4,8 @@ import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRAIN_MS, finalize, FINALIZER, TRAFFIC_RELEASED_ANNOTATION } from '../../src/controller/finalize.js';
 import { Cluster, type RolloutObject, VIRTUAL_SERVICES } from '../../src/kube/cluster.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
-import { readManifests } from '../../src/sandbox/stack.js';
+import { type ApiServer, startApiServer } from '../../sandbox/apiserver/index.js';
+import { readManifests } from '../../sandbox/stack.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { deployment, eventually } from '../sandbox/apiserver-fixture.js';
 

@@ -3,7 +3,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/
 import type { RolloutStatus } from '../../src/api/status.js';
 import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.js';
-import { type ApiServer, type ApiServerOptions, startApiServer } from '../../src/sandbox/apiserver/index.js';
+import { type ApiServer, type ApiServerOptions, startApiServer } from '../../sandbox/apiserver/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { cartDeployment, cartDestinationRule, cartRollout } from './cart.js';
 

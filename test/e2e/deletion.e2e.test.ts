@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import type { ApiServer } from '../../src/sandbox/apiserver/index.js';
-import { startControllerProcess, type ControllerProcess } from '../../src/sandbox/controller-process.js';
-import type { Mesh } from '../../src/sandbox/mesh/index.js';
-import { type MeshedCluster, readManifests, startMeshedCluster } from '../../src/sandbox/stack.js';
+import type { ApiServer } from '../../sandbox/apiserver/index.js';
+import { startControllerProcess, type ControllerProcess } from '../../sandbox/controller-process.js';
+import type { Mesh } from '../../sandbox/mesh/index.js';
+import { type MeshedCluster, readManifests, startMeshedCluster } from '../../sandbox/stack.js';
 import { APP, IMAGE, until } from './harness.js';
 
 const ROLLOUT = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts', namespace: 'default' };

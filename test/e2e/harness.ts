@@ -5,15 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { startControllerProcess, type ControllerProcess } from '../../src/sandbox/controller-process.js';
-import type { MeshOptions } from '../../src/sandbox/mesh/index.js';
-import { describePrometheus, findPrometheusBinary } from '../../src/sandbox/prometheus.js';
+import { startControllerProcess, type ControllerProcess } from '../../sandbox/controller-process.js';
+import type { MeshOptions } from '../../sandbox/mesh/index.js';
+import { describePrometheus, findPrometheusBinary } from '../../sandbox/prometheus.js';
 import {
   readManifests,
   startSandboxStack,
   type SandboxStack,
   type StackOptions,
-} from '../../src/sandbox/stack.js';
+} from '../../sandbox/stack.js';
 import { startClusterStack } from '../cluster/stack.js';
 import { CLUSTER_TIER } from '../cluster/tier.js';
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerProcess } from '../../src/sandbox/controller-process.js';
+import type { ControllerProcess } from '../../sandbox/controller-process.js';
 import { IMAGE, prometheusInstalled, settled, startE2E, until, type E2E } from './harness.js';
 
 const LEASE = 'stepwise-e2e';

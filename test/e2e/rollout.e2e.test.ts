@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { behaviourFromImageTag } from '../../src/sandbox/mesh/index.js';
+import { behaviourFromImageTag } from '../../sandbox/mesh/index.js';
 import { APP, IMAGE, prometheusInstalled, settled, startE2E, type E2E } from './harness.js';
 
 // The shared example (test/sandbox/fixtures holds a copy; test/examples checks rollouts/ applies the same).

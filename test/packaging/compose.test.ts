@@ -56,8 +56,8 @@ describe('docker-compose.yml', () => {
 
   it('starts the sandbox API server and mesh with flags their commands declare', () => {
     for (const [name, file] of [
-      ['apiserver', 'src/sandbox/apiserver/main.ts'],
-      ['mesh', 'src/sandbox/mesh/main.ts'],
+      ['apiserver', 'sandbox/apiserver/main.ts'],
+      ['mesh', 'sandbox/mesh/main.ts'],
     ] as const) {
       const command = services[name]!.command!;
       expect(command.slice(0, 4)).toEqual(['node', '--import', 'tsx', file]);

@@ -7,8 +7,8 @@ import {
   ApiException,
 } from '@kubernetes/client-node';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { startApiServer } from '../../src/sandbox/apiserver/index.js';
-import type { ApiServer, ApiServerOptions } from '../../src/sandbox/apiserver/index.js';
+import { startApiServer } from '../../sandbox/apiserver/index.js';
+import type { ApiServer, ApiServerOptions } from '../../sandbox/apiserver/index.js';
 
 export interface Sandbox {
   server: ApiServer;

@@ -13,7 +13,7 @@ describe('sandbox API: runnable entry', () => {
     const kubeconfigPath = join(dir, 'kubeconfig');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/sandbox/apiserver/main.ts', '--port', '0', '--kubeconfig-out', kubeconfigPath],
+      ['--import', 'tsx', 'sandbox/apiserver/main.ts', '--port', '0', '--kubeconfig-out', kubeconfigPath],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {

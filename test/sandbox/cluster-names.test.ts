@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceNames, startClusterNames, type ClusterNames } from '../../src/sandbox/cluster-names.js';
+import { serviceNames, startClusterNames, type ClusterNames } from '../../sandbox/cluster-names.js';
 
 /** A request through an HTTP proxy, as axios sends it with HTTP_PROXY set: the absolute URL as the path. */
 function viaProxy(proxyUrl: string, url: string): Promise<{ status: number; body: string }> {

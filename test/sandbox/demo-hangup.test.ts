@@ -26,7 +26,7 @@ describe('npm run demo', () => {
     'leaves no process and no sandbox folder behind when its terminal is closed, and links the dashboard',
     async () => {
       // Its own process group, as a terminal's foreground job has.
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/demo.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/demo.ts'], {
         cwd: root,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { createLiveView } from '../../src/sandbox/demo/live-view.js';
-import type { DemoFrame } from '../../src/sandbox/demo/render.js';
+import { createLiveView } from '../../sandbox/demo/live-view.js';
+import type { DemoFrame } from '../../sandbox/demo/render.js';
 
 function recorder(isTTY: boolean) {
   const writes: string[] = [];

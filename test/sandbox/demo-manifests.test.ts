@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { validateSpec } from '../../src/api/validate.js';
-import { DEMO_TIMING, adjustForDemo } from '../../src/sandbox/demo/manifests.js';
-import { readManifests } from '../../src/sandbox/stack.js';
+import { DEMO_TIMING, adjustForDemo } from '../../sandbox/demo/manifests.js';
+import { readManifests } from '../../sandbox/stack.js';
 
 const folder = fileURLToPath(new URL('../../rollouts/product-service/', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type PrometheusSetupDeps, ensurePrometheus } from '../../src/sandbox/demo/prometheus-setup.js';
+import { type PrometheusSetupDeps, ensurePrometheus } from '../../sandbox/demo/prometheus-setup.js';
 
 function machine(options: {
   installed?: boolean;

@@ -12,7 +12,7 @@ import {
   formatStep,
   renderFrame,
   weightBar,
-} from '../../src/sandbox/demo/render.js';
+} from '../../sandbox/demo/render.js';
 
 const count = (text: string, cell: string) => [...text].filter((c) => c === cell).length;
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describePrometheus, findPrometheusBinary } from '../../src/sandbox/prometheus.js';
+import { describePrometheus, findPrometheusBinary } from '../../sandbox/prometheus.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const missingPrometheus = (() => {
@@ -18,7 +18,7 @@ if (!hasPrometheus) console.warn(`demo-run: skipped, ${missingPrometheus}`);
 
 function runDemo(args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/demo.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/demo.ts', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { meshConfigFromManifests, type MeshConfig } from '../../src/sandbox/mesh/config.js';
+import { meshConfigFromManifests, type MeshConfig } from '../../sandbox/mesh/config.js';
 
 export const NAMESPACE = 'production';
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { meshConfigFromManifests, type MeshConfig } from '../../src/sandbox/mesh/config.js';
-import { orderedMatches, type GatewayHttpRoute } from '../../src/sandbox/mesh/httproute.js';
-import type { SimulatedRequest } from '../../src/sandbox/mesh/matching.js';
-import { MeshTraffic, type RequestStat } from '../../src/sandbox/mesh/traffic.js';
+import { meshConfigFromManifests, type MeshConfig } from '../../sandbox/mesh/config.js';
+import { orderedMatches, type GatewayHttpRoute } from '../../sandbox/mesh/httproute.js';
+import type { SimulatedRequest } from '../../sandbox/mesh/matching.js';
+import { MeshTraffic, type RequestStat } from '../../sandbox/mesh/traffic.js';
 import { trackDeployment } from './mesh-fixture.js';
 
 const NAMESPACE = 'production';

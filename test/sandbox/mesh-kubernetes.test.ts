@@ -6,9 +6,9 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from '../../src/sandbox/apiserver/index.js';
-import { kubernetesConfigSource } from '../../src/sandbox/mesh/kubernetes-source.js';
-import { startMesh, type Mesh } from '../../src/sandbox/mesh/mesh.js';
+import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
+import { kubernetesConfigSource } from '../../sandbox/mesh/kubernetes-source.js';
+import { startMesh, type Mesh } from '../../sandbox/mesh/mesh.js';
 import { NAMESPACE, productServiceRouting, trackDeployment } from './mesh-fixture.js';
 
 describe('the mesh reading its routing from the Kubernetes API', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { staticConfigSource } from '../../src/sandbox/mesh/config.js';
-import { startMesh, type Mesh } from '../../src/sandbox/mesh/mesh.js';
+import { staticConfigSource } from '../../sandbox/mesh/config.js';
+import { startMesh, type Mesh } from '../../sandbox/mesh/mesh.js';
 import { productServiceMesh } from './mesh-fixture.js';
 
 interface Sample {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { behaviourFromImageTag } from '../../src/sandbox/mesh/behaviour.js';
-import { staticConfigSource, type MeshConfig } from '../../src/sandbox/mesh/config.js';
-import { logNormalLatency } from '../../src/sandbox/mesh/latency.js';
-import { compileMatch, type SimulatedRequest } from '../../src/sandbox/mesh/matching.js';
-import { seededRandom } from '../../src/sandbox/mesh/random.js';
-import { MeshTraffic, type RequestStat } from '../../src/sandbox/mesh/traffic.js';
+import { behaviourFromImageTag } from '../../sandbox/mesh/behaviour.js';
+import { staticConfigSource, type MeshConfig } from '../../sandbox/mesh/config.js';
+import { logNormalLatency } from '../../sandbox/mesh/latency.js';
+import { compileMatch, type SimulatedRequest } from '../../sandbox/mesh/matching.js';
+import { seededRandom } from '../../sandbox/mesh/random.js';
+import { MeshTraffic, type RequestStat } from '../../sandbox/mesh/traffic.js';
 import { productServiceMesh, setWeights, trackDeployment } from './mesh-fixture.js';
 
 const sum = (stats: RequestStat[], where: (stat: RequestStat) => boolean) =>

@@ -3,17 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leSpellings, openMetricsFloat } from '../../src/analysis/bucket-label.js';
-import { staticConfigSource } from '../../src/sandbox/mesh/config.js';
-import { startMesh, type Mesh } from '../../src/sandbox/mesh/mesh.js';
-import { ISTIO_DURATION_BUCKETS_MS } from '../../src/sandbox/mesh/metrics.js';
+import { staticConfigSource } from '../../sandbox/mesh/config.js';
+import { startMesh, type Mesh } from '../../sandbox/mesh/mesh.js';
+import { ISTIO_DURATION_BUCKETS_MS } from '../../sandbox/mesh/metrics.js';
 import {
   findPrometheusBinary,
   queryPrometheus,
   startPrometheus,
   waitForSeries,
   type PrometheusProcess,
-} from '../../src/sandbox/prometheus.js';
-import { toolVersion } from '../../src/sandbox/tools.js';
+} from '../../sandbox/prometheus.js';
+import { toolVersion } from '../../sandbox/tools.js';
 import { describeOnEachPrometheus } from '../support/prometheus.js';
 import { productServiceMesh } from './mesh-fixture.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import { findPrometheusBinary } from '../../src/sandbox/prometheus.js';
+import { findPrometheusBinary } from '../../sandbox/prometheus.js';
 
 // `stepwise sandbox` as a user runs it: a real process, used through the kubeconfig it writes, stopped by a signal.
 

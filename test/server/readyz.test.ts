@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import { Controller } from '../../src/controller/controller.js';
-import { type ApiServer, startApiServer } from '../../src/sandbox/apiserver/index.js';
+import { type ApiServer, startApiServer } from '../../sandbox/apiserver/index.js';
 import { startHttpServer } from '../../src/server/http.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { eventually } from '../sandbox/apiserver-fixture.js';

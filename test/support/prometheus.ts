@@ -2,7 +2,7 @@
 // 3.x that tools/build.sh builds (it stores classic histogram buckets differently: `le="500.0"`).
 import { existsSync } from 'node:fs';
 import { describe, it } from 'vitest';
-import { prometheusVersion } from '../../src/sandbox/prometheus.js';
+import { prometheusVersion } from '../../sandbox/prometheus.js';
 import { inCI, toolBinary, whyToolMissing } from './tools.js';
 
 export interface PrometheusBuild {

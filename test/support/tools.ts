@@ -1,9 +1,9 @@
 // The one way tests find the pinned real components that tools/build.sh builds (Prometheus 3, etcd,
 // kube-apiserver, kwok...): toolBinary('etcd', 'etcd') is the binary's path, or undefined when it is not built.
 import { readFileSync } from 'node:fs';
-import { toolBinary, toolBuildLog, toolDir, toolVersion } from '../../src/sandbox/tools.js';
+import { toolBinary, toolBuildLog, toolDir, toolVersion } from '../../sandbox/tools.js';
 
-export { toolBinary, toolBuildLog, toolDir, toolVersion, toolsCache } from '../../src/sandbox/tools.js';
+export { toolBinary, toolBuildLog, toolDir, toolVersion, toolsCache } from '../../sandbox/tools.js';
 
 /** CI (`CI=true`, as .ci/run runs) must not pass by skipping what it could not build. */
 export const inCI = /^(1|true)$/i.test(process.env.CI ?? '');

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const TOOLS_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
+const TOOLS_DIR = fileURLToPath(new URL('../tools/', import.meta.url));
 
 /** The cache folder build.sh builds into. */
 export function toolsCache(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,8 +1,8 @@
 // What the demo prints: pure functions from a Rollout status to text, so the look is unit-tested and the
 // orchestration (demo.ts) only decides when to print.
-import { formatMs, formatPercent } from '../../analysis/format.js';
-import type { Phase, RolloutStatus } from '../../api/status.js';
-import { formatTraffic, weightBar } from '../../cli/render/format.js';
+import { formatMs, formatPercent } from '../../src/analysis/format.js';
+import type { Phase, RolloutStatus } from '../../src/api/status.js';
+import { formatTraffic, weightBar } from '../../src/cli/render/format.js';
 
 export { formatTraffic, weightBar };
 

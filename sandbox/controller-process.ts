@@ -1,14 +1,11 @@
 // Runs `stepwise controller` as a real child process (the demo and the end-to-end tests use it, so a
 // controller can be killed with SIGKILL and started again, exactly as in a cluster).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// From the sources (tsx) or from the build (`stepwise sandbox --controller` of the installed CLI runs dist/).
-const SOURCE_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
-const MAIN_ARGS = existsSync(SOURCE_MAIN)
-  ? ['--import', 'tsx', SOURCE_MAIN]
-  : [fileURLToPath(new URL('../cli/main.js', import.meta.url))];
+// The controller from the sources, run by tsx: the sandbox lives in the repository, beside src/.
+const MAIN_ARGS = ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))];
 
 export interface ControllerProcessOptions {
   kubeconfigPath: string;

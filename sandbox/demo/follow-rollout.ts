@@ -7,8 +7,8 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { Phase, RolloutStatus } from '../../api/status.js';
-import { ROLLOUTS } from '../../kube/cluster.js';
+import type { Phase, RolloutStatus } from '../../src/api/status.js';
+import { ROLLOUTS } from '../../src/kube/cluster.js';
 import type { LiveView } from './live-view.js';
 import { type Transition, describeTransition } from './render.js';
 

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KIND, rolloutSpecSchema } from '../api/schema.js';
-import type { Phase, RolloutStatus } from '../api/status.js';
-import { type Dashboard, startDashboard } from '../dashboard/server.js';
-import { Cluster } from '../kube/cluster.js';
+import { KIND, rolloutSpecSchema } from '../src/api/schema.js';
+import type { Phase, RolloutStatus } from '../src/api/status.js';
+import { type Dashboard, startDashboard } from '../src/dashboard/server.js';
+import { Cluster } from '../src/kube/cluster.js';
 import { startControllerProcess } from './controller-process.js';
 import {
   type RolloutRef,
@@ -34,7 +34,7 @@ const MESH_EXAMPLES = {
 } as const;
 type MeshName = keyof typeof MESH_EXAMPLES;
 const manifestsOf = (mesh: MeshName) =>
-  fileURLToPath(new URL(`../../rollouts/${MESH_EXAMPLES[mesh]}/`, import.meta.url));
+  fileURLToPath(new URL(`../rollouts/${MESH_EXAMPLES[mesh]}/`, import.meta.url));
 const GOOD_IMAGE = 'registry.example.com/product-service:1.1.0';
 const BAD_IMAGE = 'registry.example.com/product-service:1.2.0-bad-errors';
 

@@ -1,13 +1,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
+import { ISTIO_DURATION_BUCKETS_MS } from '../../src/analysis/envoy-buckets.js';
 
-/**
- * Envoy's default histogram buckets (ms), which Istio's istio_request_duration_milliseconds inherits:
- * HistogramSettingsImpl::defaultBuckets() in envoyproxy/envoy source/common/stats/histogram_impl.cc.
- */
-export const ISTIO_DURATION_BUCKETS_MS = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
-  3600000,
-];
+export { ISTIO_DURATION_BUCKETS_MS };
 
 /** Istio's standard request labels, in the order Istio documents them. */
 export const ISTIO_LABELS = [
@@ -59,7 +53,7 @@ export class IstioMetrics {
       name: 'istio_request_duration_milliseconds',
       help: 'Duration of requests handled by an Istio proxy',
       labelNames: [...ISTIO_LABELS],
-      buckets: ISTIO_DURATION_BUCKETS_MS,
+      buckets: [...ISTIO_DURATION_BUCKETS_MS],
       registers: [this.registry],
     });
   }

@@ -1,7 +1,7 @@
 // The example manifests are written for a real cluster (15 s checks, 1 min steps). The demo keeps them as
 // they are on disk and only shortens the Rollout's analysis and points it at the sandbox's Prometheus.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { KIND } from '../../api/schema.js';
+import { KIND } from '../../src/api/schema.js';
 
 export interface DemoTiming {
   interval: string;
