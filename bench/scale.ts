@@ -1,4 +1,4 @@
-// npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S]
+// npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR]
 // N services with their Rollouts on the sandbox API server (10 namespaces), the built controller run as the image
 // runs it (node dist/cli/main.js controller), P of them released. Samples the controller's RSS and CPU from /proc
 // and its own request counters from /metrics over a steady window, then aborts each progressing Rollout at a time
@@ -6,10 +6,11 @@
 // Prometheus is a stub that answers every query at once with no series: a released Rollout sets its first weight
 // and then holds on inconclusive checks, so secondsToAllHealthy is the time for all N Rollouts to be adopted
 // (Healthy) after the controller started, and the queries per second are what the checks send.
+// --heap-snapshot DIR writes a V8 heap snapshot of the controller into DIR at the end of the window.
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,6 +21,13 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { startApiServer } from '../sandbox/apiserver/index.js';
+import {
+  deploymentSpec,
+  destinationRuleSpec,
+  podTemplate,
+  rolloutSpec,
+  virtualServiceSpec,
+} from './scale-service.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +40,10 @@ const N = arg('rollouts', 100);
 const P = arg('progressing', Math.round(N / 10));
 const SAMPLE_S = arg('sample-seconds', 60);
 if (P > N) throw new Error(`--progressing (${P}) must not exceed --rollouts (${N})`);
+const snapshotAt = process.argv.indexOf('--heap-snapshot');
+const SNAPSHOT_DIR = snapshotAt >= 0 ? process.argv[snapshotAt + 1] : undefined;
+if (snapshotAt >= 0 && (!SNAPSHOT_DIR || !existsSync(SNAPSHOT_DIR)))
+  throw new Error(`--heap-snapshot needs an existing folder, got ${SNAPSHOT_DIR}`);
 const NAMESPACES = Math.min(10, Math.max(1, N));
 const MAIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
@@ -58,19 +70,12 @@ kc.loadFromFile(kubeconfigPath);
 const apps = kc.makeApiClient(AppsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 
-const template = (app: string, image: string) => ({
-  metadata: { labels: { app } },
-  spec: { containers: [{ name: app, image }] },
-});
 for (let i = 0; i < services.length; i += 50) {
   await Promise.all(
     services.slice(i, i + 50).map(async ({ ns, app }) => {
       await apps.createNamespacedDeployment({
         namespace: ns,
-        body: {
-          metadata: { name: app },
-          spec: { replicas: 2, selector: { matchLabels: { app } }, template: template(app, `${app}:1`) },
-        },
+        body: { metadata: { name: app }, spec: deploymentSpec(app) },
       });
       await custom.createNamespacedCustomObject({
         ...VS,
@@ -79,18 +84,7 @@ for (let i = 0; i < services.length; i += 50) {
           apiVersion: 'networking.istio.io/v1',
           kind: 'VirtualService',
           metadata: { name: app },
-          spec: {
-            hosts: [app],
-            http: [
-              {
-                name: 'primary',
-                route: [
-                  { destination: { host: app, subset: 'stable' }, weight: 100 },
-                  { destination: { host: app, subset: 'canary' }, weight: 0 },
-                ],
-              },
-            ],
-          },
+          spec: virtualServiceSpec(app),
         },
       });
       await custom.createNamespacedCustomObject({
@@ -100,13 +94,7 @@ for (let i = 0; i < services.length; i += 50) {
           apiVersion: 'networking.istio.io/v1',
           kind: 'DestinationRule',
           metadata: { name: app },
-          spec: {
-            host: app,
-            subsets: [
-              { name: 'stable', labels: { 'stepwise.dev/track': 'stable' } },
-              { name: 'canary', labels: { 'stepwise.dev/track': 'canary' } },
-            ],
-          },
+          spec: destinationRuleSpec(app),
         },
       });
       await custom.createNamespacedCustomObject({
@@ -116,13 +104,7 @@ for (let i = 0; i < services.length; i += 50) {
           apiVersion: 'stepwise.dev/v1alpha1',
           kind: 'Rollout',
           metadata: { name: app },
-          spec: {
-            targetRef: { name: app },
-            trafficRouting: { istio: { virtualService: { name: app }, destinationRule: { name: app } } },
-            steps: [{ weight: 5 }, { weight: 50 }, { weight: 100 }],
-            analysis: { prometheus: { address: prometheusUrl }, interval: '10s' },
-            progressDeadline: '30m',
-          },
+          spec: rolloutSpec(app, prometheusUrl),
         },
       });
     }),
@@ -140,6 +122,7 @@ const metricsUrl = `http://127.0.0.1:${port}`;
 const child = spawn(
   process.execPath,
   [
+    ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
     MAIN,
     'controller',
     '--kubeconfig',
@@ -163,6 +146,21 @@ const cleanup = async () => {
   prometheus.close();
   rmSync(dir, { recursive: true, force: true });
 };
+
+/** SIGUSR2 makes the controller write a snapshot (--heapsnapshot-signal); waits until the file is complete. */
+async function heapSnapshot(folder: string): Promise<void> {
+  const before = new Set(readdirSync(folder));
+  child.kill('SIGUSR2');
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(1000)) {
+    const written = readdirSync(folder).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (written && statSync(join(folder, written)).size > 0) {
+      const size = statSync(join(folder, written)).size;
+      await sleep(2000);
+      if (statSync(join(folder, written)).size === size) return console.log(`heap snapshot: ${written}`);
+    }
+  }
+  throw new Error('the controller wrote no heap snapshot within 120 s');
+}
 
 try {
   for (let i = 0; ; i++) {
@@ -202,7 +200,7 @@ try {
   await Promise.all(
     released.map(({ ns, app }) =>
       apps.patchNamespacedDeployment(
-        { namespace: ns, name: app, body: { spec: { template: template(app, `${app}:2`) } } },
+        { namespace: ns, name: app, body: { spec: { template: podTemplate(app, `${app}:2`) } } },
         merge,
       ),
     ),
@@ -272,6 +270,9 @@ try {
   }
   const seconds = (Date.now() - t0) / 1000;
   const p1 = proc();
+  // The live heap as V8 last measured it: what the Rollouts cost, while RSS adds the collector's headroom.
+  const heapUsedMiB = (await counter('stepwise_process_nodejs_heap_size_used_bytes')) / 2 ** 20;
+  if (SNAPSHOT_DIR) await heapSnapshot(SNAPSHOT_DIR);
   const apiRequestsPerSec = ((await counter('stepwise_kubernetes_requests_total')) - api0) / seconds;
   const prometheusQueriesPerSec = ((await counter('stepwise_prometheus_queries_total')) - prom0) / seconds;
   const cpuCores = (p1.cpuTicks - p0.cpuTicks) / 100 / seconds;
@@ -284,6 +285,7 @@ try {
     rollouts: N,
     progressing: P,
     rssMiB: r(rssMax),
+    heapUsedMiB: r(heapUsedMiB),
     cpuCores: r(cpuCores, 3),
     apiRequestsPerSec: r(apiRequestsPerSec, 2),
     prometheusQueriesPerSec: r(prometheusQueriesPerSec, 2),
@@ -291,11 +293,11 @@ try {
     secondsToAllHealthy: r(secondsToAllHealthy),
   };
   console.log(
-    '| Rollouts | progressing | RSS max (MiB) | CPU (cores) | API requests/s | Prometheus queries/s | abort → weight p99 (ms) | s to all Healthy (adoption) |',
+    '| Rollouts | progressing | RSS max (MiB) | heap used (MiB) | CPU (cores) | API requests/s | Prometheus queries/s | abort → weight p99 (ms) | s to all Healthy (adoption) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${N} | ${P} | ${result.rssMiB} | ${result.cpuCores} | ${result.apiRequestsPerSec} | ${result.prometheusQueriesPerSec} | ${abortP99Ms ?? '—'} | ${result.secondsToAllHealthy} |`,
+    `| ${N} | ${P} | ${result.rssMiB} | ${result.heapUsedMiB} | ${result.cpuCores} | ${result.apiRequestsPerSec} | ${result.prometheusQueriesPerSec} | ${abortP99Ms ?? '—'} | ${result.secondsToAllHealthy} |`,
   );
   console.log(JSON.stringify(result));
 } finally {
