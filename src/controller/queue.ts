@@ -1,3 +1,5 @@
+import { WakeUps } from './wake-ups.js';
+
 /**
  * A per-key work queue (the controller-runtime contract): a key is processed by one worker at a time,
  * adding a key that is already queued is a no-op, adding one that is being processed runs it once more
@@ -35,7 +37,7 @@ export class WorkQueue {
   private readonly dirty = new Map<string, Priority>();
   /** Keys whose pass is under way, with the controller that cancels it. */
   private readonly active = new Map<string, AbortController>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly wakeUps = new WakeUps((key) => this.add(key, PRIORITY.routine));
   private readonly failures = new Map<string, number>();
   private running = 0;
   private stopped = false;
@@ -68,15 +70,9 @@ export class WorkQueue {
     if (this.stopped) return;
     if (ms <= 0) return this.add(key);
     const at = Date.now() + ms;
-    const existing = this.timers.get(key);
-    if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key, PRIORITY.routine);
-    }, ms);
-    timer.unref?.();
-    this.timers.set(key, { at, timer });
+    const existing = this.wakeUps.at(key);
+    if (existing !== undefined && existing <= at) return;
+    this.wakeUps.set(key, at);
   }
 
   forget(key: string): void {
@@ -87,19 +83,14 @@ export class WorkQueue {
   /** Stop taking work; resolves when the passes under way have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.wakeUps.clear();
     for (const lane of this.lanes) lane.clear();
     this.queued.clear();
     if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private clearTimer(key: string): void {
-    const existing = this.timers.get(key);
-    if (existing) {
-      clearTimeout(existing.timer);
-      this.timers.delete(key);
-    }
+    this.wakeUps.cancel(key);
   }
 
   private pump(): void {

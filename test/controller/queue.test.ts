@@ -146,4 +146,25 @@ describe('the per-key work queue', () => {
     expect(seen[0]!.reason).toBeInstanceOf(CommandArrived);
     await queue.stop();
   });
+
+  it('holds every re-check behind one timer, and wakes each key at its own time', async () => {
+    vi.useFakeTimers();
+    const woken: string[] = [];
+    const queue = new WorkQueue(async (key) => {
+      woken.push(key);
+    });
+    for (let i = 0; i < 1_000; i++) queue.addAfter(`r-${i}`, 60_000 - i * 10);
+    queue.addAfter('r-0', 5); // brought forward
+    queue.addAfter('r-1', 10);
+    queue.forget('r-1'); // deleted Rollout: never woken
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(woken).toEqual(['r-0']);
+    await vi.advanceTimersByTimeAsync(60_000 - 999 * 10 - 5);
+    expect(woken).toEqual(['r-0', 'r-999']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(woken).toHaveLength(999);
+    expect(woken).not.toContain('r-1');
+    await queue.stop();
+  });
 });
