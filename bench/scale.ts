@@ -1,4 +1,4 @@
-// npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR]
+// npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR] [--until-ready]
 // N services with their Rollouts on the sandbox API server (10 namespaces), the built controller run as the image
 // runs it (node dist/cli/main.js controller), P of them released. Samples the controller's RSS and CPU from /proc
 // and its own request counters from /metrics over a steady window, then aborts each progressing Rollout at a time
@@ -7,6 +7,8 @@
 // and then holds on inconclusive checks, so secondsToAllHealthy is the time for all N Rollouts to be adopted
 // (Healthy) after the controller started, and the queries per second are what the checks send.
 // --heap-snapshot DIR writes a V8 heap snapshot of the controller into DIR at the end of the window.
+// secondsToReady is the time from the controller's start to /readyz (every watch listed: what a new leader
+// needs before its first pass). --until-ready stops after it, sampling RSS for S seconds of adoption instead.
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -40,6 +42,7 @@ const N = arg('rollouts', 100);
 const P = arg('progressing', Math.round(N / 10));
 const SAMPLE_S = arg('sample-seconds', 60);
 if (P > N) throw new Error(`--progressing (${P}) must not exceed --rollouts (${N})`);
+const UNTIL_READY = process.argv.includes('--until-ready');
 const snapshotAt = process.argv.indexOf('--heap-snapshot');
 const SNAPSHOT_DIR = snapshotAt >= 0 ? process.argv[snapshotAt + 1] : undefined;
 if (snapshotAt >= 0 && (!SNAPSHOT_DIR || !existsSync(SNAPSHOT_DIR)))
@@ -147,6 +150,20 @@ const cleanup = async () => {
   rmSync(dir, { recursive: true, force: true });
 };
 
+const counter = async (name: string) => {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+};
+const proc = () => {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssMiB: rss };
+};
+const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
 /** SIGUSR2 makes the controller write a snapshot (--heapsnapshot-signal); waits until the file is complete. */
 async function heapSnapshot(folder: string): Promise<void> {
   const before = new Set(readdirSync(folder));
@@ -174,6 +191,29 @@ try {
     if (i > 600 || child.exitCode !== null)
       throw new Error(`the controller did not serve /healthz:\n${output.slice(-2000)}`);
     await sleep(100);
+  }
+  for (const deadline = Date.now() + 10 * 60_000; ; await sleep(100)) {
+    const ready = await fetch(`${metricsUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`the controller was not ready within 10 min:\n${output.slice(-2000)}`);
+  }
+  const secondsToReady = (Date.now() - started) / 1000;
+  console.log(`ready after ${secondsToReady} s`);
+  if (UNTIL_READY) {
+    let rssMiB = 0;
+    for (const end = Date.now() + SAMPLE_S * 1000; Date.now() < end; await sleep(500)) {
+      rssMiB = Math.max(rssMiB, proc().rssMiB);
+    }
+    const heapUsedMiB = (await counter('stepwise_process_nodejs_heap_size_used_bytes')) / 2 ** 20;
+    console.log(
+      JSON.stringify({ rollouts: N, secondsToReady, rssMiB: r(rssMiB), heapUsedMiB: r(heapUsedMiB) }),
+    );
+    await cleanup();
+    process.exit(0);
   }
   const phaseOf = (ns: string, app: string) =>
     (
@@ -215,18 +255,6 @@ try {
   }
   await sleep(5_000);
 
-  const counter = async (name: string) => {
-    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-  };
-  const proc = () => {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
-    return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssMiB: rss };
-  };
   const t0 = Date.now();
   const [api0, prom0, p0] = [
     await counter('stepwise_kubernetes_requests_total'),
@@ -280,7 +308,6 @@ try {
   const abortP99Ms = abortMs.length
     ? abortMs[Math.min(abortMs.length - 1, Math.ceil(0.99 * abortMs.length) - 1)]!
     : null;
-  const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
   const result = {
     rollouts: N,
     progressing: P,
@@ -291,6 +318,7 @@ try {
     prometheusQueriesPerSec: r(prometheusQueriesPerSec, 2),
     abortP99Ms,
     secondsToAllHealthy: r(secondsToAllHealthy),
+    secondsToReady: r(secondsToReady),
   };
   console.log(
     '| Rollouts | progressing | RSS max (MiB) | heap used (MiB) | CPU (cores) | API requests/s | Prometheus queries/s | abort → weight p99 (ms) | s to all Healthy (adoption) |',
