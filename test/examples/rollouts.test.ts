@@ -9,6 +9,7 @@ import { createIstioRouter } from '../../src/traffic/istio.js';
 import type { TrafficRouter } from '../../src/traffic/router.js';
 import { FakeGatewayApi } from '../traffic/fake-gateway-api.js';
 import { FakeIstioApi } from '../traffic/fake-istio-api.js';
+import { changedPaths } from '../support/changed-paths.js';
 
 const ROOT = fileURLToPath(new URL('../../rollouts', import.meta.url));
 
@@ -28,10 +29,11 @@ const rollouts = yamlFiles(ROOT).flatMap((file) =>
 );
 
 describe('the examples users copy from rollouts/', () => {
-  it('include the product-service (subset split, host split, HTTPRoute), manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
+  it('include the product-service (subset split, host split, HTTPRoute, GRPCRoute), manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
     expect(rollouts.map((r) => r.file).sort()).toEqual([
       'custom-metric/rollout.yaml',
       'manual-gate/rollout.yaml',
+      'product-service-grpcroute/rollout.yaml',
       'product-service-host-split/rollout.yaml',
       'product-service-httproute/rollout.yaml',
       'product-service/rollout.yaml',
@@ -66,17 +68,6 @@ describe('the product-service routing example', () => {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Paths of the leaves that differ between two JSON values. */
-function changedPaths(before: unknown, after: unknown, path = ''): string[] {
-  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) {
-    return Object.is(before, after) ? [] : [path];
-  }
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].flatMap((key) =>
-    changedPaths((before as Json)[key], (after as Json)[key], `${path}/${key}`),
-  );
-}
-
 describe('the routing examples, through the router of their mode', () => {
   const load = (dir: string, kind: string): Json => {
     const found = yamlFiles(join(ROOT, dir))
@@ -91,7 +82,7 @@ describe('the routing examples, through the router of their mode', () => {
     return result.spec;
   };
   const ns = 'production';
-  // Both examples send the canary's traffic to product-service-canary: its callers' 503s are the canary's.
+  // The examples send the canary's traffic to product-service-canary: its callers' 503s are the canary's.
   const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
 
   const cases: [string, () => { router: TrafficRouter; stored: () => Json }, RegExp][] = [
@@ -111,6 +102,16 @@ describe('the routing examples, through the router of their mode', () => {
       () => {
         const api = new FakeGatewayApi(load('product-service-httproute', 'HTTPRoute'));
         const gatewaySpec = specOf('product-service-httproute').trafficRouting.gatewayAPI!;
+        const router = createGatewayRouter({ api, namespace: ns, gatewaySpec, target: 'product-service' });
+        return { router, stored: () => api.route };
+      },
+      /^\/spec\/rules\/1\/backendRefs\/[01]\/weight$/,
+    ],
+    [
+      'product-service-grpcroute',
+      () => {
+        const api = new FakeGatewayApi(load('product-service-grpcroute', 'GRPCRoute'));
+        const gatewaySpec = specOf('product-service-grpcroute').trafficRouting.gatewayAPI!;
         const router = createGatewayRouter({ api, namespace: ns, gatewaySpec, target: 'product-service' });
         return { router, stored: () => api.route };
       },

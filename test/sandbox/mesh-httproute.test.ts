@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { meshConfigFromManifests, type MeshConfig } from '../../sandbox/mesh/config.js';
+import { orderedGrpcMatches, type GatewayGrpcRoute } from '../../sandbox/mesh/grpcroute.js';
 import { orderedMatches, type GatewayHttpRoute } from '../../sandbox/mesh/httproute.js';
 import type { SimulatedRequest } from '../../sandbox/mesh/matching.js';
 import { MeshTraffic, type RequestStat } from '../../sandbox/mesh/traffic.js';
@@ -13,11 +14,15 @@ const sum = (stats: RequestStat[], where: (stat: RequestStat) => boolean) =>
 
 /** An example of rollouts/, with the two track Deployments and the two Services Stepwise creates for them. */
 function exampleMesh(dir: string): MeshConfig {
-  const manifests = ['deployment.yaml', dir.endsWith('httproute') ? 'httproute.yaml' : 'istio.yaml'].flatMap(
-    (file) =>
-      parseAllDocuments(readFileSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url), 'utf8')).map(
-        (d) => d.toJS() as unknown,
-      ),
+  const routing = dir.endsWith('httproute')
+    ? 'httproute.yaml'
+    : dir.endsWith('grpcroute')
+      ? 'grpcroute.yaml'
+      : 'istio.yaml';
+  const manifests = ['deployment.yaml', routing].flatMap((file) =>
+    parseAllDocuments(readFileSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url), 'utf8')).map(
+      (d) => d.toJS() as unknown,
+    ),
   );
   const config = meshConfigFromManifests(manifests, NAMESPACE);
   config.deployments = [
@@ -33,10 +38,23 @@ function exampleMesh(dir: string): MeshConfig {
   return config;
 }
 
-function run(config: MeshConfig, requests = 20_000) {
-  const traffic = new MeshTraffic({ seed: 7 });
+function run(config: MeshConfig, requests = 20_000, uri = '/') {
+  const traffic = new MeshTraffic({ seed: 7, uri });
   traffic.send(config, requests);
   return traffic.stats();
+}
+
+/** x-canary requests all reach the canary by rule 0 (qa); the others split 80/20 by rule 1 (primary). */
+function expectQaThenPrimary(stats: RequestStat[]): void {
+  const tagged = stats.filter((s) => s.withHeaders);
+  expect(sum(tagged, () => true)).toBeGreaterThan(1_500);
+  expect(tagged.every((s) => s.routeIndex === 0 && s.workload === 'product-service-canary')).toBe(true);
+  const plain = stats.filter((s) => !s.withHeaders);
+  expect(plain.every((s) => s.routeIndex === 1)).toBe(true);
+  const share = sum(plain, (s) => s.workload === 'product-service-canary') / sum(plain, () => true);
+  // ~18,000 requests: the share's standard deviation is ~0.3 points.
+  expect(share).toBeGreaterThan(0.18);
+  expect(share).toBeLessThan(0.22);
 }
 
 const request = (uri: string, headers: Record<string, string> = {}): SimulatedRequest => ({
@@ -53,16 +71,7 @@ describe('the sandbox mesh routes by HTTPRoute as the Gateway API spec says', ()
     const refs = config.httpRoutes![0]!.spec!.rules![1]!.backendRefs!;
     refs[0]!.weight = 80;
     refs[1]!.weight = 20;
-    const stats = run(config);
-    const tagged = stats.filter((s) => s.withHeaders);
-    expect(sum(tagged, () => true)).toBeGreaterThan(1_500);
-    expect(tagged.every((s) => s.routeIndex === 0 && s.workload === 'product-service-canary')).toBe(true);
-    const plain = stats.filter((s) => !s.withHeaders);
-    expect(plain.every((s) => s.routeIndex === 1)).toBe(true);
-    const share = sum(plain, (s) => s.workload === 'product-service-canary') / sum(plain, () => true);
-    // ~18,000 requests: the share's standard deviation is ~0.3 points.
-    expect(share).toBeGreaterThan(0.18);
-    expect(share).toBeLessThan(0.22);
+    expectQaThenPrimary(run(config));
   });
 
   it('sends nothing to a backendRef of weight 0, and splits unset weights evenly (each counts 1)', () => {
@@ -110,5 +119,49 @@ describe('the sandbox mesh routes by HTTPRoute as the Gateway API spec says', ()
     expect(share).toBeGreaterThan(0.47);
     expect(share).toBeLessThan(0.53);
     expect(stats.every((s) => s.responseCode !== 503)).toBe(true);
+  });
+});
+
+describe('the sandbox mesh routes by GRPCRoute as the Gateway API spec says', () => {
+  const call = (service: string, method: string, headers: Record<string, string> = {}) =>
+    request(`/${service}/${method}`, headers);
+
+  it('sends x-canary calls to the canary by the qa rule, the export to stable, and the others 80/20 by primary', () => {
+    const config = exampleMesh('product-service-grpcroute');
+    const refs = config.grpcRoutes![0]!.spec!.rules![1]!.backendRefs!;
+    refs[0]!.weight = 80;
+    refs[1]!.weight = 20;
+    expectQaThenPrimary(run(config, 20_000, '/product.v1.Catalog/Get'));
+    // The export matches its service and method, which take precedence over a header match: stable, tagged or not.
+    const exports = run(config, 2_000, '/product.v1.Catalog/Export');
+    expect(exports.every((s) => s.routeIndex === 2 && s.workload === 'product-service-stable')).toBe(true);
+  });
+
+  it('grants precedence to the longer service, then the longer method, then more headers, before list order', () => {
+    const route: GatewayGrpcRoute = {
+      spec: {
+        rules: [
+          { name: 'any' },
+          { name: 'method', matches: [{ method: { method: 'Get' } }] },
+          { name: 'service', matches: [{ method: { service: 'shop.Catalog' } }] },
+          { name: 'both', matches: [{ method: { service: 'shop.Catalog', method: 'Get' } }] },
+          { name: 'qa', matches: [{ headers: [{ name: 'x-qa', value: '1' }] }] },
+          {
+            name: 'regex',
+            matches: [{ method: { type: 'RegularExpression', service: 'shop\\..*', method: 'List.*' } }],
+          },
+        ],
+      },
+    };
+    const ordered = orderedGrpcMatches(route);
+    const first = (r: SimulatedRequest) => route.spec!.rules![ordered.find((m) => m.matches(r))!.rule]!.name;
+    expect(first(call('shop.Catalog', 'Get'))).toBe('both');
+    expect(first(call('shop.Catalog', 'Put'))).toBe('service');
+    expect(first(call('shop.Orders', 'Get'))).toBe('method');
+    expect(first(call('shop.Orders', 'ListAll'))).toBe('regex');
+    expect(first(call('other.Svc', 'Get', { 'x-qa': '1' }))).toBe('method');
+    expect(first(call('other.Svc', 'Put', { 'x-qa': '1' }))).toBe('qa');
+    // Exact is case-sensitive; a rule without matches takes every call.
+    expect(first(call('shop.catalog', 'get'))).toBe('any');
   });
 });
