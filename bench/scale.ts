@@ -1,4 +1,5 @@
 // npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR] [--until-ready]
+//   [--cluster]
 // N services with their Rollouts on the sandbox API server (10 namespaces), the built controller run as the image
 // runs it (node dist/cli/main.js controller), P of them released. Samples the controller's RSS and CPU from /proc
 // and its own request counters from /metrics over a steady window, then aborts each progressing Rollout at a time
@@ -9,20 +10,15 @@
 // --heap-snapshot DIR writes a V8 heap snapshot of the controller into DIR at the end of the window.
 // secondsToReady is the time from the controller's start to /readyz (every watch listed: what a new leader
 // needs before its first pass). --until-ready stops after it, sampling RSS for S seconds of adoption instead.
+// --cluster runs on the real control plane of the cluster tier instead of the sandbox (bench/scale-backend.ts).
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AppsV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import { startApiServer } from '../sandbox/apiserver/index.js';
+import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { clusterBackend, sandboxBackend } from './scale-backend.js';
 import {
   deploymentSpec,
   destinationRuleSpec,
@@ -43,6 +39,7 @@ const P = arg('progressing', Math.round(N / 10));
 const SAMPLE_S = arg('sample-seconds', 60);
 if (P > N) throw new Error(`--progressing (${P}) must not exceed --rollouts (${N})`);
 const UNTIL_READY = process.argv.includes('--until-ready');
+const CLUSTER = process.argv.includes('--cluster');
 const snapshotAt = process.argv.indexOf('--heap-snapshot');
 const SNAPSHOT_DIR = snapshotAt >= 0 ? process.argv[snapshotAt + 1] : undefined;
 if (snapshotAt >= 0 && (!SNAPSHOT_DIR || !existsSync(SNAPSHOT_DIR)))
@@ -58,7 +55,6 @@ const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const services = Array.from({ length: N }, (_, i) => ({ ns: `team-${i % NAMESPACES}`, app: `svc-${i}` }));
 
-const api = await startApiServer({ podReadyDelayMs: 200 });
 const prometheus = createHttpServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
@@ -66,10 +62,10 @@ const prometheus = createHttpServer((_req, res) => {
 await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
 const prometheusUrl = `http://127.0.0.1:${(prometheus.address() as { port: number }).port}`;
 const dir = mkdtempSync(join(tmpdir(), 'stepwise-scale-'));
-const kubeconfigPath = join(dir, 'kubeconfig');
-await api.writeKubeconfig(kubeconfigPath);
-const kc = new KubeConfig();
-kc.loadFromFile(kubeconfigPath);
+const namespaces = [...new Set(services.map((s) => s.ns))];
+const backend = CLUSTER ? await clusterBackend(namespaces) : await sandboxBackend(dir);
+const kubeconfigPath = backend.controllerKubeconfig;
+const kc = backend.kubeConfig;
 const apps = kc.makeApiClient(AppsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 
@@ -144,7 +140,7 @@ const started = Date.now();
 const cleanup = async () => {
   child.kill('SIGTERM');
   await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-  await api.close();
+  await backend.close();
   prometheus.closeAllConnections();
   prometheus.close();
   rmSync(dir, { recursive: true, force: true });
@@ -215,23 +211,11 @@ try {
     await cleanup();
     process.exit(0);
   }
-  const phaseOf = (ns: string, app: string) =>
-    (
-      api.store.get({ apiVersion: 'stepwise.dev/v1alpha1', kind: 'Rollout' }, ns, app) as
-        { status?: { phase?: string } } | undefined
-    )?.status?.phase;
-  const weightOf = (ns: string, app: string) =>
-    (
-      api.store.get({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService' }, ns, app) as unknown as {
-        spec: { http: { route: { weight: number }[] }[] };
-      }
-    ).spec.http[0]!.route[1]!.weight;
-
   // Adoption of all N.
   for (;;) {
-    if (services.every((s) => phaseOf(s.ns, s.app) === 'Healthy')) break;
+    if ((await backend.phases(services)).every((phase) => phase === 'Healthy')) break;
     if (Date.now() - started > 30 * 60_000) throw new Error('not all Rollouts became Healthy within 30 min');
-    await sleep(250);
+    await sleep(Math.max(250, backend.pollMs * 50));
   }
   const secondsToAllHealthy = (Date.now() - started) / 1000;
 
@@ -247,7 +231,7 @@ try {
   );
   for (
     const deadline = Date.now() + 10 * 60_000;
-    !released.every((s) => weightOf(s.ns, s.app) === 5);
+    !(await Promise.all(released.map((s) => backend.weightOf(s.ns, s.app)))).every((w) => w === 5);
     await sleep(250)
   ) {
     if (Date.now() > deadline)
@@ -285,10 +269,10 @@ try {
       },
       merge,
     );
-    while (weightOf(ns, app) !== 0) {
+    while ((await backend.weightOf(ns, app)) !== 0) {
       if (Date.now() - sent > 60_000)
         throw new Error(`${ns}/${app}: abort did not reach weight 0 within 60 s`);
-      await sleep(2);
+      await sleep(backend.pollMs);
     }
     abortMs.push(Date.now() - sent);
   }
