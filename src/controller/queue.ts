@@ -12,14 +12,14 @@ import { WakeUps } from './wake-ups.js';
 export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
 export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
 
-/** `signal` aborts when an abort for the key arrives during the pass; its reason is a CommandArrived. */
+/** `signal` aborts when an abort for the key arrives during the pass; its reason is an AbortArrived. */
 export type Worker = (key: string, signal: AbortSignal) => Promise<{ requeueAfterMs?: number } | void>;
 
 /** Why a pass's signal aborted: an abort for its Rollout is waiting. */
-export class CommandArrived extends Error {
+export class AbortArrived extends Error {
   constructor(readonly key: string) {
     super(`an abort of ${key} arrived during the pass`);
-    this.name = 'CommandArrived';
+    this.name = 'AbortArrived';
   }
 }
 
@@ -54,7 +54,7 @@ export class WorkQueue {
     const pass = this.active.get(key);
     if (pass) {
       this.dirty.set(key, Math.min(priority, this.dirty.get(key) ?? priority) as Priority);
-      if (priority === PRIORITY.abort && !pass.signal.aborted) pass.abort(new CommandArrived(key));
+      if (priority === PRIORITY.abort && !pass.signal.aborted) pass.abort(new AbortArrived(key));
       return;
     }
     const queuedAt = this.queued.get(key);

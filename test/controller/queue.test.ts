@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CommandArrived, PRIORITY, WorkQueue } from '../../src/controller/queue.js';
+import { AbortArrived, PRIORITY, WorkQueue } from '../../src/controller/queue.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -143,7 +143,7 @@ describe('the per-key work queue', () => {
     expect(seen).toEqual([{ key: 'a' }]);
     queue.add('a', PRIORITY.abort);
     await vi.waitFor(() => expect(seen).toHaveLength(2));
-    expect(seen[0]!.reason).toBeInstanceOf(CommandArrived);
+    expect(seen[0]!.reason).toBeInstanceOf(AbortArrived);
     await queue.stop();
   });
 

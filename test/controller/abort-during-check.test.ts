@@ -1,9 +1,9 @@
 // The real controller on the sandbox API server, with an analyzer whose check hangs until its signal aborts
-// (a Prometheus that does not answer): a command for the Rollout cancels the check under way, and its own
+// (a Prometheus that does not answer): an abort of the Rollout cancels the check under way, and its own
 // pass runs at once instead of waiting for the check's budget.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CanaryAnalyzer, CheckResult } from '../../src/analysis/types.js';
-import { CommandArrived } from '../../src/controller/queue.js';
+import { AbortArrived } from '../../src/controller/queue.js';
 import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../../src/rollout/commands.js';
 import { cartTemplate } from './cart.js';
 import {
@@ -46,7 +46,7 @@ function hangingAnalyzer(): CanaryAnalyzer & { started: number; reasons: unknown
   return analyzer;
 }
 
-describe('a command while a check of the same Rollout waits for Prometheus', () => {
+describe('an abort while a check of the same Rollout waits for Prometheus', () => {
   let sandbox: ControllerOnSandbox;
   const analyzer = hangingAnalyzer();
 
@@ -97,6 +97,6 @@ describe('a command while a check of the same Rollout waits for Prometheus', () 
     expect(s.analysis?.requests).not.toBe(cancelledAnswer.requests);
     const vs = await sandbox.read(VS, 'cart');
     expect(vs.spec.http[0].route.map((r: { weight: number }) => r.weight)).toEqual([100, 0]);
-    expect(analyzer.reasons[0]).toBeInstanceOf(CommandArrived);
+    expect(analyzer.reasons[0]).toBeInstanceOf(AbortArrived);
   });
 });
