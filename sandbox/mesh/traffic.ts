@@ -31,7 +31,26 @@ export interface TrafficOptions {
   uri?: string;
   /** Namespace for objects whose metadata has none. Default `default`. */
   defaultNamespace?: string;
+  /** How the client sidecar retries a failed request. Default: Istio's (DEFAULT_RETRIES). */
+  retries?: RetryPolicy;
 }
+
+/**
+ * Istio's retries of a request that failed at a pod: up to `attempts` retries (VirtualService `retries.attempts`),
+ * each on another pod of the destination when it has one, for the response codes in `retryOn`.
+ */
+export interface RetryPolicy {
+  attempts: number;
+  retryOn: readonly number[];
+}
+
+/**
+ * Istio's default: 2 retries (NumRetries) on another host each (the previous_hosts predicate), on connection failures
+ * and, up to Istio 1.23, on 503 (DefaultPolicy in istio/istio pilot/pkg/networking/core/route/retry/retry.go; 1.24
+ * dropped 503 from the default, EXCLUDE_503_FROM_DEFAULT_RETRY). Connection failures are not simulated, and the
+ * sandbox's failing pods answer 500, which neither version retries unless `retryOn` names it.
+ */
+export const DEFAULT_RETRIES: RetryPolicy = { attempts: 2, retryOn: [503] };
 
 /** A set of weights a route was used with, from the moment the mesh first routed by it. */
 export interface WeightRecord {
@@ -87,6 +106,7 @@ export class MeshTraffic {
   private readonly behaviour: BehaviourOf;
   private readonly uri: string;
   private readonly defaultNamespace: string;
+  private readonly retries: RetryPolicy;
   private compiledFrom: MeshConfig | undefined;
   private table: CompiledVirtualService[] = [];
   private readonly lastWeights = new Map<string, string>();
@@ -106,6 +126,12 @@ export class MeshTraffic {
     this.random = seededRandom(options.seed ?? 1);
     this.uri = options.uri ?? '/';
     this.defaultNamespace = options.defaultNamespace ?? 'default';
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+    if (!(Number.isInteger(this.retries.attempts) && this.retries.attempts >= 0)) {
+      throw new Error(
+        `retries.attempts must be a whole number >= 0 (got ${this.retries.attempts}); e.g. 2, Istio's default`,
+      );
+    }
   }
 
   /** Sends the traffic of `elapsedMs`: a Poisson number of requests (mean rps × elapsed) per VirtualService. */
@@ -170,9 +196,32 @@ export class MeshTraffic {
     const tagged: SimulatedRequest = { ...base, headers: lowerCaseKeys(this.headerRequests.headers) };
     for (let i = 0; i < requests; i++) {
       const withHeaders = this.headerRequests.share > 0 && this.random.next() < this.headerRequests.share;
-      const outcome = this.route(virtualService, withHeaders ? tagged : plain);
-      this.report(virtualService, outcome, withHeaders);
+      this.request(virtualService, withHeaders ? tagged : plain, withHeaders);
     }
+  }
+
+  /**
+   * One request and Istio's retries of it: the server sidecar of every pod tried reports its attempt
+   * (reporter="destination"), the client sidecar the request once, with the last attempt's code and the time of all.
+   */
+  private request(
+    virtualService: CompiledVirtualService,
+    request: SimulatedRequest,
+    withHeaders: boolean,
+  ): void {
+    let outcome = this.route(virtualService, request);
+    let elapsedMs = 0;
+    for (let retry = 0; ; retry++) {
+      if (outcome.endpoint) this.reportAttempt(virtualService, outcome);
+      elapsedMs += outcome.durationMs;
+      const retried =
+        outcome.endpoint !== undefined &&
+        retry < this.retries.attempts &&
+        this.retries.retryOn.includes(outcome.responseCode);
+      if (!retried) break;
+      outcome = this.attempt(outcome, outcome.endpoint);
+    }
+    this.report(virtualService, { ...outcome, durationMs: elapsedMs }, withHeaders);
   }
 
   private route(virtualService: CompiledVirtualService, request: SimulatedRequest): Outcome {
@@ -200,37 +249,53 @@ export class MeshTraffic {
     }
     if (destination.subsetMissing) return local(route, destination, 503, 'NC');
     if (destination.totalReplicas <= 0) return local(route, destination, 503, 'UH');
-    const endpoint = pickByWeight(
-      destination.endpoints,
-      destination.totalReplicas,
-      (e) => e.readyReplicas,
-      this.random,
-    );
     const delayed = fault?.delay !== undefined && this.random.next() < fault.delay.share;
-    return {
+    return this.attempt({
       route,
       destination,
+      endpoint: undefined,
+      responseCode: 0,
+      sourceFlags: delayed ? 'DI' : '-',
+      durationMs: 0,
+      sourceExtraMs: delayed ? (fault?.delay?.ms ?? 0) : 0,
+    });
+  }
+
+  /**
+   * One attempt of a routed request at a ready pod of its destination, picked uniformly; a retry leaves out the pod
+   * that `previous` failed on when there is another one (Envoy's previous_hosts predicate).
+   */
+  private attempt(routed: Outcome, previous?: Endpoint): Outcome {
+    const destination = routed.destination!;
+    const weightOf = (e: Endpoint) => e.readyReplicas - (e === previous ? 1 : 0);
+    const others = destination.totalReplicas - (previous ? 1 : 0);
+    const endpoint =
+      others > 0
+        ? pickByWeight(destination.endpoints, others, weightOf, this.random)
+        : (previous ?? destination.endpoints[0]!);
+    return {
+      ...routed,
       endpoint,
       responseCode: this.random.next() < endpoint.errorRate ? 500 : 200,
-      sourceFlags: delayed ? 'DI' : '-',
       durationMs: endpoint.latency(),
-      sourceExtraMs: delayed ? (fault?.delay?.ms ?? 0) : 0,
     };
   }
 
+  /** The server sidecar's report of one attempt at a pod. */
+  private reportAttempt(virtualService: CompiledVirtualService, outcome: Outcome): void {
+    const { service, code, series } = seriesOf(virtualService, outcome);
+    const endpoint = outcome.endpoint!;
+    this.metrics.record(
+      `destination|${series}|-`,
+      () => istioLabels('destination', virtualService.namespace, service, endpoint, code, '-'),
+      outcome.durationMs,
+    );
+  }
+
+  /** The client sidecar's report of the request, after its retries, and the request's tally. */
   private report(virtualService: CompiledVirtualService, outcome: Outcome, withHeaders: boolean): void {
-    const service = outcome.destination?.service ?? virtualService.service;
-    const code = String(outcome.responseCode);
+    const { service, code, series } = seriesOf(virtualService, outcome);
     const { endpoint } = outcome;
-    // Everything the labels depend on: the source namespace, the service, the serving Deployment, code and flags.
-    const series = `${virtualService.namespace}|${service.fqdn}|${endpoint?.namespace}/${endpoint?.workload}|${code}`;
-    if (endpoint) {
-      this.metrics.record(
-        `destination|${series}|-`,
-        () => istioLabels('destination', virtualService.namespace, service, endpoint, code, '-'),
-        outcome.durationMs,
-      );
-    }
     this.metrics.record(
       `source|${series}|${outcome.sourceFlags}`,
       () => istioLabels('source', virtualService.namespace, service, endpoint, code, outcome.sourceFlags),
@@ -251,6 +316,15 @@ export class MeshTraffic {
     if (existing) existing.requests++;
     else this.counts.set(key, { ...stat, requests: 1 });
   }
+}
+
+/** Everything the labels depend on: the source namespace, the service, the serving Deployment and the code. */
+function seriesOf(virtualService: CompiledVirtualService, outcome: Outcome) {
+  const service = outcome.destination?.service ?? virtualService.service;
+  const code = String(outcome.responseCode);
+  const { endpoint } = outcome;
+  const series = `${virtualService.namespace}|${service.fqdn}|${endpoint?.namespace}/${endpoint?.workload}|${code}`;
+  return { service, code, series };
 }
 
 function istioLabels(

@@ -168,6 +168,10 @@ async function runCheck(
     canaryWorkload: workloadName(spec.targetRef.name, 'canary'),
     stableWorkload: workloadName(spec.targetRef.name, 'stable'),
     ...(world.serviceHost ? { serviceHost: world.serviceHost } : {}),
+    readyPods: {
+      canary: world.observed.canary?.readyReplicas ?? 0,
+      stable: world.observed.stable?.readyReplicas ?? 0,
+    },
     analysis: spec.analysis,
     prometheus: target,
     at: now,
