@@ -63,7 +63,8 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
       }, budgetMs);
       timer.unref?.();
       try {
-        return await runCheck(request, budget.signal);
+        const signal = request.signal ? AbortSignal.any([budget.signal, request.signal]) : budget.signal;
+        return await runCheck(request, signal);
       } finally {
         clearTimeout(timer);
       }

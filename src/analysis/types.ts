@@ -32,6 +32,8 @@ export interface CheckRequest {
   previousCheckAt?: Date;
   /** The comparison's state from status.analysis.comparison (undefined at the first check). */
   comparison?: unknown;
+  /** Aborts the check (an abort of the Rollout arrived); its result is then not used. */
+  signal?: AbortSignal;
 }
 
 /** A threshold or metric the canary breached. */

@@ -12,6 +12,7 @@ import {
 import { isConflict } from '../kube/errors.js';
 import { ObjectCache } from '../kube/object-cache.js';
 import type { KubeObject } from '../kube/watch.js';
+import { projectDeployment, projectIdentity, projectRollout, projectRouting } from './cache-projection.js';
 import type { ClusterAccess } from './cluster-access.js';
 
 // Gateway API routes are fed too (their events wake Rollouts), but read live: their JSON-patch writes do not
@@ -21,12 +22,12 @@ export type CachedKind =
 
 export class CachedCluster implements ClusterAccess {
   readonly caches: Record<CachedKind, ObjectCache> = {
-    Rollout: new ObjectCache(),
-    Deployment: new ObjectCache(),
-    VirtualService: new ObjectCache(),
-    DestinationRule: new ObjectCache(),
-    HTTPRoute: new ObjectCache(),
-    GRPCRoute: new ObjectCache(),
+    Rollout: new ObjectCache(projectRollout),
+    Deployment: new ObjectCache(projectDeployment),
+    VirtualService: new ObjectCache(projectRouting),
+    DestinationRule: new ObjectCache(projectRouting),
+    HTTPRoute: new ObjectCache(projectIdentity),
+    GRPCRoute: new ObjectCache(projectIdentity),
   };
 
   constructor(private readonly live: ClusterAccess) {}

@@ -17,8 +17,8 @@ import { ResilientWatch, type KubeObject, type WatchSource } from '../kube/watch
 import type { Decision } from '../rollout/types.js';
 import { CachedCluster } from './cached-cluster.js';
 import { ReferenceIndex, type ReferenceKind } from './index-by-reference.js';
-import { COMMAND_ANNOTATION, COMMAND_ID_ANNOTATION } from '../rollout/commands.js';
-import { PRIORITY, type Priority, WorkQueue } from './queue.js';
+import { priorityOf } from './pending-command.js';
+import { WorkQueue } from './queue.js';
 import { reconcile } from './reconcile.js';
 
 export interface ControllerOptions {
@@ -73,9 +73,9 @@ export class Controller {
       onDecision: options.onDecision,
     };
     this.queue = new WorkQueue(
-      (key) => {
+      (key, signal) => {
         const [namespace, name] = key.split('/') as [string, string];
-        return this.timed(key, () => reconcile(deps, namespace, name));
+        return this.timed(key, () => reconcile(deps, namespace, name, signal));
       },
       {
         concurrency: options.workers ?? 4,
@@ -258,14 +258,4 @@ export class Controller {
     if (!this.cluster.onWatchEvent(kind, type, object)) return;
     for (const key of this.index.rolloutsFor(kind, object)) this.queue.add(key);
   }
-}
-
-/** A command not answered yet goes ahead of everything else, an abort first. */
-function priorityOf(rollout: RolloutObject): Priority {
-  const annotations = rollout.metadata.annotations ?? {};
-  const id = annotations[COMMAND_ID_ANNOTATION];
-  const status = rollout.status ?? {};
-  const answered = [status.lastCommand, ...(status.recentCommands ?? [])].some((c) => c?.id === id);
-  if (!id || answered) return PRIORITY.change;
-  return annotations[COMMAND_ANNOTATION] === 'abort' ? PRIORITY.abort : PRIORITY.command;
 }

@@ -11,7 +11,8 @@ const objectKey = (kind: ReferenceKind, namespace: string, name: string) => `${k
 
 export class ReferenceIndex {
   private readonly byRollout = new Map<string, string[]>();
-  private readonly byObject = new Map<string, Set<string>>();
+  /** Most objects serve one Rollout: its key alone, a Set only for a shared object (a Set costs ~200 bytes). */
+  private readonly byObject = new Map<string, string | Set<string>>();
 
   /** Records what a Rollout refers to (read from its spec, whether or not the spec is valid). */
   set(key: string, spec: unknown): void {
@@ -36,17 +37,21 @@ export class ReferenceIndex {
       .map(([kind, name]) => objectKey(kind as ReferenceKind, namespace, name!));
     this.byRollout.set(key, objects);
     for (const object of objects) {
-      const keys = this.byObject.get(object) ?? new Set<string>();
-      keys.add(key);
-      this.byObject.set(object, keys);
+      const keys = this.byObject.get(object);
+      if (keys === undefined || keys === key) this.byObject.set(object, key);
+      else if (typeof keys === 'string') this.byObject.set(object, new Set([keys, key]));
+      else keys.add(key);
     }
   }
 
   delete(key: string): void {
     for (const object of this.byRollout.get(key) ?? []) {
       const keys = this.byObject.get(object);
-      keys?.delete(key);
-      if (keys?.size === 0) this.byObject.delete(object);
+      if (keys === key) this.byObject.delete(object);
+      else if (typeof keys === 'object') {
+        keys.delete(key);
+        if (keys.size === 1) this.byObject.set(object, keys.values().next().value!);
+      }
     }
     this.byRollout.delete(key);
   }
@@ -56,7 +61,8 @@ export class ReferenceIndex {
     const namespace = object.metadata?.namespace;
     const name = object.metadata?.name;
     if (!namespace || !name) return [];
-    const keys = new Set(this.byObject.get(objectKey(kind, namespace, name)));
+    const referrers = this.byObject.get(objectKey(kind, namespace, name));
+    const keys = new Set(typeof referrers === 'string' ? [referrers] : referrers);
     for (const ref of object.metadata?.ownerReferences ?? []) {
       if (ref.kind === 'Rollout') keys.add(`${namespace}/${ref.name}`);
     }

@@ -1,15 +1,27 @@
+import { WakeUps } from './wake-ups.js';
+
 /**
  * A per-key work queue (the controller-runtime contract): a key is processed by one worker at a time,
  * adding a key that is already queued is a no-op, adding one that is being processed runs it once more
  * afterwards, and timers wake a key later. A failing key is retried with exponential backoff.
  * Keys wait in priority lanes: an abort ahead of other commands, commands ahead of changes seen by the
  * watches, and those ahead of routine re-checks (timers, retries), so that an abort never waits behind a
- * burst of re-checks. Within a lane, first come first served.
+ * burst of re-checks. Within a lane, first come first served. An abort for a key whose pass is under way
+ * aborts that pass's signal, so the pass gives up what it waits for (a check) and the abort runs next.
  */
 export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
 export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
 
-export type Worker = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
+/** `signal` aborts when an abort for the key arrives during the pass; its reason is an AbortArrived. */
+export type Worker = (key: string, signal: AbortSignal) => Promise<{ requeueAfterMs?: number } | void>;
+
+/** Why a pass's signal aborted: an abort for its Rollout is waiting. */
+export class AbortArrived extends Error {
+  constructor(readonly key: string) {
+    super(`an abort of ${key} arrived during the pass`);
+    this.name = 'AbortArrived';
+  }
+}
 
 export interface QueueOptions {
   concurrency?: number;
@@ -23,8 +35,9 @@ export class WorkQueue {
   private readonly lanes: Set<string>[] = Object.values(PRIORITY).map(() => new Set<string>());
   private readonly queued = new Map<string, Priority>();
   private readonly dirty = new Map<string, Priority>();
-  private readonly active = new Set<string>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Keys whose pass is under way, with the controller that cancels it. */
+  private readonly active = new Map<string, AbortController>();
+  private readonly wakeUps = new WakeUps((key) => this.add(key, PRIORITY.routine));
   private readonly failures = new Map<string, number>();
   private running = 0;
   private stopped = false;
@@ -38,8 +51,10 @@ export class WorkQueue {
   add(key: string, priority: Priority = PRIORITY.change): void {
     if (this.stopped) return;
     this.clearTimer(key);
-    if (this.active.has(key)) {
+    const pass = this.active.get(key);
+    if (pass) {
       this.dirty.set(key, Math.min(priority, this.dirty.get(key) ?? priority) as Priority);
+      if (priority === PRIORITY.abort && !pass.signal.aborted) pass.abort(new AbortArrived(key));
       return;
     }
     const queuedAt = this.queued.get(key);
@@ -55,15 +70,9 @@ export class WorkQueue {
     if (this.stopped) return;
     if (ms <= 0) return this.add(key);
     const at = Date.now() + ms;
-    const existing = this.timers.get(key);
-    if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key, PRIORITY.routine);
-    }, ms);
-    timer.unref?.();
-    this.timers.set(key, { at, timer });
+    const existing = this.wakeUps.at(key);
+    if (existing !== undefined && existing <= at) return;
+    this.wakeUps.set(key, at);
   }
 
   forget(key: string): void {
@@ -74,19 +83,14 @@ export class WorkQueue {
   /** Stop taking work; resolves when the passes under way have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.wakeUps.clear();
     for (const lane of this.lanes) lane.clear();
     this.queued.clear();
     if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private clearTimer(key: string): void {
-    const existing = this.timers.get(key);
-    if (existing) {
-      clearTimeout(existing.timer);
-      this.timers.delete(key);
-    }
+    this.wakeUps.cancel(key);
   }
 
   private pump(): void {
@@ -95,9 +99,10 @@ export class WorkQueue {
       const key = this.next();
       if (key === undefined) return;
       this.queued.delete(key);
-      this.active.add(key);
+      const pass = new AbortController();
+      this.active.set(key, pass);
       this.running += 1;
-      void this.process(key);
+      void this.process(key, pass.signal);
     }
   }
 
@@ -112,9 +117,9 @@ export class WorkQueue {
     return undefined;
   }
 
-  private async process(key: string): Promise<void> {
+  private async process(key: string, signal: AbortSignal): Promise<void> {
     try {
-      const result = await this.worker(key);
+      const result = await this.worker(key, signal);
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (error) {

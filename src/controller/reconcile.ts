@@ -1,11 +1,12 @@
 import type { Logger } from 'winston';
 import type { CanaryAnalyzer, CheckResult } from '../analysis/types.js';
+import type { RolloutSpec } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
 import { mergePatchBetween } from '../kube/merge-patch.js';
-import { checkDue } from '../rollout/checks.js';
+import { checkDue, type DueCheck } from '../rollout/checks.js';
 import { specForPass } from '../rollout/last-valid-spec.js';
 import { isAllowedMove } from '../rollout/phase-table.js';
 import { decide } from '../rollout/transitions.js';
@@ -15,7 +16,8 @@ import { applyAction } from './act.js';
 import { deliverOutbox, outboxEntry } from './announce.js';
 import { finalize } from './finalize.js';
 import { observeWorld, type World } from './observe.js';
-import { resolvePrometheus } from './prometheus-target.js';
+import { pendingCommand } from './pending-command.js';
+import { type PrometheusResolution, resolvePrometheus } from './prometheus-target.js';
 
 export interface ReconcileDeps {
   cluster: ClusterAccess;
@@ -54,7 +56,12 @@ export function routineRecheckMs(random: () => number = Math.random): number {
  * that dies at any point resumes from status with the world catching up, never running ahead. The pass's
  * announcements are written with the status and delivered last (announce.ts).
  */
-export async function reconcile(deps: ReconcileDeps, namespace: string, name: string): Promise<PassResult> {
+export async function reconcile(
+  deps: ReconcileDeps,
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<PassResult> {
   const { cluster, logger } = deps;
   const rollout = await cluster.getRollout(namespace, name);
   if (!rollout) return {};
@@ -79,33 +86,20 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   const world = await observeWorld(cluster, rollout, problems.length ? undefined : spec, problems);
   const valid = world.observed.problems.length === 0 && spec !== undefined;
 
-  const due = valid ? checkDue(spec, status, now) : undefined;
+  // An abort is obeyed whatever a check would say: its pass asks Prometheus nothing.
+  const aborting = pendingCommand(rollout) === 'abort';
+  const due = valid && !aborting ? checkDue(spec, status, now) : undefined;
   if (due && prometheus?.ok) {
-    const target = await prometheus.resolve(cluster, namespace).catch((error: unknown) => error as Error);
-    world.observed.check =
-      target instanceof Error
-        ? {
-            verdict: 'inconclusive',
-            metrics: {},
-            failures: [],
-            inconclusive: [`Prometheus credentials: ${target.message}`],
-          }
-        : await deps.analyzer.check({
-            namespace,
-            canaryWorkload: workloadName(spec!.targetRef.name, 'canary'),
-            stableWorkload: workloadName(spec!.targetRef.name, 'stable'),
-            ...(world.serviceHost ? { serviceHost: world.serviceHost } : {}),
-            readyPods: {
-              canary: world.observed.canary?.readyReplicas ?? 0,
-              stable: world.observed.stable?.readyReplicas ?? 0,
-            },
-            analysis: spec!.analysis,
-            prometheus: target,
-            at: now,
-            stepStartedAt: due.stepStartedAt,
-            ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
-            comparison: status.analysis?.comparison,
-          });
+    const check = await unlessCancelled(
+      runCheck(deps, rollout, spec!, prometheus, world, due, now, signal),
+      signal,
+    );
+    // An abort arrived while Prometheus was asked: its pass runs next and decides on the newer Rollout.
+    if (check === CANCELLED) {
+      log.debug('check cancelled: an abort arrived');
+      return {};
+    }
+    world.observed.check = check;
   }
 
   const decision = decide({
@@ -146,6 +140,62 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
   if (movedOn(status, decision.status)) return { requeueAfterMs: 0 };
   const routine = routineRecheckMs(deps.random);
   return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? routine, routine) };
+}
+
+async function runCheck(
+  deps: ReconcileDeps,
+  rollout: RolloutObject,
+  spec: RolloutSpec,
+  prometheus: Extract<PrometheusResolution, { ok: true }>,
+  world: World,
+  due: DueCheck,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
+  const namespace = rollout.metadata.namespace;
+  const status = rollout.status ?? {};
+  const target = await prometheus.resolve(deps.cluster, namespace).catch((error: unknown) => error as Error);
+  if (target instanceof Error) {
+    return {
+      verdict: 'inconclusive',
+      metrics: {},
+      failures: [],
+      inconclusive: [`Prometheus credentials: ${target.message}`],
+    };
+  }
+  return deps.analyzer.check({
+    namespace,
+    canaryWorkload: workloadName(spec.targetRef.name, 'canary'),
+    stableWorkload: workloadName(spec.targetRef.name, 'stable'),
+    ...(world.serviceHost ? { serviceHost: world.serviceHost } : {}),
+    readyPods: {
+      canary: world.observed.canary?.readyReplicas ?? 0,
+      stable: world.observed.stable?.readyReplicas ?? 0,
+    },
+    analysis: spec.analysis,
+    prometheus: target,
+    at: now,
+    stepStartedAt: due.stepStartedAt,
+    ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
+    comparison: status.analysis?.comparison,
+    ...(signal ? { signal } : {}),
+  });
+}
+
+const CANCELLED = Symbol('cancelled');
+
+/** The work's result, or CANCELLED as soon as the signal aborts (the work is not waited for any longer). */
+function unlessCancelled<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T | typeof CANCELLED> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.resolve(CANCELLED);
+  return new Promise((resolve, reject) => {
+    const cancel = () => resolve(CANCELLED);
+    signal.addEventListener('abort', cancel, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancel));
+  });
 }
 
 function movedOn(before: RolloutStatus, after: RolloutStatus): boolean {

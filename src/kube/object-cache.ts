@@ -39,6 +39,9 @@ export class ObjectCache<T extends object = Json> {
   private readonly objects = new Map<string, Stored>();
   private synced: () => boolean = () => false;
 
+  /** `project` keeps of each object what its readers use (all of it by default). */
+  constructor(private readonly project: (object: KubeObject) => KubeObject = (object) => object) {}
+
   /** True once the watch delivered a full list: from then on, an object not here does not exist. */
   hasSynced(): boolean {
     return this.synced();
@@ -65,7 +68,7 @@ export class ObjectCache<T extends object = Json> {
     if (namespace === undefined || name === undefined) return;
     const key = objectKey(namespace, name);
     if (isOlder(resourceVersion, this.objects.get(key)?.metadata?.resourceVersion)) return;
-    this.objects.set(key, trimmed(object as Stored));
+    this.objects.set(key, trimmed(this.project(object) as Stored));
   }
 
   /**

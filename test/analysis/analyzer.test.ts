@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import winston from 'winston';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createPrometheusAnalyzer,
   mergeComparison,
@@ -248,4 +248,34 @@ describe("a check's time budget", () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }, 30_000);
+
+  it("ends a check at once when the request's signal aborts (an abort of the Rollout), asking nothing more", async () => {
+    let asked = 0;
+    const hanging = createHttpServer(() => (asked += 1));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    try {
+      const pass = new AbortController();
+      const checking = createPrometheusAnalyzer({ budgetMs: 60_000, timeoutMs: 60_000 }).check({
+        namespace: 'shop',
+        canaryWorkload: 'web-canary',
+        stableWorkload: 'web-stable',
+        analysis: ANALYSIS_DEFAULTS,
+        prometheus: { address: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}` },
+        at: new Date('2026-01-01T00:05:00Z'),
+        stepStartedAt: new Date('2026-01-01T00:04:00Z'),
+        signal: pass.signal,
+      });
+      await vi.waitFor(() => expect(asked).toBeGreaterThan(0));
+      pass.abort(new Error('an abort of shop/web arrived during the pass'));
+      const result = await checking;
+      expect(result.verdict).toBe('inconclusive');
+      expect(result.inconclusive.join('; ')).toContain('an abort of shop/web arrived during the pass');
+      const askedWhenAborted = asked;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(asked).toBe(askedWhenAborted);
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  }, 10_000);
 });

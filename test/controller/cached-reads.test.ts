@@ -2,18 +2,15 @@
 // sends no GET (not even the 404 of a -canary that does not exist), and the watch event of the controller's
 // own status write starts no second pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerOnSandbox, createCart, ROLLOUTS, type ControllerOnSandbox } from './fixture.js';
+import {
+  controllerOnSandbox,
+  createCart,
+  ROLLOUTS,
+  SUBSET_ROUTE,
+  type ControllerOnSandbox,
+} from './fixture.js';
 
 const ns = 'shop';
-const subsetRoute = [
-  {
-    name: 'primary',
-    route: [
-      { destination: { host: 'cart', subset: 'stable' }, weight: 100 },
-      { destination: { host: 'cart', subset: 'canary' }, weight: 0 },
-    ],
-  },
-];
 
 describe('a pass reads the watch caches', () => {
   let sandbox: ControllerOnSandbox;
@@ -33,7 +30,7 @@ describe('a pass reads the watch caches', () => {
       onKubernetesRequest: ({ verb, resource, code }) => requests.push(`${verb} ${resource} ${code}`),
       onPass: ({ key }) => passes.push(key),
     });
-    await createCart(sandbox, ns, 2, subsetRoute);
+    await createCart(sandbox, ns, 2, SUBSET_ROUTE);
     await sandbox.start();
     await sandbox.waitFor('cart', (s) => s.phase === 'Healthy');
     await settle();

@@ -34,6 +34,17 @@ export async function createCart(
   await custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: cartRollout() });
 }
 
+/** The `http` routes of a VirtualService already routed to the track subsets: everything to stable. */
+export const SUBSET_ROUTE = [
+  {
+    name: 'primary',
+    route: [
+      { destination: { host: 'cart', subset: 'stable' }, weight: 100 },
+      { destination: { host: 'cart', subset: 'canary' }, weight: 0 },
+    ],
+  },
+];
+
 /** A DestinationRule's subsets as Stepwise expects them: each selects one track's pods. */
 export const TRACK_SUBSETS = (['stable', 'canary'] as const).map((track) => ({
   name: track,

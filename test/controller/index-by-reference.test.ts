@@ -40,6 +40,24 @@ describe('the index from referenced object to Rollout', () => {
     expect(index.rolloutsFor('Deployment', object('shop', 'basket'))).toEqual([]);
   });
 
+  it('keeps waking the remaining Rollout of a shared object when the other one is deleted or re-pointed', () => {
+    const index = new ReferenceIndex();
+    index.set('shop/cart', spec('cart', 'edge'));
+    index.set('shop/cart-eu', spec('cart-eu', 'edge'));
+    index.set('shop/basket', spec('basket', 'edge'));
+    index.delete('shop/cart');
+    index.set('shop/basket', spec('basket'));
+    expect(index.rolloutsFor('VirtualService', object('shop', 'edge'))).toEqual(['shop/cart-eu']);
+    index.set('shop/cart', spec('cart', 'edge'));
+    expect(index.rolloutsFor('VirtualService', object('shop', 'edge')).sort()).toEqual([
+      'shop/cart',
+      'shop/cart-eu',
+    ]);
+    index.delete('shop/cart-eu');
+    index.delete('shop/cart');
+    expect(index.rolloutsFor('VirtualService', object('shop', 'edge'))).toEqual([]);
+  });
+
   it('wakes the owning Rollout of a -stable or -canary Deployment through its owner reference', () => {
     const index = new ReferenceIndex();
     expect(index.rolloutsFor('Deployment', object('shop', 'cart-canary', 'cart'))).toEqual(['shop/cart']);

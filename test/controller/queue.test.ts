@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PRIORITY, WorkQueue } from '../../src/controller/queue.js';
+import { AbortArrived, PRIORITY, WorkQueue } from '../../src/controller/queue.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -123,6 +123,48 @@ describe('the per-key work queue', () => {
       'recheck-2',
       'recheck-4',
     ]);
+    await queue.stop();
+  });
+
+  it('cancels the pass under way when an abort for its key arrives, and runs the abort right after', async () => {
+    const seen: { key: string; reason?: unknown }[] = [];
+    const queue = new WorkQueue(async (key, signal) => {
+      const pass = { key } as { key: string; reason?: unknown };
+      seen.push(pass);
+      if (seen.length > 1) return;
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      pass.reason = signal.reason;
+    });
+    queue.add('a');
+    await tick();
+    queue.add('a', PRIORITY.command); // another command waits for the pass
+    queue.add('a', PRIORITY.routine);
+    await tick();
+    expect(seen).toEqual([{ key: 'a' }]);
+    queue.add('a', PRIORITY.abort);
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    expect(seen[0]!.reason).toBeInstanceOf(AbortArrived);
+    await queue.stop();
+  });
+
+  it('holds every re-check behind one timer, and wakes each key at its own time', async () => {
+    vi.useFakeTimers();
+    const woken: string[] = [];
+    const queue = new WorkQueue(async (key) => {
+      woken.push(key);
+    });
+    for (let i = 0; i < 1_000; i++) queue.addAfter(`r-${i}`, 60_000 - i * 10);
+    queue.addAfter('r-0', 5); // brought forward
+    queue.addAfter('r-1', 10);
+    queue.forget('r-1'); // deleted Rollout: never woken
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(woken).toEqual(['r-0']);
+    await vi.advanceTimersByTimeAsync(60_000 - 999 * 10 - 5);
+    expect(woken).toEqual(['r-0', 'r-999']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(woken).toHaveLength(999);
+    expect(woken).not.toContain('r-1');
     await queue.stop();
   });
 });
