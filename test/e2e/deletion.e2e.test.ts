@@ -135,7 +135,7 @@ describe('deleting a Rollout', () => {
     await sleep(1_000);
     expect(counts(stack.mesh).failed - before.failed).toBe(0);
     expect((await deployment(stack, `${APP}-stable`))?.status?.readyReplicas).toBe(4);
-  });
+  }, 60_000);
 
   it('moves the canary’s traffic to stable before the canary goes when a Rollout is deleted mid-step', async () => {
     const stack = await start();

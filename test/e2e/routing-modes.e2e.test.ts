@@ -76,7 +76,7 @@ for (const mode of MODES) {
         withoutWeights(readExample(mode.example, mode.kind).spec as Json),
       );
       expect(mode.weights(spec).map((r) => r.weight)).toEqual([100, 0]);
-    });
+    }, 150_000);
 
     it('rolls back a release with 5% errors, naming the error rate and the limit', async () => {
       await e2e.release(`${IMAGE}:1.2.0-bad-errors`);
@@ -89,7 +89,7 @@ for (const mode of MODES) {
       expect(withoutWeights(await route())).toStrictEqual(
         withoutWeights(readExample(mode.example, mode.kind).spec as Json),
       );
-    });
+    }, 150_000);
 
     it('aborts a release on command: all traffic back to stable', async () => {
       await e2e.release(`${IMAGE}:1.3.0`);
@@ -103,6 +103,6 @@ for (const mode of MODES) {
       expect(await e2e.status()).toMatchObject({ phase: 'Aborted', canaryWeight: 0 });
       await e2e.meshRoutesCanaryWeight(0);
       expect(mode.weights(await route()).map((r) => r.weight)).toEqual([100, 0]);
-    });
+    }, 90_000);
   });
 }
