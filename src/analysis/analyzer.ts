@@ -6,6 +6,7 @@ import {
   slowShareQuery,
 } from './promql.js';
 import { renderMetricQuery } from './metric-template.js';
+import { metricsProviderOf } from './providers/index.js';
 import { compareWithStable } from './comparison/step.js';
 import { withinDomain } from './domain.js';
 import {
@@ -50,7 +51,7 @@ export interface PrometheusAnalyzerOptions extends Omit<PrometheusClientOptions,
   logger?: AnalysisLogger;
 }
 
-/** Reads the canary's Istio metrics from the Rollout's Prometheus and judges them against the spec. */
+/** Reads the canary's mesh metrics (analysis.metricsProvider) from the Rollout's Prometheus and judges them against the spec. */
 export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}): CanaryAnalyzer {
   return {
     async check(request) {
@@ -119,14 +120,16 @@ async function measureCanary(
     }
   });
 
+  const provider = metricsProviderOf(request.analysis);
   const window = {
     namespace: request.namespace,
     workload: request.canaryWorkload,
+    provider,
     since: request.stepStartedAt,
   };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
-  const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs);
-  const callers = { ...window, reporter: 'source' as const };
+  const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs, provider.duration?.edgesMs);
+  const callers = { ...window, reporter: 'callers' as const };
   const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate] = await Promise.all(
     [
       measure(requestsQuery(window)),
@@ -141,7 +144,8 @@ async function measureCanary(
   return {
     requests: withinDomain(requests, 'count', 'canary requests'),
     ...callersOrAttempts(errorRate, callerRequests, callerErrorRate),
-    p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99'),
+    // A mesh without a latency histogram (a custom provider without durationBuckets): P99 is not judged.
+    ...(provider.duration && { p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99') }),
     slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
     metrics: Object.fromEntries(metrics),
   };
