@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
+import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
 import type { PrometheusBuild } from '../support/prometheus.js';
 
 // A real Prometheus serving fixed metrics: the samples are backfilled as TSDB blocks with the promtool of the same
@@ -139,4 +141,28 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Runs up to `checks` checks of the analyzer `everySeconds` apart from the step's start, handing each one's comparison
+ * state to the next through a JSON round trip (as status stores it), until one fails.
+ */
+export async function runChecks(
+  request: Omit<CheckRequest, 'at' | 'comparison'>,
+  checks: number,
+  everySeconds: number,
+): Promise<CheckResult[]> {
+  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+  const results: CheckResult[] = [];
+  let comparison: unknown;
+  for (let i = 1; i <= checks; i++) {
+    const at = new Date(request.stepStartedAt.getTime() + i * everySeconds * 1000);
+    const result = JSON.parse(
+      JSON.stringify(await analyzer.check({ ...request, at, comparison })),
+    ) as CheckResult;
+    results.push(result);
+    comparison = result.comparison;
+    if (result.verdict === 'fail') break;
+  }
+  return results;
 }

@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import type { StoredComparison } from '../../src/analysis/comparison/counter-comparison.js';
 import { ENVOY_BUCKETS_MS } from '../../src/analysis/comparison/slow-edge.js';
 import { HUBBLE_BUCKETS_MS } from '../../src/analysis/providers/cilium.js';
 import { LINKERD_BUCKETS_MS } from '../../src/analysis/providers/linkerd.js';
-import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
+import type { CheckResult } from '../../src/analysis/types.js';
 import { ANALYSIS_DEFAULTS, type AnalysisSpec } from '../../src/api/schema.js';
 import { validateSpec } from '../../src/api/validate.js';
 import { describeOnEachPrometheus } from '../support/prometheus.js';
-import {
-  startBackfilledPrometheus,
-  toOpenMetrics,
-  type Family,
-  type RunningPrometheus,
-  type SeriesSpec,
-} from './backfilled-prometheus.js';
+import * as backfilled from './backfilled-prometheus.js';
+import type { Family, RunningPrometheus, SeriesSpec } from './backfilled-prometheus.js';
 
 // Every metrics provider against a real Prometheus holding its mesh's series with the label sets the mesh exports
 // (see the sources cited in src/analysis/providers/). Each mesh has its own apps, so a provider that selected another
@@ -82,14 +76,17 @@ interface MeshShape {
   onePerTrack?: boolean;
 }
 
+const counterFamily = (family: string) => ({ family, name: `${family}_total` });
+const histogramFamily = (family: string, edgesMs: readonly number[], msPerUnit: number) => ({
+  family,
+  name: `${family}_bucket`,
+  edgesMs,
+  msPerUnit,
+});
+
 const ISTIO_SIDECAR: MeshShape = {
-  requests: { family: 'istio_requests', name: 'istio_requests_total' },
-  buckets: {
-    family: 'istio_request_duration_milliseconds',
-    name: 'istio_request_duration_milliseconds_bucket',
-    edgesMs: ENVOY_BUCKETS_MS,
-    msPerUnit: 1,
-  },
+  requests: counterFamily('istio_requests'),
+  buckets: histogramFamily('istio_request_duration_milliseconds', ENVOY_BUCKETS_MS, 1),
   served: (track, pod, failed) => ({
     ...istioLabels('destination', track),
     response_code: failed ? '503' : '200',
@@ -130,42 +127,27 @@ const ISTIO_AMBIENT: MeshShape = {
 };
 
 const LINKERD: MeshShape = {
-  requests: { family: 'response', name: 'response_total' },
-  buckets: {
-    family: 'response_latency_ms',
-    name: 'response_latency_ms_bucket',
-    edgesMs: LINKERD_BUCKETS_MS,
-    msPerUnit: 1,
-  },
-  served: (track, pod, failed) => ({
-    direction: 'inbound',
-    namespace: NAMESPACE,
-    deployment: track.workload,
-    pod,
-    tls: 'true',
-    status_code: failed ? '503' : '200',
-    classification: failed ? 'failure' : 'success',
-  }),
+  requests: counterFamily('response'),
+  buckets: histogramFamily('response_latency_ms', LINKERD_BUCKETS_MS, 1),
+  served: (track, pod, failed) => ({ ...linkerdInbound(track, pod), ...linkerdOutcome(failed) }),
   callers: (track, failed) => ({
+    ...linkerdInbound({ ...track, workload: 'frontend' }, 'frontend-5d8c7'),
     direction: 'outbound',
-    namespace: NAMESPACE,
-    deployment: 'frontend',
-    pod: 'frontend-5d8c7',
     dst_namespace: NAMESPACE,
     dst_deployment: track.workload,
-    tls: 'true',
-    status_code: failed ? '503' : '200',
-    classification: failed ? 'failure' : 'success',
+    ...linkerdOutcome(failed),
   }),
-  histogram: (track, pod) => ({
-    direction: 'inbound',
-    namespace: NAMESPACE,
-    deployment: track.workload,
-    pod,
-    tls: 'true',
-    status_code: '200',
-  }),
+  histogram: (track, pod) => ({ ...linkerdInbound(track, pod), status_code: '200' }),
 };
+
+/** What linkerd-viz's scrape config and the proxy put on an inbound series of `pod`. */
+function linkerdInbound(track: Track, pod: string): Record<string, string> {
+  return { direction: 'inbound', namespace: NAMESPACE, deployment: track.workload, pod, tls: 'true' };
+}
+const linkerdOutcome = (failed: boolean) => ({
+  status_code: failed ? '503' : '200',
+  classification: failed ? 'failure' : 'success',
+});
 
 // Hubble's httpV2 with labelsContext=source_namespace,source_workload,destination_namespace,destination_workload,
 // destination_pod; the agent is the scraped pod, the same for both tracks.
@@ -181,13 +163,8 @@ const hubbleLabels = (reporter: string, track: Track, pod: string) => ({
   pod: 'cilium-x7k2p',
 });
 const CILIUM: MeshShape = {
-  requests: { family: 'hubble_http_requests', name: 'hubble_http_requests_total' },
-  buckets: {
-    family: 'hubble_http_request_duration_seconds',
-    name: 'hubble_http_request_duration_seconds_bucket',
-    edgesMs: HUBBLE_BUCKETS_MS,
-    msPerUnit: 1000,
-  },
+  requests: counterFamily('hubble_http_requests'),
+  buckets: histogramFamily('hubble_http_request_duration_seconds', HUBBLE_BUCKETS_MS, 1000),
   served: (track, pod, failed) => ({ ...hubbleLabels('server', track, pod), status: failed ? '503' : '200' }),
   callers: (track, failed) => ({
     ...hubbleLabels('client', track, track.pods[0]!),
@@ -198,13 +175,8 @@ const CILIUM: MeshShape = {
 
 // An app's own metrics in the style of a Prometheus client, scraped from its pods.
 const CUSTOM: MeshShape = {
-  requests: { family: 'http_requests', name: 'http_requests_total' },
-  buckets: {
-    family: 'http_request_duration_seconds',
-    name: 'http_request_duration_seconds_bucket',
-    edgesMs: HUBBLE_BUCKETS_MS,
-    msPerUnit: 1000,
-  },
+  requests: counterFamily('http_requests'),
+  buckets: histogramFamily('http_request_duration_seconds', HUBBLE_BUCKETS_MS, 1000),
   served: (track, pod, failed) => ({
     kubernetes_namespace: NAMESPACE,
     app_deployment: track.workload,
@@ -320,39 +292,27 @@ function analysisFor(mesh: MeshName): AnalysisSpec {
 
 let prometheus: RunningPrometheus;
 
-/** Runs up to `checks` checks 15 s apart, each handing its comparison state to the next, until one fails. */
-async function rollout(mesh: MeshName, kind: keyof typeof CANARIES, checks: number): Promise<CheckResult[]> {
-  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
-  const analysis = analysisFor(mesh);
-  const results: CheckResult[] = [];
-  let comparison: unknown;
-  for (let i = 1; i <= checks; i++) {
-    const request: CheckRequest = {
-      namespace: NAMESPACE,
-      canaryWorkload: `${mesh}-${kind}-canary`,
-      stableWorkload: `${mesh}-${kind}-stable`,
-      serviceHost: `${mesh}-${kind}`,
-      analysis,
-      prometheus: { address: prometheus.address },
-      at: new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000),
-      stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
-      comparison,
-    };
-    const result = JSON.parse(JSON.stringify(await analyzer.check(request))) as CheckResult;
-    results.push(result);
-    comparison = result.comparison;
-    if (result.verdict === 'fail') break;
-  }
-  return results;
+/** Runs up to `checks` checks 15 s apart from the step's start, until one fails. */
+function rollout(mesh: MeshName, kind: keyof typeof CANARIES, checks: number): Promise<CheckResult[]> {
+  const request = {
+    namespace: NAMESPACE,
+    canaryWorkload: `${mesh}-${kind}-canary`,
+    stableWorkload: `${mesh}-${kind}-stable`,
+    serviceHost: `${mesh}-${kind}`,
+    analysis: analysisFor(mesh),
+    prometheus: { address: prometheus.address },
+    stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
+  };
+  return backfilled.runChecks(request, checks, CHECK_SECONDS);
 }
 
 describeOnEachPrometheus(
   'each mesh’s metrics against a real Prometheus',
   (build) => {
     beforeAll(async () => {
-      prometheus = await startBackfilledPrometheus(
+      prometheus = await backfilled.startBackfilledPrometheus(
         build,
-        toOpenMetrics(families(), {
+        backfilled.toOpenMetrics(families(), {
           fromSeconds: start,
           toSeconds: start + ROLLOUT_AT + 300,
           stepSeconds: SCRAPE_SECONDS,
