@@ -12,6 +12,7 @@ import {
   VIRTUAL_SERVICES,
 } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
+import { waypointProblems } from '../traffic/ambient-waypoint.js';
 import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
@@ -150,6 +151,12 @@ export async function observeWorld(
   if (routing.ok) {
     if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
     if (routing.host !== undefined) world.serviceHost = routing.host;
+    if (spec.analysis.metricsProvider === 'istio-ambient') {
+      // The Services callers address: a GAMMA route's parents, else the routed host's Service.
+      const addressed = routing.parentServices ?? [(routing.host ?? app).split('.')[0]!];
+      const getService = (ns: string, name: string) => cluster.getService(ns, name);
+      observed.problems.push(...(await waypointProblems(getService, namespace, addressed)));
+    }
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
   } else {

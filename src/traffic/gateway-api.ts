@@ -38,6 +38,24 @@ export interface GatewayRouterOptions {
   retry?: ConflictRetry;
 }
 
+/** The route's parentRefs that are Services of its own namespace (GAMMA east-west routing). */
+function serviceParents(route: GatewayRoute, namespace: string): string[] {
+  const parents = Array.isArray(route.spec?.parentRefs) ? (route.spec.parentRefs as ParentRef[]) : [];
+  return parents
+    .filter(
+      (ref) =>
+        ref.kind === 'Service' && (ref.group ?? '') === '' && (ref.namespace ?? namespace) === namespace,
+    )
+    .flatMap((ref) => (typeof ref.name === 'string' ? [ref.name] : []));
+}
+
+interface ParentRef {
+  group?: string;
+  kind?: string;
+  name?: unknown;
+  namespace?: string;
+}
+
 export function createGatewayRouter(options: GatewayRouterOptions): TrafficRouter {
   const { api, namespace, gatewaySpec } = options;
   const choice = routeChoice(gatewaySpec);
@@ -62,11 +80,18 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
 
   return {
     async inspect(): Promise<RoutingInspection> {
-      const { managed } = await read();
+      const { route, managed } = await read();
       if (!managed.ok) return { ok: false, problems: managed.problems };
       // The canary backend Service, as Istio's destination_service label spells it, for its callers' 503s.
       const host = resolveHost(services.canary, namespace);
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
+      const parentServices = serviceParents(route as GatewayRoute, namespace);
+      return {
+        ok: true,
+        canaryWeight: managed.canaryWeight,
+        inSync: managed.inSync,
+        host,
+        ...(parentServices.length > 0 && { parentServices }),
+      };
     },
 
     async setCanaryWeight(weight: number): Promise<void> {

@@ -14,6 +14,8 @@ export type RoutingInspection =
       inSync: boolean;
       /** The canary's service (a subset split's one host, a host split's canary Service): whose callers' reports the analysis reads. */
       host?: string;
+      /** The Services a Gateway API route is attached to (GAMMA parentRefs): those its callers address. */
+      parentServices?: string[];
     }
   | {
       ok: false;

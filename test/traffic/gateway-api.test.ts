@@ -6,6 +6,8 @@ import { FakeGatewayApi } from './fake-gateway-api.js';
 const NS = 'production';
 /** The canary Service, whose callers' 503s the analysis reads. */
 const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
+// The route's GAMMA parent: the Service its callers address (the ambient waypoint check reads it).
+const PARENTS = ['product-service'];
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A GAMMA HTTPRoute (parentRef the Service) with a header rule pinning testers to the canary and the split rule. */
@@ -71,7 +73,13 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
   it('runs 5 → 25 → 50 → 100 → 0 changing only the managed rule’s two weights, field for field', async () => {
     const { api, router } = setup();
     const original = structuredClone(api.route);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 0,
+      inSync: true,
+      host: CANARY_HOST,
+      parentServices: PARENTS,
+    });
     for (const weight of [5, 25, 50, 100, 0]) {
       await router.setCanaryWeight(weight);
       expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([100 - weight, weight]);
@@ -81,6 +89,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
         canaryWeight: weight,
         inSync: true,
         host: CANARY_HOST,
+        parentServices: PARENTS,
       });
     }
     expect(api.patches).toHaveLength(5);
@@ -115,7 +124,13 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
     const route = httpRoute();
     for (const ref of route.spec.rules[1].backendRefs) delete ref.weight;
     const { router } = setup(route);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 50, inSync: false, host: CANARY_HOST });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 50,
+      inSync: false,
+      host: CANARY_HOST,
+      parentServices: PARENTS,
+    });
   });
 
   it('reads weights that do not sum to 100 as their share, and rewrites them', async () => {
@@ -123,7 +138,13 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
     route.spec.rules[1].backendRefs[0].weight = 900_000;
     route.spec.rules[1].backendRefs[1].weight = 100_000;
     const { api, router } = setup(route);
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 10, inSync: false, host: CANARY_HOST });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 10,
+      inSync: false,
+      host: CANARY_HOST,
+      parentServices: PARENTS,
+    });
     await router.setCanaryWeight(10);
     expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([90, 10]);
   });
