@@ -1,7 +1,8 @@
 import { behaviourFromImageTag, type BehaviourOf } from './behaviour.js';
 import type { MeshConfig } from './config.js';
 import type { SimulatedRequest } from './matching.js';
-import { IstioMetrics, type IstioLabels } from './metrics.js';
+import type { IstioLabels } from './metrics.js';
+import { createMeshMetrics, type MeshMetrics, type MeshMetricsKind } from './mesh-metrics.js';
 import { seededRandom, type Random } from './random.js';
 import {
   compileRoutingTable,
@@ -31,6 +32,8 @@ export interface TrafficOptions {
   uri?: string;
   /** Namespace for objects whose metadata has none. Default `default`. */
   defaultNamespace?: string;
+  /** Whose metric families the mesh exports (mesh-metrics.ts). Default `istio`. */
+  metrics?: MeshMetricsKind;
 }
 
 /** A set of weights a route was used with, from the moment the mesh first routed by it. */
@@ -76,11 +79,11 @@ interface Outcome {
 }
 
 /**
- * Routes simulated requests the way the client's Envoy sidecar does and records Istio's metrics
- * from both sidecars. Pure of timers: the caller decides when and how much traffic flows.
+ * Routes simulated requests the way the client's Envoy sidecar does and records the metrics of both ends (in the
+ * families of `options.metrics`). Pure of timers: the caller decides when and how much traffic flows.
  */
 export class MeshTraffic {
-  readonly metrics = new IstioMetrics();
+  readonly metrics: MeshMetrics;
   private readonly random: Random;
   private readonly rps: number;
   private readonly headerRequests: HeaderRequests;
@@ -94,6 +97,7 @@ export class MeshTraffic {
   private readonly counts = new Map<string, RequestStat>();
 
   constructor(options: TrafficOptions = {}) {
+    this.metrics = createMeshMetrics(options.metrics);
     this.rps = options.rps ?? 50;
     if (!(this.rps >= 0)) throw new Error(`rps must be a number >= 0 (got ${options.rps}); e.g. rps: 50`);
     this.headerRequests = options.headerRequests ?? { share: 0.1, headers: { 'x-canary': 'true' } };
