@@ -19,7 +19,8 @@ import {
   releaseImage,
 } from './demo/follow-rollout.js';
 import { type LiveView, createLiveView } from './demo/live-view.js';
-import { DEMO_TIMING, FAST_TIMING, adjustForDemo, meshMetricsOf } from './demo/manifests.js';
+import { DEMO_TIMING, FAST_TIMING, adjustForDemo } from './demo/manifests.js';
+import { meshMetricsOf } from './mesh/mesh-metrics.js';
 import { PROMETHEUS_HINT, ensurePrometheus } from './demo/prometheus-setup.js';
 import { formatElapsed } from './demo/render.js';
 import { RunningSandbox } from './running.js';

@@ -2,7 +2,6 @@
 // they are on disk and only shortens the Rollout's analysis and points it at the sandbox's Prometheus.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KIND } from '../../src/api/schema.js';
-import { MESH_METRICS, type MeshMetricsKind } from '../mesh/mesh-metrics.js';
 
 export interface DemoTiming {
   interval: string;
@@ -41,16 +40,4 @@ export function adjustForDemo(
     };
     return rollout;
   });
-}
-
-/** The metrics the manifests' Rollout reads (analysis.metricsProvider; default Istio's sidecars), for the mesh to export. */
-export function meshMetricsOf(manifests: KubernetesObject[]): MeshMetricsKind {
-  const rollout = manifests.find((m) => m.kind === KIND) as RolloutManifest | undefined;
-  const provider = rollout?.spec?.analysis?.metricsProvider ?? 'istio';
-  if (!(MESH_METRICS as readonly unknown[]).includes(provider)) {
-    throw new Error(
-      `the sandbox mesh exports ${MESH_METRICS.join(', ')} metrics, not ${JSON.stringify(provider)}; set the Rollout's analysis.metricsProvider to one of them`,
-    );
-  }
-  return provider as MeshMetricsKind;
 }

@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { HUBBLE_BUCKETS_MS } from '../../src/analysis/providers/cilium.js';
+import { KIND } from '../../src/api/schema.js';
 import { LINKERD_BUCKETS_MS } from '../../src/analysis/providers/linkerd.js';
 import { IstioMetrics, type IstioLabels } from './metrics.js';
 
@@ -16,6 +17,19 @@ export interface MeshMetrics {
   /** Counts one request as `labels` reports it; `key` identifies the label set (built only the first time). */
   record(key: string, labels: () => IstioLabels, durationMs: number): void;
   exposition(): Promise<string>;
+}
+
+/** The metrics the manifests' Rollout reads (analysis.metricsProvider; default Istio's sidecars), for the mesh to export. */
+export function meshMetricsOf(manifests: { kind?: string }[]): MeshMetricsKind {
+  const rollout = manifests.find((m) => m.kind === KIND) as
+    { spec?: { analysis?: { metricsProvider?: unknown } } } | undefined;
+  const provider = rollout?.spec?.analysis?.metricsProvider ?? 'istio';
+  if (!(MESH_METRICS as readonly unknown[]).includes(provider)) {
+    throw new Error(
+      `the sandbox mesh exports ${MESH_METRICS.join(', ')} metrics, not ${JSON.stringify(provider)}; set the Rollout's analysis.metricsProvider to one of them`,
+    );
+  }
+  return provider as MeshMetricsKind;
 }
 
 export function createMeshMetrics(kind: MeshMetricsKind = 'istio'): MeshMetrics {

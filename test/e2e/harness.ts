@@ -7,7 +7,7 @@ import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/clie
 import type { RolloutStatus } from '../../src/api/status.js';
 import { startControllerProcess, type ControllerProcess } from '../../sandbox/controller-process.js';
 import type { MeshOptions } from '../../sandbox/mesh/index.js';
-import { meshMetricsOf } from '../../sandbox/demo/manifests.js';
+import { meshMetricsOf } from '../../sandbox/mesh/mesh-metrics.js';
 import { describePrometheus, findPrometheusBinary } from '../../sandbox/prometheus.js';
 import {
   readManifests,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketAt } from '../../src/analysis/promql.js';
 import { metricsProviderOf } from '../../src/analysis/providers/index.js';
 import type { Selector } from '../../src/analysis/providers/provider.js';
-import { MESH_METRICS, type MeshMetricsKind } from '../../sandbox/mesh/mesh-metrics.js';
+import { MESH_METRICS, meshMetricsOf, type MeshMetricsKind } from '../../sandbox/mesh/mesh-metrics.js';
 import { MeshTraffic } from '../../sandbox/mesh/traffic.js';
 import { exampleMesh, NAMESPACE } from './mesh-fixture.js';
 
@@ -99,5 +99,17 @@ it('ambient reports only from the waypoint, and no mesh exports another mesh’s
   );
   expect(new Set((await names('cilium')).map((s) => s.name.replace(/_bucket|_sum|_count$/, '')))).toEqual(
     new Set(['hubble_http_requests_total', 'hubble_http_request_duration_seconds']),
+  );
+});
+
+it('exports what the applied Rollout reads, Istio’s without one, and names the field for one it cannot export', () => {
+  const rollout = (metricsProvider?: string) => ({
+    kind: 'Rollout',
+    spec: { analysis: metricsProvider ? { metricsProvider } : {} },
+  });
+  expect(meshMetricsOf([{ kind: 'Service' }, rollout('linkerd')])).toBe('linkerd');
+  expect(meshMetricsOf([rollout()])).toBe('istio');
+  expect(() => meshMetricsOf([rollout('custom')])).toThrow(
+    /^the sandbox mesh exports istio, istio-ambient, linkerd, cilium metrics, not "custom"; set the Rollout's analysis\.metricsProvider/,
   );
 });
