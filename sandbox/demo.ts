@@ -131,7 +131,7 @@ async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Runn
   const { namespace } = stack;
   running.dashboard = await startDashboard({
     cluster: new Cluster(stack.kubeConfig),
-    namespace,
+    namespaces: [namespace],
     host: '127.0.0.1',
     port: 0,
   });

@@ -2,7 +2,8 @@
 # Builds dist/sea/stepwise: the CLI as one Linux executable (Node's single executable applications,
 # https://nodejs.org/api/single-executable-applications.html), which needs no Node on the machine.
 # The CLI and its dependencies are bundled into one CommonJS file (a SEA runs one CommonJS script),
-# that file becomes a blob Node embeds, and postject injects the blob into a copy of the Node binary.
+# that file and the dashboard's page files become a blob Node embeds, and postject injects the blob into a
+# copy of the Node binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -15,9 +16,8 @@ esbuild src/cli/program.ts --bundle --platform=node --target=node22 --format=cjs
   --define:import.meta.url=__stepwise_url --define:import.meta.dirname=__dirname \
   --banner:js='const __stepwise_url = require("node:url").pathToFileURL(__filename).href;' \
   --outfile="$out/stepwise.cjs" --log-level=warning
-cat >"$out/sea-config.json" <<JSON
-{ "main": "$out/stepwise.cjs", "output": "$out/stepwise.blob", "disableExperimentalSEAWarning": true }
-JSON
+# The dashboard's page files go in as the executable's assets (src/dashboard/page-assets.ts reads them back).
+tsx scripts/sea-config.ts "$out/stepwise.cjs" "$out/stepwise.blob" >"$out/sea-config.json"
 node --experimental-sea-config "$out/sea-config.json"
 cp "$(command -v node)" "$out/stepwise"
 # The fuse is the sentinel string Node's binary carries for postject (see the Node docs above).

@@ -1,3 +1,4 @@
+import type { GatewayGrpcRoute } from './grpcroute.js';
 import type { GatewayHttpRoute, KubernetesService } from './httproute.js';
 
 /** The Kubernetes objects the mesh routes by, as raw JSON (only the fields the mesh reads are typed). */
@@ -75,8 +76,9 @@ export interface MeshConfig {
   virtualServices: VirtualService[];
   destinationRules: DestinationRule[];
   deployments: Deployment[];
-  /** Gateway API HTTPRoutes attached to a Service (GAMMA), and the Services their backendRefs name. */
+  /** Gateway API HTTPRoutes and GRPCRoutes attached to a Service (GAMMA), and the Services their backendRefs name. */
   httpRoutes?: GatewayHttpRoute[];
+  grpcRoutes?: GatewayGrpcRoute[];
   services?: KubernetesService[];
 }
 
@@ -123,6 +125,7 @@ export function meshConfigFromManifests(manifests: unknown[], namespace: string)
     else if (object.kind === 'DestinationRule') config.destinationRules.push(object as DestinationRule);
     else if (object.kind === 'Deployment') config.deployments.push(object as Deployment);
     else if (object.kind === 'HTTPRoute') (config.httpRoutes ??= []).push(object as GatewayHttpRoute);
+    else if (object.kind === 'GRPCRoute') (config.grpcRoutes ??= []).push(object as GatewayGrpcRoute);
     else if (object.kind === 'Service') (config.services ??= []).push(object as KubernetesService);
   }
   return config;

@@ -1,5 +1,5 @@
 import type { MeshConfig } from './config.js';
-import { backendWeight, orderedMatches, parentService, type GatewayHttpRoute } from './httproute.js';
+import { backendWeight, parentService, type GatewayRouteObject, type OrderedMatch } from './httproute.js';
 import {
   serviceRef,
   type CompiledRoute,
@@ -9,12 +9,14 @@ import {
 } from './routing-table.js';
 
 /**
- * An HTTPRoute attached to a Service, compiled like a VirtualService: one route per rule match in precedence
- * order (the mesh takes the first that matches), each backendRef a destination whose pods are those its Service
- * selects. A backendRef to a Service that does not exist has no endpoints (the request fails, as in a mesh).
+ * An HTTPRoute or GRPCRoute attached to a Service, compiled like a VirtualService: one route per rule match in
+ * precedence order (`ordered`, the mesh takes the first that matches), each backendRef a destination whose pods are
+ * those its Service selects. A backendRef to a Service that does not exist has no endpoints (the request fails, as
+ * in a mesh).
  */
-export function compileGatewayRoute(
-  route: GatewayHttpRoute,
+export function compileGatewayRoute<Match>(
+  route: GatewayRouteObject<Match>,
+  ordered: OrderedMatch[],
   config: MeshConfig,
   endpointsFor: (namespace: string, selector: Record<string, string>) => Endpoint[],
 ): CompiledVirtualService | undefined {
@@ -38,7 +40,7 @@ export function compileGatewayRoute(
         totalReplicas: endpoints.reduce((sum, e) => sum + e.readyReplicas, 0),
       };
     });
-  const routes = orderedMatches(route).map((match): CompiledRoute => {
+  const routes = ordered.map((match): CompiledRoute => {
     const destinations = destinationsOf(match.rule);
     return {
       index: match.rule,
@@ -51,7 +53,7 @@ export function compileGatewayRoute(
     };
   });
   return {
-    key: `${namespace}/${route.metadata?.name ?? parent.name}`,
+    key: `${namespace}/${route.kind === 'GRPCRoute' ? 'grpcroute/' : ''}${route.metadata?.name ?? parent.name}`,
     namespace,
     service: serviceRef(parent.name, parent.namespace),
     routes,

@@ -8,7 +8,7 @@ import type { RequestPredicate, SimulatedRequest } from './matching.js';
 
 export interface HttpRouteMatch {
   path?: { type?: 'Exact' | 'PathPrefix' | 'RegularExpression'; value?: string };
-  headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
+  headers?: HeaderMatch[];
   queryParams?: unknown[];
   method?: string;
 }
@@ -21,15 +21,18 @@ export interface HttpRouteBackendRef {
   weight?: number;
 }
 
-export interface GatewayHttpRoute {
+/** What HTTPRoute and GRPCRoute share: parentRefs, and rules of matches (their own kind) and backendRefs. */
+export interface GatewayRouteObject<Match> {
   apiVersion?: string;
   kind?: string;
   metadata?: ObjectMeta;
   spec?: {
     parentRefs?: { group?: string; kind?: string; name?: string; namespace?: string }[];
-    rules?: { name?: string; matches?: HttpRouteMatch[]; backendRefs?: HttpRouteBackendRef[] }[];
+    rules?: { name?: string; matches?: Match[]; backendRefs?: HttpRouteBackendRef[] }[];
   };
 }
+
+export type GatewayHttpRoute = GatewayRouteObject<HttpRouteMatch>;
 
 export interface KubernetesService {
   metadata?: ObjectMeta;
@@ -55,6 +58,18 @@ function prefixMatches(prefix: string, path: string): boolean {
   return trimmed === '/' || path === trimmed || path.startsWith(`${trimmed}/`);
 }
 
+export type HeaderMatch = { type?: 'Exact' | 'RegularExpression'; name: string; value: string };
+
+/** A header match of HTTPRoute and GRPCRoute alike: the header is present and its value matches. */
+export function headerCondition(header: HeaderMatch): RequestPredicate {
+  const name = header.name.toLowerCase();
+  const wanted =
+    header.type === 'RegularExpression'
+      ? (v: string) => new RegExp(`^${header.value}$`).test(v)
+      : (v: string) => v === header.value;
+  return (r) => r.headers[name] !== undefined && wanted(r.headers[name]!);
+}
+
 function compileMatch(match: HttpRouteMatch): RequestPredicate {
   const conditions: RequestPredicate[] = [];
   const path = match.path ?? DEFAULT_MATCH.path!;
@@ -64,14 +79,7 @@ function compileMatch(match: HttpRouteMatch): RequestPredicate {
     conditions.push((r) => new RegExp(`^${value}$`).test(pathOnly(r.uri)));
   else conditions.push((r) => prefixMatches(value, pathOnly(r.uri)));
   if (match.method !== undefined) conditions.push((r) => r.method === match.method);
-  for (const header of match.headers ?? []) {
-    const name = header.name.toLowerCase();
-    const wanted =
-      header.type === 'RegularExpression'
-        ? (v: string) => new RegExp(`^${header.value}$`).test(v)
-        : (v: string) => v === header.value;
-    conditions.push((r) => r.headers[name] !== undefined && wanted(r.headers[name]!));
-  }
+  conditions.push(...(match.headers ?? []).map(headerCondition));
   // Simulated requests carry no query string.
   if ((match.queryParams ?? []).length > 0) conditions.push(() => false);
   return (request: SimulatedRequest) => conditions.every((c) => c(request));
@@ -91,11 +99,24 @@ function precedenceOf(match: HttpRouteMatch): number[] {
 
 /** The route's matches in the order the spec grants them precedence (ties: the rule listed first). */
 export function orderedMatches(route: GatewayHttpRoute): OrderedMatch[] {
+  return byPrecedence(route, DEFAULT_MATCH, compileMatch, precedenceOf);
+}
+
+/**
+ * Every match of every rule (a rule without matches: `whenNone`), compiled and sorted by precedence, larger first,
+ * then by the rule's place in the list.
+ */
+export function byPrecedence<Match>(
+  route: GatewayRouteObject<Match>,
+  whenNone: Match,
+  compile: (match: Match) => RequestPredicate,
+  precedence: (match: Match) => number[],
+): OrderedMatch[] {
   const all = (route.spec?.rules ?? []).flatMap((rule, index) =>
-    (rule.matches?.length ? rule.matches : [DEFAULT_MATCH]).map((match) => ({
+    (rule.matches?.length ? rule.matches : [whenNone]).map((match) => ({
       rule: index,
-      matches: compileMatch(match),
-      precedence: precedenceOf(match),
+      matches: compile(match),
+      precedence: precedence(match),
     })),
   );
   return all.sort((a, b) => {
@@ -112,8 +133,10 @@ export function backendWeight(ref: HttpRouteBackendRef): number {
   return Math.max(0, ref.weight ?? 1);
 }
 
-/** The Service an HTTPRoute is attached to (GAMMA): its first parentRef of kind Service, in the route's namespace. */
-export function parentService(route: GatewayHttpRoute): { name: string; namespace: string } | undefined {
+/** The Service a route is attached to (GAMMA): its first parentRef of kind Service, in the route's namespace. */
+export function parentService<Match>(
+  route: GatewayRouteObject<Match>,
+): { name: string; namespace: string } | undefined {
   const namespace = route.metadata?.namespace ?? 'default';
   const parent = route.spec?.parentRefs?.find((p) => p.kind === 'Service' && (p.group ?? '') === '');
   return parent?.name === undefined

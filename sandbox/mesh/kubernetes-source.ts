@@ -1,5 +1,7 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { withRetry } from '../../src/kube/retry.js';
 import type { DestinationRule, Deployment, MeshConfig, MeshConfigSource, VirtualService } from './config.js';
+import type { GatewayGrpcRoute } from './grpcroute.js';
 import type { GatewayHttpRoute, KubernetesService } from './httproute.js';
 
 export interface KubernetesSourceOptions {
@@ -11,8 +13,8 @@ const ISTIO_GROUP = 'networking.istio.io';
 const ISTIO_VERSION = 'v1';
 
 /**
- * Reads VirtualServices, DestinationRules and Deployments of one namespace through the Kubernetes API,
- * like istiod does, and hands the mesh plain JSON objects.
+ * Reads the VirtualServices, DestinationRules, HTTPRoutes, GRPCRoutes, Services and Deployments of one namespace
+ * through the Kubernetes API, like istiod does, and hands the mesh plain JSON objects.
  */
 export function kubernetesConfigSource(
   kubeConfig: KubeConfig,
@@ -26,37 +28,35 @@ export function kubernetesConfigSource(
   let cached: { config: MeshConfig; at: number } | undefined;
   let inFlight: Promise<MeshConfig> | undefined;
 
-  const listIstio = async (plural: string): Promise<unknown[]> => {
-    const list = (await customObjects.listNamespacedCustomObject({
-      group: ISTIO_GROUP,
-      version: ISTIO_VERSION,
-      namespace,
-      plural,
-    })) as { items?: unknown[] };
+  const listCustom = async (group: string, version: string, plural: string): Promise<unknown[]> => {
+    // A CRD just established answers 429 "storage is (re)initializing" until the API server's watch cache of it is
+    // ready: wait as its Retry-After says, as the controller does.
+    const list = (await withRetry(
+      () => customObjects.listNamespacedCustomObject({ group, version, namespace, plural }),
+      5,
+    )) as { items?: unknown[] };
     return list.items ?? [];
   };
+  const listIstio = (plural: string) => listCustom(ISTIO_GROUP, ISTIO_VERSION, plural);
+  const listGatewayRoutes = (plural: string) => listCustom('gateway.networking.k8s.io', 'v1', plural);
 
   const load = async (): Promise<MeshConfig> => {
-    const [virtualServices, destinationRules, deployments, httpRoutes, services] = await Promise.all([
-      listIstio('virtualservices'),
-      listIstio('destinationrules'),
-      apps.listNamespacedDeployment({ namespace }),
-      customObjects
-        .listNamespacedCustomObject({
-          group: 'gateway.networking.k8s.io',
-          version: 'v1',
-          namespace,
-          plural: 'httproutes',
-        })
-        .then((list) => ((list as { items?: unknown[] }).items ?? []) as GatewayHttpRoute[]),
-      core.listNamespacedService({ namespace }),
-    ]);
+    const [virtualServices, destinationRules, deployments, httpRoutes, grpcRoutes, services] =
+      await Promise.all([
+        listIstio('virtualservices'),
+        listIstio('destinationrules'),
+        apps.listNamespacedDeployment({ namespace }),
+        listGatewayRoutes('httproutes') as Promise<GatewayHttpRoute[]>,
+        listGatewayRoutes('grpcroutes') as Promise<GatewayGrpcRoute[]>,
+        core.listNamespacedService({ namespace }),
+      ]);
     const config: MeshConfig = {
       virtualServices: virtualServices as VirtualService[],
       destinationRules: destinationRules as DestinationRule[],
       // The client returns model instances (Dates, classes); the mesh works on the wire's plain JSON.
       deployments: JSON.parse(JSON.stringify(deployments.items)) as Deployment[],
       httpRoutes,
+      grpcRoutes,
       services: JSON.parse(JSON.stringify(services.items)) as KubernetesService[],
     };
     cached = { config, at: Date.now() };

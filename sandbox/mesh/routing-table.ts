@@ -2,6 +2,8 @@ import type { BehaviourOf } from './behaviour.js';
 import type { Deployment, DestinationRule, HttpFault, MeshConfig } from './config.js';
 import { logNormalLatency, type LatencySampler } from './latency.js';
 import { compileGatewayRoute } from './gateway-routing-table.js';
+import { orderedGrpcMatches } from './grpcroute.js';
+import { orderedMatches } from './httproute.js';
 import { compileMatch, type RequestPredicate } from './matching.js';
 import type { Random } from './random.js';
 
@@ -134,10 +136,14 @@ export function compileRoutingTable(
       routes,
     });
   }
+  const endpointsFor = (namespace: string, selector: Record<string, string>) =>
+    endpointsSelectedBy(config.deployments, namespace, selector, defaultNamespace, behaviourFor);
   for (const route of config.httpRoutes ?? []) {
-    const table = compileGatewayRoute(route, config, (namespace, selector) =>
-      endpointsSelectedBy(config.deployments, namespace, selector, defaultNamespace, behaviourFor),
-    );
+    const table = compileGatewayRoute(route, orderedMatches(route), config, endpointsFor);
+    if (table) compiled.push(table);
+  }
+  for (const route of config.grpcRoutes ?? []) {
+    const table = compileGatewayRoute(route, orderedGrpcMatches(route), config, endpointsFor);
     if (table) compiled.push(table);
   }
   return compiled;

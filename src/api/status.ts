@@ -90,7 +90,7 @@ export type ReleaseOutcome = 'Succeeded' | 'RolledBack' | 'Aborted';
 
 /** One finished release: a canary revision that was promoted, rolled back or aborted. */
 export interface ReleaseRecord {
-  /** 1 for the Rollout's first finished release, then counting up; kept when older ones drop out. */
+  /** The release's revision number (status.canaryRevisionNumber when it started). */
   number: number;
   revision: string;
   /** The canary's container images, `name=image`, in the pod template's order. */
@@ -109,6 +109,11 @@ export interface RolloutStatus {
   /** Pod-template hash running in `<app>-stable`. */
   stableRevision?: string;
   /**
+   * The number of the revision in `<app>-stable`: 1 for the version adopted, then the number of each release
+   * promoted into it. Numbers only grow, so "revision 7" always means the same release.
+   */
+  stableRevisionNumber?: number;
+  /**
    * Revision and pod template `<app>-stable` had when promotion started: put back if the promotion is
    * abandoned (abort, progressDeadline) before traffic leaves the canary.
    */
@@ -120,6 +125,8 @@ export interface RolloutStatus {
   lastValidSpec?: RolloutSpec;
   /** Pod-template hash being rolled out in `<app>-canary`. */
   canaryRevision?: string;
+  /** The number of the release of canaryRevision: the next number each time a release starts (a retry too). */
+  canaryRevisionNumber?: number;
   /** The revision last rolled back or aborted; not retried until `retry` or a newer revision. */
   rolledBackRevision?: string;
   /**

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createPrometheusAnalyzer } from '../analysis/analyzer.js';
 import { Controller } from '../controller/controller.js';
+import { startDashboard } from '../dashboard/server.js';
+import { tokenReviewAccess } from '../dashboard/token-review-access.js';
 import { Cluster } from '../kube/cluster.js';
 import { LeaseElector, leaseIdentity } from '../kube/lease.js';
 import { Notifier } from '../notify/notifier.js';
@@ -27,13 +29,18 @@ interface ControllerFlags {
   notifySlackUrlFile?: string;
   notifyWebhookUrlFile?: string;
   webhookSecret?: string;
+  dashboardAddress?: string;
 }
 
-function hostPort(text: string): { host: string; port: number } {
+function hostPort(
+  text: string,
+  flag = '--metrics-address',
+  example = '0.0.0.0:8080',
+): { host: string; port: number } {
   const i = text.lastIndexOf(':');
   const port = Number(text.slice(i + 1));
   if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--metrics-address ${JSON.stringify(text)} is not host:port; use e.g. 0.0.0.0:8080`);
+    throw new Error(`${flag} ${JSON.stringify(text)} is not host:port; use e.g. ${example}`);
   }
   return { host: text.slice(0, i) || '0.0.0.0', port };
 }
@@ -83,11 +90,18 @@ export function registerControllerCommand(program: Command): void {
       '--webhook-secret <namespace/name>',
       'serve POST /v1/trigger on the metrics address, authenticated by this Secret (keys token and/or hmacKey)',
     )
+    .option(
+      '--dashboard-address <host:port>',
+      "also serve the web dashboard here; every request needs a bearer token, checked with TokenReview, and the caller's own RBAC on the Rollout (SubjectAccessReview)",
+    )
     .addHelpText(
       'after',
       '\nExample:\n  stepwise controller --kubeconfig ~/.kube/config -n production --prometheus-address http://prometheus:9090',
     )
     .action(async (flags: ControllerFlags) => {
+      const dashboardAt = flags.dashboardAddress
+        ? hostPort(flags.dashboardAddress, '--dashboard-address', '0.0.0.0:8090')
+        : undefined;
       const kubeConfig = loadKubeConfig(flags);
       const identity = leaseIdentity();
       const root = createLogger({ level: flags.logLevel, format: flags.logFormat });
@@ -146,6 +160,17 @@ export function registerControllerCommand(program: Command): void {
         notReadyReason: () => controller.notReadyReason(),
       });
       logger.info('serving /metrics, /healthz, /readyz', { url });
+      const dashboard = dashboardAt
+        ? await startDashboard({
+            cluster: new Cluster(kubeConfig, countRequest),
+            // The watched namespaces (all by default); each caller sees those they may list Rollouts in.
+            namespaces: flags.namespace.length ? flags.namespace : undefined,
+            ...dashboardAt,
+            access: tokenReviewAccess(kubeConfig),
+          })
+        : undefined;
+      if (dashboard)
+        logger.info('serving the dashboard (bearer token and RBAC per request)', { url: dashboard.url });
       let stopping = false;
       const waiting = new AbortController();
       const shutdown = (signal: string) => {
@@ -160,6 +185,7 @@ export function registerControllerCommand(program: Command): void {
           metrics.leader.set(0);
           await Promise.race([notifier.drain(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
           server.close();
+          await dashboard?.close();
           logger.info('stopped');
           process.exit(0);
         })();

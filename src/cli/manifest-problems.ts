@@ -1,9 +1,20 @@
 // `stepwise validate`: every Rollout document of a YAML text checked offline, each problem mapped back to
 // the line of the field it names (the yaml package keeps each node's source range).
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
-import { API_VERSION, GROUP, KIND } from '../api/schema.js';
+import { API_VERSION, GROUP, KIND, type RolloutSpec } from '../api/schema.js';
 import { validateRollout, type Problem } from '../api/validate.js';
 import { MAX_ALIAS_COUNT, mergeOrderProblems, parseManifestDocuments } from './manifest-yaml.js';
+
+/** One object of a manifest file, with where its fields are, for checks that read it with other objects. */
+export interface ManifestObject {
+  value: Record<string, unknown>;
+  /** `file:line` of the field at `path` (of its nearest parent that is written). */
+  lineOf(path: string): string;
+  /** `path` as it reads in the document: `items[2].spec.host` inside a List. */
+  pathOf(path: string): string;
+  /** A Stepwise Rollout that passed validation: its spec, defaults filled in. */
+  rolloutSpec?: RolloutSpec;
+}
 
 /** What one file holds for `validate`. */
 export interface ManifestReport {
@@ -108,8 +119,11 @@ function classify(object: unknown): Verdict {
   return { check: false };
 }
 
-/** Every problem of every Stepwise Rollout in `text`, with the documents skipped that look meant as one. */
-export function checkManifests(file: string, text: string): ManifestReport {
+/**
+ * Every problem of every Stepwise Rollout in `text`, with the documents skipped that look meant as one. Every object
+ * of the file (List items one by one) is added to `objects`, for the checks that read several files together.
+ */
+export function checkManifests(file: string, text: string, objects: ManifestObject[] = []): ManifestReport {
   const lineCounter = new LineCounter();
   const report: ManifestReport = { problems: [], skipped: [], rollouts: 0 };
   const at = (offset: number) => `${file}:${lineCounter.linePos(offset).line}`;
@@ -134,6 +148,11 @@ export function checkManifests(file: string, text: string): ManifestReport {
       const line = (path: string) => at(offsetOf(doc, [...prefix, ...pathKeys(path)]));
       const where = (path: string) => (prefix.length > 0 ? `${pathText(prefix)}.${path}` : path);
       if ('list' in verdict) return verdict.list.forEach((item, i) => visit(item, [...prefix, 'items', i]));
+      const object: ManifestObject | undefined =
+        typeof value === 'object' && value !== null && !Array.isArray(value)
+          ? { value: value as Record<string, unknown>, lineOf: line, pathOf: where }
+          : undefined;
+      if (object) objects.push(object);
       if (!verdict.check) {
         if (verdict.problem) {
           report.rollouts += 1;
@@ -146,7 +165,10 @@ export function checkManifests(file: string, text: string): ManifestReport {
       }
       report.rollouts += 1;
       const result = validateRollout(value);
-      if (result.ok) return;
+      if (result.ok) {
+        if (object) object.rolloutSpec = result.spec;
+        return;
+      }
       for (const problem of result.problems) {
         report.problems.push(`${line(problem.path)}: ${where(problem.path)}: ${problem.message}`);
       }

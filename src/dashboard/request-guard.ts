@@ -11,14 +11,17 @@ export const TOKEN_HEADER = 'x-stepwise-token';
 export const newToken = (): string => randomBytes(32).toString('hex');
 
 export interface GuardSettings {
-  /** host:port the server is bound to, as the page's URL spells it. */
-  host: string;
+  /**
+   * host:port the server is bound to, as the page's URL spells it; undefined in-cluster, where the page is
+   * reached through Services and proxies under other names, and a bearer token authenticates every request.
+   */
+  host?: string;
   token: string;
 }
 
 /** Why a request may not be served at all (a Host other than the dashboard's), or undefined. */
 export function refuseHost(headers: IncomingHttpHeaders, settings: GuardSettings): string | undefined {
-  if (headers.host !== settings.host) {
+  if (settings.host !== undefined && headers.host !== settings.host) {
     return `Host "${headers.host ?? ''}" is not the dashboard's address ${settings.host}; open http://${settings.host}/`;
   }
   return undefined;
@@ -29,7 +32,7 @@ export function refuseCommand(headers: IncomingHttpHeaders, settings: GuardSetti
   const host = refuseHost(headers, settings);
   if (host) return host;
   const origin = headers.origin;
-  if (origin !== undefined && origin !== `http://${settings.host}`) {
+  if (settings.host !== undefined && origin !== undefined && origin !== `http://${settings.host}`) {
     return `Origin "${origin}" is not the dashboard's own page http://${settings.host}`;
   }
   const token = headers[TOKEN_HEADER];

@@ -23,11 +23,31 @@ export const LIST_TIMEOUT_MS = 60_000;
  * new undici Agent for every request (KubeConfig.applySecurityAuthentication → createDispatcher), so every call
  * opened a new TCP connection, and over HTTPS a new TLS handshake. The first request's Agent (built with the
  * kubeconfig's CA and client certificate) is kept and given to every later request, which then reuse its
- * kept-alive connections.
+ * kept-alive connections, for POOL_MAX_AGE_MS.
  */
 interface Shared {
   limiter: ClientRateLimiter;
-  dispatcher?: ReturnType<RequestContext['getDispatcher']>;
+  pool?: { dispatcher: NonNullable<ReturnType<RequestContext['getDispatcher']>>; since: number };
+}
+
+/**
+ * How long one pool is kept. client-node reads the kubeconfig's certificate and CA files anew for every request's
+ * Agent (applyHTTPSOptions), so renewing the pool this often lets a rotated client certificate (cert-manager,
+ * kubeadm's kubelet-style rotation) take effect within minutes instead of at the next restart; the cost is one
+ * TLS handshake per period.
+ */
+export const POOL_MAX_AGE_MS = 5 * 60_000;
+
+/** The pool for this request: the kept one, or the request's fresh Agent once the kept one is too old. */
+function pooledDispatcher(shared: Shared, fresh: ReturnType<RequestContext['getDispatcher']>) {
+  const now = Date.now();
+  if (fresh && (!shared.pool || now - shared.pool.since >= POOL_MAX_AGE_MS)) {
+    const old = shared.pool?.dispatcher;
+    shared.pool = { dispatcher: fresh, since: now };
+    // Graceful: the old pool finishes the requests it carries (a watch included), then closes its sockets.
+    void old?.close().catch(() => undefined);
+  }
+  return shared.pool?.dispatcher;
 }
 const sharedByKubeConfig = new WeakMap<KubeConfig, Shared>();
 
@@ -63,8 +83,8 @@ export function boundedApiClient<T>(
             await shared.limiter.wait();
             context.setHeaderParam('User-Agent', 'stepwise');
             // Middleware runs after the kubeconfig's authentication, which set a fresh Agent on the request.
-            shared.dispatcher ??= context.getDispatcher();
-            if (shared.dispatcher) context.setDispatcher(shared.dispatcher);
+            const dispatcher = pooledDispatcher(shared, context.getDispatcher());
+            if (dispatcher) context.setDispatcher(dispatcher);
             context.setSignal(AbortSignal.timeout(timeoutMs));
             return context;
           },

@@ -16,9 +16,35 @@ const imagesOf = (template: V1PodTemplateSpec | undefined) =>
 const canaryTemplate = (revision: string, observed: Observed) =>
   [observed.canary, observed.target, observed.stable].find((track) => track?.revision === revision)?.template;
 
-/** Marks the start of a release (a rollout of a new revision, or a retry). */
+/**
+ * One more than any number given so far. A status written before revisions were numbered has none: its
+ * history's numbers (which counted finished releases) still come first.
+ */
+const nextRevisionNumber = (status: RolloutStatus) =>
+  Math.max(
+    status.stableRevisionNumber ?? 0,
+    status.canaryRevisionNumber ?? 0,
+    status.history?.[0]?.number ?? 0,
+  ) + 1;
+
+/** `<app>-stable` runs `revision`: a revision it did not run before gets the next number. */
+export function stableRevisionIs(status: RolloutStatus, revision: string): void {
+  if (status.stableRevision === revision && status.stableRevisionNumber !== undefined) return;
+  status.stableRevision = revision;
+  status.stableRevisionNumber = nextRevisionNumber(status);
+}
+
+/** Marks the start of a release (a rollout of a new revision, or a retry) and gives it the next number. */
 export function releaseStarted(status: RolloutStatus, now: string): void {
+  if (status.stableRevision) stableRevisionIs(status, status.stableRevision);
+  status.canaryRevisionNumber = nextRevisionNumber(status);
   status.releaseStartedAt = now;
+}
+
+/** The promoted release is now stable, with its number. */
+export function releasePromoted(status: RolloutStatus): void {
+  status.stableRevision = status.canaryRevision;
+  status.stableRevisionNumber = status.canaryRevisionNumber;
 }
 
 /**
@@ -39,7 +65,7 @@ export function recordReleaseEnd(
     previous?.revision === status.canaryRevision && previous.startedAt === status.releaseStartedAt;
   if (sameRelease) return;
   const record: ReleaseRecord = {
-    number: (previous?.number ?? 0) + 1,
+    number: status.canaryRevisionNumber ?? (previous?.number ?? 0) + 1,
     revision: status.canaryRevision,
     images: imagesOf(canaryTemplate(status.canaryRevision, observed)),
     outcome: phase as ReleaseOutcome,

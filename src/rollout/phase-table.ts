@@ -12,8 +12,8 @@ export interface PhaseRow {
 export const PHASE_TABLE: Record<Phase, PhaseRow> = {
   Initializing: {
     meaning:
-      'creating `<app>-stable` from the target and waiting until it is ready; with routing that predates the subsets, waiting for the route (`AwaitingRouting`)',
-    next: ['Initializing', 'Healthy', 'Failed'],
+      'creating `<app>-stable` from the target and waiting until it is ready; with routing that predates the subsets, waiting for the route (`AwaitingRouting`); back from `Failed` while the target still runs a rolled-back revision, to `RolledBack`/`Aborted` (`RolledBackEarlier`), never starting it again by itself',
+    next: ['Initializing', 'Healthy', 'RolledBack', 'Aborted', 'Failed'],
   },
   Healthy: {
     meaning: 'stable serves 100%; no canary; waiting for a new revision',
@@ -49,7 +49,7 @@ export const PHASE_TABLE: Record<Phase, PhaseRow> = {
   Failed: {
     meaning:
       'could not proceed: invalid spec (the `InvalidSpec` condition names the field), missing objects, stable not ready in time',
-    next: ['Failed', 'Initializing', 'Healthy'],
+    next: ['Failed', 'Initializing', 'Healthy', 'RolledBack', 'Aborted'],
   },
 };
 

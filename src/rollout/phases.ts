@@ -1,6 +1,7 @@
 // What each phase does in one pass (Promoting: promotion.ts). The handlers are mapped to phases in transitions.ts.
 import { formatDuration } from '../api/duration.js';
 import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
+import { stableRevisionIs } from './history.js';
 import { advance, rollback, startRollout } from './moves.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
@@ -28,12 +29,12 @@ export function initialize(p: Pass): void {
   p.status.replicas = replicas;
   p.status.waitingSince ??= p.nowIso;
   if (!stable) {
-    p.status.stableRevision = target.revision;
+    stableRevisionIs(p.status, target.revision);
     p.act({ kind: 'applyStable', template: target.template, revision: target.revision, replicas });
     p.note(`creating the stable Deployment with revision ${target.revision}`);
     return;
   }
-  p.status.stableRevision = stable.revision;
+  stableRevisionIs(p.status, stable.revision);
   if (!isReady(stable, replicas, stable.revision)) {
     if (stable.replicas !== replicas) {
       p.act({ kind: 'applyStable', template: stable.template, revision: stable.revision, replicas });
@@ -63,7 +64,27 @@ export function initialize(p: Pass): void {
   p.status.currentStep = 0;
   p.status.waitingSince = undefined;
   parkTarget(p);
+  if (returnToRollback(p, stable.revision)) return;
   p.moveTo('Healthy', 'Initialized', `stable revision ${stable.revision} serves 100% of the traffic`);
+}
+
+/**
+ * Back from Failed (a spec made invalid and fixed, a deadline) while the target still runs the revision that was
+ * rolled back or aborted: back to that outcome, not Healthy, whose next pass would start the revision again
+ * (DESIGN §3.4). `retry` or a newer revision starts again, as from any rollback.
+ */
+function returnToRollback(p: Pass, stableRevision: string): boolean {
+  const revision = p.observed.target!.revision;
+  const s = p.status;
+  if (!s.rolledBackRevision || revision !== s.rolledBackRevision || revision === stableRevision) return false;
+  const last = s.history?.find((release) => release.revision === revision);
+  const outcome = last?.outcome === 'Aborted' ? 'Aborted' : 'RolledBack';
+  p.moveTo(
+    outcome,
+    'RolledBackEarlier',
+    `stable revision ${stableRevision} serves 100% of the traffic; the target's revision ${revision} was ${outcome === 'Aborted' ? 'aborted' : 'rolled back'} earlier and is not started again by itself: \`stepwise retry\` or a newer revision starts again`,
+  );
+  return true;
 }
 
 /** Healthy, Succeeded, RolledBack, Aborted: stable serves everything; start when a new revision appears. */

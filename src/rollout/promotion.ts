@@ -3,6 +3,7 @@
 // so a promotion that is abandoned (abort, progressDeadline) does not send traffic there: stable first goes
 // back to the template it had (kept in status.previousStable), and the canary keeps its share until then
 // (rollback in moves.ts, restoreStable here) unless none of its pods is ready (guardCanary).
+import { releasePromoted } from './history.js';
 import { rollback } from './moves.js';
 import type { Pass } from './pass.js';
 import { formatDuration } from '../api/duration.js';
@@ -47,7 +48,7 @@ export function promote(p: Pass): void {
     return;
   }
   s.canaryWeight = 0;
-  s.stableRevision = s.canaryRevision;
+  releasePromoted(s);
   s.currentStep = 0;
   s.waitingSince = undefined;
   s.previousStable = undefined;

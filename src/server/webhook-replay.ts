@@ -1,5 +1,6 @@
 // Signed requests expire: a timestamp outside the window is refused, and a signature seen within it is refused
-// the second time. Memory stays bounded: a signature is forgotten once its timestamp left the window (the window
+// the second time. This memory is the replica's own fast path; the record on the Rollout
+// (webhook-replay-shared.ts) makes the refusal hold on every replica. Memory stays bounded: a signature is forgotten once its timestamp left the window (the window
 // check refuses it from then on), and only verified signatures are remembered, at most `capacity` of them.
 
 export const REPLAY_WINDOW_SECONDS = 300;
@@ -48,5 +49,10 @@ export class ReplayGuard {
       };
     this.seen.set(digest, Number(timestamp) + this.windowSeconds);
     return { ok: true };
+  }
+
+  /** Forgets a signature that was not accepted after all (the shared record could not be written). */
+  forget(digest: string): void {
+    this.seen.delete(digest);
   }
 }

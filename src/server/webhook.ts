@@ -2,10 +2,12 @@
 // The caller is authenticated before anything else is done for it: a bearer token from the headers alone; a
 // signature once the (bounded, timed) body is in. Unauthenticated and authenticated callers are limited apart,
 // so a flood of bad requests from an address (behind an Ingress: every client's) never refuses a valid call.
+// A signature is accepted once by all replicas together: each records it on the target Rollout.
 // A refused request changes nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import type { Cluster } from '../kube/cluster.js';
+import { apiMessage } from '../kube/errors.js';
 import { setRolloutImage, TriggerError, type TriggerErrorKind } from '../trigger/set-image.js';
 import { RateLimiter } from './token-bucket.js';
 import {
@@ -28,8 +30,9 @@ import {
   UnauthenticatedReads,
   type BodyLimits,
 } from './webhook-body.js';
-import { ReplayGuard } from './webhook-replay.js';
-import { parseRequest } from './webhook-request.js';
+import { ReplayGuard, type ReplayVerdict } from './webhook-replay.js';
+import { recordOnRollout } from './webhook-replay-shared.js';
+import { parseRequest, type TriggerRequest } from './webhook-request.js';
 
 export { MAX_BODY_BYTES } from './webhook-body.js';
 export const TRIGGER_PATH = '/v1/trigger';
@@ -111,8 +114,50 @@ export function createTriggerWebhook(
     }
   };
 
+  /** The request's target, refused when it lies outside the watched namespaces. */
+  const targetOf = (body: Buffer, log: Record<string, unknown>): TriggerRequest => {
+    const request = parseRequest(body);
+    Object.assign(log, request);
+    if (watched && !watched.has(request.namespace)) {
+      throw new Refusal(
+        403,
+        `namespace ${request.namespace} is not watched by this controller (it watches ${[...watched].join(', ')}); ` +
+          'call the controller that manages it, or add the namespace to its --namespace flags',
+      );
+    }
+    return request;
+  };
+
+  /** A verified signature is used once on any replica: first this process's memory, then the Rollout's record. */
+  const useSignature = async (request: TriggerRequest, digest: string, timestamp: string) => {
+    const local = replay.use(digest, timestamp);
+    if (!local.ok) return local;
+    let shared: ReplayVerdict;
+    try {
+      shared = await recordOnRollout(
+        options.cluster,
+        request.namespace,
+        request.rollout,
+        digest,
+        Number(timestamp),
+      );
+    } catch (error) {
+      replay.forget(digest);
+      if (error instanceof TriggerError) throw error;
+      throw new Refusal(
+        503,
+        `the signature could not be recorded on the Rollout (${apiMessage(error)}); sign anew and try again`,
+      );
+    }
+    if (!shared.ok && shared.status !== 401) replay.forget(digest);
+    return shared;
+  };
+
   /** Who sent this request, from its headers and (for a signature) its body; refuses anyone else. */
-  const authenticate = async (req: IncomingMessage, log: Record<string, unknown>): Promise<Buffer> => {
+  const authenticate = async (
+    req: IncomingMessage,
+    log: Record<string, unknown>,
+  ): Promise<TriggerRequest> => {
     const client = clientOf(req);
     const refuse = (reason: string) =>
       unauthenticated.take(client)
@@ -133,7 +178,7 @@ export function createTriggerWebhook(
       const auth = checkToken(claim.token, await readCredentials());
       if (!auth.ok) throw refuse(auth.reason);
       admit('token');
-      return readBody(req, limits);
+      return targetOf(await readBody(req, limits), log);
     }
     const form = signatureDigest(claim.signature);
     if ('reason' in form) throw refuse(form.reason);
@@ -143,27 +188,20 @@ export function createTriggerWebhook(
     const body = await unauthenticatedReads.read(req, limits);
     const auth = checkSignature(form.digest, claim.timestamp!, body, credentials);
     if (!auth.ok) throw refuse(auth.reason);
+    const request = targetOf(body, log);
     // Used up before the rate limit is applied: replaying a captured call cannot drain the valid callers' budget.
-    const first = replay.use(form.digest, claim.timestamp!);
+    const first = await useSignature(request, form.digest, claim.timestamp!);
     if (!first.ok)
       throw first.status === 401 ? refuse(first.reason) : new Refusal(first.status, first.reason);
     admit('hmac');
-    return body;
+    return request;
   };
 
   return (req, res) => {
     const log: Record<string, unknown> = { client: clientOf(req), method: req.method, path: TRIGGER_PATH };
     const handle = async () => {
       if (req.method !== 'POST') throw new Refusal(405, 'use POST', true);
-      const request = parseRequest(await authenticate(req, log));
-      Object.assign(log, request);
-      if (watched && !watched.has(request.namespace)) {
-        throw new Refusal(
-          403,
-          `namespace ${request.namespace} is not watched by this controller (it watches ${[...watched].join(', ')}); ` +
-            'call the controller that manages it, or add the namespace to its --namespace flags',
-        );
-      }
+      const request = await authenticate(req, log);
       const { container, image } = request;
       const result = await setRolloutImage(
         options.cluster,

@@ -290,7 +290,7 @@ describe('hostile or foreign answers', () => {
     });
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     try {
-      const started = performance.now();
+      // Waiting for the request's own 60 s timeout instead would exceed the test's timeout.
       const signal = AbortSignal.timeout(100);
       const result = await createPrometheusClient(
         { address: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}` },
@@ -298,7 +298,6 @@ describe('hostile or foreign answers', () => {
       ).query('sum(up)', at);
       expect(result).toMatchObject({ kind: 'unreachable' });
       expect(requests).toBe(1);
-      expect(performance.now() - started).toBeLessThan(10_000); // the request's own timeout is 60 s
     } finally {
       hanging.closeAllConnections();
       await new Promise<void>((resolve) => hanging.close(() => resolve()));

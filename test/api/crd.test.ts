@@ -32,6 +32,19 @@ describe('the Rollout CRD', () => {
     });
   });
 
+  it('bounds every string, list and map of the spec, so the API server refuses an oversize field', () => {
+    const version = (rolloutCrd().spec as Node).versions as Node[];
+    const spec = (((version[0]!.schema as Node).openAPIV3Schema as Node).properties as Node).spec;
+    const unbounded: string[] = [];
+    walk(spec, (n, path) => {
+      if (n.type === 'string' && n.maxLength === undefined && n.enum === undefined) unbounded.push(path);
+      if (n.type === 'array' && n.maxItems === undefined) unbounded.push(path);
+      if (n.type === 'object' && n.additionalProperties && n.maxProperties === undefined)
+        unbounded.push(path);
+    });
+    expect(unbounded).toEqual([]);
+  });
+
   it('has printer columns, a status subresource and the defaults of DESIGN §2', () => {
     const parsed = parse(readFileSync(CRD_PATH, 'utf8')) as Node;
     const v = ((parsed.spec as Node).versions as Node[])[0]!;

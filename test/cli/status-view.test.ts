@@ -32,7 +32,9 @@ const progressing: RolloutStatus = {
   currentStep: 2,
   canaryWeight: 25,
   stableRevision: 'aaaa111111',
+  stableRevisionNumber: 6,
   canaryRevision: 'bbbb222222',
+  canaryRevisionNumber: 7,
   stepStartedAt: '2026-01-01T11:59:40Z',
   message: 'step 2/3 (weight 25%): analysing the canary',
   analysis: {
@@ -50,7 +52,7 @@ const progressing: RolloutStatus = {
 };
 
 describe('stepwise status rendering', () => {
-  it('shows phase, step i/N, a weight bar, both revisions with images', () => {
+  it('shows phase, step i/N, a weight bar, both revisions numbered with their images', () => {
     const text = renderStatus({
       rollout: rollout(progressing),
       spec,
@@ -61,8 +63,8 @@ describe('stepwise status rendering', () => {
     expect(text).toContain('Phase:     Progressing');
     expect(text).toMatch(/Step:\s+2\/3/);
     expect(text).toContain('75% ░');
-    expect(text).toMatch(/Stable:\s+aaaa111111\s+reg\/app:1\.0\.0/);
-    expect(text).toMatch(/Canary:\s+bbbb222222\s+reg\/app:1\.1\.0/);
+    expect(text).toMatch(/^Revisions:\n {2}revision 7 \(canary\) {2}reg\/app:1\.1\.0$/m);
+    expect(text).toMatch(/^ {2}revision 6 \(stable\) {2}reg\/app:1\.0\.0$/m);
   });
 
   it('puts each analysis value next to its limit with the verdict the check gave', () => {
@@ -96,16 +98,38 @@ describe('stepwise status rendering', () => {
     );
   });
 
-  it("shows each track's Deployment and its ready pods under the revision", () => {
+  it("shows each revision's ready pods, and its Deployment and pod template under it", () => {
     const text = renderStatus({
       rollout: rollout(progressing),
       spec,
+      stableImage: 'reg/app:1.0.0',
+      canaryImage: 'reg/app:1.1.0',
       stableWorkload: { name: 'product-service-stable', ready: 3, desired: 3 },
       canaryWorkload: { name: 'product-service-canary', ready: 0, desired: 1 },
       now,
     });
-    expect(text).toMatch(/^Stable: .*\n {2}└─ Deployment product-service-stable: 3\/3 pods ready$/m);
-    expect(text).toMatch(/^Canary: .*\n {2}└─ Deployment product-service-canary: 0\/1 pods ready$/m);
+    expect(text).toContain(
+      'Revisions:\n' +
+        '  revision 7 (canary)  reg/app:1.1.0 · 0/1 ready\n' +
+        '    └─ Deployment product-service-canary, pod template bbbb222222\n' +
+        '  revision 6 (stable)  reg/app:1.0.0 · 3/3 ready\n' +
+        '    └─ Deployment product-service-stable, pod template aaaa111111',
+    );
+  });
+
+  it('shows only the stable revision once the canary was promoted into it', () => {
+    const promoted: RolloutStatus = {
+      phase: 'Succeeded',
+      stableRevision: 'bbbb222222',
+      stableRevisionNumber: 7,
+      canaryRevision: 'bbbb222222',
+      canaryRevisionNumber: 7,
+    };
+    const text = renderStatus({ rollout: rollout(promoted), spec, stableImage: 'reg/app:1.1.0', now });
+    expect(text).toContain(
+      'Revisions:\n  revision 7 (stable)  reg/app:1.1.0\n    └─ pod template bbbb222222',
+    );
+    expect(text).not.toContain('(canary)');
   });
 
   it('draws the weight bar as the demo does: the canary share filled', () => {
@@ -202,6 +226,24 @@ describe('stepwise list rendering', () => {
     expect(lines[2]).toMatch(/^product-service\s+Progressing\s+2\s+25\s+aaaa111111\s+bbbb222222\s+1h$/);
   });
 
+  it('adds the revision numbers, reason and message with -o wide', () => {
+    const promoted = rollout({
+      phase: 'Succeeded',
+      stableRevision: 'bbbb222222',
+      stableRevisionNumber: 7,
+      canaryRevision: 'bbbb222222',
+      canaryRevisionNumber: 7,
+      reason: 'Promoted',
+    });
+    promoted.metadata = { ...promoted.metadata, name: 'cart' };
+    const lines = renderList([rollout(progressing), promoted], now, { wide: true }).split('\n');
+    expect(lines[0]).toMatch(/\sAGE\s+STABLE-REV\s+CANARY-REV\s+REASON\s+MESSAGE$/);
+    expect(lines[1]).toMatch(/^cart\s.*\s1h\s+7\s+Promoted$/);
+    expect(lines[2]).toMatch(
+      /^product-service\s.*\s1h\s+6\s+7\s+step 2\/3 \(weight 25%\): analysing the canary$/,
+    );
+  });
+
   it('says so when there is nothing to list', () => {
     expect(renderList([], now)).toBe('No Rollouts found.');
   });
@@ -231,9 +273,9 @@ describe('release history rendering', () => {
     },
   ];
 
-  it('lists each release with image, outcome, duration, when and reason, newest first', () => {
+  it('lists each release with its revision number, image, outcome, duration, when and reason, newest first', () => {
     const lines = renderHistory(history, now).split('\n');
-    expect(lines[0]).toMatch(/^#\s+REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
+    expect(lines[0]).toMatch(/^REVISION\s+TEMPLATE\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
     expect(lines[1]).toMatch(
       /^7\s+cccc333333\s+reg\/app:1\.2\.0\s+RolledBack\s+1m30s\s+8m30s ago\s+ErrorRate: step 1\/3 .*limit 1%$/,
     );
@@ -246,8 +288,8 @@ describe('release history rendering', () => {
   it('shows the latest releases in status', () => {
     const text = renderStatus({ rollout: rollout({ phase: 'Healthy', history }), spec, now });
     expect(text).toContain(
-      'History:\n  #7 cccc333333  reg/app:1.2.0  RolledBack (ErrorRate) after 1m30s, 8m30s ago\n' +
-        '  #6 bbbb222222  app=reg/app:1.1.0, proxy=reg/proxy:2  Succeeded (Promoted) after 5m, 1h55m ago',
+      'History:\n  revision 7  reg/app:1.2.0  RolledBack (ErrorRate) after 1m30s, 8m30s ago\n' +
+        '  revision 6  app=reg/app:1.1.0, proxy=reg/proxy:2  Succeeded (Promoted) after 5m, 1h55m ago',
     );
   });
 });

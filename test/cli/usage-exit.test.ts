@@ -1,21 +1,7 @@
 // The CLI as a process: a usage error (missing argument, unknown flag or command, bad choice) exits 2, the code
 // for "could not run", so a CI job never reads a typo as a rolled-back release (exit 1).
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-
-const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-function stepwise(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', main, ...args],
-      { timeout: 60_000 },
-      (error, _out, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
-    );
-  });
-}
+import { stepwise } from './stepwise-process.js';
 
 describe('stepwise exit codes for usage errors', () => {
   it.each([

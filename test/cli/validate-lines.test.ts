@@ -59,19 +59,22 @@ describe('stepwise validate', () => {
     ]);
   });
 
-  it('refuses within a second a Rollout whose custom query once froze the controller, naming the field', () => {
-    // `{{` and 6,000 spaces took the old placeholder regex 56 s; 4 KB of it, within the length limit, 15 s.
-    const rollout = (query: string) =>
-      `apiVersion: stepwise.dev/v1alpha1\nkind: Rollout\nmetadata: { name: x }\nspec:\n  targetRef: { name: x }\n` +
-      `  trafficRouting: { istio: { virtualService: { name: x }, destinationRule: { name: x } } }\n` +
-      `  analysis:\n    metrics:\n      - name: m\n        max: 1\n        query: ${JSON.stringify(query)}\n`;
-    const started = performance.now();
-    expect(manifestProblems('m.yaml', rollout('{{' + ' '.repeat(6_000)))).toEqual([
-      'm.yaml:11: spec.analysis.metrics[0].query: is longer than 4096 characters; shorten it',
-    ]);
-    expect(manifestProblems('m.yaml', rollout('{{' + ' '.repeat(4_000)))).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(1_000);
-  });
+  // The timeout is a hang guard, not a speed goal: `{{` and 6,000 spaces took the old placeholder regex 56 s,
+  // 4 KB of it, within the length limit, 15 s. How fast validate refuses it is measured in bench/hostile-input.ts.
+  it(
+    'refuses a Rollout whose custom query once froze the controller, naming the field',
+    { timeout: 5_000 },
+    () => {
+      const rollout = (query: string) =>
+        `apiVersion: stepwise.dev/v1alpha1\nkind: Rollout\nmetadata: { name: x }\nspec:\n  targetRef: { name: x }\n` +
+        `  trafficRouting: { istio: { virtualService: { name: x }, destinationRule: { name: x } } }\n` +
+        `  analysis:\n    metrics:\n      - name: m\n        max: 1\n        query: ${JSON.stringify(query)}\n`;
+      expect(manifestProblems('m.yaml', rollout('{{' + ' '.repeat(6_000)))).toEqual([
+        'm.yaml:11: spec.analysis.metrics[0].query: is longer than 4096 characters; shorten it',
+      ]);
+      expect(manifestProblems('m.yaml', rollout('{{' + ' '.repeat(4_000)))).toEqual([]);
+    },
+  );
 
   it('points a missing field at its parent', () => {
     const text =

@@ -9,7 +9,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { makeCerts, pem, type Certs } from './certs.js';
+import { makeCerts, pem, type Certs } from '../support/certs.js';
 import { freePort, startComponent, type Component } from './processes.js';
 import { writeKwokConfig } from './kwok-stages.js';
 import { toolBinary } from './tools.js';

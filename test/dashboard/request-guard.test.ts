@@ -27,4 +27,13 @@ describe('dashboard command guard', () => {
     );
     expect(refuseCommand({ ...own, host: 'evil.example:8090' }, settings)).toMatch(/Host/);
   });
+
+  it('in-cluster (no address to hold the Host to) still needs the page token for a command', () => {
+    const inCluster = { token: settings.token };
+    const proxied = { ...own, host: 'stepwise.example.com', origin: 'https://stepwise.example.com' };
+    expect(refuseHost(proxied, inCluster)).toBeUndefined();
+    expect(refuseCommand(proxied, inCluster)).toBeUndefined();
+    const { [TOKEN_HEADER]: _token, ...withoutToken } = proxied;
+    expect(refuseCommand(withoutToken, inCluster)).toMatch(/missing or wrong x-stepwise-token/);
+  });
 });

@@ -179,7 +179,9 @@ describe.skipIf(!prometheusInstalled)('operator commands on the sandbox, end to 
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('Phase:     Paused (Gate)');
     expect(status.stdout).toContain('waiting for `stepwise promote product-service`');
-    expect(status.stdout).toMatch(/Canary:\s+[0-9a-f]{10}\s+registry\.example\.com\/product-service:1\.5\.0/);
+    expect(status.stdout).toMatch(
+      /revision \d+ \(canary\) {2}registry\.example\.com\/product-service:1\.5\.0 · /,
+    );
     const json = JSON.parse((await e2e.cli(['status', APP, '-o', 'json'])).stdout) as {
       status: { phase: string };
     };

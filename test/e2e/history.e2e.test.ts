@@ -20,7 +20,7 @@ describe.skipIf(!prometheusInstalled)('release history on the sandbox, end to en
     await e2e?.close();
   });
 
-  it('lists a promoted and a rolled-back release with their images and reasons', async () => {
+  it('lists a promoted and a rolled-back release with their revision numbers, images and reasons', async () => {
     const finished = (n: number) => (s: RolloutStatus) => (s.history?.length ?? 0) >= n;
     await e2e.release(`${IMAGE}:1.1.0`);
     await e2e.waitFor('the good release to be promoted', finished(1), 120_000);
@@ -35,10 +35,17 @@ describe.skipIf(!prometheusInstalled)('release history on the sandbox, end to en
     const run = await e2e.cli(['history', `rollout/${APP}`]);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^#\s+REVISION\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
+    // Revision 1 is the version adopted; each release started takes the next number.
+    expect(lines[0]).toMatch(/^REVISION\s+TEMPLATE\s+IMAGE\s+OUTCOME\s+DURATION\s+FINISHED\s+REASON$/);
     expect(lines[1]).toMatch(
-      /^2\s+[0-9a-f]{10}\s+\S+:1\.2\.0-bad-errors\s+RolledBack\s+\S+\s+\S+ ago\s+\w+: step 1\/1/,
+      /^3\s+[0-9a-f]{10}\s+\S+:1\.2\.0-bad-errors\s+RolledBack\s+\S+\s+\S+ ago\s+\w+: step 1\/1/,
     );
-    expect(lines[2]).toMatch(/^1\s+[0-9a-f]{10}\s+\S+:1\.1\.0\s+Succeeded\s+\S+\s+\S+ ago\s+Promoted: /);
+    expect(lines[2]).toMatch(/^2\s+[0-9a-f]{10}\s+\S+:1\.1\.0\s+Succeeded\s+\S+\s+\S+ ago\s+Promoted: /);
+
+    // `status` numbers the revisions the same way: the rolled-back canary 3 beside the stable 2.
+    const status = await e2e.cli(['status', APP]);
+    expect(status.stdout).toMatch(/^ {2}revision 3 \(canary\) {2}\S+:1\.2\.0-bad-errors · 0\/0 ready$/m);
+    expect(status.stdout).toMatch(/^ {2}revision 2 \(stable\) {2}\S+:1\.1\.0 · \d+\/\d+ ready$/m);
+    expect(status.stdout).toMatch(/^ {2}revision 3 {2}\S+:1\.2\.0-bad-errors {2}RolledBack /m);
   }, 300_000);
 });

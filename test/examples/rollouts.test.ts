@@ -9,6 +9,7 @@ import { createIstioRouter } from '../../src/traffic/istio.js';
 import type { TrafficRouter } from '../../src/traffic/router.js';
 import { FakeGatewayApi } from '../traffic/fake-gateway-api.js';
 import { FakeIstioApi } from '../traffic/fake-istio-api.js';
+import { changedPaths } from '../support/changed-paths.js';
 
 const ROOT = fileURLToPath(new URL('../../rollouts', import.meta.url));
 
@@ -28,12 +29,13 @@ const rollouts = yamlFiles(ROOT).flatMap((file) =>
 );
 
 describe('the examples users copy from rollouts/', () => {
-  it('include the product-service (subset split, host split, HTTPRoute on Istio, ambient, Linkerd, Cilium), manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
+  it('include the product-service (subset split, host split, HTTPRoute on Istio, ambient, Linkerd, Cilium, GRPCRoute), manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
     expect(rollouts.map((r) => r.file).sort()).toEqual([
       'custom-metric/rollout.yaml',
       'manual-gate/rollout.yaml',
       'product-service-ambient/rollout.yaml',
       'product-service-cilium/rollout.yaml',
+      'product-service-grpcroute/rollout.yaml',
       'product-service-host-split/rollout.yaml',
       'product-service-httproute/rollout.yaml',
       'product-service-linkerd/rollout.yaml',
@@ -69,17 +71,6 @@ describe('the product-service routing example', () => {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Paths of the leaves that differ between two JSON values. */
-function changedPaths(before: unknown, after: unknown, path = ''): string[] {
-  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) {
-    return Object.is(before, after) ? [] : [path];
-  }
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].flatMap((key) =>
-    changedPaths((before as Json)[key], (after as Json)[key], `${path}/${key}`),
-  );
-}
-
 describe('the routing examples, through the router of their mode', () => {
   const load = (dir: string, kind: string): Json => {
     const found = yamlFiles(join(ROOT, dir))
@@ -94,7 +85,7 @@ describe('the routing examples, through the router of their mode', () => {
     return result.spec;
   };
   const ns = 'production';
-  // Both examples send the canary's traffic to product-service-canary: its callers' 503s are the canary's.
+  // The examples send the canary's traffic to product-service-canary: its callers' 503s are the canary's.
   const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
 
   const cases: [string, () => { router: TrafficRouter; stored: () => Json }, RegExp][] = [
@@ -109,16 +100,19 @@ describe('the routing examples, through the router of their mode', () => {
       },
       /^\/spec\/http\/1\/route\/[01]\/weight$/,
     ],
-    // GAMMA: one HTTPRoute attached to the Service, whichever mesh's metrics the Rollout reads.
-    ...[
-      'product-service-httproute',
-      'product-service-ambient',
-      'product-service-linkerd',
-      'product-service-cilium',
-    ].map((dir): (typeof cases)[number] => [
+    // GAMMA: one HTTPRoute attached to the Service, whichever mesh's metrics the Rollout reads, and a GRPCRoute.
+    ...(
+      [
+        ['product-service-httproute', 'HTTPRoute'],
+        ['product-service-ambient', 'HTTPRoute'],
+        ['product-service-linkerd', 'HTTPRoute'],
+        ['product-service-cilium', 'HTTPRoute'],
+        ['product-service-grpcroute', 'GRPCRoute'],
+      ] as const
+    ).map(([dir, kind]): (typeof cases)[number] => [
       dir,
       () => {
-        const api = new FakeGatewayApi(load(dir, 'HTTPRoute'));
+        const api = new FakeGatewayApi(load(dir, kind));
         const gatewaySpec = specOf(dir).trafficRouting.gatewayAPI!;
         const router = createGatewayRouter({ api, namespace: ns, gatewaySpec, target: 'product-service' });
         return { router, stored: () => api.route };

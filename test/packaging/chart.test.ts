@@ -190,6 +190,23 @@ describe('Helm chart charts/stepwise', () => {
     expect(service.spec.ports.find((p) => p.name === 'webhook')?.targetPort).toBe('metrics');
   });
 
+  it('serves the web dashboard on its own port and Service port only when webDashboard.enabled is set', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    const dashboardArgs = (m: Manifest[]) => controller(m).args.filter((a) => a.startsWith('--dashboard'));
+    expect(dashboardArgs(renderChart(bin))).toEqual([]);
+    const manifests = renderChart(bin, { set: ['webDashboard.enabled=true', 'webDashboard.port=9443'] });
+    expect(dashboardArgs(manifests)).toEqual(['--dashboard-address=0.0.0.0:9443']);
+    const container = controller(manifests) as { ports?: { name: string; containerPort: number }[] };
+    expect(container.ports?.find((p) => p.name === 'dashboard')?.containerPort).toBe(9443);
+    const service = one(manifests, 'Service') as unknown as {
+      spec: { ports: { name: string; port: number; targetPort: string }[] };
+    };
+    expect(service.spec.ports.find((p) => p.name === 'dashboard')).toMatchObject({
+      port: 9443,
+      targetPort: 'dashboard',
+    });
+  });
+
   it('refuses values that cannot work, naming the value to change', (ctx) => {
     const bin = helmOrSkip(ctx);
     expect(renderError(bin, ['leaderElection.enabled=false'])).toMatch(

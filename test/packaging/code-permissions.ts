@@ -34,6 +34,13 @@ export const API_CALLS: Record<string, ApiCall> = {
   readNamespacedSecret: { group: '', resource: 'secrets', verb: 'get' },
   listNamespacedSecret: { group: '', resource: 'secrets', verb: 'list' },
   createNamespacedEvent: { group: '', resource: 'events', verb: 'create' },
+  listNamespacedEvent: { group: '', resource: 'events', verb: 'list' },
+  createTokenReview: { group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create' },
+  createSubjectAccessReview: {
+    group: 'authorization.k8s.io',
+    resource: 'subjectaccessreviews',
+    verb: 'create',
+  },
   readNamespacedLease: { group: 'coordination.k8s.io', resource: 'leases', verb: 'get' },
   createNamespacedLease: { group: 'coordination.k8s.io', resource: 'leases', verb: 'create' },
   replaceNamespacedLease: { group: 'coordination.k8s.io', resource: 'leases', verb: 'update' },
@@ -56,6 +63,11 @@ export const KUBE_CALL_FILES = [
   'src/kube/watch.ts',
   'src/kube/lease.ts',
 ];
+/**
+ * The web dashboard's own calls (`controller --dashboard-address`): granted only with webDashboard.enabled, so
+ * scanned apart from the controller's (dashboardPermissions). Its Rollout reads and commands go through Cluster.
+ */
+export const DASHBOARD_FILES = ['src/dashboard/rollout-view.ts', 'src/dashboard/token-review-access.ts'];
 const CLUSTER_FILE = 'src/kube/cluster.ts';
 const CONTROLLER_FILE = 'src/controller/controller.ts';
 const LEASE_FILE = 'src/kube/lease.ts';
@@ -146,7 +158,7 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
   const files = importGraph(root, entry);
   const read = (f: string) => readFileSync(join(root, f), 'utf8');
   const used = new Set<string>();
-  const sources = files.filter((f) => f !== CLUSTER_FILE).map(read);
+  const sources = files.filter((f) => f !== CLUSTER_FILE && !DASHBOARD_FILES.includes(f)).map(read);
   const clusterText = read(CLUSTER_FILE);
   const controllerText = read(CONTROLLER_FILE);
   const methods = clusterMethods(clusterText);
@@ -219,6 +231,24 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
     if (!r)
       throw new Error(`${CONTROLLER_FILE}: cannot tell which resource this watch reaches: ${line.trim()}`);
     used.add(permission(r.group, r.plural, 'watch'));
+  }
+  return used;
+}
+
+/** "group/resource:verb" for the web dashboard's own calls (DASHBOARD_FILES): plain clients, no custom resources. */
+export function dashboardPermissions(root: string): Set<string> {
+  const used = new Set<string>();
+  for (const file of DASHBOARD_FILES) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const call of apiCalls(text)) {
+      const api = API_CALLS[call.method];
+      if (!api || api.custom || api.discovery) {
+        throw new Error(
+          `${file}: ${call.method} needs an RBAC mapping in test/packaging/code-permissions.ts`,
+        );
+      }
+      used.add(permission(api.group!, api.resource!, api.verb));
+    }
   }
   return used;
 }

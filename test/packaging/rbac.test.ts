@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as cluster from '../../src/kube/cluster.js';
 import {
   type CustomResourceRef,
+  DASHBOARD_FILES,
+  dashboardPermissions,
   filesCallingTheApi,
   importGraph,
   isLeaderElection,
@@ -77,7 +79,37 @@ describe('RBAC of the chart against the calls the controller makes', () => {
   it('finds every API call of the controller in the files the scan reads', () => {
     const files = importGraph(REPO_ROOT, CONTROLLER_ENTRY);
     expect(files).toContain('src/controller/reconcile.ts');
-    expect(filesCallingTheApi(REPO_ROOT, files).filter((f) => !KUBE_CALL_FILES.includes(f))).toEqual([]);
+    const scanned = [...KUBE_CALL_FILES, ...DASHBOARD_FILES];
+    expect(filesCallingTheApi(REPO_ROOT, files).filter((f) => !scanned.includes(f))).toEqual([]);
+  });
+
+  it('grants the web dashboard its reviews and Event reads only when webDashboard.enabled is set', (ctx) => {
+    if ('missing' in lookup) return ctx.skip(lookup.missing);
+    const dashboard = sorted(dashboardPermissions(REPO_ROOT));
+    expect(dashboard).toEqual([
+      '/events:list',
+      'authentication.k8s.io/tokenreviews:create',
+      'authorization.k8s.io/subjectaccessreviews:create',
+    ]);
+    const reviews = dashboard.filter((p) => p.includes('reviews:'));
+    const isDashboardRole = (m: Manifest) =>
+      m.kind.startsWith('ClusterRole') && m.metadata.name.endsWith('-dashboard');
+    for (const values of [[], [FULL_VALUES]]) {
+      const on = renderChart(lookup.helm, { valuesFiles: values, set: ['webDashboard.enabled=true'] });
+      // The reviews are cluster-scoped: a ClusterRole of their own, also when watching some namespaces.
+      const reviewRoles = on.filter((m) => m.kind === 'ClusterRole' && isDashboardRole(m));
+      expect(reviewRoles.map((r) => sorted(permissionsGranted(r.rules as RbacRule[])))).toEqual([reviews]);
+      const watchRoles = on.filter(
+        (m) => (m.kind === 'ClusterRole' || m.kind === 'Role') && !isDashboardRole(m) && !isLeaseRole(m),
+      );
+      for (const role of watchRoles) {
+        expect(sorted(permissionsGranted(role.rules as RbacRule[]))).toEqual(
+          sorted(new Set([...used(), '/events:list'])),
+        );
+      }
+      const off = renderChart(lookup.helm, { valuesFiles: values });
+      expect(off.filter(isDashboardRole)).toEqual([]);
+    }
   });
 });
 

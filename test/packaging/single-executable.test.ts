@@ -1,6 +1,6 @@
 // The CLI as one Linux executable (Node's single executable applications): built by scripts/build-sea.sh,
 // then run with no Node on PATH against the sandbox API server.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +60,53 @@ describe('the single-file executable', () => {
       timeout: 30_000,
     });
     expect(stdout).toBe('product-service\n:4\n');
+  });
+
+  it('serves the dashboard page and its scripts from the files embedded in it', async () => {
+    const child = spawn(
+      binary,
+      ['dashboard', '--address', '127.0.0.1:0', '--kubeconfig', join(dir, 'kubeconfig')],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const stop = setTimeout(() => child.kill('SIGKILL'), 15_000); // bounded, whatever happens below
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const seen = (chunk: Buffer) => {
+          output += chunk.toString();
+          const found = /Stepwise dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+          if (found) resolve(found[1]!);
+        };
+        child.stdout.on('data', seen);
+        child.stderr.on('data', seen);
+        child.once('exit', (code) => reject(new Error(`dashboard exited with ${code}: ${output}`)));
+      });
+      const get = async (path: string) => {
+        const response = await fetch(new URL(path, url), { signal: AbortSignal.timeout(10_000) });
+        return {
+          status: response.status,
+          type: response.headers.get('content-type'),
+          body: await response.text(),
+        };
+      };
+      const page = await get('/');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<script src="/assets/app.js"');
+      const app = await get('/assets/app.js');
+      expect(app).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
+      expect(app.body).toBe(readFileSync(join(REPO_ROOT, 'src/dashboard/assets/app.js'), 'utf8'));
+      const chart = await get('/assets/uPlot.js');
+      expect(chart.status).toBe(200);
+      expect(chart.body).toContain('uPlot');
+      expect((await get('/api/rollouts')).body).toContain('product-service');
+    } finally {
+      clearTimeout(stop);
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        process.kill(child.pid!, 'SIGTERM');
+        await exited;
+      }
+    }
   });
 
   it('comes as a krew plugin whose manifest names the archive and its checksum', async () => {

@@ -25,7 +25,7 @@ describe('release history', () => {
     const [bad, good] = w.status.history!;
     expect(w.status.history).toHaveLength(2);
     expect(good).toEqual({
-      number: 1,
+      number: 2,
       revision: 'app:v2',
       images: ['app=app:v2'],
       outcome: 'Succeeded',
@@ -36,7 +36,7 @@ describe('release history', () => {
     });
     expect(Date.parse(good!.startedAt!)).toBeGreaterThanOrEqual(goodStart);
     expect(bad).toMatchObject({
-      number: 2,
+      number: 3,
       revision: 'app:bad',
       images: ['app=app:bad'],
       outcome: 'RolledBack',
@@ -55,9 +55,9 @@ describe('release history', () => {
     w.runFor(30_000);
     w.sendCommand('retry', 'r-1');
     w.runUntil((x) => x.status.phase === 'Succeeded');
-    expect(w.status.history!.map((r) => [r.revision, r.outcome])).toEqual([
-      ['app:v2', 'Succeeded'],
-      ['app:v2', 'Aborted'],
+    expect(w.status.history!.map((r) => [r.number, r.revision, r.outcome])).toEqual([
+      [3, 'app:v2', 'Succeeded'],
+      [2, 'app:v2', 'Aborted'],
     ]);
   });
 
@@ -70,7 +70,38 @@ describe('release history', () => {
     expect(w.status.history).toHaveLength(HISTORY_LIMIT);
     expect(w.status.history![0]!.revision).toBe(`app:v${HISTORY_LIMIT + 3}`);
     expect(w.status.history!.at(-1)!.revision).toBe('app:v4');
-    // Numbers keep counting when the oldest releases drop out, so #3 always means the same release.
-    expect(w.status.history!.map((r) => r.number)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    // Numbers keep counting when the oldest releases drop out, so #4 always means the same release.
+    expect(w.status.history!.map((r) => r.number)).toEqual([13, 12, 11, 10, 9, 8, 7, 6, 5, 4]);
+  });
+
+  it('numbers revisions: 1 for the adopted version, the next for each release started, stable takes the promoted one', () => {
+    const w = adopted();
+    expect([w.status.stableRevisionNumber, w.status.canaryRevisionNumber]).toEqual([1, undefined]);
+    w.release('app:v2');
+    w.runUntil((x) => x.status.phase === 'Progressing');
+    expect([w.status.stableRevisionNumber, w.status.canaryRevisionNumber]).toEqual([1, 2]);
+    w.runUntil(settled);
+    expect(w.status.stableRevisionNumber).toBe(2);
+    w.release('app:bad');
+    w.runUntil(settled);
+    expect(w.status.phase).toBe('RolledBack');
+    // The rolled-back release keeps its number; stable is still release 2.
+    expect([w.status.stableRevisionNumber, w.status.canaryRevisionNumber]).toEqual([2, 3]);
+    w.release('app:v4');
+    w.runUntil((x) => x.status.canaryRevision === 'app:v4');
+    expect(w.status.canaryRevisionNumber).toBe(4);
+  });
+
+  it('numbers a status written before revisions were numbered after its history', () => {
+    const w = adopted();
+    w.release('app:v2');
+    w.runUntil(settled);
+    delete w.status.stableRevisionNumber;
+    delete w.status.canaryRevisionNumber;
+    w.status.history![0]!.number = 5;
+    w.release('app:v3');
+    w.runUntil(settled);
+    expect(w.status.history!.map((r) => r.number)).toEqual([7, 5]);
+    expect(w.status.stableRevisionNumber).toBe(7); // the old stable was numbered 6 when the release started
   });
 });

@@ -352,6 +352,42 @@ describe('invalid input', () => {
   });
 });
 
+describe('a rolled-back revision after the Rollout failed and recovered', () => {
+  for (const [outcome, command] of [
+    ['Aborted', 'abort'],
+    ['RolledBack', undefined],
+  ] as const) {
+    it(`is not started again by itself once the spec is valid again (${outcome}); retry still runs it`, () => {
+      const w = adopted();
+      if (command) {
+        w.release('app:v2');
+        w.runUntil((x) => x.vsWeight === 25);
+        w.sendCommand(command, 'c-1');
+      } else {
+        w.checker = scriptedChecker({ 'app:v2': 0.2 });
+        w.release('app:v2');
+      }
+      w.runUntil((x) => x.status.phase === outcome);
+      expect(w.status.rolledBackRevision).toBe('app:v2');
+      w.problems = [{ path: 'spec.analysis.interval', message: 'must be at least 1s' }];
+      w.generation = 2;
+      w.runFor(30_000);
+      expect(w.status).toMatchObject({ phase: 'Failed', reason: 'InvalidSpec' });
+      w.problems = [];
+      w.runFor(120_000);
+      // DESIGN §3.4: the target still runs app:v2, which was rolled back; no canary traffic until `retry`.
+      expect(w.status).toMatchObject({ phase: outcome, rolledBackRevision: 'app:v2' });
+      expect(w.status.message).toContain('retry');
+      expect(w.vsWeight).toBe(0);
+      expect(w.status.history?.filter((h) => h.revision === 'app:v2')).toHaveLength(1);
+      w.checker = scriptedChecker({});
+      w.sendCommand('retry', 'r-1');
+      w.runUntil((x) => x.status.currentStep === 1 && x.vsWeight === 5);
+      expect(w.status.canaryRevision).toBe('app:v2');
+    });
+  }
+});
+
 describe('a controller that dies', () => {
   it('continues the same step after losing a pass, without exceeding the step weight', () => {
     const w = adopted();

@@ -372,6 +372,9 @@ describe('sandbox API: objects', () => {
     expect(scale.status?.selector).toBe('app=scaled');
 
     scale.spec = { replicas: 4 };
+    // Unconditional, as `kubectl scale` without --resource-version: the sandbox's Deployment controller may
+    // have written status since the read, and a stale resourceVersion would be a (correct) 409.
+    delete scale.metadata?.resourceVersion;
     const replaced = await sb.apps.replaceNamespacedDeploymentScale({
       namespace: 'default',
       name: 'scaled',

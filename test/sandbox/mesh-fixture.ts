@@ -62,9 +62,10 @@ export function setWeights(config: MeshConfig, stable: number, canary: number): 
  * Deployments and the two Services Stepwise creates for them.
  */
 export function exampleMesh(dir: string, canaryImage = 'registry.local/product-service:v2'): MeshConfig {
-  const routing = existsSync(new URL(`../../rollouts/${dir}/httproute.yaml`, import.meta.url))
-    ? 'httproute.yaml'
-    : 'istio.yaml';
+  const routing =
+    ['httproute.yaml', 'grpcroute.yaml'].find((file) =>
+      existsSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url)),
+    ) ?? 'istio.yaml';
   const manifests = ['deployment.yaml', routing].flatMap((file) =>
     parseAllDocuments(readFileSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url), 'utf8')).map(
       (d) => d.toJS() as unknown,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MeshConfig } from '../../sandbox/mesh/config.js';
+import { orderedGrpcMatches, type GatewayGrpcRoute } from '../../sandbox/mesh/grpcroute.js';
 import { orderedMatches, type GatewayHttpRoute } from '../../sandbox/mesh/httproute.js';
 import type { SimulatedRequest } from '../../sandbox/mesh/matching.js';
 import { MeshTraffic, type RequestStat } from '../../sandbox/mesh/traffic.js';
@@ -9,10 +10,23 @@ const NAMESPACE = 'production';
 const sum = (stats: RequestStat[], where: (stat: RequestStat) => boolean) =>
   stats.filter(where).reduce((total, stat) => total + stat.requests, 0);
 
-function run(config: MeshConfig, requests = 20_000) {
-  const traffic = new MeshTraffic({ seed: 7 });
+function run(config: MeshConfig, requests = 20_000, uri = '/') {
+  const traffic = new MeshTraffic({ seed: 7, uri });
   traffic.send(config, requests);
   return traffic.stats();
+}
+
+/** x-canary requests all reach the canary by rule 0 (qa); the others split 80/20 by rule 1 (primary). */
+function expectQaThenPrimary(stats: RequestStat[]): void {
+  const tagged = stats.filter((s) => s.withHeaders);
+  expect(sum(tagged, () => true)).toBeGreaterThan(1_500);
+  expect(tagged.every((s) => s.routeIndex === 0 && s.workload === 'product-service-canary')).toBe(true);
+  const plain = stats.filter((s) => !s.withHeaders);
+  expect(plain.every((s) => s.routeIndex === 1)).toBe(true);
+  const share = sum(plain, (s) => s.workload === 'product-service-canary') / sum(plain, () => true);
+  // ~18,000 requests: the share's standard deviation is ~0.3 points.
+  expect(share).toBeGreaterThan(0.18);
+  expect(share).toBeLessThan(0.22);
 }
 
 const request = (uri: string, headers: Record<string, string> = {}): SimulatedRequest => ({
@@ -29,16 +43,7 @@ describe('the sandbox mesh routes by HTTPRoute as the Gateway API spec says', ()
     const refs = config.httpRoutes![0]!.spec!.rules![1]!.backendRefs!;
     refs[0]!.weight = 80;
     refs[1]!.weight = 20;
-    const stats = run(config);
-    const tagged = stats.filter((s) => s.withHeaders);
-    expect(sum(tagged, () => true)).toBeGreaterThan(1_500);
-    expect(tagged.every((s) => s.routeIndex === 0 && s.workload === 'product-service-canary')).toBe(true);
-    const plain = stats.filter((s) => !s.withHeaders);
-    expect(plain.every((s) => s.routeIndex === 1)).toBe(true);
-    const share = sum(plain, (s) => s.workload === 'product-service-canary') / sum(plain, () => true);
-    // ~18,000 requests: the share's standard deviation is ~0.3 points.
-    expect(share).toBeGreaterThan(0.18);
-    expect(share).toBeLessThan(0.22);
+    expectQaThenPrimary(run(config));
   });
 
   it('sends nothing to a backendRef of weight 0, and splits unset weights evenly (each counts 1)', () => {
@@ -86,5 +91,49 @@ describe('the sandbox mesh routes by HTTPRoute as the Gateway API spec says', ()
     expect(share).toBeGreaterThan(0.47);
     expect(share).toBeLessThan(0.53);
     expect(stats.every((s) => s.responseCode !== 503)).toBe(true);
+  });
+});
+
+describe('the sandbox mesh routes by GRPCRoute as the Gateway API spec says', () => {
+  const call = (service: string, method: string, headers: Record<string, string> = {}) =>
+    request(`/${service}/${method}`, headers);
+
+  it('sends x-canary calls to the canary by the qa rule, the export to stable, and the others 80/20 by primary', () => {
+    const config = exampleMesh('product-service-grpcroute');
+    const refs = config.grpcRoutes![0]!.spec!.rules![1]!.backendRefs!;
+    refs[0]!.weight = 80;
+    refs[1]!.weight = 20;
+    expectQaThenPrimary(run(config, 20_000, '/product.v1.Catalog/Get'));
+    // The export matches its service and method, which take precedence over a header match: stable, tagged or not.
+    const exports = run(config, 2_000, '/product.v1.Catalog/Export');
+    expect(exports.every((s) => s.routeIndex === 2 && s.workload === 'product-service-stable')).toBe(true);
+  });
+
+  it('grants precedence to the longer service, then the longer method, then more headers, before list order', () => {
+    const route: GatewayGrpcRoute = {
+      spec: {
+        rules: [
+          { name: 'any' },
+          { name: 'method', matches: [{ method: { method: 'Get' } }] },
+          { name: 'service', matches: [{ method: { service: 'shop.Catalog' } }] },
+          { name: 'both', matches: [{ method: { service: 'shop.Catalog', method: 'Get' } }] },
+          { name: 'qa', matches: [{ headers: [{ name: 'x-qa', value: '1' }] }] },
+          {
+            name: 'regex',
+            matches: [{ method: { type: 'RegularExpression', service: 'shop\\..*', method: 'List.*' } }],
+          },
+        ],
+      },
+    };
+    const ordered = orderedGrpcMatches(route);
+    const first = (r: SimulatedRequest) => route.spec!.rules![ordered.find((m) => m.matches(r))!.rule]!.name;
+    expect(first(call('shop.Catalog', 'Get'))).toBe('both');
+    expect(first(call('shop.Catalog', 'Put'))).toBe('service');
+    expect(first(call('shop.Orders', 'Get'))).toBe('method');
+    expect(first(call('shop.Orders', 'ListAll'))).toBe('regex');
+    expect(first(call('other.Svc', 'Get', { 'x-qa': '1' }))).toBe('method');
+    expect(first(call('other.Svc', 'Put', { 'x-qa': '1' }))).toBe('qa');
+    // Exact is case-sensitive; a rule without matches takes every call.
+    expect(first(call('shop.catalog', 'get'))).toBe('any');
   });
 });

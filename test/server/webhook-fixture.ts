@@ -123,6 +123,24 @@ export async function serveWebhook(
   };
 }
 
+/**
+ * CI releases 1.1.0 through `first` and then 1.2.0 through `second` (the Service picks a replica per call); the
+ * captured 1.1.0 request is then replayed to `target`. Answers the two releases' statuses and the replay.
+ */
+export async function replayAfterCiMovedOn(
+  first: ServedWebhook,
+  second: ServedWebhook,
+  target: ServedWebhook,
+): Promise<{ released: number[]; replayed: Response; captured: Record<string, string> }> {
+  const trigger = (image: string) => JSON.stringify({ namespace: NS, rollout: 'app', image });
+  const older = trigger(`${IMAGE}:1.1.0`);
+  const captured = first.signed(older);
+  const released = [(await first.post(older, captured)).status];
+  const newer = trigger(`${IMAGE}:1.2.0`);
+  released.push((await second.post(newer, second.signed(newer))).status);
+  return { released, replayed: await target.post(older, captured), captured };
+}
+
 /** A raw connection that sends the headers and `sent` of a `length`-byte body, then waits. */
 export function partialRequest(
   url: string,

@@ -58,7 +58,8 @@ What the controller does in the watched namespaces, and nothing more: src/kube/c
 src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.test.ts keeps the two in step).
 */}}
 {{- define "stepwise.rules" -}}
-# patch: the finalizer that keeps <app>-stable serving when a Rollout is deleted (metadata only).
+# patch (metadata only): the finalizer that keeps <app>-stable serving when a Rollout is deleted, and the trigger
+# webhook's record of the signatures it accepted (stepwise.dev/trigger-signatures), which every replica reads.
 - apiGroups: [stepwise.dev]
   resources: [rollouts]
   verbs: [get, list, patch, watch]
@@ -80,6 +81,12 @@ src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.tes
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- if .Values.webDashboard.enabled }}
+# The web dashboard's timeline: the Rollout's Events.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [list]
+{{- end }}
 # A host split's <app>-stable / <app>-canary Services (created when missing) and the app's Service (its ports).
 - apiGroups: [""]
   resources: [services]

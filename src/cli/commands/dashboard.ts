@@ -46,7 +46,12 @@ export function registerDashboardCommand(program: Command): void {
         const { host, port } = parseDashboardAddress(flags.address);
         const kubeConfig = loadKubeConfig(flags);
         const namespace = flags.allNamespaces ? undefined : namespaceOf(kubeConfig, flags.namespace);
-        const dashboard = await startDashboard({ cluster: new Cluster(kubeConfig), namespace, host, port });
+        const dashboard = await startDashboard({
+          cluster: new Cluster(kubeConfig),
+          namespaces: namespace === undefined ? undefined : [namespace],
+          host,
+          port,
+        });
         console.log(`Stepwise dashboard: ${dashboard.url} (Ctrl-C to stop)`);
         await new Promise<void>((resolve) => {
           for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)

@@ -12,7 +12,7 @@ const images = (r: ReleaseRecord) =>
 /** `stepwise history`: the finished releases, newest first, as `kubectl rollout history` lists revisions. */
 export function renderHistory(history: ReleaseRecord[] | undefined, now: Date): string {
   if (!history?.length) return 'No finished releases yet.';
-  const rows = [['#', 'REVISION', 'IMAGE', 'OUTCOME', 'DURATION', 'FINISHED', 'REASON']];
+  const rows = [['REVISION', 'TEMPLATE', 'IMAGE', 'OUTCOME', 'DURATION', 'FINISHED', 'REASON']];
   for (const r of history) {
     rows.push([
       String(r.number),
@@ -36,7 +36,7 @@ export function historyLines(history: ReleaseRecord[] | undefined, now: Date, co
       .slice(0, count)
       .map(
         (r) =>
-          `  #${r.number} ${r.revision}  ${images(r)}  ${r.outcome} (${r.reason}) after ${duration(r)}, ${age(r.finishedAt, now)} ago`,
+          `  revision ${r.number}  ${images(r)}  ${r.outcome} (${r.reason}) after ${duration(r)}, ${age(r.finishedAt, now)} ago`,
       ),
   ];
 }

@@ -10,7 +10,7 @@ const createdAt = (r: RolloutObject) => {
 export interface ListColumns {
   /** -A: a NAMESPACE column first, as kubectl prints it. */
   allNamespaces?: boolean;
-  /** -o wide: the reason and message after the printer columns. */
+  /** -o wide: the revision numbers, reason and message after the printer columns. */
   wide?: boolean;
 }
 
@@ -24,7 +24,7 @@ export function renderList(rollouts: RolloutObject[], now: Date, columns: ListCo
     [
       ...(columns.allNamespaces ? ['NAMESPACE'] : []),
       ...['NAME', 'PHASE', 'STEP', 'WEIGHT', 'STABLE', 'CANARY', 'AGE'],
-      ...(columns.wide ? ['REASON', 'MESSAGE'] : []),
+      ...(columns.wide ? ['STABLE-REV', 'CANARY-REV', 'REASON', 'MESSAGE'] : []),
     ],
   ];
   for (const r of [...rollouts].sort(byNamespaceAndName)) {
@@ -38,7 +38,15 @@ export function renderList(rollouts: RolloutObject[], now: Date, columns: ListCo
       s.stableRevision ?? '',
       s.canaryRevision ?? '',
       age(createdAt(r), now),
-      ...(columns.wide ? [s.reason ?? '', s.message ?? ''] : []),
+      ...(columns.wide
+        ? [
+            String(s.stableRevisionNumber ?? ''),
+            // Only while it is another revision than stable's, as `status` shows it.
+            s.canaryRevision !== s.stableRevision ? String(s.canaryRevisionNumber ?? '') : '',
+            s.reason ?? '',
+            s.message ?? '',
+          ]
+        : []),
     ]);
   }
   return table(rows);

@@ -164,8 +164,44 @@ export function analysisLines(status: RolloutStatus, spec?: RolloutSpec): string
   return lines;
 }
 
-/** "Deployment product-service-stable: 3/3 pods ready" */
-const pods = (w: WorkloadPods) => `Deployment ${w.name}: ${w.ready}/${w.desired} pods ready`;
+interface Revision {
+  track: 'stable' | 'canary';
+  number?: number;
+  hash?: string;
+  image?: string;
+  workload?: WorkloadPods;
+}
+
+/**
+ * "revision 7 (canary)  reg/app:1.4.0 · 2/2 ready", then its Deployment and pod-template hash below it: the
+ * canary first, as the newer revision, and only while it is another revision than stable's.
+ */
+export function revisionLines(view: StatusView): string[] {
+  const s = view.rollout.status ?? {};
+  const revisions: Revision[] = [];
+  if (s.canaryRevision && s.canaryRevision !== s.stableRevision) {
+    const { canaryRevisionNumber: number, canaryRevision: hash } = s;
+    revisions.push({ track: 'canary', number, hash, image: view.canaryImage, workload: view.canaryWorkload });
+  }
+  if (s.stableRevision || view.stableWorkload) {
+    const { stableRevisionNumber: number, stableRevision: hash } = s;
+    revisions.push({ track: 'stable', number, hash, image: view.stableImage, workload: view.stableWorkload });
+  }
+  if (!revisions.length) return [];
+  return [
+    'Revisions:',
+    ...revisions.flatMap((r) => {
+      const head = [
+        `${r.number === undefined ? '' : `revision ${r.number} `}(${r.track})`,
+        [r.image, r.workload && `${r.workload.ready}/${r.workload.desired} ready`]
+          .filter(Boolean)
+          .join(' · '),
+      ];
+      const below = [r.workload && `Deployment ${r.workload.name}`, r.hash && `pod template ${r.hash}`];
+      return [`  ${head.filter(Boolean).join('  ')}`, `    └─ ${below.filter(Boolean).join(', ')}`];
+    }),
+  ];
+}
 
 /** The full text of `stepwise status`. */
 export function renderStatus(view: StatusView): string {
@@ -187,12 +223,7 @@ export function renderStatus(view: StatusView): string {
     `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${x.weight}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
   );
   lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}`);
-  lines.push(`Stable:    ${s.stableRevision ?? '-'}${view.stableImage ? `  ${view.stableImage}` : ''}`);
-  if (view.stableWorkload) lines.push(`  └─ ${pods(view.stableWorkload)}`);
-  lines.push(
-    `Canary:    ${s.canaryRevision ?? '-'}${view.canaryImage && s.canaryRevision ? `  ${view.canaryImage}` : ''}`,
-  );
-  if (view.canaryWorkload && s.canaryRevision) lines.push(`  └─ ${pods(view.canaryWorkload)}`);
+  lines.push(...revisionLines(view));
   const progress = stepProgress(s, spec, now);
   if (progress) {
     const needs = [

@@ -294,6 +294,12 @@ function buildDetailShell(namespace, name) {
   detailShell = `${namespace}/${name}`;
 }
 
+// "revision 7 · 5d8f9c7b4 reg/app:1.4.0", numbered as `stepwise status` and `stepwise history` number it.
+const revision = (number, hash, images) =>
+  [number === undefined ? '' : `revision ${number} ·`, hash ?? '—', images.join(', ')]
+    .filter(Boolean)
+    .join(' ');
+
 function renderOverview(d) {
   const s = d.summary;
   const st = d.status;
@@ -310,9 +316,9 @@ function renderOverview(d) {
       el('dt', {}, 'Canary weight'),
       el('dd', {}, weightBar(s.canaryWeight)),
       el('dt', {}, 'Stable'),
-      el('dd', {}, `${st.stableRevision ?? '—'} ${s.stableImages.join(', ')}`),
+      el('dd', {}, revision(st.stableRevisionNumber, st.stableRevision, s.stableImages)),
       el('dt', {}, 'Canary'),
-      el('dd', {}, `${st.canaryRevision ?? '—'} ${s.canaryImages.join(', ')}`),
+      el('dd', {}, revision(st.canaryRevisionNumber, st.canaryRevision, s.canaryImages)),
       el('dt', {}, 'Last check'),
       el(
         'dd',
@@ -388,11 +394,13 @@ function renderTimeline(d) {
 function renderHistory(d) {
   // Shown as the controller records it (status.history): every field, newest release first.
   const keys = [...new Set(d.history.flatMap((h) => Object.keys(h)))];
+  // `number` is the revision number `stepwise status` and `history` show; `revision` its pod-template hash.
+  const headings = { number: 'revision', revision: 'pod template' };
   const cell = (value) =>
     value !== null && typeof value === 'object' ? JSON.stringify(value) : (value ?? '');
   document.getElementById('history').replaceChildren(
     table(
-      keys,
+      keys.map((k) => headings[k] ?? k),
       [...d.history].reverse().map((h) => keys.map((k) => cell(h[k]))),
       'No finished releases recorded in status.history.',
     ),
