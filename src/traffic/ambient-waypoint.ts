@@ -9,6 +9,8 @@ import type { Problem } from './router.js';
 
 export const WAYPOINT_BOUND = 'istio.io/WaypointBound';
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+/** Where the problem is reported: the field that asked for ambient's metrics. */
+export const WAYPOINT_PROBLEM_PATH = 'spec.analysis.metricsProvider';
 
 const HOW_TO_ADD = (namespace: string, service: string) =>
   `add one: \`istioctl waypoint apply -n ${namespace} --enroll-namespace\`, or for this Service alone \`istioctl waypoint apply -n ${namespace}\` then \`kubectl label service ${service} -n ${namespace} ${USE_WAYPOINT_LABEL}=waypoint\``;
@@ -26,7 +28,9 @@ export function waypointProblem(
   name: string,
 ): string | undefined {
   const why = `Istio ambient reports request metrics only from a waypoint (reporter="waypoint"), so no canary could be judged (analysis.metricsProvider: istio-ambient)`;
-  if (!service) return `Service "${name}" not found in namespace "${namespace}"; ${why}`;
+  // A parent Service that does not exist routes nothing at all; that is the route's problem, not the waypoint's (and
+  // `stepwise validate` may simply not have been given it).
+  if (!service) return undefined;
   const bound = service.status?.conditions?.find((condition) => condition.type === WAYPOINT_BOUND);
   if (bound?.status === 'True') return undefined;
   const label = service.metadata?.labels?.[USE_WAYPOINT_LABEL];
@@ -46,6 +50,6 @@ export async function waypointProblems(
   const found = await Promise.all(services.map((name) => getService(namespace, name)));
   return services.flatMap((name, i) => {
     const message = waypointProblem(found[i], namespace, name);
-    return message ? [{ path: 'spec.analysis.metricsProvider', message }] : [];
+    return message ? [{ path: WAYPOINT_PROBLEM_PATH, message }] : [];
   });
 }
