@@ -1,6 +1,8 @@
 // Detection benchmark: Stepwise's defaults against a threshold-only Rollout set up like Flagger's tutorial, on the
 // same simulated traffic (100 rps, stable at 0.1% errors and P99 200 ms, 1 s scrape), with Wald's lower bound.
 // Run: npm run bench:detection. Prints one markdown table and writes it to bench/results/detection.md.
+// `npm run bench:detection -- --only 'pods differ'` runs the scenarios whose name contains the text and prints their
+// rows and goals without writing the results file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +60,7 @@ const realTraffic: [string, Partial<TrafficModel>][] = [
   ['burst 0.5% for 30 s, 2 retries', { retries: 2, burst }],
   ['pods differ (error-rate CV 0.5)', { podErrorRateSpread: 0.5 }],
   ['pods differ (error-rate CV 1)', { podErrorRateSpread: 1 }],
+  ['2 retries, pods differ (error-rate CV 1)', { retries: 2, podErrorRateSpread: 1 }],
 ];
 const scenarios: Scenario[] = [
   { name: 'canary = stable', runs: 2000, traffic: base, thresholdOnly: true },
@@ -89,7 +92,19 @@ const scenarios: Scenario[] = [
     runs: 1000,
     traffic: { ...base, podErrorRateSpread: 0.5, canaryErrorRate: k * base.stableErrorRate },
   })),
+  {
+    name: `${errorsTimes(5)}, 2 retries, pods differ (CV 0.5)`,
+    runs: 1000,
+    traffic: { ...base, retries: 2, podErrorRateSpread: 0.5, canaryErrorRate: 5 * base.stableErrorRate },
+  },
 ];
+
+const only = process.argv.indexOf('--only');
+const filter = only >= 0 ? process.argv[only + 1] : undefined;
+if (only >= 0 && !filter)
+  throw new Error("--only needs the text a scenario's name contains, e.g. --only 'retries'");
+const chosen = scenarios.filter((s) => filter === undefined || s.name.includes(filter));
+if (chosen.length === 0) throw new Error(`--only ${filter}: no scenario's name contains it`);
 
 /** Bernoulli Kullback-Leibler divergence D(p || q). */
 function kl(p: number, q: number): number {
@@ -135,8 +150,12 @@ const lines = [
   '| scenario | method | P(rollback) | time to rollback p50 | p95 | failed canary requests (mean) | time to promote p50 |',
   '|---|---|---|---|---|---|---|',
 ];
-const results = new Map<string, { stepwise: SimulationSummary; thresholdOnly?: SimulationSummary }>();
-for (const scenario of scenarios) {
+interface ScenarioResult {
+  stepwise: SimulationSummary;
+  thresholdOnly?: SimulationSummary;
+}
+const results = new Map<string, ScenarioResult>();
+for (const scenario of chosen) {
   const options = { traffic: scenario.traffic, runs: scenario.runs, seed: SEED };
   const pair = {
     stepwise: simulate(stepwise, options),
@@ -155,64 +174,51 @@ for (const scenario of scenarios) {
   }
 }
 
-// The goals the design sets for this table, checked on the numbers above.
+// The goals the design sets for this table, checked on the numbers above (those whose scenarios ran).
 const get = (name: string) => results.get(name)!;
-const withThresholdOnly = (name: string) => {
-  const pair = get(name);
-  return { stepwise: pair.stepwise, thresholdOnly: pair.thresholdOnly! };
-};
-const same = get('canary = stable');
-const fivePercent = withThresholdOnly('errors ×50 (5%)');
-const onePercentRetried = get('errors ×10 (1%), 2 retries');
-const onePercent = get('errors ×10 (1%)');
-const slow3 = get('P99 ×3');
 const stepSeconds = stepwise.steps.length * 60;
 const interval = durationMs(stepwise.analysis.interval) / 1000;
-const goals: [string, boolean, string][] = [
-  [
+type Goal = [string, boolean, string];
+/** A goal on the scenarios it names, left out when one of them did not run (--only). */
+const goalOn = (names: string[], make: (...pairs: ScenarioResult[]) => Goal): Goal[] =>
+  names.every((n) => results.has(n)) ? [make(...names.map(get))] : [];
+/** "rolled back in ≥ share of runs" (at least) or "≤ share" (at most) on one scenario. */
+const rollbackGoal = (name: string, label: string, bound: 'at least' | 'at most', share: number): Goal[] =>
+  goalOn([name], ({ stepwise: s }) => [
+    `${label}: rolled back in ${bound === 'at least' ? '≥' : '≤'} ${share * 100}% of runs`,
+    bound === 'at least' ? s.rolledBack >= share * s.runs : s.rolledBack <= share * s.runs,
+    pct(s.rolledBack, s.runs),
+  ]);
+const goals: Goal[] = [
+  ...goalOn(['errors ×50 (5%)'], ({ stepwise: s }) => [
     '5% canary: mean failed canary requests ≤ 5',
-    fivePercent.stepwise.failedCanaryRequests.mean <= 5,
-    fivePercent.stepwise.failedCanaryRequests.mean.toFixed(2),
-  ],
-  [
+    s.failedCanaryRequests.mean <= 5,
+    s.failedCanaryRequests.mean.toFixed(2),
+  ]),
+  ...goalOn(['errors ×50 (5%)'], ({ stepwise: s, thresholdOnly: t }) => [
     '5% canary: ≥ 10× fewer failed canary requests than threshold-only',
-    fivePercent.thresholdOnly.failedCanaryRequests.mean >=
-      10 * fivePercent.stepwise.failedCanaryRequests.mean,
-    `${(fivePercent.thresholdOnly.failedCanaryRequests.mean / fivePercent.stepwise.failedCanaryRequests.mean).toFixed(1)}×`,
-  ],
-  [
-    '1% canary: rolled back in ≥ 99% of runs',
-    onePercent.stepwise.rolledBack >= 0.99 * onePercent.stepwise.runs,
-    pct(onePercent.stepwise.rolledBack, onePercent.stepwise.runs),
-  ],
-  [
-    'canary = stable: rolled back in ≤ 1% of runs',
-    same.stepwise.rolledBack <= 0.01 * same.stepwise.runs,
-    pct(same.stepwise.rolledBack, same.stepwise.runs),
-  ],
-  [
+    t!.failedCanaryRequests.mean >= 10 * s.failedCanaryRequests.mean,
+    `${(t!.failedCanaryRequests.mean / s.failedCanaryRequests.mean).toFixed(1)}×`,
+  ]),
+  ...rollbackGoal('errors ×5 (0.5%)', '0.5% canary', 'at least', 0.75),
+  ...rollbackGoal('errors ×10 (1%)', '1% canary', 'at least', 0.99),
+  ...rollbackGoal('canary = stable', 'canary = stable', 'at most', 0.01),
+  ...goalOn(['canary = stable'], ({ stepwise: s }) => [
     `canary = stable: median time to promote ≤ step minimums + two intervals (${stepSeconds + 2 * interval} s)`,
-    (same.stepwise.secondsToPromote?.p50 ?? Infinity) <= stepSeconds + 2 * interval,
-    sec(same.stepwise.secondsToPromote?.p50),
-  ],
-  ...realTraffic.map(([name]): [string, boolean, string] => {
-    const { stepwise: s } = get(`canary = stable, ${name}`);
-    return [
-      `canary = stable, ${name}: rolled back in ≤ 1% of runs`,
-      s.rolledBack <= 0.01 * s.runs,
-      pct(s.rolledBack, s.runs),
-    ];
-  }),
-  [
-    '1% canary with 2 retries: rolled back in ≥ 99% of runs',
-    onePercentRetried.stepwise.rolledBack >= 0.99 * onePercentRetried.stepwise.runs,
-    pct(onePercentRetried.stepwise.rolledBack, onePercentRetried.stepwise.runs),
-  ],
-  [
-    'P99 ×3: rolled back in ≥ 99% of runs',
-    slow3.stepwise.rolledBack >= 0.99 * slow3.stepwise.runs,
-    pct(slow3.stepwise.rolledBack, slow3.stepwise.runs),
-  ],
+    (s.secondsToPromote?.p50 ?? Infinity) <= stepSeconds + 2 * interval,
+    sec(s.secondsToPromote?.p50),
+  ]),
+  ...realTraffic.flatMap(([name]) =>
+    rollbackGoal(`canary = stable, ${name}`, `canary = stable, ${name}`, 'at most', 0.01),
+  ),
+  ...rollbackGoal('errors ×10 (1%), 2 retries', '1% canary with 2 retries', 'at least', 0.99),
+  ...rollbackGoal(
+    'errors ×10 (1%), pods differ (CV 0.5)',
+    '1% canary, pods differ (CV 0.5)',
+    'at least',
+    0.9,
+  ),
+  ...rollbackGoal('P99 ×3', 'P99 ×3', 'at least', 0.99),
 ];
 
 const text = [
@@ -235,7 +241,13 @@ const text = [
     '0.5% of both tracks’ requests for 30 s at a random time in the first 240 s, and pods of one version whose error ' +
     'rates differ (Gamma-distributed around the track’s rate, coefficient of variation 0.5 or 1, the same for both ' +
     'versions). Before the rollout stable has served all traffic for a day, and the comparison reads its pods’ ' +
-    'requests and 5xx over that day (every attempt, as the server sidecars count them) for the spread of its pods.',
+    'requests and 5xx over that day (every attempt, as the server sidecars count them) for the spread of its pods. ' +
+    'A step is held, not passed, while the evidence against the canary is at least 10 (halfway to the rollback ' +
+    'level 100 on the log scale), so a worse canary that showed too few errors in a step is watched longer. With ' +
+    'pods that differ, a good canary may land on a bad pod, and the spread of 4 stable pods bounds how bad that ' +
+    'can be only loosely (Student t with 3 degrees of freedom): no test that keeps its false-rollback rate for every ' +
+    'spread of pods rolls back a 1% canary at CV 0.5 in more than about half of the runs (47% even when the pods’ ' +
+    'rates are known exactly and the whole budget goes to the pods), and the threshold guard catches the rest.',
   '',
   ...lines,
   '',
@@ -246,7 +258,12 @@ const text = [
 ].join('\n');
 
 console.log(text);
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'detection.md');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, text);
-console.error(`wrote ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (filter === undefined) {
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'detection.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, text);
+  console.error(`wrote ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+} else
+  console.error(
+    `--only ${filter}: ${chosen.length} scenarios in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );

@@ -34,11 +34,26 @@ export interface HttpFault {
   delay?: { fixedDelay?: string; percentage?: { value?: number } };
 }
 
+export interface Percent {
+  value?: number;
+}
+
+/** One of `mirrors` (istio/api HTTPMirrorPolicy). */
+export interface HttpMirrorPolicy {
+  destination?: HttpRouteDestination['destination'];
+  percentage?: Percent;
+}
+
 export interface HttpRoute {
   name?: string;
   match?: HttpMatchRequest[];
   route?: HttpRouteDestination[];
   fault?: HttpFault;
+  mirror?: HttpRouteDestination['destination'];
+  mirrorPercentage?: Percent;
+  /** Deprecated integer form of mirrorPercentage. */
+  mirrorPercent?: number;
+  mirrors?: HttpMirrorPolicy[];
   [other: string]: unknown;
 }
 

@@ -1,5 +1,12 @@
 import type { MeshConfig } from './config.js';
-import { backendWeight, parentService, type GatewayRouteObject, type OrderedMatch } from './httproute.js';
+import {
+  backendWeight,
+  parentService,
+  type GatewayRouteObject,
+  type HttpRouteBackendRef,
+  type OrderedMatch,
+} from './httproute.js';
+import { gatewayMirrors } from './mirror.js';
 import {
   serviceRef,
   type CompiledRoute,
@@ -24,22 +31,23 @@ export function compileGatewayRoute<Match>(
   if (!parent) return undefined;
   const namespace = route.metadata?.namespace ?? parent.namespace;
   const rules = route.spec?.rules ?? [];
+  const backendDestination = (ref: HttpRouteBackendRef): RouteDestination => {
+    const refNamespace = ref.namespace ?? namespace;
+    const service = (config.services ?? []).find(
+      (s) => s.metadata?.name === ref.name && (s.metadata?.namespace ?? namespace) === refNamespace,
+    );
+    const endpoints = service?.spec?.selector ? endpointsFor(refNamespace, service.spec.selector) : [];
+    return {
+      service: serviceRef(`${ref.name ?? ''}.${refNamespace}`, refNamespace),
+      subset: undefined,
+      weight: backendWeight(ref),
+      subsetMissing: service === undefined,
+      endpoints,
+      totalReplicas: endpoints.reduce((sum, e) => sum + e.readyReplicas, 0),
+    };
+  };
   const destinationsOf = (rule: number): RouteDestination[] =>
-    (rules[rule]?.backendRefs ?? []).map((ref) => {
-      const refNamespace = ref.namespace ?? namespace;
-      const service = (config.services ?? []).find(
-        (s) => s.metadata?.name === ref.name && (s.metadata?.namespace ?? namespace) === refNamespace,
-      );
-      const endpoints = service?.spec?.selector ? endpointsFor(refNamespace, service.spec.selector) : [];
-      return {
-        service: serviceRef(`${ref.name ?? ''}.${refNamespace}`, refNamespace),
-        subset: undefined,
-        weight: backendWeight(ref),
-        subsetMissing: service === undefined,
-        endpoints,
-        totalReplicas: endpoints.reduce((sum, e) => sum + e.readyReplicas, 0),
-      };
-    });
+    (rules[rule]?.backendRefs ?? []).map(backendDestination);
   const routes = ordered.map((match): CompiledRoute => {
     const destinations = destinationsOf(match.rule);
     return {
@@ -49,6 +57,7 @@ export function compileGatewayRoute<Match>(
       destinations,
       totalWeight: destinations.reduce((sum, d) => sum + d.weight, 0),
       fault: undefined,
+      mirrors: gatewayMirrors(rules[match.rule]?.filters, backendDestination),
       weightsKey: JSON.stringify(destinations.map((d) => [d.service.fqdn, d.weight])),
     };
   });

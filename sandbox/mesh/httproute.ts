@@ -21,14 +21,29 @@ export interface HttpRouteBackendRef {
   weight?: number;
 }
 
-/** What HTTPRoute and GRPCRoute share: parentRefs, and rules of matches (their own kind) and backendRefs. */
+/** A rule's filter; the mesh acts on RequestMirror only (HTTPRequestMirrorFilter). */
+export interface HttpRouteFilter {
+  type?: string;
+  requestMirror?: {
+    backendRef?: HttpRouteBackendRef;
+    percent?: number;
+    fraction?: { numerator?: number; denominator?: number };
+  };
+}
+
+/** What HTTPRoute and GRPCRoute share: parentRefs, and rules of matches (their own kind), filters and backendRefs. */
 export interface GatewayRouteObject<Match> {
   apiVersion?: string;
   kind?: string;
   metadata?: ObjectMeta;
   spec?: {
     parentRefs?: { group?: string; kind?: string; name?: string; namespace?: string }[];
-    rules?: { name?: string; matches?: Match[]; backendRefs?: HttpRouteBackendRef[] }[];
+    rules?: {
+      name?: string;
+      matches?: Match[];
+      filters?: HttpRouteFilter[];
+      backendRefs?: HttpRouteBackendRef[];
+    }[];
   };
 }
 

@@ -14,10 +14,12 @@ export {
 export { kubernetesConfigSource, type KubernetesSourceOptions } from './kubernetes-source.js';
 export { startMesh, type Mesh, type MeshOptions } from './mesh.js';
 export { ISTIO_DURATION_BUCKETS_MS } from './metrics.js';
+export type { MirrorStat } from './mirror.js';
 export {
   MeshTraffic,
   type HeaderRequests,
   type RequestStat,
   type TrafficOptions,
+  type UserRequests,
   type WeightRecord,
 } from './traffic.js';

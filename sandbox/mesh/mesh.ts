@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MeshConfig, MeshConfigSource } from './config.js';
-import { MeshTraffic, type RequestStat, type TrafficOptions, type WeightRecord } from './traffic.js';
+import type { MirrorStat } from './mirror.js';
+import {
+  MeshTraffic,
+  type RequestStat,
+  type TrafficOptions,
+  type UserRequests,
+  type WeightRecord,
+} from './traffic.js';
 
 export interface MeshOptions extends TrafficOptions {
   source: MeshConfigSource;
@@ -20,8 +27,12 @@ export interface Mesh {
   target: string;
   /** Each set of weights a route was used with, in order, with the time the mesh first routed by it. */
   weightHistory(): WeightRecord[];
-  /** Request counts per route, subset, workload, response code and whether the extra headers were sent. */
+  /** Users' request counts per route, subset, workload, response code and whether the extra headers were sent. */
   stats(): RequestStat[];
+  /** What callers saw so far: their requests and the failed ones; mirrored copies never count here. */
+  userRequests(): UserRequests;
+  /** Copies the mirror policies sent, per route, serving workload and response code (their answers are dropped). */
+  mirrorStats(): MirrorStat[];
   /** Sends exactly `requests` requests to each VirtualService now, with the source's current config. */
   send(requests: number): Promise<void>;
   /** The last error of the config source, if its latest read failed (the mesh keeps routing by the last good config). */
@@ -90,6 +101,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     target: `127.0.0.1:${port}`,
     weightHistory: () => traffic.weightHistory(),
     stats: () => traffic.stats(),
+    userRequests: () => traffic.userRequests(),
+    mirrorStats: () => traffic.mirrorStats(),
     async send(requests) {
       traffic.send(await refresh(), requests);
     },

@@ -49,3 +49,14 @@ export function seededRandom(seed: number): Random {
   };
   return { next, normal, poisson };
 }
+
+/** An item drawn with probability weight / total. */
+export function pickByWeight<T>(items: T[], total: number, weightOf: (item: T) => number, random: Random): T {
+  let remaining = random.next() * total;
+  for (const item of items) {
+    remaining -= weightOf(item);
+    if (remaining < 0) return item;
+  }
+  // Floating-point leftovers: the last item with a weight.
+  return [...items].reverse().find((item) => weightOf(item) > 0) ?? (items[0] as T);
+}

@@ -1,10 +1,11 @@
 import type { BehaviourOf } from './behaviour.js';
-import type { Deployment, DestinationRule, HttpFault, MeshConfig } from './config.js';
+import type { Deployment, DestinationRule, HttpFault, HttpRouteDestination, MeshConfig } from './config.js';
 import { logNormalLatency, type LatencySampler } from './latency.js';
 import { compileGatewayRoute } from './gateway-routing-table.js';
 import { orderedGrpcMatches } from './grpcroute.js';
 import { orderedMatches } from './httproute.js';
 import { compileMatch, type RequestPredicate } from './matching.js';
+import { istioMirrors, type CompiledMirror } from './mirror.js';
 import type { Random } from './random.js';
 
 /** A Kubernetes Service as Istio names it in metrics. */
@@ -49,6 +50,8 @@ export interface CompiledRoute {
   destinations: RouteDestination[];
   totalWeight: number;
   fault: CompiledFault | undefined;
+  /** Where copies of the requests the route forwards go (their answers are dropped). */
+  mirrors: CompiledMirror[];
   /** Canonical text of the weights, to notice when they change. */
   weightsKey: string;
 }
@@ -84,41 +87,47 @@ export function compileRoutingTable(
     const namespace = virtualService.metadata?.namespace ?? defaultNamespace;
     const firstHost = virtualService.spec?.hosts?.[0];
     if (!firstHost) continue;
+    // A route's destination, or a mirror's: its Service and the ready pods its subset (or the Service) selects.
+    const resolve = (target: HttpRouteDestination['destination'], weight: number): RouteDestination => {
+      const service = serviceRef(target?.host ?? firstHost, namespace);
+      const subset = target?.subset;
+      const subsetLabels =
+        subset === undefined ? {} : findSubsetLabels(config.destinationRules, service, subset);
+      // A Service given in the config selects by its own selector (a host split's `<app>-stable`).
+      const selector = (config.services ?? []).find(
+        (s) =>
+          s.metadata?.name === service.name && (s.metadata?.namespace ?? namespace) === service.namespace,
+      )?.spec?.selector;
+      const endpoints =
+        subsetLabels === undefined
+          ? []
+          : selector
+            ? endpointsSelectedBy(
+                config.deployments,
+                service.namespace,
+                { ...selector, ...subsetLabels },
+                defaultNamespace,
+                behaviourFor,
+              )
+            : readyEndpoints(config.deployments, service, subsetLabels, defaultNamespace, behaviourFor);
+      return {
+        service,
+        subset,
+        weight,
+        subsetMissing: subsetLabels === undefined,
+        endpoints,
+        totalReplicas: endpoints.reduce((sum, endpoint) => sum + endpoint.readyReplicas, 0),
+      };
+    };
     const routes = (virtualService.spec?.http ?? []).map((route, index): CompiledRoute => {
       const rawDestinations = route.route ?? [];
-      const destinations = rawDestinations.map((entry): RouteDestination => {
-        const service = serviceRef(entry.destination?.host ?? firstHost, namespace);
-        const subset = entry.destination?.subset;
-        const subsetLabels =
-          subset === undefined ? {} : findSubsetLabels(config.destinationRules, service, subset);
-        // A Service given in the config selects by its own selector (a host split's `<app>-stable`).
-        const selector = (config.services ?? []).find(
-          (s) =>
-            s.metadata?.name === service.name && (s.metadata?.namespace ?? namespace) === service.namespace,
-        )?.spec?.selector;
-        const endpoints =
-          subsetLabels === undefined
-            ? []
-            : selector
-              ? endpointsSelectedBy(
-                  config.deployments,
-                  service.namespace,
-                  { ...selector, ...subsetLabels },
-                  defaultNamespace,
-                  behaviourFor,
-                )
-              : readyEndpoints(config.deployments, service, subsetLabels, defaultNamespace, behaviourFor);
-        return {
-          service,
-          subset,
-          // Istio: a lone destination takes all traffic; otherwise an omitted weight is 0.
-          weight:
-            rawDestinations.length === 1 && entry.weight === undefined ? 100 : Math.max(0, entry.weight ?? 0),
-          subsetMissing: subsetLabels === undefined,
-          endpoints,
-          totalReplicas: endpoints.reduce((sum, endpoint) => sum + endpoint.readyReplicas, 0),
-        };
-      });
+      const destinations = rawDestinations.map((entry) =>
+        // Istio: a lone destination takes all traffic; otherwise an omitted weight is 0.
+        resolve(
+          entry.destination,
+          rawDestinations.length === 1 && entry.weight === undefined ? 100 : Math.max(0, entry.weight ?? 0),
+        ),
+      );
       return {
         index,
         name: route.name,
@@ -126,6 +135,7 @@ export function compileRoutingTable(
         destinations,
         totalWeight: destinations.reduce((sum, destination) => sum + destination.weight, 0),
         fault: compileFault(route.fault),
+        mirrors: istioMirrors(route, (target) => resolve(target, 0)),
         weightsKey: JSON.stringify(destinations.map((d) => [d.service.fqdn, d.subset ?? null, d.weight])),
       };
     });

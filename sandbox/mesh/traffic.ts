@@ -1,9 +1,10 @@
 import { behaviourFromImageTag, type BehaviourOf } from './behaviour.js';
 import type { MeshConfig } from './config.js';
 import type { SimulatedRequest } from './matching.js';
+import { shadowCopies, type MirrorStat } from './mirror.js';
 import type { IstioLabels } from './metrics.js';
 import { createMeshMetrics, type MeshMetrics, type MeshMetricsKind } from './mesh-metrics.js';
-import { seededRandom, type Random } from './random.js';
+import { pickByWeight, seededRandom, type Random } from './random.js';
 import {
   compileRoutingTable,
   type CompiledRoute,
@@ -34,7 +35,26 @@ export interface TrafficOptions {
   defaultNamespace?: string;
   /** Whose metric families the mesh exports (mesh-metrics.ts). Default `istio`. */
   metrics?: MeshMetricsKind;
+  /** How the client sidecar retries a failed request. Default: Istio's (DEFAULT_RETRIES). */
+  retries?: RetryPolicy;
 }
+
+/**
+ * Istio's retries of a request that failed at a pod: up to `attempts` retries (VirtualService `retries.attempts`),
+ * each on another pod of the destination when it has one, for the response codes in `retryOn`.
+ */
+export interface RetryPolicy {
+  attempts: number;
+  retryOn: readonly number[];
+}
+
+/**
+ * Istio's default: 2 retries (NumRetries) on another host each (the previous_hosts predicate), on connection failures
+ * and, up to Istio 1.23, on 503 (DefaultPolicy in istio/istio pilot/pkg/networking/core/route/retry/retry.go; 1.24
+ * dropped 503 from the default, EXCLUDE_503_FROM_DEFAULT_RETRY). Connection failures are not simulated, and the
+ * sandbox's failing pods answer 500, which neither version retries unless `retryOn` names it.
+ */
+export const DEFAULT_RETRIES: RetryPolicy = { attempts: 2, retryOn: [503] };
 
 /** A set of weights a route was used with, from the moment the mesh first routed by it. */
 export interface WeightRecord {
@@ -60,6 +80,13 @@ export interface RequestStat {
   /** Whether the request carried the `headerRequests` headers. */
   withHeaders: boolean;
   requests: number;
+}
+
+/** The callers' view of their requests. */
+export interface UserRequests {
+  requests: number;
+  /** Answered with a 4xx or 5xx. */
+  failed: number;
 }
 
 const SOURCE_WORKLOAD = 'loadgenerator';
@@ -90,11 +117,13 @@ export class MeshTraffic {
   private readonly behaviour: BehaviourOf;
   private readonly uri: string;
   private readonly defaultNamespace: string;
+  private readonly retries: RetryPolicy;
   private compiledFrom: MeshConfig | undefined;
   private table: CompiledVirtualService[] = [];
   private readonly lastWeights = new Map<string, string>();
   private readonly weightRecords: WeightRecord[] = [];
   private readonly counts = new Map<string, RequestStat>();
+  private readonly mirrorCounts = new Map<string, MirrorStat>();
 
   constructor(options: TrafficOptions = {}) {
     this.metrics = createMeshMetrics(options.metrics);
@@ -110,6 +139,12 @@ export class MeshTraffic {
     this.random = seededRandom(options.seed ?? 1);
     this.uri = options.uri ?? '/';
     this.defaultNamespace = options.defaultNamespace ?? 'default';
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+    if (!(Number.isInteger(this.retries.attempts) && this.retries.attempts >= 0)) {
+      throw new Error(
+        `retries.attempts must be a whole number >= 0 (got ${this.retries.attempts}); e.g. 2, Istio's default`,
+      );
+    }
   }
 
   /** Sends the traffic of `elapsedMs`: a Poisson number of requests (mean rps × elapsed) per VirtualService. */
@@ -132,8 +167,25 @@ export class MeshTraffic {
     }));
   }
 
+  /** The users' requests, by the answer they got; copies sent to mirrors are not among them (see mirrorStats). */
   stats(): RequestStat[] {
     return [...this.counts.values()].map((stat) => ({ ...stat }));
+  }
+
+  /** What callers saw: all their requests, and those answered with an error (4xx or 5xx, after the mesh's handling). */
+  userRequests(): UserRequests {
+    let requests = 0;
+    let failed = 0;
+    for (const stat of this.counts.values()) {
+      requests += stat.requests;
+      if (stat.responseCode >= 400) failed += stat.requests;
+    }
+    return { requests, failed };
+  }
+
+  /** Copies of the users' requests that mirror policies sent, by how their target answered (answers nobody saw). */
+  mirrorStats(): MirrorStat[] {
+    return [...this.mirrorCounts.values()].map((stat) => ({ ...stat }));
   }
 
   private compile(config: MeshConfig, now: Date): CompiledVirtualService[] {
@@ -174,9 +226,36 @@ export class MeshTraffic {
     const tagged: SimulatedRequest = { ...base, headers: lowerCaseKeys(this.headerRequests.headers) };
     for (let i = 0; i < requests; i++) {
       const withHeaders = this.headerRequests.share > 0 && this.random.next() < this.headerRequests.share;
-      const outcome = this.route(virtualService, withHeaders ? tagged : plain);
-      this.report(virtualService, outcome, withHeaders);
+      const outcome = this.request(virtualService, withHeaders ? tagged : plain, withHeaders);
+      // Envoy shadows the request once, as the caller sent it, whatever its retries (shadow_policies in the router).
+      if (outcome.route && outcome.endpoint) this.mirror(virtualService, outcome.route, withHeaders);
     }
+  }
+
+  /**
+   * One request and Istio's retries of it: the server sidecar of every pod tried reports its attempt
+   * (reporter="destination"), the client sidecar the request once, with the last attempt's code and the time of all.
+   */
+  private request(
+    virtualService: CompiledVirtualService,
+    request: SimulatedRequest,
+    withHeaders: boolean,
+  ): Outcome {
+    let outcome = this.route(virtualService, request);
+    let elapsedMs = 0;
+    for (let retry = 0; ; retry++) {
+      if (outcome.endpoint) this.reportAttempt(virtualService, outcome);
+      elapsedMs += outcome.durationMs;
+      const retried =
+        outcome.endpoint !== undefined &&
+        retry < this.retries.attempts &&
+        this.retries.retryOn.includes(outcome.responseCode);
+      if (!retried) break;
+      outcome = this.attempt(outcome, outcome.endpoint);
+    }
+    const final = { ...outcome, durationMs: elapsedMs };
+    this.report(virtualService, final, withHeaders);
+    return final;
   }
 
   private route(virtualService: CompiledVirtualService, request: SimulatedRequest): Outcome {
@@ -204,37 +283,91 @@ export class MeshTraffic {
     }
     if (destination.subsetMissing) return local(route, destination, 503, 'NC');
     if (destination.totalReplicas <= 0) return local(route, destination, 503, 'UH');
-    const endpoint = pickByWeight(
-      destination.endpoints,
-      destination.totalReplicas,
-      (e) => e.readyReplicas,
-      this.random,
-    );
     const delayed = fault?.delay !== undefined && this.random.next() < fault.delay.share;
-    return {
+    return this.attempt({
       route,
       destination,
+      endpoint: undefined,
+      responseCode: 0,
+      sourceFlags: delayed ? 'DI' : '-',
+      durationMs: 0,
+      sourceExtraMs: delayed ? (fault?.delay?.ms ?? 0) : 0,
+    });
+  }
+
+  /**
+   * One attempt of a routed request at a ready pod of its destination, picked uniformly; a retry leaves out the pod
+   * that `previous` failed on when there is another one (Envoy's previous_hosts predicate).
+   */
+  private attempt(routed: Outcome, previous?: Endpoint): Outcome {
+    const destination = routed.destination!;
+    const weightOf = (e: Endpoint) => e.readyReplicas - (e === previous ? 1 : 0);
+    const others = destination.totalReplicas - (previous ? 1 : 0);
+    const endpoint =
+      others > 0
+        ? pickByWeight(destination.endpoints, others, weightOf, this.random)
+        : (previous ?? destination.endpoints[0]!);
+    return {
+      ...routed,
       endpoint,
       responseCode: this.random.next() < endpoint.errorRate ? 500 : 200,
-      sourceFlags: delayed ? 'DI' : '-',
       durationMs: endpoint.latency(),
-      sourceExtraMs: delayed ? (fault?.delay?.ms ?? 0) : 0,
     };
   }
 
-  private report(virtualService: CompiledVirtualService, outcome: Outcome, withHeaders: boolean): void {
-    const service = outcome.destination?.service ?? virtualService.service;
-    const code = String(outcome.responseCode);
-    const { endpoint } = outcome;
-    // Everything the labels depend on: the source namespace, the service, the serving Deployment, code and flags.
-    const series = `${virtualService.namespace}|${service.fqdn}|${endpoint?.namespace}/${endpoint?.workload}|${code}`;
-    if (endpoint) {
-      this.metrics.record(
-        `destination|${series}|-`,
-        () => istioLabels('destination', virtualService.namespace, service, endpoint, code, '-'),
-        outcome.durationMs,
-      );
+  /** The server sidecar's report of one attempt at a pod. */
+  private reportAttempt(virtualService: CompiledVirtualService, outcome: Outcome): void {
+    const { service, code } = seriesOf(virtualService, outcome);
+    this.recordAtDestination(virtualService.namespace, service, outcome.endpoint!, code, outcome.durationMs);
+  }
+
+  /** The server sidecar's report of one request it served (reporter="destination"). */
+  private recordAtDestination(
+    sourceNamespace: string,
+    service: ServiceRef,
+    endpoint: Endpoint,
+    code: string,
+    durationMs: number,
+  ): void {
+    this.metrics.record(
+      `destination|${sourceNamespace}|${service.fqdn}|${endpoint.namespace}/${endpoint.workload}|${code}|-`,
+      () => istioLabels('destination', sourceNamespace, service, endpoint, code, '-'),
+      durationMs,
+    );
+  }
+
+  /** Copies of a forwarded request to its route's mirrors: reported by the target's sidecar alone, answers dropped. */
+  private mirror(virtualService: CompiledVirtualService, route: CompiledRoute, withHeaders: boolean): void {
+    for (const copy of shadowCopies(route.mirrors, this.random)) {
+      const { endpoint } = copy;
+      if (endpoint) {
+        const service = copy.mirror.destination.service;
+        this.recordAtDestination(
+          virtualService.namespace,
+          service,
+          endpoint,
+          String(copy.responseCode),
+          copy.durationMs,
+        );
+      }
+      const stat: Omit<MirrorStat, 'requests'> = {
+        virtualService: virtualService.key,
+        routeIndex: route.index,
+        workload: endpoint?.workload ?? UNKNOWN,
+        responseCode: copy.responseCode,
+        withHeaders,
+      };
+      const key = `${stat.virtualService}|${stat.routeIndex}|${stat.workload}|${stat.responseCode}|${withHeaders}`;
+      const existing = this.mirrorCounts.get(key);
+      if (existing) existing.requests++;
+      else this.mirrorCounts.set(key, { ...stat, requests: 1 });
     }
+  }
+
+  /** The client sidecar's report of the request, after its retries, and the request's tally. */
+  private report(virtualService: CompiledVirtualService, outcome: Outcome, withHeaders: boolean): void {
+    const { service, code, series } = seriesOf(virtualService, outcome);
+    const { endpoint } = outcome;
     this.metrics.record(
       `source|${series}|${outcome.sourceFlags}`,
       () => istioLabels('source', virtualService.namespace, service, endpoint, code, outcome.sourceFlags),
@@ -255,6 +388,15 @@ export class MeshTraffic {
     if (existing) existing.requests++;
     else this.counts.set(key, { ...stat, requests: 1 });
   }
+}
+
+/** Everything the labels depend on: the source namespace, the service, the serving Deployment and the code. */
+function seriesOf(virtualService: CompiledVirtualService, outcome: Outcome) {
+  const service = outcome.destination?.service ?? virtualService.service;
+  const code = String(outcome.responseCode);
+  const { endpoint } = outcome;
+  const series = `${virtualService.namespace}|${service.fqdn}|${endpoint?.namespace}/${endpoint?.workload}|${code}`;
+  return { service, code, series };
 }
 
 function istioLabels(
@@ -288,16 +430,6 @@ function istioLabels(
     // Only the server sidecar knows the connection was mTLS; the client reports `unknown`.
     connection_security_policy: reporter === 'destination' ? 'mutual_tls' : UNKNOWN,
   };
-}
-
-function pickByWeight<T>(items: T[], total: number, weightOf: (item: T) => number, random: Random): T {
-  let remaining = random.next() * total;
-  for (const item of items) {
-    remaining -= weightOf(item);
-    if (remaining < 0) return item;
-  }
-  // Floating-point leftovers: the last item with a weight.
-  return [...items].reverse().find((item) => weightOf(item) > 0) ?? (items[0] as T);
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

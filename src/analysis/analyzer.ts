@@ -8,6 +8,7 @@ import {
 import { renderMetricQuery } from './metric-template.js';
 import { metricsProviderOf } from './providers/index.js';
 import { compareWithStable } from './comparison/step.js';
+import { noHealthyUpstreamIsCanary, noHealthyUpstreamSinceQuery } from './no-healthy-upstream.js';
 import { withinDomain } from './domain.js';
 import {
   createPrometheusClient,
@@ -130,8 +131,15 @@ async function measureCanary(
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
   const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs, provider.duration?.edgesMs);
   const callers = { ...window, reporter: 'callers' as const };
-  const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate] = await Promise.all(
-    [
+  // Only Istio's sidecars report the requests no pod answered (503 "no healthy upstream") under the service.
+  const unansweredQuery =
+    provider.reportsUnanswered &&
+    request.serviceHost !== undefined &&
+    noHealthyUpstreamIsCanary(request.readyPods)
+      ? noHealthyUpstreamSinceQuery(request.namespace, request.serviceHost, request.stepStartedAt)
+      : undefined;
+  const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate, unanswered] =
+    await Promise.all([
       measure(requestsQuery(window)),
       measure(errorRateQuery(window)),
       measure(p99LatencyQuery(window)),
@@ -139,16 +147,41 @@ async function measureCanary(
       Promise.all(metricQueries),
       measure(requestsQuery(callers)),
       measure(errorRateQuery(callers)),
-    ],
-  );
-  return {
-    requests: withinDomain(requests, 'count', 'canary requests'),
-    ...callersOrAttempts(errorRate, callerRequests, callerErrorRate),
-    // A mesh without a latency histogram (a custom provider without durationBuckets): P99 is not judged.
+      unansweredQuery === undefined ? Promise.resolve(undefined) : measure(unansweredQuery),
+    ]);
+  const served = withinDomain(requests, 'count', 'canary requests');
+  const judged = callersOrAttempts(errorRate, callerRequests, callerErrorRate);
+  const failed = unanswered === undefined ? 0 : withinDomain(unanswered, 'count', 'unanswered requests');
+  // No UH series yet is "none", not missing data; other answers that are no value leave the rate as it is.
+  // A mesh without a latency histogram (a custom provider without durationBuckets): P99 is not judged.
+  const common = {
     ...(provider.duration && { p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99') }),
     slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
     metrics: Object.fromEntries(metrics),
   };
+  if (isNoValue(failed) || failed === 0) {
+    return { requests: served, ...judged, ...common };
+  }
+  return {
+    requests: isNoValue(served) ? failed : served + failed,
+    ...withUnansweredRequests(judged, served, failed),
+    noHealthyUpstream: failed,
+    ...common,
+  };
+}
+
+/**
+ * The error rate with `failed` requests that no canary pod answered added to its requests and failures: of the
+ * callers' requests when they report, else of the attempts the canary served (or of those requests alone).
+ */
+function withUnansweredRequests(
+  judged: { errorRate: QueryValue; errorRateRequests?: number },
+  served: QueryValue,
+  failed: number,
+): { errorRate: QueryValue; errorRateRequests: number } {
+  const of = judged.errorRateRequests ?? (isNoValue(served) ? 0 : served);
+  const rate = isNoValue(judged.errorRate) || of === 0 ? 0 : judged.errorRate;
+  return { errorRate: (rate * of + failed) / (of + failed), errorRateRequests: of + failed };
 }
 
 /**

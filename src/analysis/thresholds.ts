@@ -19,6 +19,11 @@ export interface CanaryMeasurements {
   slowShare: QueryValue;
   /** Custom metrics by name (analysis.metrics). */
   metrics: Record<string, QueryValue>;
+  /**
+   * Requests of the step that no canary pod answered (503 "no healthy upstream" while it had no ready pod), already
+   * counted in `requests`, `errorRate` and `errorRateRequests`; named in the message.
+   */
+  noHealthyUpstream?: number;
 }
 
 type Judged = Pick<AnalysisSpec, 'minRequests' | 'thresholds' | 'metrics'>;
@@ -69,7 +74,10 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
   if (isNoValue(errorRate)) missing.push(`error rate: ${errorRate.reason}`);
   else if (errorRate > spec.thresholds.maxErrorRate) {
     const limit = spec.thresholds.maxErrorRate;
-    const above = `${formatPercent(errorRate)} is above the limit ${formatPercent(limit)}`;
+    const unanswered = measured.noHealthyUpstream
+      ? ` (${Math.round(measured.noHealthyUpstream)} requests failed with 503 "no healthy upstream": no canary pod was ready)`
+      : '';
+    const above = `${formatPercent(errorRate)} is above the limit ${formatPercent(limit)}${unanswered}`;
     judgeAbove(
       { metric: 'errorRate', value: errorRate, limit, message: `canary error rate ${above}` },
       errorRate,

@@ -1,5 +1,6 @@
 import type { AnalysisSpec } from '../api/schema.js';
 import type { Verdict } from '../api/status.js';
+import type { ReadyPods } from './no-healthy-upstream.js';
 
 /** Credentials and address resolved from the Rollout (Secrets already read). */
 export interface PrometheusTarget {
@@ -15,9 +16,12 @@ export interface CheckRequest {
   stableWorkload: string;
   /**
    * The service both tracks serve (the DestinationRule's host, short or fully qualified). Its callers' 503s "no
-   * healthy upstream" name no workload, only the service; they count for the canary.
+   * healthy upstream" name no workload, only the service; they count for the canary while `readyPods` says only the
+   * canary has no ready pod (no-healthy-upstream.ts).
    */
   serviceHost?: string;
+  /** Ready pods of each track at this pass: whether the service's "no healthy upstream" 503s are the canary's. */
+  readyPods?: ReadyPods;
   analysis: AnalysisSpec;
   prometheus: PrometheusTarget;
   /** Evaluation time of the instant queries. */

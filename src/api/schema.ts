@@ -117,16 +117,113 @@ const gatewayApiSchema = z
     'Gateway API: an HTTPRoute or GRPCRoute (parentRef a Gateway, or a Service for GAMMA east-west meshes) with weighted backendRefs.',
   );
 
+// Header and cookie matches of a headerRoute step, shaped after Gateway API's HTTPHeaderMatch (sigs.k8s.io/gateway-api
+// apis/v1 httproute_types.go: name an HTTP token of at most 256 characters, value at most 4096, type Exact or
+// RegularExpression, at most 16 per match) so that the same step reads the same on Istio and on Gateway API.
+export const MAX_ROUTE_MATCHES = 8;
+export const MAX_MATCH_HEADERS = 16;
+// Cookies become one regular expression on the `cookie` header that tries every order of them: kept to a few.
+export const MAX_MATCH_COOKIES = 3;
+const httpToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const stringMatchType = z
+  .enum(['Exact', 'RegularExpression'])
+  .default('Exact')
+  .describe('Exact (default) or RegularExpression (RE2, matching the whole value).');
+
+const headerMatchSchema = z
+  .strictObject({
+    name: text(256)
+      .regex(httpToken, { error: 'headerName' })
+      .refine((name) => name.toLowerCase() !== 'cookie', { error: 'cookieHeader' })
+      .describe('HTTP header name, case-insensitive; not `cookie` (match those in `cookies`).'),
+    value: text(4096)
+      .regex(/^[^\r\n\0]*$/, { error: 'headerValue' })
+      .describe('The value to match.'),
+    type: stringMatchType,
+  })
+  .describe('A request header that must match.');
+
+// A cookie is matched as the `cookie` request header (RFC 6265 §4.2: `name=value` pairs joined by "; "): Stepwise
+// writes a RegularExpression header match on `cookie` that finds the pair anywhere in the header.
+const cookieMatchSchema = z
+  .strictObject({
+    name: text(256).regex(httpToken, { error: 'cookieName' }).describe('Cookie name, case-sensitive.'),
+    value: text(4096)
+      .regex(/^[^\r\n\0;]*$/, { error: 'cookieValue' })
+      .describe('The value to match.'),
+    type: stringMatchType,
+  })
+  .describe('A cookie that must match; written as a match on the `cookie` header.');
+
+const routeMatchSchema = z
+  .strictObject({
+    headers: z.array(headerMatchSchema).max(MAX_MATCH_HEADERS).optional().describe('All must match.'),
+    cookies: z.array(cookieMatchSchema).max(MAX_MATCH_COOKIES).optional().describe('All must match.'),
+  })
+  .refine((m) => (m.headers?.length ?? 0) + (m.cookies?.length ?? 0) > 0, { error: 'emptyRouteMatch' })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.headers) ? size(self.headers) : 0) + (has(self.cookies) ? size(self.cookies) : 0) > 0',
+        message: 'give at least one header or cookie',
+      },
+    ],
+  })
+  .describe('Requests match when all its headers and cookies match.');
+
+/** The fields of a step that say what it does to traffic; a step has exactly one. */
+export const STEP_KINDS = ['weight', 'mirror', 'headerRoute'] as const;
+
 export const stepSchema = z
   .strictObject({
-    weight: z.int().min(1).max(100).describe('Percent of the managed route sent to the canary in this step.'),
+    weight: z
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Percent of the managed route sent to the canary in this step.'),
+    mirror: z
+      .strictObject({
+        percent: z
+          .int()
+          .min(1)
+          .max(100)
+          .describe(
+            "Percent of the managed route's requests copied to the canary; their answers are dropped.",
+          ),
+      })
+      .optional()
+      .describe(
+        'Shadow step: the canary gets a copy of these requests and is judged on them; users stay 100% on stable. Only before the first weight step.',
+      ),
+    headerRoute: z
+      .strictObject({
+        match: z
+          .array(routeMatchSchema)
+          .min(1)
+          .max(MAX_ROUTE_MATCHES)
+          .describe('Requests matching any of these go to the canary.'),
+      })
+      .optional()
+      .describe(
+        'Matching requests go to the canary, the rest by the current weight; in force until the rollout ends.',
+      ),
     pause: z
       .boolean()
       .optional()
       .describe('Manual gate: once the analysis passed, wait in Paused for `stepwise promote`.'),
     duration: duration('Minimum observation of this step; overrides analysis.stepDuration.').optional(),
   })
-  .describe('One traffic step.');
+  .refine((s) => STEP_KINDS.filter((kind) => s[kind] !== undefined).length === 1, { error: 'stepKind' })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.weight) ? 1 : 0) + (has(self.mirror) ? 1 : 0) + (has(self.headerRoute) ? 1 : 0) == 1',
+        message: 'set exactly one of weight, mirror and headerRoute',
+      },
+    ],
+  })
+  .describe('One step: a weight, a mirror or a header route.');
 
 export const DEFAULT_STEPS = [{ weight: 5 }, { weight: 25 }, { weight: 50 }, { weight: 100 }];
 
@@ -426,7 +523,9 @@ export const rolloutSpecSchema = z
       .min(1)
       .max(100)
       .default(DEFAULT_STEPS)
-      .describe('Traffic steps, weights strictly increasing; after the last one the canary is promoted.'),
+      .describe(
+        'Steps: mirror steps first, then weights strictly increasing, a headerRoute anywhere; after the last one the canary is promoted.',
+      ),
     analysis: analysisSchema.default(ANALYSIS_DEFAULTS),
     progressDeadline: duration('How long canary pods may take to become ready before rollback.').default(
       '10m',
@@ -451,6 +550,8 @@ export const rolloutSpecSchema = z
 export type RolloutSpec = z.output<typeof rolloutSpecSchema>;
 export type RolloutSpecInput = z.input<typeof rolloutSpecSchema>;
 export type Step = z.output<typeof stepSchema>;
+export type RouteMatch = z.output<typeof routeMatchSchema>;
+export type StringMatch = z.output<typeof headerMatchSchema>;
 export type AnalysisSpec = z.output<typeof analysisSchema>;
 export type MetricSpec = z.output<typeof metricSchema>;
 export type CustomMetricsSpec = z.output<typeof customMetricsSchema>;

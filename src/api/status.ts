@@ -144,6 +144,10 @@ export interface RolloutStatus {
   currentStep?: number;
   /** The canary weight Stepwise wants on the managed routes; the VirtualService follows it. */
   canaryWeight?: number;
+  /** The percent of the managed routes' requests mirrored to the canary, during a mirror step once its pods are ready. */
+  mirrorPercent?: number;
+  /** True once the headerRoute step's route to the canary is set; it stays until the rollout ends. */
+  headerRoute?: boolean;
   /** When the current step's weight was confirmed on the VirtualService. */
   stepStartedAt?: string;
   /** Since when Stepwise waits for pods to become ready (progress deadline). */

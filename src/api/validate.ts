@@ -9,6 +9,7 @@ import {
   KIND,
   MAX_HEADERS,
   metricSchema,
+  STEP_KINDS,
   rolloutSpecSchema,
   stepSchema,
   type MetricSpec,
@@ -99,11 +100,30 @@ const FORMAT_FIXES: Record<string, string> = {
   tlsRouteSelector: 'selects no tls route; give the port of its match, its sniHosts, or both',
   headerName: 'is not an HTTP header name; use letters, digits and "-"',
   headerValue: 'contains a line break or NUL; write the header value on one line',
+  cookieHeader: 'is matched by cookies; move the condition to `cookies` as {name, value}',
+  cookieName: 'is not a cookie name; use letters, digits and "-"',
+  cookieValue: 'contains ";", a line break or NUL; match one cookie value',
 };
 
 function describeIssue(issue: z.core.$ZodIssue, root: string): Problem[] {
   const path = formatPath(root, issue.path);
   const input = (issue as { input?: unknown }).input;
+  if (issue.message === 'stepKind') {
+    const set = STEP_KINDS.filter(
+      (kind) => (input as Record<string, unknown> | undefined)?.[kind] !== undefined,
+    );
+    return [
+      {
+        path,
+        message: set.length
+          ? `sets ${set.join(' and ')}; a step has exactly one of weight, mirror and headerRoute: split it into ${set.length} steps`
+          : 'sets none of weight, mirror and headerRoute; add one of them',
+      },
+    ];
+  }
+  if (issue.message === 'emptyRouteMatch') {
+    return [{ path, message: 'matches every request; give at least one header or cookie' }];
+  }
   if (issue.message === 'tooManyHeaders') {
     return [{ path, message: `has more than ${MAX_HEADERS} headers; send at most ${MAX_HEADERS}` }];
   }
@@ -205,15 +225,7 @@ const DEADLINE_FLOOR_WHY = 'no pod becomes ready that fast';
 /** What the schema cannot say: relations between fields, and floors of durations. */
 function meaningProblems(spec: MeaningInput): Problem[] {
   const problems: Problem[] = [];
-  spec.steps.forEach((step, i) => {
-    const previous = spec.steps[i - 1];
-    if (previous && step.weight <= previous.weight) {
-      problems.push({
-        path: `spec.steps[${i}].weight`,
-        message: `${step.weight} is not above the previous step's ${previous.weight}; weights must increase from step to step`,
-      });
-    }
-  });
+  problems.push(...stepOrderProblems(spec.steps));
   const floors: [string, string | undefined, string][] = [
     ['spec.analysis.interval', spec.analysis.interval, INTERVAL_FLOOR_WHY],
     ['spec.progressDeadline', spec.progressDeadline, DEADLINE_FLOOR_WHY],
@@ -247,5 +259,42 @@ function meaningProblems(spec: MeaningInput): Problem[] {
       problems.push({ path: `${path}.query`, message });
   });
   problems.push(...customMetricsProblems(spec.analysis.metricsProvider, spec.analysis.customMetrics));
+  return problems;
+}
+
+/**
+ * Mirror steps run while users are 100% on stable, so only before the first weight step; weights increase; one
+ * headerRoute step, since a header route stays until the rollout ends.
+ */
+function stepOrderProblems(steps: Step[]): Problem[] {
+  const problems: Problem[] = [];
+  let lastWeight: { index: number; weight: number } | undefined;
+  let headerRoute: number | undefined;
+  steps.forEach((step, i) => {
+    if (step.weight !== undefined) {
+      if (lastWeight && step.weight <= lastWeight.weight) {
+        problems.push({
+          path: `spec.steps[${i}].weight`,
+          message: `${step.weight} is not above the previous step's ${lastWeight.weight}; weights must increase from step to step`,
+        });
+      }
+      lastWeight = { index: i, weight: step.weight };
+    }
+    if (step.mirror && lastWeight) {
+      problems.push({
+        path: `spec.steps[${i}].mirror`,
+        message: `comes after the weight step spec.steps[${lastWeight.index}]; a mirror step judges the canary while users are 100% on stable, so move it before the first weight step`,
+      });
+    }
+    if (step.headerRoute) {
+      if (headerRoute !== undefined) {
+        problems.push({
+          path: `spec.steps[${i}].headerRoute`,
+          message: `is a second header route; one stays in force until the rollout ends, so put all its matches in spec.steps[${headerRoute}].headerRoute.match`,
+        });
+      }
+      headerRoute ??= i;
+    }
+  });
   return problems;
 }

@@ -17,9 +17,11 @@ export async function applyAction(
   const namespace = rollout.metadata.namespace;
   await createMissingServices(cluster, rollout, world);
   switch (action.kind) {
-    case 'setCanaryWeight':
-      await world.router!.setCanaryWeight(action.weight);
+    case 'setCanaryWeight': {
+      const { kind: _kind, ...state } = action;
+      await world.router!.setRoute(state);
       return;
+    }
     case 'applyStable':
       await applyTrack(cluster, rollout, world, 'stable', action.template, action.revision, action.replicas);
       return;

@@ -98,14 +98,17 @@ async function releaseCanaryTraffic(
     return undefined;
   }
   const routing = await router.inspect();
-  // Not routed by subsets yet (adoption), or the routing objects are gone: nothing sends traffic to the canary.
-  if (!routing.ok || (routing.inSync && routing.canaryWeight === 0)) return undefined;
+  // Not routed by subsets yet (adoption), or the routing objects are gone: nothing sends traffic to the canary. A
+  // mirror or header route of Stepwise's still does, at weight 0: it is removed with the weight.
+  const added =
+    routing.ok && (routing.added.mirrorPercent !== undefined || routing.added.headerRoute !== undefined);
+  if (!routing.ok || (routing.inSync && routing.canaryWeight === 0 && !added)) return undefined;
   // The time is written first, so a controller restarted after the weight change still waits the drain out.
   const noted = await writeMetadata(deps.cluster, rollout, {
     annotations: { [TRAFFIC_RELEASED_ANNOTATION]: deps.now().toISOString() },
   });
   if (!noted) return { requeueAfterMs: 0 };
-  await router.setCanaryWeight(0);
+  await router.setRoute({ weight: 0 });
   log.info('Rollout being deleted: all traffic back to stable before the canary goes', {
     weight: routing.canaryWeight,
     drainMs: DRAIN_MS,

@@ -14,6 +14,7 @@ import {
 import type { ClusterAccess } from './cluster-access.js';
 import { waypointProblems } from '../traffic/ambient-waypoint.js';
 import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
+import { MIRROR_FIX } from '../traffic/istio-additions.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
 import type { TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
@@ -149,13 +150,24 @@ export async function observeWorld(
     observed[track] = observeWorkload(deployment);
   }
   if (routing.ok) {
-    if (routing.inSync) observed.canaryWeight = routing.canaryWeight;
+    if (routing.inSync) {
+      observed.canaryWeight = routing.canaryWeight;
+      observed.routeAdded = routing.added;
+    }
     if (routing.host !== undefined) world.serviceHost = routing.host;
     if (spec.analysis.metricsProvider === 'istio-ambient') {
       // The Services callers address: a GAMMA route's parents, else the routed host's Service.
       const addressed = routing.parentServices ?? [(routing.host ?? app).split('.')[0]!];
       const getService = (ns: string, name: string) => cluster.getService(ns, name);
       observed.problems.push(...(await waypointProblems(getService, namespace, addressed)));
+    }
+    // A mirror step could not add its mirror: said before the rollout starts, on the step, with the fix.
+    const mirrorStep = spec.steps.findIndex((step) => step.mirror !== undefined);
+    if (routing.userMirror && mirrorStep >= 0) {
+      observed.problems.push({
+        path: `spec.steps[${mirrorStep}].mirror`,
+        message: `${routing.userMirror}; ${MIRROR_FIX}`,
+      });
     }
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');

@@ -95,6 +95,10 @@ export async function reconcile(deps: ReconcileDeps, namespace: string, name: st
             canaryWorkload: workloadName(spec!.targetRef.name, 'canary'),
             stableWorkload: workloadName(spec!.targetRef.name, 'stable'),
             ...(world.serviceHost ? { serviceHost: world.serviceHost } : {}),
+            readyPods: {
+              canary: world.observed.canary?.readyReplicas ?? 0,
+              stable: world.observed.stable?.readyReplicas ?? 0,
+            },
             analysis: spec!.analysis,
             prometheus: target,
             at: now,
@@ -162,8 +166,11 @@ function splitActions(
   actions: Action[],
   observedWeight: number | undefined,
 ): { before: Action[]; after: Action[] } {
+  // A mirror or header route sends the canary requests too: an action that sets one waits like a raise.
   const lowers = (a: Action) =>
     a.kind === 'setCanaryWeight' &&
+    a.mirrorPercent === undefined &&
+    a.headerMatches === undefined &&
     (a.weight === 0 || (observedWeight !== undefined && a.weight < observedWeight));
   return { before: actions.filter(lowers), after: actions.filter((a) => !lowers(a)) };
 }

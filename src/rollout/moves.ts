@@ -10,6 +10,8 @@ export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted
   s.canaryRevision = revision;
   s.currentStep = 1;
   s.canaryWeight = 0;
+  s.mirrorPercent = undefined;
+  s.headerRoute = undefined;
   s.stepStartedAt = undefined;
   s.waitingSince = p.nowIso;
   s.rolledBackRevision = undefined;
@@ -32,6 +34,8 @@ export function advance(p: Pass, how: string): void {
   }
   s.currentStep = (s.currentStep ?? 1) + 1;
   s.stepStartedAt = undefined;
+  // A mirror belongs to its step; a header route stays until the rollout ends.
+  s.mirrorPercent = undefined;
   s.waitingSince = p.nowIso;
   // The values shown are the current step's: clear the last step's until its first check. A new step also
   // gets its own inconclusiveLimit: `promote` out of an inconclusive hold must not pause again at once.

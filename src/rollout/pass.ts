@@ -1,4 +1,5 @@
 import type { RolloutSpec, Step } from '../api/schema.js';
+import { stepTraffic, type StepTraffic } from '../api/steps.js';
 import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { Move } from './phase-table.js';
@@ -64,8 +65,16 @@ export class Pass {
     return step;
   }
 
+  /** What the current step asks of the route. */
+  traffic(): StepTraffic {
+    this.step();
+    return stepTraffic(this.spec.steps, (this.status.currentStep ?? 1) - 1);
+  }
+
   stepLabel(): string {
-    return `step ${this.status.currentStep}/${this.spec.steps.length} (weight ${this.step().weight}%)`;
+    const traffic = this.traffic();
+    const kind = this.step().mirror ? `mirror ${traffic.mirrorPercent}%` : `weight ${traffic.weight}%`;
+    return `step ${this.status.currentStep}/${this.spec.steps.length} (${kind}${traffic.headerMatches ? ', header route' : ''})`;
   }
 
   get analysis(): AnalysisStatus {

@@ -21,7 +21,7 @@ export const PHASE_TABLE: Record<Phase, PhaseRow> = {
   },
   Progressing: {
     meaning:
-      'a canary revision is being stepped through and analysed; canary readiness is checked in every pass; with a spec made invalid or the target deleted meanwhile, it holds where it is, still guarded by the last valid spec (`InvalidSpec` condition)',
+      'a canary revision is being stepped through (weights, mirror copies, a header route) and analysed; only here and in `Paused` does the route object carry a mirror or header route added by Stepwise, which every other phase removes; canary readiness is checked in every pass; with a spec made invalid or the target deleted meanwhile, it holds where it is, still guarded by the last valid spec (`InvalidSpec` condition)',
     next: ['Progressing', 'Paused', 'Promoting', 'RolledBack', 'Aborted', 'Healthy', 'Failed'],
   },
   Paused: {

@@ -1,8 +1,10 @@
 // What each phase does in one pass (Promoting: promotion.ts). The handlers are mapped to phases in transitions.ts.
 import { formatDuration } from '../api/duration.js';
+import type { StepTraffic } from '../api/steps.js';
 import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { stableRevisionIs } from './history.js';
 import { advance, rollback, startRollout } from './moves.js';
+import { routeCarriesStatus } from './route-state.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
 import { restoreStable } from './promotion.js';
@@ -131,7 +133,11 @@ function followEditedSteps(p: Pass): void {
   const s = p.status;
   const last = p.spec.steps.length;
   if ((s.currentStep ?? 1) > last) s.currentStep = last;
-  const weight = p.step().weight;
+  const { weight, mirrorPercent, headerMatches } = p.traffic();
+  // Less mirrored, or no header route any more: at once, like a lower weight.
+  if (s.mirrorPercent !== undefined && (mirrorPercent ?? 0) < s.mirrorPercent)
+    s.mirrorPercent = mirrorPercent;
+  if (s.headerRoute && !headerMatches) s.headerRoute = undefined;
   if ((s.canaryWeight ?? 0) > weight) {
     s.canaryWeight = weight;
     s.stepStartedAt = undefined;
@@ -202,13 +208,36 @@ function canaryUnready(
   return 'waiting';
 }
 
+/** The step asks the route for more than status holds: a higher weight, more mirrored, a header route not yet set. */
+function raisesTraffic(p: Pass): boolean {
+  const s = p.status;
+  const traffic = p.traffic();
+  return (
+    (s.canaryWeight ?? 0) < traffic.weight ||
+    (traffic.mirrorPercent ?? 0) > (s.mirrorPercent ?? 0) ||
+    (traffic.headerMatches !== undefined && !s.headerRoute)
+  );
+}
+
+function sending(traffic: StepTraffic): string {
+  if (traffic.mirrorPercent !== undefined) {
+    return `mirroring ${traffic.mirrorPercent}% of the requests to the canary (users stay on stable; its answers are dropped)`;
+  }
+  const header = traffic.headerMatches ? '; requests matching the header route go to the canary' : '';
+  return `sending ${traffic.weight}% of the traffic to the canary${header}`;
+}
+
 /** Progressing and Paused: scale the canary, set the step's weight once it is ready, judge, move on. */
 export function progress(p: Pass): void {
   const s = p.status;
   followEditedSteps(p);
   if (weightLoweredBehindUs(p)) return;
   const step = p.step();
-  const replicas = canaryReplicas(p.desiredReplicas(), step.weight);
+  const traffic = p.traffic();
+  // A mirror step's canary serves copies of mirrorPercent% of the requests: as many pods as that weight would need.
+  // The analysis reads them as any request the canary served: its sidecar reports the copies (reporter="destination",
+  // labelled with the canary's workload); the callers report none (istio/istio#23496).
+  const replicas = canaryReplicas(p.desiredReplicas(), traffic.mirrorPercent ?? traffic.weight);
   const canary = p.observed.canary;
   if (!isReady(canary, replicas, s.canaryRevision)) {
     if (!canary || canary.revision !== s.canaryRevision || canary.replicas !== replicas) {
@@ -237,7 +266,7 @@ export function progress(p: Pass): void {
     });
   }
 
-  if ((s.canaryWeight ?? 0) < step.weight) {
+  if (raisesTraffic(p)) {
     // The weight goes up only once the canary pods for this step are ready (DESIGN §3.1).
     if (!isReady(canary, replicas, s.canaryRevision)) {
       if (deadlinePassed(p)) {
@@ -253,14 +282,12 @@ export function progress(p: Pass): void {
       return;
     }
     if (p.hold !== undefined) return; // no raise on an invalid spec
-    s.canaryWeight = step.weight;
+    s.canaryWeight = traffic.weight;
+    s.mirrorPercent = traffic.mirrorPercent;
+    s.headerRoute = traffic.headerMatches ? true : undefined;
     s.stepStartedAt = undefined;
     s.waitingSince = undefined;
-    p.announce(
-      'Normal',
-      'StepStarted',
-      `${p.stepLabel()}: sending ${step.weight}% of the traffic to the canary`,
-    );
+    p.announce('Normal', 'StepStarted', `${p.stepLabel()}: ${sending(traffic)}`);
     p.note(`${p.stepLabel()}: setting the canary weight`);
     p.wakeIn(CONFIRM_WEIGHT_MS);
     return;
@@ -270,8 +297,8 @@ export function progress(p: Pass): void {
   if (unready === 'rolledBack') return;
 
   if (!s.stepStartedAt) {
-    // The step's clock starts once the VirtualService carries the weight.
-    if (p.observed.canaryWeight !== s.canaryWeight) {
+    // The step's clock starts once the VirtualService carries the weight (and the step's mirror or header route).
+    if (!routeCarriesStatus(p)) {
       p.wakeIn(CONFIRM_WEIGHT_MS);
       return;
     }

@@ -1,5 +1,6 @@
 import { durationMs } from '../api/duration.js';
 import type { RolloutSpec, Step } from '../api/schema.js';
+import { describeStep } from '../api/steps.js';
 
 /** Minimum observation of a step: its own `duration`, else `analysis.stepDuration`. */
 export function stepDurationMs(spec: RolloutSpec, step: Step): number {
@@ -16,7 +17,7 @@ export function progressDeadlineMs(spec: RolloutSpec): number {
 
 export { canaryReplicas } from '../workload/deployments.js';
 
-/** "5 → 25 → 50 → 100" */
+/** "mirror 100% → 5 → 25 → 50 → 100" */
 export function describeSteps(spec: RolloutSpec): string {
-  return spec.steps.map((s) => `${s.weight}${s.pause ? ' (gate)' : ''}`).join(' → ');
+  return spec.steps.map((s) => `${describeStep(s)}${s.pause ? ' (gate)' : ''}`).join(' → ');
 }

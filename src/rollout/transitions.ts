@@ -5,6 +5,7 @@ import { recordCheck } from './checks.js';
 import { runCommand } from './commands.js';
 import { startRollout } from './moves.js';
 import { Pass } from './pass.js';
+import { routeCarriesStatus, wantedRoute } from './route-state.js';
 import { awaitRevision, initialize, progress, recover } from './phases.js';
 import { underWay } from './last-valid-spec.js';
 import { promote, restoreStable } from './promotion.js';
@@ -182,11 +183,16 @@ function finish(p: Pass, spec: RolloutSpec | undefined, valid: boolean): Decisio
   // Kept while a canary may carry traffic, so an invalid edit cannot leave it unguarded (last-valid-spec.ts).
   if (p.hold === undefined) s.lastValidSpec = valid && underWay(s) ? spec : undefined;
 
-  // The VirtualService follows status.canaryWeight; the weight always goes first (DESIGN §3.2).
-  const actions = p.actions();
-  if (valid && s.canaryWeight !== undefined && p.observed.canaryWeight !== s.canaryWeight) {
-    actions.unshift({ kind: 'setCanaryWeight', weight: s.canaryWeight });
+  // Only a rollout under way adds to the route: a mirror or header route ends with it.
+  if (phase !== 'Progressing' && phase !== 'Paused') {
+    s.mirrorPercent = undefined;
+    s.headerRoute = undefined;
   }
+  // The VirtualService follows status.canaryWeight (and the step's additions); the weight always goes first
+  // (DESIGN §3.2).
+  const actions = p.actions();
+  const wanted = valid ? wantedRoute(p) : undefined;
+  if (wanted && !routeCarriesStatus(p)) actions.unshift({ kind: 'setCanaryWeight', ...wanted });
   const requeueAfterMs = p.requeueAfterMs();
   return {
     status: s,

@@ -1,5 +1,6 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
+import type { StepTraffic } from '../api/steps.js';
 import type { Announcement, RolloutStatus } from '../api/status.js';
 import type { Problem } from '../api/validate.js';
 import type { CheckResult } from '../analysis/types.js';
@@ -28,6 +29,8 @@ export interface Observed {
   targetMissing?: Problem;
   /** Canary weight currently on the managed routes (undefined when it could not be read). */
   canaryWeight?: number;
+  /** Stepwise's mirror and header route as found on the route object (only read with the weight). */
+  routeAdded?: { mirrorPercent?: number; headerRoute?: string };
   /** The command annotation pair, when present on the Rollout. */
   command?: { id: string; name: string };
   /** The analysis check run in this pass, when one was due (see `checkDue`). */
@@ -36,7 +39,8 @@ export interface Observed {
 
 /** What the controller must do for a decision. Every action is idempotent. */
 export type Action =
-  | { kind: 'setCanaryWeight'; weight: number }
+  /** The canary's weight, and what a mirror or headerRoute step adds to the route (left out: removed). */
+  | ({ kind: 'setCanaryWeight' } & StepTraffic)
   | { kind: 'applyStable'; template: V1PodTemplateSpec; revision: string; replicas: number }
   | { kind: 'applyCanary'; template: V1PodTemplateSpec; revision: string; replicas: number }
   | { kind: 'scaleCanary'; replicas: number }

@@ -1,5 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
-import type { GatewayRoute, GatewayRouteKind } from './gateway-objects.js';
+import { findAdditions, withAdditions, withoutAdditions } from './gateway-additions.js';
+import { rulesOf, type GatewayRoute, type GatewayRouteKind, type RouteRule } from './gateway-objects.js';
 import { resolveHost } from './hosts.js';
 import { checkWeight } from './managed-routes.js';
 import {
@@ -8,13 +10,19 @@ import {
   weightOperations,
   type GatewayApiSpec,
   type JsonPatchOperation,
+  type ManagedRule,
 } from './managed-rule.js';
-import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from './router.js';
+import {
+  RoutingProblemsError,
+  type RouteState,
+  type RoutingInspection,
+  type TrafficRouter,
+} from './router.js';
 import { hostSplitServices } from './track-destinations.js';
 
-// Stepwise owns only the two weights of the managed rule of an HTTPRoute or GRPCRoute. The parentRefs (a Gateway,
-// or a Service for GAMMA east-west routing: Istio ambient with a waypoint, Linkerd, Cilium), the other rules, the
-// matches and filters are the user's and are never written.
+// Stepwise owns the two weights of the managed rule of an HTTPRoute or GRPCRoute, and what a mirror or headerRoute
+// step adds (gateway-additions.ts). The parentRefs (a Gateway, or a Service for GAMMA east-west routing: Istio ambient
+// with a waypoint, Linkerd, Cilium), the other rules, the matches and filters are the user's and are never changed.
 
 export type { GatewayApiSpec } from './managed-rule.js';
 
@@ -60,9 +68,12 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
   const { api, namespace, gatewaySpec } = options;
   const choice = routeChoice(gatewaySpec);
   const services = hostSplitServices(gatewaySpec, options.target);
+  const ctx = { services, namespace, owner: options.target };
+  // Stepwise's own additions are set aside first: they are never the user's problems.
   const read = async () => {
     const route = await api.getRoute(choice.kind, namespace, choice.name);
-    return { route, managed: findManagedRule(route, choice, services, namespace) };
+    const bare = route && withoutAdditions(route, ctx);
+    return { route, bare, managed: findManagedRule(bare, choice, services, namespace) };
   };
 
   /**
@@ -85,22 +96,41 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
       // The canary backend Service, as Istio's destination_service label spells it, for its callers' 503s.
       const host = resolveHost(services.canary, namespace);
       const parentServices = serviceParents(route as GatewayRoute, namespace);
+      const { consistent, ...added } = findAdditions(route, ctx);
       return {
         ok: true,
         canaryWeight: managed.canaryWeight,
-        inSync: managed.inSync,
+        inSync: managed.inSync && consistent,
         host,
+        added,
         ...(parentServices.length > 0 && { parentServices }),
       };
     },
 
-    async setCanaryWeight(weight: number): Promise<void> {
-      checkWeight(weight);
+    async setRoute(state: RouteState): Promise<void> {
+      checkWeight(state.weight);
       await retryOnConflict(async () => {
-        const { route, managed } = await read();
+        const { route, bare, managed } = await read();
         if (!managed.ok) throw new RoutingProblemsError(managed.problems);
-        if (route === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
-        const operations = weightOperations(route, managed.managed, services, weight);
+        if (route === undefined || bare === undefined) return;
+        const refs = rulesOf(bare)[managed.managed.rule]!.backendRefs!;
+        refs[managed.managed.stable]!.weight = 100 - state.weight;
+        refs[managed.managed.canary]!.weight = state.weight;
+        const rules = withAdditions(rulesOf(bare), managed.managed, state, {
+          ...ctx,
+          where: `${choice.kind} ${choice.name}`,
+          path: `${choice.path}.name`,
+        });
+        const before = rulesOf(route as GatewayRoute);
+        if (isDeepStrictEqual(rules, before)) return;
+        // Only the weights move: the two-weight patch. Anything added or removed: the rules whole, pinned to the
+        // resourceVersion read, so that a concurrent edit fails with 409 instead of being overwritten.
+        const operations = isDeepStrictEqual(
+          withoutWeights(rules, managed.managed),
+          withoutWeights(before, managed.managed),
+        )
+          ? weightOperations(route, managed.managed, services, state.weight)
+          : rulesOperations(route, rules);
         try {
           await api.patchRoute(choice.kind, namespace, choice.name, operations);
         } catch (error) {
@@ -109,4 +139,22 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
       }, options.retry);
     },
   };
+}
+
+/** The rules without the managed rule's two weights: what a weight-only change leaves as it was. */
+function withoutWeights(rules: RouteRule[], managed: ManagedRule): RouteRule[] {
+  const copy = structuredClone(rules);
+  const refs = copy[managed.rule]?.backendRefs ?? [];
+  for (const index of [managed.stable, managed.canary]) delete refs[index]?.weight;
+  return copy;
+}
+
+function rulesOperations(route: object, rules: RouteRule[]): JsonPatchOperation[] {
+  const resourceVersion = (route as GatewayRoute).metadata?.resourceVersion;
+  return [
+    ...(resourceVersion !== undefined
+      ? [{ op: 'replace' as const, path: '/metadata/resourceVersion', value: resourceVersion }]
+      : []),
+    { op: 'replace', path: '/spec/rules', value: rules },
+  ];
 }

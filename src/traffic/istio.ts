@@ -1,12 +1,27 @@
 import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 import { resolveHost } from './hosts.js';
-import { checkWeight, findManagedRoutes, routesWithoutTracks, weightPatch } from './managed-routes.js';
-import { RoutingProblemsError, type RoutingInspection, type TrafficRouter } from './router.js';
+import { isDeepStrictEqual } from 'node:util';
+import { findAdditions, userMirrorOf, withAdditions, withoutAdditions } from './istio-additions.js';
+import type { VirtualService } from './istio-objects.js';
+import {
+  checkWeight,
+  findManagedRoutes,
+  routesWithoutTracks,
+  VS_PATH,
+  weightPatch,
+} from './managed-routes.js';
+import {
+  RoutingProblemsError,
+  type RouteState,
+  type RoutingInspection,
+  type TrafficRouter,
+} from './router.js';
 import { trackDestinations, type IstioSpec } from './track-destinations.js';
 
-// Stepwise owns only the two weights of the managed routes. Everything else in the VirtualService and
-// DestinationRule is the user's and is passed through untouched, including fields this code does not know.
+// Stepwise owns the two weights of the managed routes, and what a mirror or headerRoute step adds (istio-additions.ts).
+// Everything else in the VirtualService and DestinationRule is the user's and is passed through untouched, including
+// fields this code does not know.
 
 export { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 export {
@@ -31,7 +46,10 @@ export interface IstioRouterOptions {
   api: IstioApi;
   namespace: string;
   istioSpec: IstioSpec;
-  /** targetRef.name: a host split without stableService/canaryService routes to `<target>-stable`/`-canary`. */
+  /**
+   * targetRef.name: a host split without stableService/canaryService routes to `<target>-stable`/`-canary`, and
+   * the header route added for a step is named after it.
+   */
   target?: string;
   retry?: ConflictRetry;
   /** The mesh's domain suffix, which Istio appends to short host names (default cluster.local). */
@@ -55,7 +73,9 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         api.getVirtualService(namespace, vsName),
         dr === undefined ? undefined : api.getDestinationRule(namespace, dr.name),
       ]);
-      const managed = findManagedRoutes(vs, istioSpec, tracks);
+      // Stepwise's own additions are set aside first: they are never the user's problems.
+      const bare = vs && withoutAdditions(vs, tracks, options.target);
+      const managed = findManagedRoutes(bare, istioSpec, tracks);
       const drProblems = dr === undefined ? [] : checkDestinationRule(rule, dr);
       if (managed.ok && rule !== undefined && dr !== undefined) {
         for (const host of managed.hosts) {
@@ -74,17 +94,39 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
         namespace,
         options.clusterDomain,
       );
-      return { ok: true, canaryWeight: managed.canaryWeight, inSync: managed.inSync, host };
+      const { consistent, ...added } = findAdditions(vs, tracks, options.target);
+      const inSync = managed.inSync && consistent;
+      const userMirror = userMirrorOf(bare?.spec?.http ?? [], managed.routes, vsName);
+      return {
+        ok: true,
+        canaryWeight: managed.canaryWeight,
+        inSync,
+        host,
+        added,
+        ...(userMirror && { userMirror }),
+      };
     },
 
-    async setCanaryWeight(weight: number): Promise<void> {
-      checkWeight(weight);
+    async setRoute(state: RouteState): Promise<void> {
+      checkWeight(state.weight);
       await retryOnConflict(async () => {
         const vs = await api.getVirtualService(namespace, vsName);
-        const managed = findManagedRoutes(vs, istioSpec, tracks);
+        // The route lists are rebuilt from the user's own routes: weights set, then this state's additions.
+        const bare = vs && withoutAdditions(vs, tracks, options.target);
+        const managed = findManagedRoutes(bare, istioSpec, tracks);
         if (!managed.ok) throw new RoutingProblemsError(managed.problems);
-        if (vs === undefined || (managed.inSync && managed.canaryWeight === weight)) return;
-        await api.patchVirtualService(namespace, vsName, weightPatch(vs, managed.routes, weight));
+        if (vs === undefined || bare === undefined) return;
+        const patch = weightPatch(bare, managed.routes, state.weight) as { spec: VirtualService['spec'] };
+        const spec = patch.spec!;
+        spec.http = withAdditions(spec.http ?? [], managed.routes, state, {
+          vsName,
+          owner: options.target,
+          path: `${VS_PATH}.name`,
+        });
+        const read = (vs as VirtualService).spec ?? {};
+        const kinds = Object.keys(spec) as (keyof typeof spec)[];
+        if (kinds.every((kind) => isDeepStrictEqual(spec[kind], read[kind]))) return;
+        await api.patchVirtualService(namespace, vsName, patch);
       }, options.retry);
     },
   };

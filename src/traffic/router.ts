@@ -1,6 +1,21 @@
+import type { StepTraffic } from '../api/steps.js';
 import type { Problem } from '../api/validate.js';
 
 export type { Problem };
+
+/**
+ * What Stepwise wants on the route object: the canary's weight, and what a mirror or headerRoute step adds. Fields
+ * left out are removed, so `{ weight: 0 }` is all traffic on stable and nothing of Stepwise's left in the object.
+ */
+export type RouteState = StepTraffic;
+
+/** What Stepwise added to the route object, as found there (this step's, or left over from a crash). */
+export interface RouteAdditions {
+  /** The percent mirrored to the canary by the managed route(s). */
+  mirrorPercent?: number;
+  /** The id of the header route found (see headerRouteId), when there is one. */
+  headerRoute?: string;
+}
 
 export type RoutingInspection =
   | {
@@ -16,6 +31,10 @@ export type RoutingInspection =
       host?: string;
       /** The Services a Gateway API route is attached to (GAMMA parentRefs): those its callers address. */
       parentServices?: string[];
+      /** Stepwise's own mirror and header route in the object; `inSync` is false when they are not the same on every managed route. */
+      added: RouteAdditions;
+      /** A mirror of the user's on a managed route, described, where a mirror step cannot add Stepwise's. */
+      userMirror?: string;
     }
   | {
       ok: false;
@@ -27,15 +46,19 @@ export type RoutingInspection =
       awaitingSubsets?: boolean;
     };
 
-/** Moves traffic between the stable and canary tracks; touches nothing but the weights. */
+/**
+ * Moves traffic between the stable and canary tracks. It touches the two weights of the managed routes, and adds
+ * (and removes) only what a step asks for, marked as Stepwise's: a mirror to the canary on the managed routes, and
+ * a header route to the canary placed where the mesh looks before the managed route.
+ */
 export interface TrafficRouter {
   /** Reads and checks the routing objects; never changes them. */
   inspect(): Promise<RoutingInspection>;
-  /** Sets the canary's share (0–100) of every managed route; stable gets the rest. */
-  setCanaryWeight(weight: number): Promise<void>;
+  /** Sets the canary's share (0–100) of every managed route (stable gets the rest) and exactly the additions asked. */
+  setRoute(state: RouteState): Promise<void>;
 }
 
-/** Thrown by setCanaryWeight when the routing objects are not usable; carries the same Problems as inspect. */
+/** Thrown by setRoute when the routing objects are not usable; carries the same Problems as inspect. */
 export class RoutingProblemsError extends Error {
   override readonly name = 'RoutingProblemsError';
   constructor(readonly problems: Problem[]) {

@@ -145,12 +145,13 @@ function freePort(): Promise<number> {
 
 /**
  * Runs up to `checks` checks of the analyzer `everySeconds` apart from the step's start, handing each one's comparison
- * state to the next through a JSON round trip (as status stores it), until one fails.
+ * state to the next through a JSON round trip (as status stores it), until one fails; `perCheck(i)` adds to check i.
  */
 export async function runChecks(
   request: Omit<CheckRequest, 'at' | 'comparison'>,
   checks: number,
   everySeconds: number,
+  perCheck?: (check: number) => Partial<CheckRequest>,
 ): Promise<CheckResult[]> {
   const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
   const results: CheckResult[] = [];
@@ -158,7 +159,7 @@ export async function runChecks(
   for (let i = 1; i <= checks; i++) {
     const at = new Date(request.stepStartedAt.getTime() + i * everySeconds * 1000);
     const result = JSON.parse(
-      JSON.stringify(await analyzer.check({ ...request, at, comparison })),
+      JSON.stringify(await analyzer.check({ ...request, ...perCheck?.(i), at, comparison })),
     ) as CheckResult;
     results.push(result);
     comparison = result.comparison;

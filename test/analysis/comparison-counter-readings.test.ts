@@ -78,20 +78,33 @@ const arm = (requests: number, errors: number, callers?: [requests: number, erro
   }),
 });
 
-/** The comparison after one 10 s interval from `before` to `after`. */
-const oneInterval = (before: [ArmReading, ArmReading], after: [ArmReading, ArmReading]) =>
+/**
+ * The comparison after one 10 s interval from `before` to `after`; `unansweredAreCanary` as the readiness of the
+ * tracks at `after` decides it.
+ */
+const oneInterval = (
+  before: [ArmReading, ArmReading],
+  after: [ArmReading, ArmReading],
+  unansweredAreCanary = false,
+) =>
   compareCounters(
     startComparison(edge, { at: t0, canary: before[0], stable: before[1] }),
-    { at: t(10), canary: after[0], stable: after[1] },
+    {
+      at: t(10),
+      canary: after[0],
+      stable: after[1],
+      ...(unansweredAreCanary ? { unansweredAreCanary } : {}),
+    },
     settings,
   );
 
 /**
  * One failed request on the canary, none on stable, canary share 0.1: each rollback ratio rho has the likelihood
  * ratio rho / (1 + 0.1 (rho - 1)), i.e. 1.5/1.05, 2/1.1, 3/1.2, 5/1.4, 10/1.9, 20/2.9, 50/5.9, whose mean is
- * 29.952468 / 7 = 4.278924; the slow guard has no events (e-value 1), so the evidence is (4.278924 + 1) / 2.
+ * 29.952468 / 7 = 4.278924; the slow guard has no events (e-value 1), so the evidence is (2/3) 4.278924 + (1/3) 1
+ * (the errors guard's weight is 2/3).
  */
-const ONE_FAILED_REQUEST = 2.639462;
+const ONE_FAILED_REQUEST = 3.185949;
 
 describe('the comparison on retried requests', () => {
   it('counts a request that failed on all three attempts once, from the callers’ reports', () => {
@@ -107,8 +120,8 @@ describe('the comparison on retried requests', () => {
   it('weighs server-side attempts by 1/3 when no caller reports, so three failed attempts weigh one request', () => {
     const result = oneInterval([arm(0, 0), arm(0, 0)], [arm(100, 3), arm(900, 0)]);
     expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
-    // Counted as three attempts, the same data would be (mean of (rho/(1 + 0.1 (rho - 1)))^3 + 1) / 2 = 82.8.
-    expect(result.evidence!).toBeLessThan(3);
+    // Counted as three attempts, the same data would be (2/3) mean of (rho/(1 + 0.1 (rho - 1)))^3 + 1/3 = 110.
+    expect(result.evidence!).toBeLessThan(4);
   });
 
   it('uses the server-side attempts while stable has no callers’ reports at the previous reading', () => {
@@ -126,25 +139,23 @@ describe('the comparison on requests no canary pod answered', () => {
     unanswered: { '{pod="client"}': failed },
   });
 
-  it('counts them as the canary’s failed requests once its pods, which served before, serve nothing', () => {
-    const result = oneInterval(
+  /** 40 unanswered requests in an interval in which the canary served `served` more and stable 900. */
+  const interval = (served: number, unansweredAreCanary: boolean) =>
+    oneInterval(
       [withUnanswered(arm(500, 0, [500, 0]), 0), arm(4500, 4, [4500, 4])],
-      [withUnanswered(arm(500, 0, [500, 0]), 40), arm(5400, 5, [5400, 5])],
+      [withUnanswered(arm(500 + served, 0, [500 + served, 0]), 40), arm(5400, 5, [5400, 5])],
+      unansweredAreCanary,
     );
+
+  it('counts them as the canary’s failed requests while it has no ready pod and stable has', () => {
+    const result = interval(0, true);
     expect(result.comparison.evidence.errors.canaryEvents).toBe(40);
     expect(result).toMatchObject({ verdict: 'fail', decisive: true });
+    // Also when the canary still served in the interval, before its last pod went unready.
+    expect(interval(50, true).comparison.evidence.errors.canaryEvents).toBe(40);
   });
 
-  it('leaves them out while the canary has not served yet or still serves: the mesh learns of new pods late', () => {
-    const notYet = oneInterval(
-      [withUnanswered(none, 0), arm(4500, 4, [4500, 4])],
-      [withUnanswered(arm(10, 0, [10, 0]), 40), arm(5400, 5, [5400, 5])],
-    );
-    expect(notYet.comparison.evidence.errors.canaryEvents).toBe(0);
-    const serving = oneInterval(
-      [withUnanswered(arm(500, 0, [500, 0]), 0), arm(4500, 4, [4500, 4])],
-      [withUnanswered(arm(600, 0, [600, 0]), 40), arm(5400, 5, [5400, 5])],
-    );
-    expect(serving.comparison.evidence.errors.canaryEvents).toBe(0);
+  it('leaves them out while the canary has a ready pod: the subset that failed is not in the labels', () => {
+    expect(interval(0, false).comparison.evidence.errors.canaryEvents).toBe(0);
   });
 });

@@ -19,5 +19,5 @@ describe('comparison of a canary as good as stable (A/A)', () => {
     expect(rolledBack / RUNS).toBeLessThanOrEqual(withinThreeSe(ALPHA, RUNS));
     // A good release is not held for lack of evidence: every step passes at the end of its 60 s.
     expect(passedEveryStep / (RUNS - rolledBack)).toBeGreaterThanOrEqual(0.99);
-  });
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StoredComparison } from '../../src/analysis/comparison/counter-comparison.js';
+import type { ReadyPods } from '../../src/analysis/no-healthy-upstream.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { ANALYSIS_DEFAULTS, type AnalysisSpec } from '../../src/api/schema.js';
 import { openMetricsFloat } from '../../src/analysis/bucket-label.js';
@@ -89,7 +90,16 @@ function arm(traffic: ArmTraffic): { requests: SeriesSpec[]; buckets: SeriesSpec
       // The callers' sidecars report the same requests once more (reporter="source"), per calling pod; no retries.
       const callers = { ...labels, reporter: 'source', pod: `${traffic.workload}-caller` };
       const pods = traffic.pods.length;
-      requests.push(...byCode(callers, counter(traffic.rps * pods), counter(bad * pods), bad > 0));
+      // Once the pods are gone, the callers' requests find no pod and name no workload (noHealthyUpstream below).
+      const stopAt = traffic.goneAt;
+      requests.push(
+        ...byCode(
+          callers,
+          counter(traffic.rps * pods, undefined, stopAt),
+          counter(bad * pods, undefined, stopAt),
+          bad > 0,
+        ),
+      );
     }
     for (const [le, share] of Object.entries(traffic.latency)) {
       const value = counter(traffic.rps * share, resetAt, traffic.goneAt);
@@ -195,6 +205,9 @@ const families: Family[] = [
 
 const analysis: AnalysisSpec = { ...ANALYSIS_DEFAULTS, minRequests: 50 };
 
+/** The gone canary's pod is ready until it is gone; stable's two stay ready. */
+const goneReadiness = (t: number): ReadyPods => ({ canary: t < ROLLOUT_AT + 15 ? 1 : 0, stable: 2 });
+
 let prometheus: RunningPrometheus;
 
 /** Serves `families` from `build` for the tests of the enclosing describe: the hour before the rollout, ten minutes of it. */
@@ -214,8 +227,16 @@ function serveBackfilled(build: PrometheusBuild, served: Family[]): void {
   });
 }
 
-/** Runs `checks` checks 15 s apart from the step's start, until one fails. */
-function rollout(app: string, checks: number, serviceHost?: string): Promise<CheckResult[]> {
+/**
+ * Runs `checks` checks 15 s apart from the step's start, until one fails; `readyPods` gives each check the tracks'
+ * ready pods, as the controller reads them, at seconds after `start`.
+ */
+function rollout(
+  app: string,
+  checks: number,
+  serviceHost?: string,
+  readyPods?: (t: number) => ReadyPods,
+): Promise<CheckResult[]> {
   const request = {
     namespace: NAMESPACE,
     canaryWorkload: `${app}-canary`,
@@ -225,7 +246,8 @@ function rollout(app: string, checks: number, serviceHost?: string): Promise<Che
     prometheus: { address: prometheus.address },
     stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
   };
-  return runChecks(request, checks, CHECK_SECONDS);
+  const perCheck = readyPods && ((i: number) => ({ readyPods: readyPods(ROLLOUT_AT + i * CHECK_SECONDS) }));
+  return runChecks(request, checks, CHECK_SECONDS, perCheck);
 }
 
 describeOnEachPrometheus(
@@ -252,14 +274,32 @@ describeOnEachPrometheus(
     });
 
     it('counts the 503s "no healthy upstream" that callers get once the canary’s pods are gone, and rolls it back', async () => {
-      const results = await rollout('gone', 8, 'gone');
+      const results = await rollout('gone', 8, 'gone', goneReadiness);
       // The first check covers the 15 s the canary served; at the second its callers' 503s count for it.
       expect(results.map((r) => r.verdict)).toEqual(['pass', 'fail']);
       expect(results[1]).toMatchObject({ decisive: true });
-      expect(results[1]!.failures[0]!.message).toMatch(/^canary 5xx rate is /);
+      expect(results[1]!.failures.find((f) => f.metric === 'comparison')!.message).toMatch(
+        /^canary 5xx rate is /,
+      );
       // Without the service, those 503s name no workload and nothing is counted.
       const blind = await rollout('gone', 2);
       expect(blind.map((r) => r.verdict)).toEqual(['pass', 'pass']);
+      // Nor while the canary's pods count as ready: the subset they failed on is not in the labels.
+      const ready = await rollout('gone', 2, 'gone', () => ({ canary: 1, stable: 2 }));
+      expect(ready.map((r) => r.verdict)).toEqual(['pass', 'pass']);
+    });
+
+    it('fails the check on maxErrorRate when callers get 503 "no healthy upstream" after the canary lost its pods, and says so', async () => {
+      const results = await rollout('gone', 2, 'gone', goneReadiness);
+      const failed = results[1]!;
+      expect(failed.verdict).toBe('fail');
+      const finding = failed.failures.find((f) => f.metric === 'errorRate');
+      // The step's 150 answered requests (0.1% failed) and 75 unanswered ones: 75.15 / 225 failed.
+      expect(finding?.value).toBeCloseTo(75.15 / 225, 2);
+      expect(finding?.message).toMatch(
+        /requests failed with 503 "no healthy upstream": no canary pod was ready/,
+      );
+      expect(failed.requests).toBe(150 + 75);
     });
 
     it('passes a canary as good as stable at every check, and picks the slow edge from stable’s P99', async () => {

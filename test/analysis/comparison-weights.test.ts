@@ -33,5 +33,5 @@ describe('comparison of a canary as good as stable while the weight moves', () =
       if (outcome.rolledBack) rolledBack += 1;
     }
     expect(rolledBack / RUNS).toBeLessThanOrEqual(withinThreeSe(ALPHA, RUNS));
-  });
+  }, 120_000);
 });

@@ -12,6 +12,7 @@ import {
 import {
   canPass,
   comparisonEvidence,
+  HOLD_EVIDENCE,
   newComparisonState,
   parseComparisonState,
   updateComparison,
@@ -205,14 +206,14 @@ describe('comparison guards', () => {
     stable,
   });
 
-  it('reports the mean of the two guards e-values as the evidence compared with 1/alpha', () => {
-    // Errors as in the hand-computed example (E = 7.951593), no slow requests (E = 1): mean 4.475796.
+  it('reports the weighted mean of the two guards e-values (errors 2/3, slow 1/3) as the evidence compared with 1/alpha', () => {
+    // Errors as in the hand-computed example (E = 7.951593), no slow requests (E = 1): (2/3) 7.951593 + 1/3.
     const { evidence, rollback, guard } = updateComparison(
       newComparisonState(),
       increment({ errors: 2 }, { requests: 95, errors: 3, slow: 0 }),
       0.01,
     );
-    expect(evidence).toBeCloseTo(4.475796, 5);
+    expect(evidence).toBeCloseTo(5.634395, 5);
     expect(rollback).toBe(false);
     expect(guard).toBeUndefined();
   });
@@ -251,6 +252,28 @@ describe('comparison guards', () => {
     // 30 of 60 errors on a 5% share: the ratio is about 19, its lower bound far above the tolerance.
     expect(rateRatioBounds(state.errors, 0.01).lower).toBeGreaterThan(5);
     expect(canPass(state, 0.01, 1.5)).toBe(false);
+  });
+
+  it('holds a step while the evidence leans against the canary, before any bound is above the tolerance', () => {
+    // 5 of 6 errors on a 25% share: evidence 23, short of the rollback level 100, and the ratio's lower bound (0.56)
+    // still below the tolerance. A step that passed here would move on with the evidence unresolved.
+    const { state, rollback } = updateComparison(
+      newComparisonState(),
+      { canary: { requests: 1000, errors: 5, slow: 0 }, stable: { requests: 3000, errors: 1, slow: 0 } },
+      0.01,
+    );
+    expect(rollback).toBe(false);
+    expect(comparisonEvidence(state)).toBeGreaterThan(HOLD_EVIDENCE);
+    expect(rateRatioBounds(state.errors, 0.01).lower).toBeLessThan(1.5);
+    expect(canPass(state, 0.01, 1.5)).toBe(false);
+    // One error on each arm in proportion to the share leaves the evidence below the hold level: the step passes.
+    const even = updateComparison(
+      newComparisonState(),
+      { canary: { requests: 1000, errors: 1, slow: 0 }, stable: { requests: 3000, errors: 3, slow: 0 } },
+      0.01,
+    );
+    expect(comparisonEvidence(even.state)).toBeLessThan(HOLD_EVIDENCE);
+    expect(canPass(even.state, 0.01, 1.5)).toBe(true);
   });
 
   it('lets a step pass when the canary gets its share of the events', () => {

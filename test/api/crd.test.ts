@@ -73,4 +73,19 @@ describe('the Rollout CRD', () => {
     expect(analysis.onInconclusive!.enum).toEqual(['hold', 'rollback']);
     expect(spec.properties.progressDeadline!.default).toBe('10m');
   });
+
+  it('lets a step be a weight, a mirror or a header route, exactly one, as validate does', () => {
+    const version = (rolloutCrd().spec as Node).versions as Node[];
+    const root = (version[0]!.schema as Node).openAPIV3Schema as Node & { properties: Node };
+    const steps = ((root.properties.spec as Node).properties as Node).steps as Node;
+    const step = steps.items as Node & { properties: Node };
+    expect(Object.keys(step.properties)).toEqual(['weight', 'mirror', 'headerRoute', 'pause', 'duration']);
+    expect(step.required).toBeUndefined();
+    expect(step['x-kubernetes-validations']).toEqual([
+      {
+        rule: '(has(self.weight) ? 1 : 0) + (has(self.mirror) ? 1 : 0) + (has(self.headerRoute) ? 1 : 0) == 1',
+        message: 'set exactly one of weight, mirror and headerRoute',
+      },
+    ]);
+  });
 });

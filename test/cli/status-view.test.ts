@@ -203,6 +203,29 @@ describe('stepwise status rendering', () => {
     expect(statusLine({}, spec)).toBe('Pending     weight 0%');
   });
 
+  it('shows a mirror step and a header route beside the weight', () => {
+    const mirrorSpec = rolloutSpecSchema.parse({
+      ...spec,
+      steps: [
+        { mirror: { percent: 100 } },
+        { headerRoute: { match: [{ headers: [{ name: 'x-canary', value: 'true' }] }] } },
+        { weight: 50 },
+      ],
+    });
+    const mirroring: RolloutStatus = {
+      phase: 'Progressing',
+      currentStep: 1,
+      canaryWeight: 0,
+      mirrorPercent: 100,
+    };
+    expect(statusLine(mirroring, mirrorSpec)).toBe('Progressing step 1/3 weight 0%, mirror 100%');
+    expect(
+      statusLine({ ...mirroring, currentStep: 3, mirrorPercent: undefined, headerRoute: true }, mirrorSpec),
+    ).toBe('Progressing step 3/3 weight 0%, header route');
+    const text = renderStatus({ rollout: rollout(mirroring), spec: mirrorSpec, now });
+    expect(text).toContain('(mirror 100% → header route → 50)');
+  });
+
   it('draws the weight bar in proportion', () => {
     expect(weightBar(0, 10)).toBe('░░░░░░░░░░');
     expect(weightBar(50, 10)).toBe('░░░░░█████');

@@ -2,7 +2,7 @@
 // a whole release runs in milliseconds and every Kubernetes call is recorded in order.
 import { expect } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
-import type { CanaryAnalyzer, CheckResult } from '../../src/analysis/types.js';
+import type { CanaryAnalyzer, CheckRequest, CheckResult } from '../../src/analysis/types.js';
 import { reconcile, type ReconcileDeps } from '../../src/controller/reconcile.js';
 import type { RolloutObject } from '../../src/kube/cluster.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -50,6 +50,8 @@ export class Harness {
   now = Date.parse('2026-01-01T00:00:00Z');
   /** What the analyzer answers to the next checks (the last one repeats). */
   checks: CheckResult[] = [passing()];
+  /** What the controller asked the analyzer, check by check. */
+  readonly requests: CheckRequest[] = [];
   readonly decisions: { rollout: RolloutObject; decision: Decision }[] = [];
 
   constructor(spec: Record<string, unknown> = {}, analysis: Record<string, unknown> = {}) {
@@ -72,7 +74,10 @@ export class Harness {
   }
 
   private readonly analyzer: CanaryAnalyzer = {
-    check: () => Promise.resolve(this.checks.length > 1 ? this.checks.shift()! : this.checks[0]!),
+    check: (request) => {
+      this.requests.push(request);
+      return Promise.resolve(this.checks.length > 1 ? this.checks.shift()! : this.checks[0]!);
+    },
   };
 
   deps(): ReconcileDeps {

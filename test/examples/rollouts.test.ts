@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { stepKind, stepTraffic } from '../../src/api/steps.js';
 import { validateRollout } from '../../src/api/validate.js';
 import { createGatewayRouter } from '../../src/traffic/gateway-api.js';
 import { createIstioRouter } from '../../src/traffic/istio.js';
@@ -29,10 +30,11 @@ const rollouts = yamlFiles(ROOT).flatMap((file) =>
 );
 
 describe('the examples users copy from rollouts/', () => {
-  it('include the product-service (subset split, host split, HTTPRoute on Istio, ambient, Linkerd, Cilium, GRPCRoute), manual-gate, custom-metric and Prometheus-auth Rollouts', () => {
+  it('include the product-service (subset split, host split, HTTPRoute on Istio, ambient, Linkerd, Cilium, GRPCRoute), manual-gate, mirror-preview, custom-metric and Prometheus-auth Rollouts', () => {
     expect(rollouts.map((r) => r.file).sort()).toEqual([
       'custom-metric/rollout.yaml',
       'manual-gate/rollout.yaml',
+      'mirror-preview/rollout.yaml',
       'product-service-ambient/rollout.yaml',
       'product-service-cilium/rollout.yaml',
       'product-service-grpcroute/rollout.yaml',
@@ -128,9 +130,10 @@ describe('the routing examples, through the router of their mode', () => {
       canaryWeight: 0,
       inSync: true,
       host: CANARY_HOST,
+      added: {},
     });
     const before = structuredClone(stored());
-    await router.setCanaryWeight(25);
+    await router.setRoute({ weight: 25 });
     const changed = changedPaths(before, stored()).filter((p) => p !== '/metadata/resourceVersion');
     expect(changed).toHaveLength(2);
     for (const path of changed) expect(path).toMatch(weightPath);
@@ -139,6 +142,44 @@ describe('the routing examples, through the router of their mode', () => {
       canaryWeight: 25,
       inSync: true,
       host: CANARY_HOST,
+      added: {},
+    });
+  });
+});
+
+describe('the mirror-preview example', () => {
+  it('runs its steps on the product-service VirtualService and leaves it as written when the rollout ends', async () => {
+    const [rollout] = rollouts.filter((r) => r.file === 'mirror-preview/rollout.yaml');
+    const result = validateRollout(rollout!.object);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const steps = result.spec.steps;
+    expect(steps.map((s) => stepKind(s))).toEqual(['mirror', 'headerRoute', 'weight', 'weight', 'weight']);
+    const api = new FakeIstioApi();
+    const routing = parseAllDocuments(readFileSync(join(ROOT, 'product-service/istio.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Json,
+    );
+    api.putVirtualService(
+      'production',
+      routing.find((o) => o.kind === 'VirtualService')!,
+    );
+    api.putDestinationRule(
+      'production',
+      routing.find((o) => o.kind === 'DestinationRule')!,
+    );
+    const istioSpec = result.spec.trafficRouting.istio!;
+    const router = createIstioRouter({ api, namespace: 'production', istioSpec, target: 'product-service' });
+    await router.setRoute({ weight: 0 });
+    const written = structuredClone(api.virtualServices.get('production/product-service') as Json);
+    for (let i = 0; i < steps.length; i++) {
+      await router.setRoute(stepTraffic(steps, i));
+      const inspection = await router.inspect();
+      expect(inspection, JSON.stringify(inspection)).toMatchObject({ ok: true, inSync: true });
+    }
+    await router.setRoute({ weight: 0 });
+    const after = api.virtualServices.get('production/product-service') as Json;
+    expect({ ...after, metadata: { ...after.metadata, resourceVersion: undefined } }).toStrictEqual({
+      ...written,
+      metadata: { ...written.metadata, resourceVersion: undefined },
     });
   });
 });

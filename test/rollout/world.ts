@@ -4,6 +4,7 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { expect } from 'vitest';
 import { type RolloutSpec, type RolloutSpecInput, rolloutSpecSchema } from '../../src/api/schema.js';
+import { headerRouteId, stepTraffic } from '../../src/api/steps.js';
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CheckResult } from '../../src/analysis/types.js';
 import { checkDue, type DueCheck } from '../../src/rollout/checks.js';
@@ -91,6 +92,8 @@ export class World {
   stable?: SimDeployment;
   canary?: SimDeployment;
   vsWeight = 10; // the user's VirtualService starts at 90/10 as in the shared example
+  /** What a mirror or headerRoute step added to the route: the mirror percent and the header route's id. */
+  vsAdded: { mirrorPercent?: number; headerRoute?: string } = {};
   problems: Observed['problems'] = [];
   /** A spec as the user edited it (possibly invalid), instead of `spec`. */
   editedSpec?: unknown;
@@ -102,7 +105,14 @@ export class World {
   /** Drop the actions of the next pass (the controller died before doing them). */
   crashNextPass = false;
   readonly log: Transition[] = [];
-  readonly weights: { at: number; weight: number; phase?: string; step?: number }[] = [];
+  readonly weights: {
+    at: number;
+    weight: number;
+    mirrorPercent?: number;
+    headerRoute?: boolean;
+    phase?: string;
+    step?: number;
+  }[] = [];
 
   constructor(spec: RolloutSpecInput, image = 'app:v1', checker: Checker = scriptedChecker({})) {
     this.spec = rolloutSpecSchema.parse(spec);
@@ -144,6 +154,7 @@ export class World {
       stable: this.observe(this.stable),
       canary: this.observe(this.canary),
       canaryWeight: this.vsWeight,
+      routeAdded: this.vsAdded,
       ...(this.awaitingRouting ? { awaitingRouting: this.awaitingRouting } : {}),
       ...(this.command ? { command: this.command } : {}),
       ...(check ? { check } : {}),
@@ -158,7 +169,13 @@ export class World {
       new Date(this.now),
     );
     const check = due
-      ? this.checker({ world: this, image: this.canary?.image ?? '', weight: this.vsWeight, due })
+      ? this.checker({
+          world: this,
+          image: this.canary?.image ?? '',
+          // The canary's share of the requests: the users' weight, or the mirrored copies.
+          weight: Math.max(this.vsWeight, this.vsAdded.mirrorPercent ?? 0),
+          due,
+        })
       : undefined;
     const forPass = specForPass(this.editedSpec ?? this.spec, this.status);
     const observed = this.observed(check);
@@ -189,9 +206,15 @@ export class World {
     switch (action.kind) {
       case 'setCanaryWeight':
         this.vsWeight = action.weight;
+        this.vsAdded = {
+          ...(action.mirrorPercent !== undefined && { mirrorPercent: action.mirrorPercent }),
+          ...(action.headerMatches && { headerRoute: headerRouteId(action.headerMatches) }),
+        };
         this.weights.push({
           at: this.now,
           weight: action.weight,
+          ...(action.mirrorPercent !== undefined && { mirrorPercent: action.mirrorPercent }),
+          ...(action.headerMatches && { headerRoute: true }),
           phase: this.status.phase,
           step: this.status.currentStep,
         });
@@ -265,11 +288,18 @@ export class World {
     // §3.1: the canary never gets more than the step's weight, nor traffic before its pods for that weight are ready.
     if (weightAction && weightAction.weight > (observed.canaryWeight ?? 0)) {
       expect(['Progressing', 'Paused']).toContain(after.phase);
-      const step = this.spec.steps[(after.currentStep ?? 1) - 1]!;
+      const step = stepTraffic(this.spec.steps, (after.currentStep ?? 1) - 1);
       expect(weightAction.weight).toBeLessThanOrEqual(step.weight);
       const needed = canaryReplicas(this.status.replicas ?? this.target.replicas, weightAction.weight);
       expect(observed.canary?.revision).toBe(after.canaryRevision);
       expect(observed.canary?.readyReplicas ?? 0).toBeGreaterThanOrEqual(needed);
+    }
+    // A mirror step keeps users on stable; nothing of a step's stays on the route once the rollout is not under way.
+    const routeAction = decision.actions.find((a) => a.kind === 'setCanaryWeight');
+    if (routeAction?.mirrorPercent !== undefined) expect(routeAction.weight).toBe(0);
+    if (routeAction && !['Progressing', 'Paused'].includes(after.phase ?? '')) {
+      expect(routeAction.mirrorPercent).toBeUndefined();
+      expect(routeAction.headerMatches).toBeUndefined();
     }
     // §3.2: stable is never scaled down during a rollout.
     const stableAction = decision.actions.find((a) => a.kind === 'applyStable');

@@ -56,4 +56,10 @@ describe('false rollbacks on traffic with retries, bursts and pods that differ',
   it('stays within falseRollbackRate when the pods of each version differ (error-rate CV 1), a good canary on a bad pod included', () => {
     expect(rolledBack({ podErrorRateSpread: 1 }, 104)).toBeLessThanOrEqual(binomialLimit(RUNS, ALPHA));
   }, 120_000);
+
+  it('stays within falseRollbackRate with Istio’s two retries on pods that differ (error-rate CV 1)', () => {
+    expect(rolledBack({ retries: 2, podErrorRateSpread: 1 }, 105)).toBeLessThanOrEqual(
+      binomialLimit(RUNS, ALPHA),
+    );
+  }, 120_000);
 });

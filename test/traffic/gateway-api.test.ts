@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rolloutSpecSchema } from '../../src/api/schema.js';
 import { createGatewayRouter, type GatewayApiSpec } from '../../src/traffic/gateway-api.js';
 import { FakeGatewayApi } from './fake-gateway-api.js';
+import { httpRoute } from './gateway-route.js';
 
 const NS = 'production';
 /** The canary Service, whose callers' 503s the analysis reads. */
@@ -9,40 +10,6 @@ const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
 // The route's GAMMA parent: the Service its callers address (the ambient waypoint check reads it).
 const PARENTS = ['product-service'];
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** A GAMMA HTTPRoute (parentRef the Service) with a header rule pinning testers to the canary and the split rule. */
-function httpRoute(): Json {
-  return {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'HTTPRoute',
-    metadata: { name: 'product-service', namespace: NS },
-    spec: {
-      parentRefs: [{ group: '', kind: 'Service', name: 'product-service', port: 80 }],
-      rules: [
-        {
-          name: 'testers',
-          matches: [{ headers: [{ name: 'x-canary', value: 'always' }] }],
-          backendRefs: [{ name: 'product-service-canary', port: 80 }],
-        },
-        {
-          name: 'primary',
-          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-          filters: [
-            {
-              type: 'RequestHeaderModifier',
-              requestHeaderModifier: { set: [{ name: 'x-via', value: 'mesh' }] },
-            },
-          ],
-          timeouts: { request: '10s' },
-          backendRefs: [
-            { name: 'product-service-stable', port: 80, weight: 100 },
-            { name: 'product-service-canary', port: 80, weight: 0 },
-          ],
-        },
-      ],
-    },
-  };
-}
 
 function gatewaySpec(gatewayAPI: Json = { httpRoute: { name: 'product-service' } }): GatewayApiSpec {
   return rolloutSpecSchema.parse({ targetRef: { name: 'product-service' }, trafficRouting: { gatewayAPI } })
@@ -78,10 +45,11 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       canaryWeight: 0,
       inSync: true,
       host: CANARY_HOST,
+      added: {},
       parentServices: PARENTS,
     });
     for (const weight of [5, 25, 50, 100, 0]) {
-      await router.setCanaryWeight(weight);
+      await router.setRoute({ weight });
       expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([100 - weight, weight]);
       expect(exceptManagedWeights(api.route)).toStrictEqual(exceptManagedWeights(original));
       expect(await router.inspect()).toEqual({
@@ -89,6 +57,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
         canaryWeight: weight,
         inSync: true,
         host: CANARY_HOST,
+        added: {},
         parentServices: PARENTS,
       });
     }
@@ -97,7 +66,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
 
   it('patches only the two weight paths, pinned to the backendRefs read and the resourceVersion read', async () => {
     const { api, router } = setup();
-    await router.setCanaryWeight(25);
+    await router.setRoute({ weight: 25 });
     expect(api.patches[0]).toEqual([
       { op: 'replace', path: '/metadata/resourceVersion', value: '1' },
       { op: 'test', path: '/spec/rules/1/backendRefs/0/name', value: 'product-service-stable' },
@@ -113,7 +82,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       if (attempt === 1)
         api.edit((r) => r.spec.rules.unshift({ name: 'new', backendRefs: [{ name: 'other', port: 80 }] }));
     };
-    await router.setCanaryWeight(25);
+    await router.setRoute({ weight: 25 });
     expect(api.patches).toHaveLength(2);
     expect(api.route.spec.rules.map((r: Json) => r.name)).toEqual(['new', 'testers', 'primary']);
     expect(api.route.spec.rules[2].backendRefs.map((r: Json) => r.weight)).toEqual([75, 25]);
@@ -129,6 +98,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       canaryWeight: 50,
       inSync: false,
       host: CANARY_HOST,
+      added: {},
       parentServices: PARENTS,
     });
   });
@@ -143,9 +113,10 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       canaryWeight: 10,
       inSync: false,
       host: CANARY_HOST,
+      added: {},
       parentServices: PARENTS,
     });
-    await router.setCanaryWeight(10);
+    await router.setRoute({ weight: 10 });
     expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([90, 10]);
   });
 
@@ -161,7 +132,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       route,
       gatewaySpec({ httpRoute: { name: 'product-service', rule: 'api' } }),
     );
-    await router.setCanaryWeight(30);
+    await router.setRoute({ weight: 30 });
     expect(api.route.spec.rules[2].backendRefs.map((r: Json) => r.weight)).toEqual([70, 30]);
     expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([100, 0]);
   });
@@ -173,7 +144,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
     delete route.spec.rules[1].filters;
     delete route.spec.rules[1].timeouts;
     const { api, router } = setup(route, gatewaySpec({ grpcRoute: { name: 'product-service' } }));
-    await router.setCanaryWeight(5);
+    await router.setRoute({ weight: 5 });
     expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([95, 5]);
     expect(api.route.spec.rules[0]).toStrictEqual(route.spec.rules[0]);
   });
@@ -213,7 +184,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
     const text = inspected.ok ? '' : inspected.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
     expect(text).toMatch(/^spec\.trafficRouting\.gatewayAPI\.httpRoute\.name: /);
     expect(text).toMatch(message);
-    await expect(router.setCanaryWeight(5)).rejects.toThrow(message);
+    await expect(router.setRoute({ weight: 5 })).rejects.toThrow(message);
     expect(api.patches).toHaveLength(0);
   });
 

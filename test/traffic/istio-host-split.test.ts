@@ -54,9 +54,15 @@ describe('Istio host split: the route sends to the two track Services', () => {
   it('moves only the two weights of the split between <app>-stable and <app>-canary', async () => {
     const { router, stored } = setup(hostSplitVs(), hostSplitSpec());
     const original = structuredClone(stored());
-    expect(await router.inspect()).toEqual({ ok: true, canaryWeight: 0, inSync: true, host: CANARY_HOST });
+    expect(await router.inspect()).toEqual({
+      ok: true,
+      canaryWeight: 0,
+      inSync: true,
+      host: CANARY_HOST,
+      added: {},
+    });
     for (const weight of [5, 50, 100, 0]) {
-      await router.setCanaryWeight(weight);
+      await router.setRoute({ weight });
       const now = structuredClone(stored());
       expect(now.spec.http[1].route.map((d: Json) => d.weight)).toEqual([100 - weight, weight]);
       for (const d of [...now.spec.http[1].route, ...original.spec.http[1].route]) delete d.weight;
@@ -69,6 +75,7 @@ describe('Istio host split: the route sends to the two track Services', () => {
         canaryWeight: weight,
         inSync: true,
         host: CANARY_HOST,
+        added: {},
       });
     }
   });
@@ -85,7 +92,7 @@ describe('Istio host split: the route sends to the two track Services', () => {
       vs,
       hostSplitSpec({ stableService: 'web-blue', canaryService: 'web-green' }),
     );
-    await router.setCanaryWeight(25);
+    await router.setRoute({ weight: 25 });
     expect(stored().spec.http[1].route.map((d: Json) => [d.destination.host, d.weight])).toEqual([
       ['web-blue.production.svc.cluster.local', 75],
       ['web-green', 25],
@@ -102,7 +109,7 @@ describe('Istio host split: the route sends to the two track Services', () => {
       /no http route with destinations to both host product-service-stable and host product-service-canary/,
     );
     expect(text).toMatch(/\{destination: \{host: product-service-canary\}, weight: 0\}/);
-    await expect(router.setCanaryWeight(5)).rejects.toThrow(/product-service-canary/);
+    await expect(router.setRoute({ weight: 5 })).rejects.toThrow(/product-service-canary/);
     expect(api.patches).toHaveLength(0);
   });
 

@@ -83,13 +83,14 @@ describe('Istio router on the example product-service', () => {
       canaryWeight: 10,
       inSync: true,
       host: 'product-service.production.svc.cluster.local',
+      added: {},
     });
   });
 
   it('runs a whole rollout 5 → 25 → 50 → 100 → 0 changing nothing but the two weights', async () => {
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
     for (const weight of [5, 25, 50, 100, 0]) {
-      await router.setCanaryWeight(weight);
+      await router.setRoute({ weight });
       const now = stored();
       expect(weightsOf(now)).toEqual({ stable: 100 - weight, canary: weight });
       expect(exceptManagedWeights(now)).toStrictEqual(exceptManagedWeights(original));
@@ -103,6 +104,7 @@ describe('Istio router on the example product-service', () => {
         canaryWeight: weight,
         inSync: true,
         host: 'product-service.production.svc.cluster.local',
+        added: {},
       });
     }
     expect(api.patches).toHaveLength(5);
@@ -110,7 +112,7 @@ describe('Istio router on the example product-service', () => {
 
   it('sends no patch when the weights already match', async () => {
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
-    await router.setCanaryWeight(10);
+    await router.setRoute({ weight: 10 });
     expect(api.patches).toHaveLength(0);
     expect(stored().metadata.resourceVersion).toBe(original.metadata.resourceVersion);
   });
@@ -126,7 +128,7 @@ describe('Istio router on the example product-service', () => {
       istioSpec: istioSpec(),
       retry: { minTimeout: 0 },
     });
-    await router.setCanaryWeight(25);
+    await router.setRoute({ weight: 25 });
     expect(api.patches).toHaveLength(2);
     expect(weightsOf(stored())).toEqual({ stable: 75, canary: 25 });
     expect(stored().spec.http[1].timeout).toBe('20s');
@@ -140,7 +142,7 @@ describe('Istio router on the example product-service', () => {
       istioSpec: istioSpec(),
       retry: { retries: 2, minTimeout: 0 },
     });
-    await expect(router.setCanaryWeight(25)).rejects.toMatchObject({ code: 409 });
+    await expect(router.setRoute({ weight: 25 })).rejects.toMatchObject({ code: 409 });
     expect(api.patches).toHaveLength(3);
     expect(weightsOf(stored())).toEqual({ stable: 90, canary: 10 });
   });
@@ -155,21 +157,21 @@ describe('Istio router on the example product-service', () => {
       istioSpec: istioSpec(),
       retry: { minTimeout: 0 },
     });
-    await expect(router.setCanaryWeight(25)).rejects.toMatchObject({ code: 422 });
+    await expect(router.setRoute({ weight: 25 })).rejects.toMatchObject({ code: 422 });
     expect(api.patches).toHaveLength(1);
   });
 
   it('refuses weights outside 0..100 without touching the VirtualService', async () => {
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
-    await expect(router.setCanaryWeight(101)).rejects.toThrow(/0 to 100/);
-    await expect(router.setCanaryWeight(2.5)).rejects.toThrow(/whole number/);
+    await expect(router.setRoute({ weight: 101 })).rejects.toThrow(/0 to 100/);
+    await expect(router.setRoute({ weight: 2.5 })).rejects.toThrow(/whole number/);
     expect(api.patches).toHaveLength(0);
   });
 
   it('does not patch a VirtualService it cannot manage, and says why', async () => {
     api.editVirtualService(NS, 'product-service', (vs) => (vs as Json).spec.http[1].route.pop());
     const router = createIstioRouter({ api, namespace: NS, istioSpec: istioSpec() });
-    const error = await router.setCanaryWeight(25).catch((e: unknown) => e);
+    const error = await router.setRoute({ weight: 25 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RoutingProblemsError);
     expectProblem(
       (error as RoutingProblemsError).problems,
@@ -197,8 +199,9 @@ describe('Istio router on the example product-service', () => {
       canaryWeight: 10,
       inSync: false,
       host: 'product-service.production.svc.cluster.local',
+      added: {},
     });
-    await router.setCanaryWeight(10);
+    await router.setRoute({ weight: 10 });
     const http = stored().spec.http as Json[];
     expect(http.map((r) => r.route?.map((d: Json) => d.weight))).toEqual([[undefined], [90, 10], [90, 10]]);
     expect(http[2]?.match).toEqual([{ uri: { prefix: '/m' } }]);
@@ -207,6 +210,7 @@ describe('Istio router on the example product-service', () => {
       canaryWeight: 10,
       inSync: true,
       host: 'product-service.production.svc.cluster.local',
+      added: {},
     });
   });
 
@@ -511,7 +515,7 @@ describe('tls and tcp routes to the same subsets', () => {
       istioSpec: spec({ tlsRoutes: [{ sniHosts: ['shop.example.com'] }], tcpRoutes: [{ port: 5432 }] }),
     });
     expect(await router.inspect()).toMatchObject({ ok: true, canaryWeight: 10, inSync: true });
-    await router.setCanaryWeight(50);
+    await router.setRoute({ weight: 50 });
     const now = api.virtualServices.get(`${NS}/product-service`) as Json;
     expect(weightsOf(now)).toEqual({ stable: 50, canary: 50 });
     expect(now.spec.tls[0].route.map((d: Json) => d.weight)).toEqual([50, 50]);

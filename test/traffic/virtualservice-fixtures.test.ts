@@ -54,7 +54,7 @@ async function expectManaged(c: Case, extra: Json = {}, hostSplit?: HostSplit): 
   const inspected = await router.inspect();
   expect(inspected, JSON.stringify(inspected)).toMatchObject({ ok: true });
   const weight = inspected.ok && inspected.canaryWeight === 37 ? 38 : 37;
-  await router.setCanaryWeight(weight);
+  await router.setRoute({ weight });
   expect(api.patches).toHaveLength(1);
   const after = stored();
   const changed = changedPaths(original, after).filter((p) => p !== 'metadata.resourceVersion');
@@ -99,7 +99,7 @@ async function expectRefused(c: Case, patterns: RegExp[], hostSplit?: HostSplit)
   }
   // The weight writer re-checks the VirtualService (the DestinationRule is judged by inspect alone).
   if (inspected.problems.some((p) => p.path.includes('.virtualService'))) {
-    await expect(router.setCanaryWeight(37)).rejects.toThrow();
+    await expect(router.setRoute({ weight: 37 })).rejects.toThrow();
   }
   expect(api.patches).toHaveLength(0);
 }

@@ -15,6 +15,7 @@ import {
   type ErrorCounts,
   type GuardName,
   guardTolerance,
+  holdEvidence,
   type PodAllowance,
 } from './guards.js';
 import { podRatioBound, type PodSpread } from './pod-spread.js';
@@ -48,6 +49,8 @@ export interface CounterReading {
   at: Date;
   canary: ArmReading;
   stable: ArmReading;
+  /** The canary had no ready pod while stable had one: the service's unanswered requests are the canary's. */
+  unansweredAreCanary?: boolean;
 }
 
 /** Everything the comparison carries from one check to the next, as plain JSON in status.analysis.comparison. */
@@ -185,7 +188,7 @@ function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: Co
       errors: cumulativeToIncrement(was?.errors ?? {}, is.errors),
     };
   };
-  const canary = withUnanswered(callers('canary'), before.canary, now.canary);
+  const canary = withUnanswered(callers('canary'), before.canary, now);
   const stable = callers('stable');
   if (canary && stable) return { canary, stable, weight: 1 };
   const attempts = (arm: 'canary' | 'stable') => ({
@@ -196,20 +199,16 @@ function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: Co
 }
 
 /**
- * The canary's callers' counts with the requests no pod answered added as failed requests, in an interval where the
- * canary had served before and served nothing since: its pods are gone. Requests that found no pod while the
- * canary had not served yet, or while it still served, are left out: at the start, and when pods are added, the
- * mesh learns of ready pods a moment after Kubernetes does, which says nothing about the new version.
+ * The canary's callers' counts with the requests no pod answered since the previous reading added as failed requests,
+ * whenever they are the canary's (noHealthyUpstreamIsCanary: no ready canary pod while stable has one).
  */
 function withUnanswered(
   counts: { requests: number; errors: number } | undefined,
   before: ArmReading,
-  now: ArmReading,
+  now: CounterReading,
 ): { requests: number; errors: number } | undefined {
-  const servedBefore = Object.keys(before.requests).length > 0;
-  const servedSince = cumulativeToIncrement(before.requests, now.requests) > 0;
-  if (!servedBefore || servedSince || !now.unanswered) return counts;
-  const failed = cumulativeToIncrement(before.unanswered, now.unanswered);
+  if (!now.unansweredAreCanary || !now.canary.unanswered) return counts;
+  const failed = cumulativeToIncrement(before.unanswered, now.canary.unanswered);
   if (failed === 0) return counts;
   return { requests: (counts?.requests ?? 0) + failed, errors: (counts?.errors ?? 0) + failed };
 }
@@ -324,7 +323,7 @@ export function compareCounters(
       verdict: 'inconclusive',
       failures: [],
       inconclusive: [
-        `comparison: the data lean against the canary (${why || 'evidence building up'}; tolerance ${formatRatio(settings.tolerance)}×${allowance.ratio > settings.tolerance ? ` (5xx: ${formatRatio(allowance.ratio)}×, the spread of stable's pods)` : ''}, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
+        `comparison: the data lean against the canary (${why || `evidence ${formatEvidence(update.evidence)} ≥ ${formatEvidence(holdEvidence(alpha))}, waiting for more data`}; tolerance ${formatRatio(settings.tolerance)}×${allowance.ratio > settings.tolerance ? ` (5xx: ${formatRatio(allowance.ratio)}×, the spread of stable's pods)` : ''}, evidence ${formatEvidence(update.evidence)} of ${formatEvidence(1 / alpha)})`,
       ],
       ...shown,
     };

@@ -83,12 +83,20 @@ function checkAlpha(alpha: number): void {
 }
 
 /**
- * One budget alpha covers both guards by averaging their e-values: the mean of two e-processes is an e-process, and
- * it reaches 1/alpha whenever either guard alone reaches 2/alpha (the alpha/2-per-guard rule), so averaging is never
- * slower than splitting alpha and faster when both guards see the canary worse.
+ * The share of the evidence each guard's e-value gets. A 5xx is a failed request, a slow one still an answer, so the
+ * errors guard gets two thirds: it then rolls back once its own e-value reaches 1.5/alpha instead of 2/alpha, while
+ * a slow canary, whose slow requests come many times more often than 5xx, is still caught at 3/alpha.
+ */
+export const GUARD_WEIGHTS: Record<GuardName, number> = { errors: 2 / 3, slow: 1 / 3 };
+
+/**
+ * One budget alpha covers both guards by a weighted mean of their e-values: a mixture of e-processes with weights
+ * fixed in advance is an e-process (Vovk & Wang 2021, Ann. Stat. 49:1736, "E-values: calibration, combination and
+ * applications"), and it reaches 1/alpha whenever a guard alone reaches 1/(weight alpha), so it is never slower than
+ * splitting alpha by the same weights and faster when both guards see the canary worse.
  */
 function logMeanEvidence(state: ComparisonState): number {
-  return logSumExp(GUARDS.map((g) => logEvidenceAgainstCanary(state[g]))) - Math.log(GUARDS.length);
+  return logSumExp(GUARDS.map((g) => logEvidenceAgainstCanary(state[g]) + Math.log(GUARD_WEIGHTS[g])));
 }
 
 /** Evidence against the canary so far, on the scale compared with 1/alpha. */
@@ -147,11 +155,23 @@ export function updateComparison(
 }
 
 /**
+ * Evidence against the canary (on the e-value scale) at and above which a step is held for more data, below the
+ * rollback level 1/alpha. An e-value is the factor by which the data favour "canary worse" over "no worse" (Shafer
+ * 2021, J. R. Stat. Soc. A 184:407, "Testing by betting"); 10 is halfway to the default rollback level 100 on that
+ * log scale, and a good canary ever reaches it with probability at most 1/10 (Ville's inequality), far less in
+ * practice. A worse canary that would have passed a step on too few events is watched longer instead. Holding only
+ * decides how long the test goes on, so the false-rollback rate stays alpha: Ville's inequality holds at every
+ * stopping time, and an e-process may be continued on data-dependent grounds (optional continuation: Grünwald, de
+ * Heide & Koolen 2024, J. R. Stat. Soc. B 86:1091, "Safe testing"; Ramdas et al. 2023, Stat. Sci. 38:576).
+ */
+export const HOLD_EVIDENCE = 10;
+
+/**
  * Whether a step whose minimum duration and requests are met may pass on the comparison. Rule: pass unless the data
- * lean against the canary, i.e. unless the evidence has reached 1/alpha or some guard's rate-ratio lower bound
- * (the (1 - alpha) confidence sequence) is above `tolerance`. Lack of data never holds a good release (with no
- * events the bounds are [0, inf) and the step passes); a worse canary is rolled back by the evidence, at whichever
- * step it becomes visible.
+ * lean against the canary, i.e. unless the evidence has reached HOLD_EVIDENCE (or 1/alpha, if lower) or some
+ * guard's rate-ratio lower bound (the (1 - alpha) confidence sequence) is above `tolerance`. Lack of data never
+ * holds a good release (with no events the bounds are [0, inf) and the step passes); a worse canary is rolled back
+ * by the evidence, at whichever step it becomes visible, and a step it leans against waits for it.
  */
 export function canPass(
   state: ComparisonState,
@@ -164,10 +184,15 @@ export function canPass(
     throw new RangeError(`comparison.tolerance must be a finite number >= 1, got ${tolerance}; use e.g. 1.5`);
   }
   const alpha = budget - allowance.alphaSpent;
-  if (logMeanEvidence(state) >= Math.log(1 / alpha)) return false;
+  if (logMeanEvidence(state) >= Math.log(holdEvidence(alpha))) return false;
   return GUARDS.every(
     (g) => rateRatioBounds(state[g], alpha).lower <= guardTolerance(g, tolerance, allowance),
   );
+}
+
+/** The evidence at which a step is held: HOLD_EVIDENCE, or the rollback level when that is lower. */
+export function holdEvidence(alpha: number): number {
+  return Math.min(HOLD_EVIDENCE, 1 / alpha);
 }
 
 /** The ratio above which a guard's lower bound holds a step: the errors guard allows for the pods' spread too. */

@@ -1,6 +1,7 @@
 import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
 import { isNoValue, type QueryValue } from '../prometheus.js';
-import { bucketAt, escapeLabelValue } from '../promql.js';
+import { noHealthyUpstreamIsCanary, noHealthyUpstreamSelector } from '../no-healthy-upstream.js';
+import { bucketAt } from '../promql.js';
 import { metricsProviderOf, type MetricsProvider } from '../providers/index.js';
 import { withMatchers } from '../providers/provider.js';
 import type { CheckRequest } from '../types.js';
@@ -58,22 +59,9 @@ export function counterQueries(
   };
 }
 
-/**
- * PromQL for the callers' requests to `host` that no pod answered: Envoy's 503 "no healthy upstream" (response flag
- * UH) when the subset has no ready endpoint. The client sidecar then knows no peer, so Istio labels the request with
- * destination_workload="unknown" and takes only the service from the cluster's metadata (populatePeerInfo in
- * istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc): the subset is not in the labels.
- */
+/** PromQL for the callers' requests to `host` that no pod answered (no-healthy-upstream.ts), per calling pod. */
 export function noHealthyUpstreamQuery(namespace: string, host: string, at?: Date): string {
-  const [name = host, hostNamespace = namespace] = host.split('.');
-  const sel = [
-    'reporter="source"',
-    `destination_service_namespace="${escapeLabelValue(hostNamespace)}"`,
-    `destination_service_name="${escapeLabelValue(name)}"`,
-    'destination_workload="unknown"',
-    'response_flags="UH"',
-  ].join(', ');
-  return `${PER_POD} (istio_requests_total{${sel}}${atModifier(at)})`;
+  return `${PER_POD} (istio_requests_total{${noHealthyUpstreamSelector(namespace, host)}}${atModifier(at)})`;
 }
 
 /** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets (undefined without a histogram). */
@@ -156,7 +144,12 @@ async function readCounters(
           `the callers of ${request.serviceHost}`,
         ),
   ]);
-  return { at: at ?? request.at, canary: { ...canary, ...(unanswered && { unanswered }) }, stable };
+  return {
+    at: at ?? request.at,
+    canary: { ...canary, ...(unanswered && { unanswered }) },
+    stable,
+    ...(noHealthyUpstreamIsCanary(request.readyPods) ? { unansweredAreCanary: true } : {}),
+  };
 }
 
 /** The spread of stable's pods before the step started; undefined when Prometheus holds no per-pod history. */

@@ -1,6 +1,7 @@
 // What `stepwise status` shows: pure functions of the Rollout, its validated spec and the track images.
 import { durationMs, formatDuration } from '../../api/duration.js';
 import type { RolloutSpec } from '../../api/schema.js';
+import { describeStep } from '../../api/steps.js';
 import { parseStoredComparison } from '../../analysis/comparison/counter-comparison.js';
 import type { AnalysisStatus, RolloutStatus, Verdict } from '../../api/status.js';
 import type { RolloutObject } from '../../kube/cluster.js';
@@ -220,9 +221,9 @@ export function renderStatus(view: StatusView): string {
     lines.push(`Gate:      waiting for \`stepwise promote ${name}\` (analysis keeps running)`);
   }
   lines.push(
-    `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${x.weight}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
+    `Step:      ${stepText(s, spec)}${spec ? `  (${spec.steps.map((x) => `${describeStep(x)}${x.pause ? ' gate' : ''}`).join(' → ')})` : ''}`,
   );
-  lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}`);
+  lines.push(`Weight:    ${formatTraffic(s.canaryWeight)}${additionsText(s) ? `  ${additionsText(s)}` : ''}`);
   lines.push(...revisionLines(view));
   const progress = stepProgress(s, spec, now);
   if (progress) {
@@ -260,7 +261,17 @@ export function statusLine(status: RolloutStatus, spec?: RolloutSpec): string {
   const phase = status.phase ?? 'Pending';
   const parts = [phase.padEnd(11)];
   if (status.currentStep) parts.push(`step ${stepText(status, spec)}`);
-  parts.push(`weight ${status.canaryWeight ?? 0}%`);
+  parts.push(
+    `weight ${status.canaryWeight ?? 0}%${additionsText(status) ? `, ${additionsText(status)}` : ''}`,
+  );
   if (status.message) parts.push(`- ${status.message}`);
   return parts.join(' ');
+}
+
+/** What a mirror or headerRoute step adds beside the weight: `mirror 100%`, `header route`. */
+function additionsText(status: RolloutStatus): string {
+  return [
+    ...(status.mirrorPercent !== undefined ? [`mirror ${status.mirrorPercent}%`] : []),
+    ...(status.headerRoute ? ['header route'] : []),
+  ].join(', ');
 }

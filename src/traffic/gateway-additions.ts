@@ -1,0 +1,165 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { RouteMatch } from '../api/schema.js';
+import type { Track } from '../workload/labels.js';
+import {
+  backendRefsOf,
+  rulesOf,
+  type BackendRef,
+  type GatewayRoute,
+  type RouteRule,
+} from './gateway-objects.js';
+import { combinedMatches, headerRouteIdOf, headerRouteName } from './header-matches.js';
+import type { ManagedRule } from './managed-rule.js';
+import { RoutingProblemsError, type RouteAdditions, type RouteState } from './router.js';
+
+// What a mirror or headerRoute step adds to an HTTPRoute or GRPCRoute, and nothing else (sigs.k8s.io/gateway-api
+// apis/v1 httproute_types.go, grpcroute_types.go):
+// - a mirror: a `RequestMirror` filter on the managed rule, its backendRef the canary Service and `percent` the
+//   step's (HTTPRequestMirrorFilter.Percent, 0–100). A RequestMirror to the canary Service is Stepwise's; one of the
+//   user's may stay beside it (HTTPRouteRule.Filters refuses repeats of other filter types only).
+// - a header route: a rule named `stepwise-<target>-header-<id>` (HTTPRouteRule.Name, unique within the route) to the
+//   canary Service alone, appended after the user's rules. Matching precedence goes to the match with the most
+//   header matches, then to the first rule in list order: the added rule has the managed rule's matches plus at
+//   least one header, so it wins over the managed rule, and being last it loses every tie to a rule of the user's.
+
+/** A route holds at most 16 rules (HTTPRouteSpec.Rules and GRPCRouteSpec.Rules, +kubebuilder:validation:MaxItems=16). */
+const MAX_RULES = 16;
+/** A rule holds at most 64 matches (HTTPRouteRule.Matches, MaxItems=64). */
+const MAX_MATCHES = 64;
+
+interface Filter {
+  type?: string;
+  requestMirror?: { backendRef?: BackendRef; percent?: number; fraction?: unknown };
+  [field: string]: unknown;
+}
+
+interface GatewayMatch {
+  headers?: { name?: string; value?: string; type?: string }[];
+  [field: string]: unknown;
+}
+
+interface Context {
+  services: Record<Track, string>;
+  namespace: string;
+  owner: string | undefined;
+}
+
+function filtersOf(rule: RouteRule | undefined): Filter[] {
+  return Array.isArray(rule?.filters) ? (rule.filters as Filter[]) : [];
+}
+
+function ownsMirror(filter: Filter, ctx: Context): boolean {
+  const ref = filter.requestMirror?.backendRef;
+  return (
+    filter.type === 'RequestMirror' &&
+    ref !== undefined &&
+    (ref.group ?? '') === '' &&
+    (ref.kind ?? 'Service') === 'Service' &&
+    (ref.namespace ?? ctx.namespace) === ctx.namespace &&
+    ref.name === ctx.services.canary
+  );
+}
+
+/** The route without Stepwise's additions: its header rules dropped, its RequestMirror to the canary removed. */
+export function withoutAdditions(route: object, ctx: Context): GatewayRoute {
+  const copy = structuredClone(route) as GatewayRoute;
+  if (!Array.isArray(copy.spec?.rules)) return copy;
+  copy.spec.rules = copy.spec.rules
+    .filter((rule) => headerRouteIdOf(rule.name, ctx.owner) === undefined)
+    .map((rule) => {
+      const filters = filtersOf(rule);
+      const kept = filters.filter((f) => !ownsMirror(f, ctx));
+      if (kept.length === filters.length) return rule;
+      const { filters: _filters, ...rest } = rule;
+      return kept.length > 0 ? { ...rest, filters: kept } : rest;
+    });
+  return copy;
+}
+
+export function findAdditions(
+  route: object | undefined,
+  ctx: Context,
+): RouteAdditions & { consistent: boolean } {
+  const rules = route === undefined ? [] : rulesOf(route as GatewayRoute);
+  const percents = rules.flatMap((rule) =>
+    filtersOf(rule).flatMap((f) => (ownsMirror(f, ctx) ? [f.requestMirror?.percent ?? 100] : [])),
+  );
+  const ids = rules.flatMap((rule) => headerRouteIdOf(rule.name, ctx.owner) ?? []);
+  const [mirrorPercent] = percents;
+  const [headerRoute] = ids;
+  return {
+    ...(mirrorPercent !== undefined && { mirrorPercent }),
+    ...(headerRoute !== undefined && { headerRoute }),
+    consistent: percents.length <= 1 && ids.length <= 1,
+  };
+}
+
+function gatewayHeaderMatch(
+  user: GatewayMatch | undefined,
+  conditions: { name: string; value: string; type: string }[],
+): GatewayMatch | undefined {
+  const headers = [...(user?.headers ?? [])];
+  for (const { name, value, type } of conditions) {
+    const same = headers.find((h) => h.name?.toLowerCase() === name);
+    if (same !== undefined) {
+      if (!isDeepStrictEqual({ ...same, type: same.type ?? 'Exact' }, { name: same.name, value, type }))
+        return undefined;
+      continue;
+    }
+    headers.push({ name, value, type });
+  }
+  return { ...(user ?? {}), headers };
+}
+
+function headerRule(managed: RouteRule, canary: BackendRef, matches: RouteMatch[], name: string): RouteRule {
+  const settings: RouteRule = structuredClone(managed);
+  for (const field of ['name', 'matches', 'backendRefs']) delete settings[field];
+  const combined = combinedMatches(
+    managed.matches as GatewayMatch[] | undefined,
+    matches,
+    gatewayHeaderMatch,
+  );
+  // An unset weight is 1: the only backendRef gets every matching request.
+  const { weight: _weight, ...ref } = structuredClone(canary);
+  return { name, matches: combined, backendRefs: [ref], ...settings };
+}
+
+/**
+ * The rules of a route without additions (`rules`, weights already set), with the additions `state` asks for.
+ * Throws when the route has no room for the header rule.
+ */
+export function withAdditions(
+  rules: RouteRule[],
+  managed: ManagedRule,
+  state: RouteState,
+  ctx: Context & { where: string; path: string },
+): RouteRule[] {
+  const out = structuredClone(rules);
+  const rule = out[managed.rule]!;
+  const canary = backendRefsOf(rule)[managed.canary]!;
+  if (state.mirrorPercent !== undefined) {
+    const { weight: _weight, filters: _filters, ...backendRef } = structuredClone(canary);
+    const mirror: Filter = {
+      type: 'RequestMirror',
+      requestMirror: { backendRef, percent: state.mirrorPercent },
+    };
+    rule.filters = [...filtersOf(rule), mirror];
+  }
+  if (state.headerMatches) {
+    const added = headerRule(
+      rules[managed.rule]!,
+      canary,
+      state.headerMatches,
+      headerRouteName(ctx.owner, state.headerMatches),
+    );
+    const problem =
+      out.length >= MAX_RULES
+        ? `has ${out.length} rules, the most Gateway API allows; a headerRoute step adds one: merge two of yours`
+        : (added.matches as unknown[]).length > MAX_MATCHES
+          ? `would need ${(added.matches as unknown[]).length} matches in the added rule (at most ${MAX_MATCHES}): use fewer matches in the managed rule or the step`
+          : undefined;
+    if (problem) throw new RoutingProblemsError([{ path: ctx.path, message: `${ctx.where} ${problem}` }]);
+    if ((added.matches as unknown[]).length > 0) out.push(added);
+  }
+  return out;
+}
