@@ -71,13 +71,19 @@ export async function startBackfilledPrometheus(
   const dataDir = join(dir, 'data');
   await writeFile(join(dir, 'metrics.om'), openMetrics);
   await writeFile(join(dir, 'prometheus.yml'), 'scrape_configs: []\n');
-  await promisify(execFile)(prometheus.promtool, [
-    'tsdb',
-    'create-blocks-from',
-    'openmetrics',
-    join(dir, 'metrics.om'),
-    dataDir,
-  ]);
+  try {
+    await promisify(execFile)(prometheus.promtool, [
+      'tsdb',
+      'create-blocks-from',
+      'openmetrics',
+      join(dir, 'metrics.om'),
+      dataDir,
+    ]);
+  } catch (error) {
+    // Refused samples (e.g. out of order) leave no Prometheus to stop: the folder goes now.
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   const port = await freePort();
   const child = spawn(
