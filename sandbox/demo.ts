@@ -20,6 +20,7 @@ import {
 } from './demo/follow-rollout.js';
 import { type LiveView, createLiveView } from './demo/live-view.js';
 import { DEMO_TIMING, FAST_TIMING, adjustForDemo } from './demo/manifests.js';
+import { meshMetricsOf } from './mesh/mesh-metrics.js';
 import { PROMETHEUS_HINT, ensurePrometheus } from './demo/prometheus-setup.js';
 import { formatElapsed } from './demo/render.js';
 import { RunningSandbox } from './running.js';
@@ -31,6 +32,9 @@ const MESH_EXAMPLES = {
   istio: 'product-service', // Istio VirtualService split between two DestinationRule subsets
   'istio-host': 'product-service-host-split', // Istio VirtualService split between two Services
   gateway: 'product-service-httproute', // Gateway API HTTPRoute attached to the Service (GAMMA)
+  ambient: 'product-service-ambient', // the same HTTPRoute, Istio ambient's waypoint metrics
+  linkerd: 'product-service-linkerd', // the same HTTPRoute, Linkerd's proxy metrics
+  cilium: 'product-service-cilium', // the same HTTPRoute, Cilium Hubble's HTTP metrics
 } as const;
 type MeshName = keyof typeof MESH_EXAMPLES;
 const manifestsOf = (mesh: MeshName) =>
@@ -38,12 +42,13 @@ const manifestsOf = (mesh: MeshName) =>
 const GOOD_IMAGE = 'registry.example.com/product-service:1.1.0';
 const BAD_IMAGE = 'registry.example.com/product-service:1.2.0-bad-errors';
 
-const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--mesh istio|istio-host|gateway] [--prometheus-bin <path>]
+const USAGE = `Usage: npm run demo -- [--rps <n>] [--fast] [--mesh istio|istio-host|gateway|ambient|linkerd|cilium] [--prometheus-bin <path>]
 
   --rps <n>                 requests per second the simulated mesh sends to product-service (default 50)
   --fast                    steps of 4 s instead of 8 s
   --mesh <name>             istio: VirtualService subsets (default); istio-host: VirtualService split between two
-                            Services; gateway: Gateway API HTTPRoute attached to the Service
+                            Services; gateway: Gateway API HTTPRoute attached to the Service; ambient, linkerd,
+                            cilium: that HTTPRoute, with the mesh exporting (and Stepwise reading) that mesh's metrics
   --prometheus-bin <path>   Prometheus to run (default: $STEPWISE_PROMETHEUS_BIN, else the Prometheus 3 that
                             \`bash tools/build.sh prometheus\` built, else \`prometheus\` on PATH)
 `;
@@ -105,8 +110,11 @@ function logTail(file: string, lines = 12): string {
 async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Running): Promise<boolean> {
   const say = (line: string) => (running.view ? running.view.note(line) : console.log(line));
   console.log('Stepwise demo: product-service gets a good release, then a bad one, in a local sandbox.');
-  console.log(`Starting the Kubernetes API, the Istio mesh (${flags.rps} rps) and Prometheus...`);
-  running.stack = startSandboxStack({ rps: flags.rps, prometheusBinary });
+  const example = readManifests(manifestsOf(flags.mesh));
+  // The simulated mesh exports the metrics the example's Rollout reads.
+  const metrics = meshMetricsOf(example);
+  console.log(`Starting the Kubernetes API, the ${metrics} mesh (${flags.rps} rps) and Prometheus...`);
+  running.stack = startSandboxStack({ rps: flags.rps, prometheusBinary, mesh: { metrics } });
   const stack = await running.stack;
   if (running.stopping) return false;
 
@@ -131,7 +139,7 @@ async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Runn
   console.log('  (all removed when the demo ends)');
 
   const timing = flags.fast ? FAST_TIMING : DEMO_TIMING;
-  const manifests = adjustForDemo(readManifests(manifestsOf(flags.mesh)), {
+  const manifests = adjustForDemo(example, {
     prometheusAddress: stack.prometheus.url,
     timing,
   });
@@ -156,7 +164,7 @@ async function runDemo(flags: DemoFlags, prometheusBinary: string, running: Runn
   };
 
   console.log(
-    `Applying rollouts/product-service/ (checks every ${timing.interval}, steps of at least ${timing.stepDuration} and ${timing.minRequests} canary requests)`,
+    `Applying rollouts/${MESH_EXAMPLES[flags.mesh]}/ (checks every ${timing.interval}, steps of at least ${timing.stepDuration} and ${timing.minRequests} canary requests)`,
   );
   await stack.apply(manifests);
   const view = createLiveView(process.stdout);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { type ClusterNames, serviceNames, startClusterNames } from './cluster-names.js';
 import { startControllerProcess } from './controller-process.js';
 import { describePrometheus, findPrometheusBinary } from './prometheus.js';
+import { meshMetricsOf } from './mesh/mesh-metrics.js';
 import { RunningSandbox } from './running.js';
 import { type SandboxStack, readManifests, startSandboxStack } from './stack.js';
 
@@ -83,10 +84,13 @@ async function start(
     applyDir: string | undefined;
   },
 ): Promise<void> {
+  const applied = options.applyDir ? readManifests(options.applyDir) : undefined;
   running.stack = startSandboxStack({
     namespace: options.namespace,
     rps: options.rps,
     prometheusBinary: options.prometheusBinary,
+    // The mesh exports the metrics the applied Rollout reads (Istio's without one).
+    ...(applied && { mesh: { metrics: meshMetricsOf(applied) } }),
   });
   const stack = await running.stack;
   const names = await startClusterNames(
@@ -114,7 +118,7 @@ async function start(
       env: names.env(),
     });
   }
-  if (options.applyDir) await stack.apply(readManifests(options.applyDir));
+  if (applied) await stack.apply(applied);
   console.log(
     usage(stack, names, { kubeconfigPath, controllerLog, applyDir: options.applyDir, rps: options.rps }),
   );

@@ -2,7 +2,8 @@ import { behaviourFromImageTag, type BehaviourOf } from './behaviour.js';
 import type { MeshConfig } from './config.js';
 import type { SimulatedRequest } from './matching.js';
 import { shadowCopies, type MirrorStat } from './mirror.js';
-import { IstioMetrics, type IstioLabels } from './metrics.js';
+import type { IstioLabels } from './metrics.js';
+import { createMeshMetrics, type MeshMetrics, type MeshMetricsKind } from './mesh-metrics.js';
 import { pickByWeight, seededRandom, type Random } from './random.js';
 import {
   compileRoutingTable,
@@ -32,6 +33,8 @@ export interface TrafficOptions {
   uri?: string;
   /** Namespace for objects whose metadata has none. Default `default`. */
   defaultNamespace?: string;
+  /** Whose metric families the mesh exports (mesh-metrics.ts). Default `istio`. */
+  metrics?: MeshMetricsKind;
   /** How the client sidecar retries a failed request. Default: Istio's (DEFAULT_RETRIES). */
   retries?: RetryPolicy;
 }
@@ -103,11 +106,11 @@ interface Outcome {
 }
 
 /**
- * Routes simulated requests the way the client's Envoy sidecar does and records Istio's metrics
- * from both sidecars. Pure of timers: the caller decides when and how much traffic flows.
+ * Routes simulated requests the way the client's Envoy sidecar does and records the metrics of both ends (in the
+ * families of `options.metrics`). Pure of timers: the caller decides when and how much traffic flows.
  */
 export class MeshTraffic {
-  readonly metrics = new IstioMetrics();
+  readonly metrics: MeshMetrics;
   private readonly random: Random;
   private readonly rps: number;
   private readonly headerRequests: HeaderRequests;
@@ -123,6 +126,7 @@ export class MeshTraffic {
   private readonly mirrorCounts = new Map<string, MirrorStat>();
 
   constructor(options: TrafficOptions = {}) {
+    this.metrics = createMeshMetrics(options.metrics);
     this.rps = options.rps ?? 50;
     if (!(this.rps >= 0)) throw new Error(`rps must be a number >= 0 (got ${options.rps}); e.g. rps: 50`);
     this.headerRequests = options.headerRequests ?? { share: 0.1, headers: { 'x-canary': 'true' } };

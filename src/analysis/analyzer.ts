@@ -6,6 +6,7 @@ import {
   slowShareQuery,
 } from './promql.js';
 import { renderMetricQuery } from './metric-template.js';
+import { metricsProviderOf } from './providers/index.js';
 import { compareWithStable } from './comparison/step.js';
 import { noHealthyUpstreamIsCanary, noHealthyUpstreamSinceQuery } from './no-healthy-upstream.js';
 import { withinDomain } from './domain.js';
@@ -51,7 +52,7 @@ export interface PrometheusAnalyzerOptions extends Omit<PrometheusClientOptions,
   logger?: AnalysisLogger;
 }
 
-/** Reads the canary's Istio metrics from the Rollout's Prometheus and judges them against the spec. */
+/** Reads the canary's mesh metrics (analysis.metricsProvider) from the Rollout's Prometheus and judges them against the spec. */
 export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}): CanaryAnalyzer {
   return {
     async check(request) {
@@ -121,16 +122,21 @@ async function measureCanary(
     }
   });
 
+  const provider = metricsProviderOf(request.analysis);
   const window = {
     namespace: request.namespace,
     workload: request.canaryWorkload,
+    provider,
     since: request.stepStartedAt,
   };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
-  const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs);
-  const callers = { ...window, reporter: 'source' as const };
+  const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs, provider.duration?.edgesMs);
+  const callers = { ...window, reporter: 'callers' as const };
+  // Only Istio's sidecars report the requests no pod answered (503 "no healthy upstream") under the service.
   const unansweredQuery =
-    request.serviceHost !== undefined && noHealthyUpstreamIsCanary(request.readyPods)
+    provider.reportsUnanswered &&
+    request.serviceHost !== undefined &&
+    noHealthyUpstreamIsCanary(request.readyPods)
       ? noHealthyUpstreamSinceQuery(request.namespace, request.serviceHost, request.stepStartedAt)
       : undefined;
   const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate, unanswered] =
@@ -148,22 +154,22 @@ async function measureCanary(
   const judged = callersOrAttempts(errorRate, callerRequests, callerErrorRate);
   const failed = unanswered === undefined ? 0 : withinDomain(unanswered, 'count', 'unanswered requests');
   // No UH series yet is "none", not missing data; other answers that are no value leave the rate as it is.
+  // A mesh without a latency histogram (a custom provider without durationBuckets): P99 is not judged.
+  const common = {
+    ...(provider.duration && { p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99') }),
+    slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
+    metrics: Object.fromEntries(metrics),
+  };
   if (isNoValue(failed) || failed === 0) {
-    return { requests: served, ...judged, ...common(p99Ms, slowShare, metrics) };
+    return { requests: served, ...judged, ...common };
   }
   return {
     requests: isNoValue(served) ? failed : served + failed,
     ...withUnansweredRequests(judged, served, failed),
     noHealthyUpstream: failed,
-    ...common(p99Ms, slowShare, metrics),
+    ...common,
   };
 }
-
-const common = (p99Ms: QueryValue, slowShare: QueryValue, metrics: [string, QueryValue][]) => ({
-  p99Ms: withinDomain(p99Ms, 'milliseconds', 'P99'),
-  slowShare: withinDomain(slowShare, 'ratio', 'share of slow requests'),
-  metrics: Object.fromEntries(metrics),
-});
 
 /**
  * The error rate with `failed` requests that no canary pod answered added to its requests and failures: of the

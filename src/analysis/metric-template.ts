@@ -6,7 +6,6 @@ import { escapeLabelValue, escapeRegex, promDuration } from './promql.js';
 
 /** Placeholders a custom metric query may use, e.g. `{{ canary }}`. */
 export const METRIC_PLACEHOLDERS = ['namespace', 'canary', 'stable', 'interval'] as const;
-export type MetricPlaceholder = (typeof METRIC_PLACEHOLDERS)[number];
 
 export interface MetricQueryValues {
   namespace: string;
@@ -75,13 +74,13 @@ function regexMatcherBefore(query: string, quote: number): boolean {
   return query[i] === '~' && (query[i - 1] === '=' || query[i - 1] === '!');
 }
 
-const listed = METRIC_PLACEHOLDERS.map((name) => `{{ ${name} }}`).join(', ');
+const listed = (names: readonly string[]) => names.map((name) => `{{ ${name} }}`).join(', ');
 
 /** What is wrong with one placeholder where it stands, or undefined when it can be filled in safely. */
-function problemOf(use: Use): string | undefined {
+function problemOf(use: Use, known: readonly string[]): string | undefined {
   const shown = `{{ ${use.name} }}`;
-  if (!(METRIC_PLACEHOLDERS as readonly string[]).includes(use.name)) {
-    return `${shown} is not a known placeholder; use ${listed}`;
+  if (!known.includes(use.name)) {
+    return `${shown} is not a known placeholder; use ${listed(known)}`;
   }
   // A duration such as 90000ms is safe anywhere; names must sit in a string they can be escaped for.
   if (use.name === 'interval') return undefined;
@@ -94,9 +93,12 @@ function problemOf(use: Use): string | undefined {
   return undefined;
 }
 
-/** Every problem of the placeholders in a custom metric query, as sentences that name the placeholder and the fix. */
-export function metricQueryProblems(query: string): string[] {
-  return placeholderUses(query).flatMap((use) => problemOf(use) ?? []);
+/**
+ * Every problem of the placeholders in a custom metric query, as sentences that name the placeholder and the fix.
+ * `known` are the placeholders the query may use (a metrics provider's templates have their own).
+ */
+export function metricQueryProblems(query: string, known: readonly string[] = METRIC_PLACEHOLDERS): string[] {
+  return placeholderUses(query).flatMap((use) => problemOf(use, known) ?? []);
 }
 
 /**
@@ -104,21 +106,32 @@ export function metricQueryProblems(query: string): string[] {
  * (and regex-escaped in a `=~`/`!~` matcher); `{{ interval }}` becomes the window as a duration.
  */
 export function renderMetricQuery(query: string, values: MetricQueryValues): string {
+  const { windowMs, ...names } = values;
+  return renderTemplate(query, { ...names, interval: promDuration(windowMs) }, METRIC_PLACEHOLDERS);
+}
+
+/**
+ * A template with each of `known` filled in from `values`, escaped for where it stands; `interval` is put in as it
+ * is (a duration is safe anywhere). Throws on a placeholder that is unknown or cannot be escaped where it stands.
+ */
+export function renderTemplate(
+  query: string,
+  values: Record<string, string>,
+  known: readonly string[],
+): string {
   const uses = placeholderUses(query);
-  const problems = uses.flatMap((use) => problemOf(use) ?? []);
+  const problems = uses.flatMap((use) => problemOf(use, known) ?? []);
   if (problems.length > 0) throw new Error(`invalid query: ${problems.join('; ')}`);
   let rendered = '';
   let from = 0;
   for (const use of uses) {
-    rendered += query.slice(from, use.start) + substitute(use, values);
+    rendered += query.slice(from, use.start) + substitute(use, values[use.name] ?? '');
     from = use.end;
   }
   return rendered + query.slice(from);
 }
 
-function substitute(use: Use, values: MetricQueryValues): string {
-  const name = use.name as MetricPlaceholder;
-  if (name === 'interval') return promDuration(values.windowMs);
-  const value = use.regex ? escapeRegex(values[name]) : values[name];
-  return escapeLabelValue(value, use.context === 'single' ? "'" : '"');
+function substitute(use: Use, value: string): string {
+  if (use.name === 'interval') return value;
+  return escapeLabelValue(use.regex ? escapeRegex(value) : value, use.context === 'single' ? "'" : '"');
 }

@@ -1,5 +1,6 @@
 import { leMatcher } from './bucket-label.js';
 import { ENVOY_BUCKETS_MS } from './comparison/slow-edge.js';
+import { withMatchers, type DurationHistogram, type MetricsProvider } from './providers/provider.js';
 
 // PromQL text built from cluster values. Namespaces and workload names are escaped before they
 // enter a query (DESIGN §3.8), so a hostile name can only ever select nothing.
@@ -31,29 +32,23 @@ export function promDuration(ms: number): string {
   return `${Math.max(1, Math.round(ms))}ms`;
 }
 
-/**
- * Label matchers of one workload's Istio metrics: as its server sidecar reports them (every attempt), or with
- * `source` as its callers' sidecars report them (one per request, after retries).
- */
-export function workloadSelector(
-  namespace: string,
-  workload: string,
-  reporter: 'destination' | 'source' = 'destination',
-): string {
-  return [
-    `reporter="${reporter}"`,
-    `destination_workload_namespace="${escapeLabelValue(namespace)}"`,
-    `destination_workload="${escapeLabelValue(workload)}"`,
-  ].join(', ');
-}
+/** Whose reports of a workload's requests: its own servers' (every attempt) or its callers' (one per request). */
+export type ReportedBy = 'servers' | 'callers';
 
 export interface WindowQuery {
   namespace: string;
   workload: string;
-  /** Whose reports: the workload's own sidecars (default) or its callers' (`source`). */
-  reporter?: 'destination' | 'source';
+  /** Whose metrics: the mesh's (providers/), with their names, labels and units. */
+  provider: MetricsProvider;
+  /** Whose reports: the workload's servers (default) or its callers'; a provider without callers' reports has none. */
+  reporter?: ReportedBy;
   /** Start of the window (the step's start); it ends at the evaluation time. */
   since: Date;
+}
+
+/** The requests and failures of the workload as `reporter` reports them, or undefined when it reports none. */
+export function reported({ provider, reporter }: Pick<WindowQuery, 'provider' | 'reporter'>) {
+  return reporter === 'callers' ? provider.callers : provider.served;
 }
 
 /**
@@ -67,43 +62,62 @@ export function growthSince(series: string, since: Date): string {
   return `(((${series} - (${series} @ ${at})) >= 0) or ${series})`;
 }
 
+// A provider without the reports (callers' of a mesh whose callers report nothing, latency of a custom provider without
+// a histogram) gets a query that selects nothing: the analysis reads it as no data, as it would an empty mesh.
+const NOTHING = 'vector(0) unless vector(0)';
+
 /** Requests the workload served in the window. */
-export function requestsQuery({ namespace, workload, since, reporter }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload, reporter);
-  return `sum(${growthSince(`istio_requests_total{${sel}}`, since)})`;
+export function requestsQuery(window: WindowQuery): string {
+  const side = reported(window);
+  if (!side) return NOTHING;
+  return `sum(${growthSince(side.requests(window.namespace, window.workload), window.since)})`;
 }
 
 /**
- * Share of 5xx responses in the window. A workload that never answered 5xx has no 5xx series at all,
- * so the numerator falls back to 0; without traffic the denominator is empty and so is the result.
+ * Share of failed responses in the window. A workload that never failed may have no failure series at all (Istio
+ * creates its 5xx series at the first one), so the numerator falls back to 0; without traffic the denominator is
+ * empty and so is the result.
  */
-export function errorRateQuery({ namespace, workload, since, reporter }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload, reporter);
+export function errorRateQuery(window: WindowQuery): string {
+  const side = reported(window);
+  if (!side) return NOTHING;
+  const { namespace, workload, since } = window;
   return (
-    `(sum(${growthSince(`istio_requests_total{${sel}, response_code=~"5.."}`, since)}) or vector(0))` +
-    ` / sum(${growthSince(`istio_requests_total{${sel}}`, since)})`
+    `(sum(${growthSince(side.errors(namespace, workload), since)}) or vector(0))` +
+    ` / sum(${growthSince(side.requests(namespace, workload), since)})`
   );
 }
 
-/** 99th percentile latency in ms over the window, interpolated inside the histogram buckets. */
-export function p99LatencyQuery({ namespace, workload, since }: WindowQuery): string {
-  const sel = workloadSelector(namespace, workload);
-  return `histogram_quantile(0.99, sum by (le) (${growthSince(`istio_request_duration_milliseconds_bucket{${sel}}`, since)}))`;
+/** 99th percentile latency in ms over the window, interpolated inside the histogram buckets (in the mesh's unit). */
+export function p99LatencyQuery({ namespace, workload, since, provider }: WindowQuery): string {
+  const duration = provider.duration;
+  if (!duration) return NOTHING;
+  const quantile = `histogram_quantile(0.99, sum by (le) (${growthSince(duration.buckets(namespace, workload), since)}))`;
+  return duration.msPerUnit === 1 ? quantile : `${quantile} * ${duration.msPerUnit}`;
 }
 
 /**
- * The bucket edge used to count requests slower than a latency limit: the largest Envoy edge at or below the
- * limit (500 for 500), so that the count never misses a request slower than the limit.
+ * The bucket edge used to count requests slower than a latency limit: the largest edge of the mesh's histogram at or
+ * below the limit (500 for 500), so that the count never misses a request slower than the limit.
  */
-export function latencyLimitEdge(limitMs: number): number {
-  return [...ENVOY_BUCKETS_MS].reverse().find((edge) => edge <= limitMs) ?? ENVOY_BUCKETS_MS[0]!;
+export function latencyLimitEdge(limitMs: number, edgesMs: readonly number[] = ENVOY_BUCKETS_MS): number {
+  return [...edgesMs].reverse().find((edge) => edge <= limitMs) ?? edgesMs[0]!;
+}
+
+/** `le` matchers of the bucket whose edge is `edgeMs`, in the histogram's own unit and every spelling of it. */
+export function bucketAt(duration: DurationHistogram, edgeMs: number): string {
+  return leMatcher(edgeMs === Infinity ? Infinity : edgeMs / duration.msPerUnit);
 }
 
 /** Share of the window's requests slower than `edgeMs` (a bucket edge): 1 − bucket{le=edge} / bucket{le=+Inf}. */
-export function slowShareQuery({ namespace, workload, since }: WindowQuery, edgeMs: number): string {
-  const sel = workloadSelector(namespace, workload);
+export function slowShareQuery(
+  { namespace, workload, since, provider }: WindowQuery,
+  edgeMs: number,
+): string {
+  const duration = provider.duration;
+  if (!duration) return NOTHING;
   // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts); growth per series, then one per spelling.
   const bucket = (edge: number) =>
-    `sum(max without (le) (${growthSince(`istio_request_duration_milliseconds_bucket{${sel}, ${leMatcher(edge)}}`, since)}))`;
+    `sum(max without (le) (${growthSince(withMatchers(duration.buckets(namespace, workload), bucketAt(duration, edge)), since)}))`;
   return `1 - ${bucket(edgeMs)} / ${bucket(Infinity)}`;
 }

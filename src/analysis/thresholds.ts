@@ -13,7 +13,8 @@ export interface CanaryMeasurements {
   errorRate: QueryValue;
   /** The requests `errorRate` is a share of, when not `requests` (the callers' count). */
   errorRateRequests?: number;
-  p99Ms: QueryValue;
+  /** Undefined when the mesh exports no latency histogram: P99 is then not judged. */
+  p99Ms?: QueryValue;
   /** Share of requests slower than the latency limit's bucket edge (see latencyLimitEdge in promql.ts). */
   slowShare: QueryValue;
   /** Custom metrics by name (analysis.metrics). */
@@ -86,7 +87,9 @@ export function evaluateThresholds(measured: CanaryMeasurements, spec: Judged): 
     );
   }
 
-  if (isNoValue(p99Ms)) missing.push(`P99: ${p99Ms.reason}`);
+  if (p99Ms === undefined) {
+    // not measured by this metrics provider
+  } else if (isNoValue(p99Ms)) missing.push(`P99: ${p99Ms.reason}`);
   else if (p99Ms > spec.thresholds.maxP99LatencyMs) {
     // P99 above the limit means more than 1% of the requests are slower than it: judged like the error rate,
     // so that on a few dozen requests one slow outlier is not taken for a slow canary.
@@ -153,7 +156,7 @@ function knownValues(
   return {
     ...(isNoValue(measured.requests) ? {} : { requests: measured.requests }),
     ...(isNoValue(measured.errorRate) ? {} : { errorRate: measured.errorRate }),
-    ...(isNoValue(measured.p99Ms) ? {} : { p99Ms: measured.p99Ms }),
+    ...(measured.p99Ms === undefined || isNoValue(measured.p99Ms) ? {} : { p99Ms: measured.p99Ms }),
     metrics,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { METRICS_PROVIDERS } from '../analysis/providers/provider.js';
 import { DURATION_PATTERN } from './duration.js';
 
 // The Rollout spec is defined here and only here: the TypeScript types, the CRD's OpenAPI schema
@@ -239,7 +240,7 @@ const prometheusSchema = z
       .describe('Basic auth credentials for Prometheus.'),
     headers: headers('Extra HTTP headers sent to Prometheus.').optional(),
   })
-  .describe('Where the Istio metrics are read. Defaults to the controller flag --prometheus-address.');
+  .describe('Where the mesh metrics are read. Defaults to the controller flag --prometheus-address.');
 
 export const metricSchema = z
   .strictObject({
@@ -256,9 +257,59 @@ export const metricSchema = z
   })
   .describe('An extra PromQL check on the canary.');
 
+/** The placeholders of a custom metrics provider's templates: each track's workload and its namespace. */
+export const PROVIDER_PLACEHOLDERS = ['namespace', 'workload'] as const;
+
+const providerTemplate = (description: string) =>
+  text(MAX_QUERY_LENGTH).describe(
+    `${description} A PromQL selector metric{...}; {{ namespace }} and {{ workload }} (each track's Deployment) are substituted (escaped).`,
+  );
+
+export const customMetricsSchema = z
+  .strictObject({
+    requests: providerTemplate(
+      'The counter of a track\'s requests, e.g. http_requests_total{namespace="{{ namespace }}", deployment="{{ workload }}"}.',
+    ),
+    errors: providerTemplate('The counter of a track\'s failed requests, e.g. the same with code=~"5..".'),
+    durationBuckets: providerTemplate(
+      "The _bucket series of a track's request duration histogram; omitted = P99 and slow requests are not judged.",
+    ).optional(),
+    durationUnit: z
+      .enum(['ms', 's'])
+      .default('s')
+      .describe('The unit of the histogram buckets (its le label): ms or s.'),
+    bucketEdges: z
+      .array(z.number().positive())
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        "The histogram's bucket edges (le) in durationUnit, for the slow-request edge; default Envoy's (ms) or Prometheus clients' (s).",
+      ),
+    podLabels: z
+      .array(
+        z
+          .string()
+          .max(63)
+          .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'labelName' }),
+      )
+      .min(1)
+      .max(8)
+      .default(['pod', 'instance'])
+      .describe('Labels that tell apart the series of the pods that answered.'),
+  })
+  .describe('The queries of the custom metrics provider (analysis.metricsProvider: custom).');
+
 export const analysisSchema = z
   .strictObject({
     prometheus: prometheusSchema.optional(),
+    metricsProvider: z
+      .enum(METRICS_PROVIDERS)
+      .optional()
+      .describe(
+        'Whose metrics the analysis reads: istio (sidecars), istio-ambient (waypoint), linkerd, cilium (Hubble httpV2) or custom; default istio.',
+      ),
+    customMetrics: customMetricsSchema.optional(),
     // 10s, not a minute: the comparison is valid at any number of looks, so looking often costs only queries.
     interval: duration('How often metrics are read.').default('10s'),
     stepDuration: duration('Minimum observation of every step.').default('1m'),
@@ -503,5 +554,6 @@ export type RouteMatch = z.output<typeof routeMatchSchema>;
 export type StringMatch = z.output<typeof headerMatchSchema>;
 export type AnalysisSpec = z.output<typeof analysisSchema>;
 export type MetricSpec = z.output<typeof metricSchema>;
+export type CustomMetricsSpec = z.output<typeof customMetricsSchema>;
 export type NotificationsSpec = z.output<typeof notificationsSchema>;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { metricQueryProblems } from '../analysis/metric-template.js';
+import { customMetricsProblems } from '../analysis/providers/custom.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { metadataNameProblems, routingNameProblems } from './name-rules.js';
 import {
@@ -191,7 +192,7 @@ function article(type: string): string {
 /** The fields the meaning checks read. */
 interface MeaningInput {
   steps: Step[];
-  analysis: { interval?: string; metrics: MetricSpec[] };
+  analysis: { interval?: string; metrics: MetricSpec[]; metricsProvider?: unknown; customMetrics?: unknown };
   progressDeadline?: string;
 }
 
@@ -205,7 +206,12 @@ function partsThatParse(raw: unknown): MeaningInput {
     typeof value === 'string' && parseDuration(value) !== undefined ? value : undefined;
   return {
     steps: steps.success ? steps.data : [],
-    analysis: { interval: duration(analysis.interval), metrics: metrics.success ? metrics.data : [] },
+    analysis: {
+      interval: duration(analysis.interval),
+      metrics: metrics.success ? metrics.data : [],
+      metricsProvider: analysis.metricsProvider,
+      customMetrics: analysis.customMetrics,
+    },
     progressDeadline: duration(spec.progressDeadline),
   };
 }
@@ -252,6 +258,7 @@ function meaningProblems(spec: MeaningInput): Problem[] {
     for (const message of metricQueryProblems(metric.query))
       problems.push({ path: `${path}.query`, message });
   });
+  problems.push(...customMetricsProblems(spec.analysis.metricsProvider, spec.analysis.customMetrics));
   return problems;
 }
 

@@ -6,6 +6,7 @@ import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import { observeWorld } from '../controller/observe.js';
 import type { RolloutObject } from '../kube/cluster.js';
+import { WAYPOINT_PROBLEM_PATH } from '../traffic/ambient-waypoint.js';
 import { hostSplitServices } from '../traffic/track-destinations.js';
 import { ManifestCluster } from './manifest-cluster.js';
 import type { ManifestObject } from './manifest-problems.js';
@@ -147,7 +148,13 @@ async function checkRollout(
   };
   for (const problem of world.observed.problems) {
     // "Not found" is about the cluster, not the files: that object was not checked, as said above.
-    if (!unread.has(problem.path)) report.problems.push(placed(problem));
+    if (unread.has(problem.path)) continue;
+    // The files hold no Service status (Istio's istio.io/WaypointBound) nor, often, the namespace's waypoint label.
+    if (problem.path === WAYPOINT_PROBLEM_PATH) {
+      report.notes.push(
+        `${placed(problem)} (unless the cluster binds it to a waypoint by its namespace's label)`,
+      );
+    } else report.problems.push(placed(problem));
   }
   // Routes to neither track are how a running service is adopted: the controller waits, it does not fail.
   const routing = world.observed.awaitingRouting === undefined ? undefined : await world.router?.inspect();

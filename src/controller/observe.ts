@@ -12,6 +12,7 @@ import {
   VIRTUAL_SERVICES,
 } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
+import { waypointProblems } from '../traffic/ambient-waypoint.js';
 import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
 import { MIRROR_FIX } from '../traffic/istio-additions.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
@@ -154,6 +155,12 @@ export async function observeWorld(
       observed.routeAdded = routing.added;
     }
     if (routing.host !== undefined) world.serviceHost = routing.host;
+    if (spec.analysis.metricsProvider === 'istio-ambient') {
+      // The Services callers address: a GAMMA route's parents, else the routed host's Service.
+      const addressed = routing.parentServices ?? [(routing.host ?? app).split('.')[0]!];
+      const getService = (ns: string, name: string) => cluster.getService(ns, name);
+      observed.problems.push(...(await waypointProblems(getService, namespace, addressed)));
+    }
     // A mirror step could not add its mirror: said before the rollout starts, on the step, with the fix.
     const mirrorStep = spec.steps.findIndex((step) => step.mirror !== undefined);
     if (routing.userMirror && mirrorStep >= 0) {

@@ -1,3 +1,4 @@
+import { metricsProviderOf } from '../analysis/providers/index.js';
 import { validateSpec } from '../api/validate.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { CheckSample } from './check-recorder.js';
@@ -20,6 +21,7 @@ export async function addStableValues(rollout: RolloutObject, check: CheckSample
       address,
       namespace: rollout.metadata.namespace,
       app: spec.targetRef.name,
+      provider: metricsProviderOf(spec.analysis),
       since: new Date(since),
       at: new Date(check.at),
     });

@@ -3,6 +3,7 @@
 // since its weight took effect, up to the check), with the analysis's own PromQL builders.
 import { createPrometheusClient, isNoValue, type QueryValue } from '../analysis/prometheus.js';
 import { errorRateQuery, p99LatencyQuery } from '../analysis/promql.js';
+import type { MetricsProvider } from '../analysis/providers/index.js';
 import { workloadName } from '../workload/labels.js';
 
 export interface TrackValues {
@@ -15,6 +16,8 @@ export interface TrackWindow {
   address: string;
   namespace: string;
   app: string;
+  /** The Rollout's metrics provider (analysis.metricsProvider). */
+  provider: MetricsProvider;
   since: Date;
   at: Date;
 }
@@ -33,11 +36,12 @@ export async function trackValues(
     const query = {
       namespace: window.namespace,
       workload: workloadName(window.app, track),
+      provider: window.provider,
       since: window.since,
     };
     // As the analysis does: the callers' view of each request when they report it, else the attempts.
     const [callers, attempts, p99] = await Promise.all([
-      client.query(errorRateQuery({ ...query, reporter: 'source' }), window.at),
+      client.query(errorRateQuery({ ...query, reporter: 'callers' }), window.at),
       client.query(errorRateQuery(query), window.at),
       client.query(p99LatencyQuery(query), window.at),
     ]);

@@ -46,6 +46,24 @@ export interface GatewayRouterOptions {
   retry?: ConflictRetry;
 }
 
+/** The route's parentRefs that are Services of its own namespace (GAMMA east-west routing). */
+function serviceParents(route: GatewayRoute, namespace: string): string[] {
+  const parents = Array.isArray(route.spec?.parentRefs) ? (route.spec.parentRefs as ParentRef[]) : [];
+  return parents
+    .filter(
+      (ref) =>
+        ref.kind === 'Service' && (ref.group ?? '') === '' && (ref.namespace ?? namespace) === namespace,
+    )
+    .flatMap((ref) => (typeof ref.name === 'string' ? [ref.name] : []));
+}
+
+interface ParentRef {
+  group?: string;
+  kind?: string;
+  name?: unknown;
+  namespace?: string;
+}
+
 export function createGatewayRouter(options: GatewayRouterOptions): TrafficRouter {
   const { api, namespace, gatewaySpec } = options;
   const choice = routeChoice(gatewaySpec);
@@ -77,6 +95,7 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
       if (!managed.ok) return { ok: false, problems: managed.problems };
       // The canary backend Service, as Istio's destination_service label spells it, for its callers' 503s.
       const host = resolveHost(services.canary, namespace);
+      const parentServices = serviceParents(route as GatewayRoute, namespace);
       const { consistent, ...added } = findAdditions(route, ctx);
       return {
         ok: true,
@@ -84,6 +103,7 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
         inSync: managed.inSync && consistent,
         host,
         added,
+        ...(parentServices.length > 0 && { parentServices }),
       };
     },
 

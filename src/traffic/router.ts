@@ -29,6 +29,8 @@ export type RoutingInspection =
       inSync: boolean;
       /** The canary's service (a subset split's one host, a host split's canary Service): whose callers' reports the analysis reads. */
       host?: string;
+      /** The Services a Gateway API route is attached to (GAMMA parentRefs): those its callers address. */
+      parentServices?: string[];
       /** Stepwise's own mirror and header route in the object; `inSync` is false when they are not the same on every managed route. */
       added: RouteAdditions;
       /** A mirror of the user's on a managed route, described, where a mirror step cannot add Stepwise's. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPrometheusAnalyzer, type ComparisonStep } from '../../src/analysis/analyzer.js';
 import { isNoValue } from '../../src/analysis/prometheus.js';
 import { requestsQuery } from '../../src/analysis/promql.js';
+import { ISTIO_SIDECAR } from '../../src/analysis/providers/istio.js';
 import type { CheckRequest } from '../../src/analysis/types.js';
 import { ANALYSIS_DEFAULTS, type AnalysisSpec } from '../../src/api/schema.js';
 import { describeOnEachPrometheus } from '../support/prometheus.js';
@@ -210,6 +211,7 @@ describeOnEachPrometheus(
           requestsQuery({
             namespace: request.namespace,
             workload: request.stableWorkload,
+            provider: ISTIO_SIDECAR,
             since: request.stepStartedAt,
           }),
         );

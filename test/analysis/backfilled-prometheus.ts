@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
+import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
 import type { PrometheusBuild } from '../support/prometheus.js';
 
 // A real Prometheus serving fixed metrics: the samples are backfilled as TSDB blocks with the promtool of the same
@@ -69,13 +71,19 @@ export async function startBackfilledPrometheus(
   const dataDir = join(dir, 'data');
   await writeFile(join(dir, 'metrics.om'), openMetrics);
   await writeFile(join(dir, 'prometheus.yml'), 'scrape_configs: []\n');
-  await promisify(execFile)(prometheus.promtool, [
-    'tsdb',
-    'create-blocks-from',
-    'openmetrics',
-    join(dir, 'metrics.om'),
-    dataDir,
-  ]);
+  try {
+    await promisify(execFile)(prometheus.promtool, [
+      'tsdb',
+      'create-blocks-from',
+      'openmetrics',
+      join(dir, 'metrics.om'),
+      dataDir,
+    ]);
+  } catch (error) {
+    // Refused samples (e.g. out of order) leave no Prometheus to stop: the folder goes now.
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   const port = await freePort();
   const child = spawn(
@@ -139,4 +147,29 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Runs up to `checks` checks of the analyzer `everySeconds` apart from the step's start, handing each one's comparison
+ * state to the next through a JSON round trip (as status stores it), until one fails; `perCheck(i)` adds to check i.
+ */
+export async function runChecks(
+  request: Omit<CheckRequest, 'at' | 'comparison'>,
+  checks: number,
+  everySeconds: number,
+  perCheck?: (check: number) => Partial<CheckRequest>,
+): Promise<CheckResult[]> {
+  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+  const results: CheckResult[] = [];
+  let comparison: unknown;
+  for (let i = 1; i <= checks; i++) {
+    const at = new Date(request.stepStartedAt.getTime() + i * everySeconds * 1000);
+    const result = JSON.parse(
+      JSON.stringify(await analyzer.check({ ...request, ...perCheck?.(i), at, comparison })),
+    ) as CheckResult;
+    results.push(result);
+    comparison = result.comparison;
+    if (result.verdict === 'fail') break;
+  }
+  return results;
 }

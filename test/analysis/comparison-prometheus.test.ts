@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
 import type { StoredComparison } from '../../src/analysis/comparison/counter-comparison.js';
 import type { ReadyPods } from '../../src/analysis/no-healthy-upstream.js';
-import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
+import type { CheckResult } from '../../src/analysis/types.js';
 import { ANALYSIS_DEFAULTS, type AnalysisSpec } from '../../src/api/schema.js';
 import { openMetricsFloat } from '../../src/analysis/bucket-label.js';
 import { describeOnEachPrometheus, prometheusOfMajor, type PrometheusBuild } from '../support/prometheus.js';
 import {
+  runChecks,
   startBackfilledPrometheus,
   toOpenMetrics,
   type Family,
@@ -228,37 +228,26 @@ function serveBackfilled(build: PrometheusBuild, served: Family[]): void {
 }
 
 /**
- * Runs `checks` checks 15 s apart, handing each one's comparison state to the next through a JSON round trip;
- * `readyPods` gives each check the tracks' ready pods, as the controller reads them, at seconds after `start`.
+ * Runs `checks` checks 15 s apart from the step's start, until one fails; `readyPods` gives each check the tracks'
+ * ready pods, as the controller reads them, at seconds after `start`.
  */
-async function rollout(
+function rollout(
   app: string,
   checks: number,
   serviceHost?: string,
   readyPods?: (t: number) => ReadyPods,
 ): Promise<CheckResult[]> {
-  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
-  const results: CheckResult[] = [];
-  let comparison: unknown;
-  for (let i = 1; i <= checks; i++) {
-    const request: CheckRequest = {
-      namespace: NAMESPACE,
-      canaryWorkload: `${app}-canary`,
-      stableWorkload: `${app}-stable`,
-      ...(serviceHost ? { serviceHost } : {}),
-      ...(readyPods ? { readyPods: readyPods(ROLLOUT_AT + i * CHECK_SECONDS) } : {}),
-      analysis,
-      prometheus: { address: prometheus.address },
-      at: new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000),
-      stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
-      comparison,
-    };
-    const result = JSON.parse(JSON.stringify(await analyzer.check(request))) as CheckResult;
-    results.push(result);
-    comparison = result.comparison;
-    if (result.verdict === 'fail') break;
-  }
-  return results;
+  const request = {
+    namespace: NAMESPACE,
+    canaryWorkload: `${app}-canary`,
+    stableWorkload: `${app}-stable`,
+    ...(serviceHost ? { serviceHost } : {}),
+    analysis,
+    prometheus: { address: prometheus.address },
+    stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
+  };
+  const perCheck = readyPods && ((i: number) => ({ readyPods: readyPods(ROLLOUT_AT + i * CHECK_SECONDS) }));
+  return runChecks(request, checks, CHECK_SECONDS, perCheck);
 }
 
 describeOnEachPrometheus(

@@ -7,8 +7,10 @@ import {
   requestsQuery,
   latencyLimitEdge,
   slowShareQuery,
-  workloadSelector,
 } from '../../src/analysis/promql.js';
+import { ISTIO_SIDECAR } from '../../src/analysis/providers/istio.js';
+
+const provider = ISTIO_SIDECAR;
 
 /** Reads a Go/PromQL double-quoted string starting at `text[start] === '"'`; returns its value and end. */
 function readQuoted(text: string, start: number): { value: string; end: number } {
@@ -56,8 +58,9 @@ describe('escaping cluster values for PromQL', () => {
   });
 
   it.each(hostile)('keeps %j a plain label value that cannot change the query', (namespace) => {
-    const selector = workloadSelector(namespace, 'web-canary');
-    expect(parseMatchers(selector)).toEqual({
+    const selector = provider.served.requests(namespace, 'web-canary');
+    expect(selector.startsWith('istio_requests_total{') && selector.endsWith('}')).toBe(true);
+    expect(parseMatchers(selector.slice('istio_requests_total{'.length, -1))).toEqual({
       reporter: 'destination',
       destination_workload_namespace: namespace,
       destination_workload: 'web-canary',
@@ -84,7 +87,7 @@ describe('escaping cluster values for PromQL', () => {
   it('a malicious namespace stays inside the selector of every built query', () => {
     const namespace = 'a"} or vector(1) #';
     for (const build of [requestsQuery, errorRateQuery, p99LatencyQuery]) {
-      const query = build({ namespace, workload: 'web-canary', since: new Date(0) });
+      const query = build({ namespace, workload: 'web-canary', provider, since: new Date(0) });
       // Every selector in the query parses back to exactly the three (or four) intended matchers.
       const selectors = selectorBodies(query);
       expect(selectors.length).toBeGreaterThan(0);
@@ -104,7 +107,7 @@ describe('escaping cluster values for PromQL', () => {
 
 describe('canary queries', () => {
   const since = new Date('2026-11-21T06:00:00.250Z');
-  const window = { namespace: 'shop', workload: 'web-canary', since };
+  const window = { namespace: 'shop', workload: 'web-canary', provider, since };
   const sel =
     'reporter="destination", destination_workload_namespace="shop", destination_workload="web-canary"';
   const growth = (series: string) => `(((${series} - (${series} @ 1795240800.250)) >= 0) or ${series})`;
@@ -140,7 +143,10 @@ describe('the slow-request share behind the P99 guard', () => {
   });
 
   it('reads the edge bucket whether Prometheus stored `le` as "500" (2.x) or "500.0" (3.x), counting it once', () => {
-    const query = slowShareQuery({ namespace: 'shop', workload: 'web-canary', since: new Date(0) }, 500);
+    const query = slowShareQuery(
+      { namespace: 'shop', workload: 'web-canary', provider, since: new Date(0) },
+      500,
+    );
     expect(query).toContain('le=~"500|500\\\\.0"');
     expect(query).toContain('le="+Inf"');
     expect(query.startsWith('1 - sum(max without (le) (')).toBe(true);

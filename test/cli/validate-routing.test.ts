@@ -196,12 +196,34 @@ describe('stepwise validate against the routing objects in the files', () => {
     'product-service-host-split',
     'product-service-httproute',
     'product-service-grpcroute',
+    'product-service-ambient',
+    'product-service-linkerd',
+    'product-service-cilium',
   ])('passes the %s example of rollouts/, checked against the routing objects beside it', async (example) => {
     const result = await validateManifests([join(ROLLOUTS, example)], false);
     expect(result.problems).toEqual([]);
     // Only Services Stepwise creates itself are left unchecked.
     expect(result.notes.filter((note) => !/: Service \S+-(stable|canary) .*not checked/.test(note))).toEqual(
       [],
+    );
+  });
+
+  it('notes, without failing, an ambient Rollout whose Service in the files uses no waypoint', async () => {
+    const example = (file: string) => readFileSync(join(ROLLOUTS, 'product-service-ambient', file), 'utf8');
+    const folder = repo({
+      'rollout.yaml': example('rollout.yaml'),
+      'httproute.yaml': example('httproute.yaml'),
+      'deployment.yaml': example('deployment.yaml').replace(
+        /\n {2}labels:\n {4}istio\.io\/use-waypoint: waypoint/,
+        '',
+      ),
+    });
+    const result = await validateManifests([folder], false);
+    expect(result.problems).toEqual([]);
+    expect(result.notes).toContainEqual(
+      expect.stringMatching(
+        /rollout\.yaml:\d+: spec\.analysis\.metricsProvider: Service "product-service" uses no waypoint .*istioctl waypoint apply -n default --enroll-namespace.* \(unless the cluster binds it to a waypoint by its namespace's label\)$/,
+      ),
     );
   });
 

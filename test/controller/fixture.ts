@@ -9,6 +9,7 @@ import { cartDeployment, cartDestinationRule, cartRollout } from './cart.js';
 
 export const ROLLOUTS = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
 export const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
+export const HTTP_ROUTES = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
 export const DR = { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules' };
 
 /** Creates the service "cart" (Deployment, VirtualService with `http` routes, DestinationRule) and its Rollout. */
@@ -83,6 +84,8 @@ export interface ControllerOnSandbox {
   /** The user's Deployment `name`: pods labelled `app: name`, one container `name:1` with the ports given. */
   createDeployment(name: string, replicas: number, ports?: { containerPort: number }[]): Promise<void>;
   createVirtualService(name: string, spec: object): Promise<void>;
+  /** An HTTPRoute (gateway.networking.k8s.io/v1) of the namespace. */
+  createHttpRoute(name: string, spec: object): Promise<void>;
   /** Starts the controller (after the test created its objects). */
   start(): Promise<void>;
   status(name: string): Promise<RolloutStatus>;
@@ -127,6 +130,13 @@ export async function controllerOnSandbox(
         ...VS,
         namespace,
         body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec },
+      });
+    },
+    async createHttpRoute(name, spec) {
+      await custom.createNamespacedCustomObject({
+        ...HTTP_ROUTES,
+        namespace,
+        body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name }, spec },
       });
     },
     async createDeployment(name, replicas, ports) {

@@ -2,10 +2,9 @@
 // creates the two backend Services, and adopting the service moves only the managed rule's two weights (a JSON patch),
 // whatever else the route holds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerOnSandbox, rolloutSpec, type ControllerOnSandbox } from './fixture.js';
+import { controllerOnSandbox, HTTP_ROUTES, rolloutSpec, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
-const HTTP_ROUTES = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
 
 const route = {
   parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }],
@@ -34,16 +33,7 @@ describe('a Rollout routed by an HTTPRoute (GAMMA: parentRef the Service)', () =
   beforeAll(async () => {
     sandbox = await controllerOnSandbox(ns, 200);
     await sandbox.createDeployment('cart', 1, [{ containerPort: 8080 }]);
-    await sandbox.custom.createNamespacedCustomObject({
-      ...HTTP_ROUTES,
-      namespace: ns,
-      body: {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'cart' },
-        spec: route,
-      },
-    });
+    await sandbox.createHttpRoute('cart', route);
     const spec = rolloutSpec('cart') as { trafficRouting: unknown };
     await sandbox.createRollout('cart', {
       ...spec,

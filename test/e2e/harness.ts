@@ -7,6 +7,7 @@ import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/clie
 import type { RolloutStatus } from '../../src/api/status.js';
 import { startControllerProcess, type ControllerProcess } from '../../sandbox/controller-process.js';
 import type { MeshOptions } from '../../sandbox/mesh/index.js';
+import { meshMetricsOf } from '../../sandbox/mesh/mesh-metrics.js';
 import { describePrometheus, findPrometheusBinary } from '../../sandbox/prometheus.js';
 import {
   readManifests,
@@ -119,15 +120,16 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
   const startStack =
     options.stack ??
     ((CLUSTER_TIER ? startClusterStack : startSandboxStack) as unknown as (o: StackOptions) => Promise<S>);
+  const example = options.example ?? 'product-service';
+  const manifests = readManifests(new URL(`../../rollouts/${example}`, import.meta.url).pathname);
   const stack = await startStack({
     rps: options.rps ?? 50,
     podReadyDelayMs: options.podReadyDelayMs ?? 500,
-    ...(options.mesh ? { mesh: options.mesh } : {}),
+    // The mesh exports the metrics the example's Rollout reads (analysis.metricsProvider).
+    mesh: { metrics: meshMetricsOf(manifests), ...options.mesh },
   });
   const namespace = stack.namespace;
   const logFile = join(stack.dir, 'controller.log');
-  const example = options.example ?? 'product-service';
-  const manifests = readManifests(new URL(`../../rollouts/${example}`, import.meta.url).pathname);
   for (const m of manifests) {
     if (m.kind !== 'Rollout') continue;
     const spec = (m as unknown as { spec: Record<string, Record<string, unknown>> }).spec;

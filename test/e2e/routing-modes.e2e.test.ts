@@ -1,6 +1,7 @@
 // The routing modes beyond the Istio subset split, end to end on the sandbox (real controller process, real
-// Prometheus, the mesh routing by the route object): an Istio host split, a GAMMA HTTPRoute and a GAMMA GRPCRoute,
-// each from its example in rollouts/. A good release is promoted, a 5%-error release rolled back with the reason, an abort puts
+// Prometheus, the mesh routing by the route object): an Istio host split, a GAMMA HTTPRoute (on Istio's sidecars,
+// Istio ambient, Linkerd and Cilium, the mesh exporting that mesh's metrics) and a GAMMA GRPCRoute, each from its
+// example in rollouts/. A good release is promoted, a 5%-error release rolled back with the reason, an abort puts
 // all traffic on stable, and only the managed two weights of the route object ever change.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,12 +16,18 @@ const MODES = [
     kind: 'VirtualService',
     weights: (spec: Json) => spec.http[1].route as Json[],
   },
-  {
-    example: 'product-service-httproute',
+  // GAMMA: the same HTTPRoute, judged by Istio's sidecar metrics, Istio ambient's waypoint, Linkerd's or Hubble's.
+  ...[
+    'product-service-httproute',
+    'product-service-ambient',
+    'product-service-linkerd',
+    'product-service-cilium',
+  ].map((example) => ({
+    example,
     resource: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' },
     kind: 'HTTPRoute',
     weights: (spec: Json) => spec.rules[1].backendRefs as Json[],
-  },
+  })),
   {
     example: 'product-service-grpcroute',
     resource: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes' },

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { meshConfigFromManifests, type MeshConfig } from '../../sandbox/mesh/config.js';
 
@@ -55,4 +55,29 @@ export function setWeights(config: MeshConfig, stable: number, canary: number): 
   if (!route?.[0] || !route[1]) throw new Error('fixture changed: http[1] should have two destinations');
   route[0].weight = stable;
   route[1].weight = canary;
+}
+
+/**
+ * An example of rollouts/ (its Deployment and Service, and its VirtualService or HTTPRoute), with the two track
+ * Deployments and the two Services Stepwise creates for them.
+ */
+export function exampleMesh(dir: string, canaryImage = 'registry.local/product-service:v2'): MeshConfig {
+  const routing =
+    ['httproute.yaml', 'grpcroute.yaml'].find((file) =>
+      existsSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url)),
+    ) ?? 'istio.yaml';
+  const manifests = ['deployment.yaml', routing].flatMap((file) =>
+    parseAllDocuments(readFileSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url), 'utf8')).map(
+      (d) => d.toJS() as unknown,
+    ),
+  );
+  const config = meshConfigFromManifests(manifests, NAMESPACE);
+  config.deployments = [trackDeployment('stable'), trackDeployment('canary', { image: canaryImage })];
+  for (const track of ['stable', 'canary']) {
+    (config.services ??= []).push({
+      metadata: { name: `product-service-${track}`, namespace: NAMESPACE },
+      spec: { selector: { app: 'product-service', 'stepwise.dev/track': track } },
+    });
+  }
+  return config;
 }

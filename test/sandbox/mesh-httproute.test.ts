@@ -1,42 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { meshConfigFromManifests, type MeshConfig } from '../../sandbox/mesh/config.js';
+import type { MeshConfig } from '../../sandbox/mesh/config.js';
 import { orderedGrpcMatches, type GatewayGrpcRoute } from '../../sandbox/mesh/grpcroute.js';
 import { orderedMatches, type GatewayHttpRoute } from '../../sandbox/mesh/httproute.js';
 import type { SimulatedRequest } from '../../sandbox/mesh/matching.js';
 import { MeshTraffic, type RequestStat } from '../../sandbox/mesh/traffic.js';
-import { trackDeployment } from './mesh-fixture.js';
+import { exampleMesh } from './mesh-fixture.js';
 
 const NAMESPACE = 'production';
 const sum = (stats: RequestStat[], where: (stat: RequestStat) => boolean) =>
   stats.filter(where).reduce((total, stat) => total + stat.requests, 0);
-
-/** An example of rollouts/, with the two track Deployments and the two Services Stepwise creates for them. */
-function exampleMesh(dir: string): MeshConfig {
-  const routing = dir.endsWith('httproute')
-    ? 'httproute.yaml'
-    : dir.endsWith('grpcroute')
-      ? 'grpcroute.yaml'
-      : 'istio.yaml';
-  const manifests = ['deployment.yaml', routing].flatMap((file) =>
-    parseAllDocuments(readFileSync(new URL(`../../rollouts/${dir}/${file}`, import.meta.url), 'utf8')).map(
-      (d) => d.toJS() as unknown,
-    ),
-  );
-  const config = meshConfigFromManifests(manifests, NAMESPACE);
-  config.deployments = [
-    trackDeployment('stable'),
-    trackDeployment('canary', { image: 'registry.local/product-service:v2' }),
-  ];
-  for (const track of ['stable', 'canary']) {
-    (config.services ??= []).push({
-      metadata: { name: `product-service-${track}`, namespace: NAMESPACE },
-      spec: { selector: { app: 'product-service', 'stepwise.dev/track': track } },
-    });
-  }
-  return config;
-}
 
 function run(config: MeshConfig, requests = 20_000, uri = '/') {
   const traffic = new MeshTraffic({ seed: 7, uri });

@@ -7,6 +7,8 @@ import { httpRoute } from './gateway-route.js';
 const NS = 'production';
 /** The canary Service, whose callers' 503s the analysis reads. */
 const CANARY_HOST = 'product-service-canary.production.svc.cluster.local';
+// The route's GAMMA parent: the Service its callers address (the ambient waypoint check reads it).
+const PARENTS = ['product-service'];
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function gatewaySpec(gatewayAPI: Json = { httpRoute: { name: 'product-service' } }): GatewayApiSpec {
@@ -44,6 +46,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       inSync: true,
       host: CANARY_HOST,
       added: {},
+      parentServices: PARENTS,
     });
     for (const weight of [5, 25, 50, 100, 0]) {
       await router.setRoute({ weight });
@@ -55,6 +58,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
         inSync: true,
         host: CANARY_HOST,
         added: {},
+        parentServices: PARENTS,
       });
     }
     expect(api.patches).toHaveLength(5);
@@ -95,6 +99,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       inSync: false,
       host: CANARY_HOST,
       added: {},
+      parentServices: PARENTS,
     });
   });
 
@@ -109,6 +114,7 @@ describe('Gateway API router: the weights of one rule of an HTTPRoute or GRPCRou
       inSync: false,
       host: CANARY_HOST,
       added: {},
+      parentServices: PARENTS,
     });
     await router.setRoute({ weight: 10 });
     expect(api.route.spec.rules[1].backendRefs.map((r: Json) => r.weight)).toEqual([90, 10]);

@@ -28,15 +28,16 @@ export function bucketEdgeAtOrAbove(ms: number, edges: readonly number[] = ENVOY
 
 /**
  * The slow-request edge: the user's `slowRequestMs` when set, else the edge at or above stable's P99 before the
- * rollout, else (stable had no latency data) the edge at or above the P99 threshold.
+ * rollout, else (stable had no latency data) the edge at or above the P99 threshold; `edges` are the mesh's buckets.
  */
 export function chooseSlowEdge(
   slowRequestMs: number | undefined,
   stableP99Ms: number | undefined,
   maxP99LatencyMs: number,
+  edges: readonly number[] = ENVOY_BUCKETS_MS,
 ): SlowEdge {
   if (slowRequestMs !== undefined) {
-    const ms = bucketEdgeAtOrAbove(slowRequestMs);
+    const ms = bucketEdgeAtOrAbove(slowRequestMs, edges);
     return {
       ms,
       source: 'spec',
@@ -47,14 +48,14 @@ export function chooseSlowEdge(
     };
   }
   if (stableP99Ms !== undefined && Number.isFinite(stableP99Ms) && stableP99Ms > 0) {
-    const ms = bucketEdgeAtOrAbove(stableP99Ms);
+    const ms = bucketEdgeAtOrAbove(stableP99Ms, edges);
     return {
       ms,
       source: 'stable-p99',
       detail: `${formatMs(ms)}: the latency bucket edge at or above stable's P99 of ${formatMs(stableP99Ms)} in the hour before the rollout`,
     };
   }
-  const ms = bucketEdgeAtOrAbove(maxP99LatencyMs);
+  const ms = bucketEdgeAtOrAbove(maxP99LatencyMs, edges);
   return {
     ms,
     source: 'p99-threshold',

@@ -1,8 +1,9 @@
 import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
-import { bucketSeries } from '../bucket-label.js';
 import { isNoValue, type QueryValue } from '../prometheus.js';
 import { noHealthyUpstreamIsCanary, noHealthyUpstreamSelector } from '../no-healthy-upstream.js';
-import { workloadSelector } from '../promql.js';
+import { bucketAt } from '../promql.js';
+import { metricsProviderOf, type MetricsProvider } from '../providers/index.js';
+import { withMatchers } from '../providers/provider.js';
 import type { CheckRequest } from '../types.js';
 import {
   compareCounters,
@@ -16,36 +17,45 @@ import { POD_HISTORY_SECONDS, podSpreadOf, type PodSpread } from './pod-spread.j
 import { chooseSlowEdge, type SlowEdge } from './slow-edge.js';
 
 // The canary-vs-stable comparison against Prometheus: raw cumulative counters of both arms per pod, read at the
-// check time (not increase(), whose extrapolated fractional counts the exact test does not model).
+// check time (not increase(), whose extrapolated fractional counts the exact test does not model), in the metrics
+// of the Rollout's mesh (providers/).
 
 // One series per pod: a pod's counters reset together when it restarts, so their sum is still a counter.
 const PER_POD = 'sum by (pod, instance)';
+/** The same in the labels the provider's pods are told apart by. */
+const perPod = (provider: MetricsProvider) => `sum by (${provider.podLabels})`;
 
 /** `@ <unix seconds>`: evaluates a selector at another instant than the query's. */
 const atModifier = (at: Date | undefined) => (at ? ` @ ${(at.getTime() / 1000).toFixed(3)}` : '');
 
+type CounterQueries = Record<'requests' | 'errors' | 'slow' | 'callerRequests' | 'callerErrors', string>;
+
 /**
- * PromQL for one arm's cumulative counters per pod: requests, 5xx, and requests slower than `edgeMs` as the server
- * sidecars count them, and requests and 5xx as the callers' sidecars count them (per calling pod).
+ * PromQL for one arm's cumulative counters per pod: requests, failures, and requests slower than `edgeMs` as its
+ * servers count them, and requests and failures as its callers count them (per calling pod), in the mesh's metrics.
+ * A query the mesh cannot answer (no callers' reports, no histogram) is undefined.
  */
 export function counterQueries(
+  provider: MetricsProvider,
   namespace: string,
   workload: string,
   edgeMs: number,
   at?: Date,
-): Record<'requests' | 'errors' | 'slow' | 'callerRequests' | 'callerErrors', string> {
-  const sel = workloadSelector(namespace, workload);
-  const callers = workloadSelector(namespace, workload, 'source');
+): Partial<CounterQueries> & Pick<CounterQueries, 'requests' | 'errors'> {
   const instant = atModifier(at);
-  // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts).
+  const pods = perPod(provider);
+  const { served, callers, duration } = provider;
+  // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts), and in the histogram's own unit.
   const bucket = (edge: number) =>
-    bucketSeries('istio_request_duration_milliseconds_bucket', sel, edge, instant);
+    `max without (le) (${withMatchers(duration!.buckets(namespace, workload), bucketAt(duration!, edge))}${instant})`;
   return {
-    requests: `${PER_POD} (istio_requests_total{${sel}}${instant})`,
-    errors: `${PER_POD} (istio_requests_total{${sel}, response_code=~"5.."}${instant})`,
-    slow: `${PER_POD} (${bucket(Infinity)}) - ${PER_POD} (${bucket(edgeMs)})`,
-    callerRequests: `${PER_POD} (istio_requests_total{${callers}}${instant})`,
-    callerErrors: `${PER_POD} (istio_requests_total{${callers}, response_code=~"5.."}${instant})`,
+    requests: `${pods} (${served.requests(namespace, workload)}${instant})`,
+    errors: `${pods} (${served.errors(namespace, workload)}${instant})`,
+    ...(duration && { slow: `${pods} (${bucket(Infinity)}) - ${pods} (${bucket(edgeMs)})` }),
+    ...(callers && {
+      callerRequests: `${pods} (${callers.requests(namespace, workload)}${instant})`,
+      callerErrors: `${pods} (${callers.errors(namespace, workload)}${instant})`,
+    }),
   };
 }
 
@@ -54,27 +64,36 @@ export function noHealthyUpstreamQuery(namespace: string, host: string, at?: Dat
   return `${PER_POD} (istio_requests_total{${noHealthyUpstreamSelector(namespace, host)}}${atModifier(at)})`;
 }
 
-/** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets. */
-export function stableP99BeforeQuery(namespace: string, workload: string, before: Date): string {
-  const sel = workloadSelector(namespace, workload);
-  return `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}[1h]${atModifier(before)})))`;
+/** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets (undefined without a histogram). */
+export function stableP99BeforeQuery(
+  provider: MetricsProvider,
+  namespace: string,
+  workload: string,
+  before: Date,
+): string | undefined {
+  const duration = provider.duration;
+  if (!duration) return undefined;
+  const quantile = `histogram_quantile(0.99, sum by (le) (increase(${duration.buckets(namespace, workload)}[1h]${atModifier(before)})))`;
+  return duration.msPerUnit === 1 ? quantile : `${quantile} * ${duration.msPerUnit}`;
 }
 
 /**
- * PromQL for stable's requests and 5xx per pod over POD_HISTORY_SECONDS before `before`, as the server sidecars count them.
- * Istio's own labels name only the workload; the scrape adds the pod it read (`pod` from Kubernetes pod discovery,
- * `instance` its address), which for reporter="destination" is the pod that answered, as PER_POD uses it.
+ * PromQL for stable's requests and failures per pod over POD_HISTORY_SECONDS before `before`, as its servers count
+ * them. Istio's own labels name only the workload; the scrape adds the pod it read (`pod` from Kubernetes pod
+ * discovery, `instance` its address), which for reporter="destination" is the pod that answered; each provider
+ * names its own pod labels.
  */
 export function stablePodHistoryQueries(
+  provider: MetricsProvider,
   namespace: string,
   workload: string,
   before: Date,
 ): Record<'requests' | 'errors', string> {
-  const sel = workloadSelector(namespace, workload);
   const window = `[${POD_HISTORY_SECONDS}s]${atModifier(before)}`;
+  const pods = perPod(provider);
   return {
-    requests: `${PER_POD} (increase(istio_requests_total{${sel}}${window}))`,
-    errors: `${PER_POD} (increase(istio_requests_total{${sel}, response_code=~"5.."}${window}))`,
+    requests: `${pods} (increase(${provider.served.requests(namespace, workload)}${window}))`,
+    errors: `${pods} (increase(${provider.served.errors(namespace, workload)}${window}))`,
   };
 }
 
@@ -86,22 +105,24 @@ async function readSeries(querySeries: SeriesQuery, promql: string, whose: strin
 
 async function readArm(
   querySeries: SeriesQuery,
+  provider: MetricsProvider,
   namespace: string,
   workload: string,
   edgeMs: number,
   at?: Date,
 ): Promise<ArmReading> {
-  const q = counterQueries(namespace, workload, edgeMs, at);
+  const q = counterQueries(provider, namespace, workload, edgeMs, at);
+  const read = (promql: string | undefined) =>
+    promql === undefined ? Promise.resolve(undefined) : readSeries(querySeries, promql, workload);
   const [requests, errors, slow, callerRequests, callerErrors] = await Promise.all(
-    [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map((promql) =>
-      readSeries(querySeries, promql, workload),
-    ),
+    [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map(read),
   );
   return {
     requests: requests!,
     errors: errors!,
-    slow: slow!,
-    callers: { requests: callerRequests!, errors: callerErrors! },
+    // Without a latency histogram no request is known to be slow: the slow guard sees none.
+    slow: slow ?? Object.fromEntries(Object.keys(requests!).map((series) => [series, 0])),
+    ...(callerRequests && callerErrors && { callers: { requests: callerRequests, errors: callerErrors } }),
   };
 }
 
@@ -111,10 +132,11 @@ async function readCounters(
   edgeMs: number,
   at?: Date,
 ): Promise<CounterReading> {
+  const provider = metricsProviderOf(request.analysis);
   const [canary, stable, unanswered] = await Promise.all([
-    readArm(querySeries, request.namespace, request.canaryWorkload, edgeMs, at),
-    readArm(querySeries, request.namespace, request.stableWorkload, edgeMs, at),
-    request.serviceHost === undefined
+    readArm(querySeries, provider, request.namespace, request.canaryWorkload, edgeMs, at),
+    readArm(querySeries, provider, request.namespace, request.stableWorkload, edgeMs, at),
+    request.serviceHost === undefined || !provider.reportsUnanswered
       ? Promise.resolve(undefined)
       : readSeries(
           querySeries,
@@ -135,7 +157,12 @@ async function stablePodSpread(
   request: CheckRequest,
   querySeries: SeriesQuery,
 ): Promise<PodSpread | undefined> {
-  const q = stablePodHistoryQueries(request.namespace, request.stableWorkload, request.stepStartedAt);
+  const q = stablePodHistoryQueries(
+    metricsProviderOf(request.analysis),
+    request.namespace,
+    request.stableWorkload,
+    request.stepStartedAt,
+  );
   const [requests, errors] = await Promise.all([querySeries(q.requests), querySeries(q.errors)]);
   // Unreachable or failing Prometheus: try again at the next check rather than start without the spread.
   for (const value of [requests, errors]) {
@@ -152,17 +179,24 @@ async function slowEdgeFor(
   query: (promql: string) => Promise<QueryValue>,
 ): Promise<SlowEdge> {
   const { comparison, thresholds } = request.analysis;
+  const provider = metricsProviderOf(request.analysis);
+  const edges = provider.duration?.edgesMs;
   if (comparison.slowRequestMs !== undefined) {
-    return chooseSlowEdge(comparison.slowRequestMs, undefined, thresholds.maxP99LatencyMs);
+    return chooseSlowEdge(comparison.slowRequestMs, undefined, thresholds.maxP99LatencyMs, edges);
   }
-  const p99 = await query(
-    stableP99BeforeQuery(request.namespace, request.stableWorkload, request.stepStartedAt),
+  const promql = stableP99BeforeQuery(
+    provider,
+    request.namespace,
+    request.stableWorkload,
+    request.stepStartedAt,
   );
+  if (promql === undefined) return chooseSlowEdge(undefined, undefined, thresholds.maxP99LatencyMs, edges);
+  const p99 = await query(promql);
   // Unreachable or failing Prometheus: try again at the next check rather than settle on the fallback.
   if (isNoValue(p99) && (p99.kind === 'unreachable' || p99.kind === 'error')) {
     throw new Error(`reading stable's latency before the rollout: ${p99.reason}`);
   }
-  return chooseSlowEdge(undefined, isNoValue(p99) ? undefined : p99, thresholds.maxP99LatencyMs);
+  return chooseSlowEdge(undefined, isNoValue(p99) ? undefined : p99, thresholds.maxP99LatencyMs, edges);
 }
 
 /**
