@@ -1,6 +1,6 @@
 import { leMatcher } from './bucket-label.js';
 import { ENVOY_BUCKETS_MS } from './comparison/slow-edge.js';
-import { withMatchers, type DurationHistogram, type MetricsProvider } from './providers/provider.js';
+import { anyOf, withMatchers, type DurationHistogram, type MetricsProvider } from './providers/provider.js';
 
 // PromQL text built from cluster values. Namespaces and workload names are escaped before they
 // enter a query (DESIGN §3.8), so a hostile name can only ever select nothing.
@@ -83,7 +83,7 @@ export function errorRateQuery(window: WindowQuery): string {
   if (!side) return NOTHING;
   const { namespace, workload, since } = window;
   return (
-    `(sum(${growthSince(side.errors(namespace, workload), since)}) or vector(0))` +
+    `(sum(${anyOf(side.errors(namespace, workload).map((errors) => growthSince(errors, since)))}) or vector(0))` +
     ` / sum(${growthSince(side.requests(namespace, workload), since)})`
   );
 }

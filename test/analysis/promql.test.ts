@@ -92,7 +92,9 @@ describe('escaping cluster values for PromQL', () => {
       const selectors = selectorBodies(query);
       expect(selectors.length).toBeGreaterThan(0);
       for (const [, body] of selectors) {
-        const matchers = parseMatchers(body!.replace(/, response_code=~("5\.\.")$/, ''));
+        const matchers = parseMatchers(
+          body!.replace(/, (response_code=~"5\.\."|grpc_response_status=~"2\|4\|12\|13\|14\|15")$/, ''),
+        );
         expect(matchers.destination_workload_namespace).toBe(namespace);
         expect(Object.keys(matchers)).toEqual([
           'reporter',
@@ -116,9 +118,11 @@ describe('canary queries', () => {
     expect(requestsQuery(window)).toBe(`sum(${growth(`istio_requests_total{${sel}}`)})`);
   });
 
-  it('divides 5xx by all requests, counting 0 errors when no 5xx series exists', () => {
+  it('divides 5xx and gRPC server errors by all requests, each series once, 0 errors when none exists', () => {
+    const fiveXx = growth(`istio_requests_total{${sel}, response_code=~"5.."}`);
+    const grpc = growth(`istio_requests_total{${sel}, grpc_response_status=~"2|4|12|13|14|15"}`);
     expect(errorRateQuery(window)).toBe(
-      `(sum(${growth(`istio_requests_total{${sel}, response_code=~"5.."}`)}) or vector(0)) / sum(${growth(`istio_requests_total{${sel}}`)})`,
+      `(sum((${fiveXx}) or (${grpc})) or vector(0)) / sum(${growth(`istio_requests_total{${sel}}`)})`,
     );
   });
 

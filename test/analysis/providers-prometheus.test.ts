@@ -113,6 +113,26 @@ function istioLabels(reporter: string, track: Track): Record<string, string> {
   };
 }
 
+// gRPC through Istio's sidecars: a failed call is HTTP 200 with its gRPC status (14 UNAVAILABLE) in the trailers,
+// which Istio reports as grpc_response_status; read by the `istio` provider.
+const ISTIO_GRPC: MeshShape = {
+  ...ISTIO_SIDECAR,
+  served: (track, pod, failed) => ({
+    ...istioLabels('destination', track),
+    request_protocol: 'grpc',
+    response_code: '200',
+    grpc_response_status: failed ? '14' : '0',
+    pod,
+  }),
+  callers: (track, failed) => ({
+    ...istioLabels('source', track),
+    request_protocol: 'grpc',
+    response_code: '200',
+    grpc_response_status: failed ? '14' : '0',
+    pod: 'frontend-5d8c7',
+  }),
+};
+
 // Ambient: the waypoint reports (reporter="waypoint") and is the scraped pod; ztunnel's L4 metrics carry no requests.
 const ISTIO_AMBIENT: MeshShape = {
   ...ISTIO_SIDECAR,
@@ -220,6 +240,7 @@ function trackSeries(mesh: MeshShape, track: Track): { requests: SeriesSpec[]; b
 
 const MESHES = {
   istio: ISTIO_SIDECAR,
+  'istio-grpc': ISTIO_GRPC,
   'istio-ambient': ISTIO_AMBIENT,
   linkerd: LINKERD,
   cilium: CILIUM,
@@ -284,7 +305,7 @@ function analysisFor(mesh: MeshName): AnalysisSpec {
   const checked = validateSpec({
     targetRef: { name: 'app' },
     trafficRouting: { gatewayAPI: { httpRoute: { name: 'app' } } },
-    analysis: mesh === 'custom' ? custom : { metricsProvider: mesh },
+    analysis: mesh === 'custom' ? custom : { metricsProvider: mesh === 'istio-grpc' ? 'istio' : mesh },
   });
   if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
   return { ...ANALYSIS_DEFAULTS, ...checked.spec.analysis, minRequests: 50 };

@@ -3,7 +3,7 @@ import { isNoValue, type QueryValue } from '../prometheus.js';
 import { noHealthyUpstreamIsCanary, noHealthyUpstreamSelector } from '../no-healthy-upstream.js';
 import { bucketAt } from '../promql.js';
 import { metricsProviderOf, type MetricsProvider } from '../providers/index.js';
-import { withMatchers } from '../providers/provider.js';
+import { anyOf, withMatchers } from '../providers/provider.js';
 import type { CheckRequest } from '../types.js';
 import {
   compareCounters,
@@ -50,11 +50,11 @@ export function counterQueries(
     `max without (le) (${withMatchers(duration!.buckets(namespace, workload), bucketAt(duration!, edge))}${instant})`;
   return {
     requests: `${pods} (${served.requests(namespace, workload)}${instant})`,
-    errors: `${pods} (${served.errors(namespace, workload)}${instant})`,
+    errors: `${pods} (${anyOf(served.errors(namespace, workload).map((errors) => `${errors}${instant}`))})`,
     ...(duration && { slow: `${pods} (${bucket(Infinity)}) - ${pods} (${bucket(edgeMs)})` }),
     ...(callers && {
       callerRequests: `${pods} (${callers.requests(namespace, workload)}${instant})`,
-      callerErrors: `${pods} (${callers.errors(namespace, workload)}${instant})`,
+      callerErrors: `${pods} (${anyOf(callers.errors(namespace, workload).map((errors) => `${errors}${instant}`))})`,
     }),
   };
 }
@@ -93,7 +93,7 @@ export function stablePodHistoryQueries(
   const pods = perPod(provider);
   return {
     requests: `${pods} (increase(${provider.served.requests(namespace, workload)}${window}))`,
-    errors: `${pods} (increase(${provider.served.errors(namespace, workload)}${window}))`,
+    errors: `${pods} (${anyOf(provider.served.errors(namespace, workload).map((errors) => `increase(${errors}${window})`))})`,
   };
 }
 

@@ -21,8 +21,9 @@ const of = (reporter: 'server' | 'client', namespace: string, workload: string) 
 const reportedBy = (reporter: 'server' | 'client') => ({
   requests: (namespace: string, workload: string) =>
     `hubble_http_requests_total{${of(reporter, namespace, workload)}}`,
-  errors: (namespace: string, workload: string) =>
+  errors: (namespace: string, workload: string) => [
     `hubble_http_requests_total{${of(reporter, namespace, workload)}, status=~"5.."}`,
+  ],
 });
 
 export const CILIUM_HUBBLE: MetricsProvider = {

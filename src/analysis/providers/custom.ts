@@ -71,7 +71,10 @@ export function customProvider(spec: CustomMetricsSpec): MetricsProvider {
   const msPerUnit = spec.durationUnit === 'ms' ? 1 : 1000;
   return {
     name: 'custom',
-    served: { requests: fill(spec.requests), errors: fill(spec.errors) },
+    served: {
+      requests: fill(spec.requests),
+      errors: (namespace, workload) => [fill(spec.errors)(namespace, workload)],
+    },
     ...(spec.durationBuckets !== undefined && {
       duration: {
         buckets: fill(spec.durationBuckets),

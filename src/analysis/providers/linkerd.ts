@@ -22,13 +22,15 @@ export const LINKERD: MetricsProvider = {
   name: 'linkerd',
   served: {
     requests: (namespace, workload) => `response_total{${inbound(namespace, workload)}}`,
-    errors: (namespace, workload) =>
+    errors: (namespace, workload) => [
       `response_total{${inbound(namespace, workload)}, classification="failure"}`,
+    ],
   },
   callers: {
     requests: (namespace, workload) => `response_total{${outbound(namespace, workload)}}`,
-    errors: (namespace, workload) =>
+    errors: (namespace, workload) => [
       `response_total{${outbound(namespace, workload)}, classification="failure"}`,
+    ],
   },
   duration: {
     buckets: (namespace, workload) => `response_latency_ms_bucket{${inbound(namespace, workload)}}`,

@@ -13,8 +13,16 @@ export type Selector = string;
 export interface ReportedRequests {
   /** Every request (each response, whatever its status). */
   requests(namespace: string, workload: string): Selector;
-  /** The requests the mesh counts as failed (5xx, or its own classification). */
-  errors(namespace: string, workload: string): Selector;
+  /**
+   * The requests the mesh counts as failed (5xx, or its own classification): one selector or more, a series that
+   * several select counted once (`anyOf`).
+   */
+  errors(namespace: string, workload: string): Selector[];
+}
+
+/** The series any of `vectors` has, each once: PromQL `or` keeps a label set of the right side only if new. */
+export function anyOf(vectors: string[]): string {
+  return vectors.length === 1 ? vectors[0]! : vectors.map((vector) => `(${vector})`).join(' or ');
 }
 
 export interface DurationHistogram {
