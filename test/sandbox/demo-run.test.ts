@@ -73,8 +73,10 @@ describe('npm run demo', () => {
   );
 
   it('refuses a mesh it does not know, naming the ones it does', async () => {
-    const { code, stdout, stderr } = await runDemo(['--mesh', 'linkerd']);
+    const { code, stdout, stderr } = await runDemo(['--mesh', 'consul']);
     expect(code).not.toBe(0);
-    expect(`${stdout}${stderr}`).toMatch(/--mesh must be one of istio, istio-host, gateway \(got linkerd\)/);
+    expect(`${stdout}${stderr}`).toMatch(
+      /--mesh must be one of istio, istio-host, gateway, ambient, linkerd, cilium \(got consul\)/,
+    );
   }, 60_000);
 });
