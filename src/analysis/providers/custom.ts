@@ -69,12 +69,10 @@ export function customProvider(spec: CustomMetricsSpec): MetricsProvider {
     (namespace: string, workload: string): Selector =>
       renderTemplate(template, { namespace, workload }, PROVIDER_PLACEHOLDERS);
   const msPerUnit = spec.durationUnit === 'ms' ? 1 : 1000;
+  const errors = fill(spec.errors);
   return {
     name: 'custom',
-    served: {
-      requests: fill(spec.requests),
-      errors: (namespace, workload) => [fill(spec.errors)(namespace, workload)],
-    },
+    served: { requests: fill(spec.requests), errors: (namespace, workload) => [errors(namespace, workload)] },
     ...(spec.durationBuckets !== undefined && {
       duration: {
         buckets: fill(spec.durationBuckets),
