@@ -1,6 +1,6 @@
 // The objects of the files given to `validate`, served through the controller's own ClusterAccess, so that a Rollout
 // is checked against its routing objects by the very code the controller runs (observeWorld and the routers).
-import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Namespace, V1Service } from '@kubernetes/client-node';
 import type { ClusterAccess } from '../controller/cluster-access.js';
 import type { CustomResource, RolloutObject } from '../kube/cluster.js';
 import type { ManifestObject } from './manifest-problems.js';
@@ -29,7 +29,13 @@ function identity(object: ManifestObject, defaultNamespace: string): Identity | 
   if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof metadata?.name !== 'string') {
     return undefined;
   }
-  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : defaultNamespace;
+  // A Namespace is cluster-scoped: kept under no namespace, whatever the context's is.
+  const namespace =
+    kind === 'Namespace'
+      ? ''
+      : typeof metadata.namespace === 'string'
+        ? metadata.namespace
+        : defaultNamespace;
   const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
   return { group, kind, namespace, name: metadata.name };
 }
@@ -90,6 +96,13 @@ export class ManifestCluster implements ClusterAccess {
 
   getDeployment(namespace: string, name: string) {
     return Promise.resolve(this.read('apps', 'Deployment', namespace, name) as V1Deployment | undefined);
+  }
+
+  /** A Namespace in the files (cluster-scoped: no namespace of its own). */
+  getNamespace(name: string) {
+    const found = this.find('Namespace', '', name);
+    if (found) this.used.add(found);
+    return Promise.resolve(found && (structuredClone(found.value) as V1Namespace));
   }
 
   getRollout(): Promise<RolloutObject | undefined> {

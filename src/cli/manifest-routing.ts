@@ -149,7 +149,7 @@ async function checkRollout(
   for (const problem of world.observed.problems) {
     // "Not found" is about the cluster, not the files: that object was not checked, as said above.
     if (unread.has(problem.path)) continue;
-    // The files hold no Service status (Istio's istio.io/WaypointBound) nor, often, the namespace's waypoint label.
+    // The files hold no Service status (Istio's istio.io/WaypointBound) and, often, no Namespace with its label.
     if (problem.path === WAYPOINT_PROBLEM_PATH) {
       report.notes.push(
         `${placed(problem)} (unless the cluster binds it to a waypoint by its namespace's label)`,

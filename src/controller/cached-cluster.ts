@@ -1,7 +1,7 @@
 // ClusterAccess that reads Rollouts, Deployments and routing objects from the watch caches: a pass costs no
 // request unless it writes. Writes go to the API server as before (with the resourceVersion read), their
 // answers go into the cache at once, and a 409 re-reads the object live, so the retry decides on the newest.
-import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Namespace, V1Secret, V1Service } from '@kubernetes/client-node';
 import {
   type CustomResource,
   DESTINATION_RULES,
@@ -187,6 +187,10 @@ export class CachedCluster implements ClusterAccess {
 
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     return this.live.getSecret(namespace, name);
+  }
+
+  getNamespace(name: string): Promise<V1Namespace | undefined> {
+    return this.live.getNamespace(name);
   }
 
   createEvent(

@@ -1,7 +1,7 @@
 // The Kubernetes calls one reconcile pass makes: the smallest surface the reconcile depends on, so that its
 // ordering (weight before status, 409s, a failure or a crash between two calls) can be tested against an
 // in-memory fake in milliseconds. `Cluster` (src/kube/cluster.ts) is the real implementation.
-import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Namespace, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CustomResource, RolloutObject } from '../kube/cluster.js';
 
 export interface ClusterAccess {
@@ -39,6 +39,8 @@ export interface ClusterAccess {
   getService(namespace: string, name: string): Promise<V1Service | undefined>;
   createService(namespace: string, body: V1Service): Promise<V1Service>;
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /** The Namespace object (its labels: Istio ambient's namespace-wide istio.io/use-waypoint). */
+  getNamespace(name: string): Promise<V1Namespace | undefined>;
   createEvent(
     namespace: string,
     rollout: RolloutObject,

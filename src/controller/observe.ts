@@ -158,8 +158,11 @@ export async function observeWorld(
     if (spec.analysis.metricsProvider === 'istio-ambient') {
       // The Services callers address: a GAMMA route's parents, else the routed host's Service.
       const addressed = routing.parentServices ?? [(routing.host ?? app).split('.')[0]!];
-      const getService = (ns: string, name: string) => cluster.getService(ns, name);
-      observed.problems.push(...(await waypointProblems(getService, namespace, addressed)));
+      const reads = {
+        getService: (ns: string, name: string) => cluster.getService(ns, name),
+        getNamespace: (name: string) => cluster.getNamespace(name),
+      };
+      observed.problems.push(...(await waypointProblems(reads, namespace, addressed)));
     }
     // A mirror step could not add its mirror: said before the rollout starts, on the step, with the fix.
     const mirrorStep = spec.steps.findIndex((step) => step.mirror !== undefined);

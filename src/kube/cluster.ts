@@ -7,6 +7,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1Deployment,
+  type V1Namespace,
   type V1ObjectMeta,
   type V1Secret,
   type V1Service,
@@ -292,6 +293,10 @@ export class Cluster {
     return orUndefined(
       withRetry(this.counted('get', 'secrets', () => this.core.readNamespacedSecret({ namespace, name }))),
     );
+  }
+
+  getNamespace(name: string): Promise<V1Namespace | undefined> {
+    return orUndefined(withRetry(this.counted('get', 'namespaces', () => this.core.readNamespace({ name }))));
   }
 
   async createEvent(

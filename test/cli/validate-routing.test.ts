@@ -208,9 +208,11 @@ describe('stepwise validate against the routing objects in the files', () => {
     );
   });
 
-  it('notes, without failing, an ambient Rollout whose Service in the files uses no waypoint', async () => {
+  /** The ambient example with no waypoint label on its Service, plus `extra` files. */
+  const ambientWithoutServiceLabel = (extra: Record<string, string> = {}) => {
     const example = (file: string) => readFileSync(join(ROLLOUTS, 'product-service-ambient', file), 'utf8');
-    const folder = repo({
+    return repo({
+      ...extra,
       'rollout.yaml': example('rollout.yaml'),
       'httproute.yaml': example('httproute.yaml'),
       'deployment.yaml': example('deployment.yaml').replace(
@@ -218,13 +220,26 @@ describe('stepwise validate against the routing objects in the files', () => {
         '',
       ),
     });
-    const result = await validateManifests([folder], false);
+  };
+
+  it('notes, without failing, an ambient Rollout whose Service in the files uses no waypoint', async () => {
+    const result = await validateManifests([ambientWithoutServiceLabel()], false);
     expect(result.problems).toEqual([]);
     expect(result.notes).toContainEqual(
       expect.stringMatching(
         /rollout\.yaml:\d+: spec\.analysis\.metricsProvider: Service "product-service" uses no waypoint .*istioctl waypoint apply -n default --enroll-namespace.* \(unless the cluster binds it to a waypoint by its namespace's label\)$/,
       ),
     );
+  });
+
+  it('passes an ambient Rollout whose Service has no waypoint label when its Namespace in the files names one', async () => {
+    const folder = ambientWithoutServiceLabel({
+      'namespace.yaml':
+        'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n  labels:\n    istio.io/use-waypoint: waypoint\n',
+    });
+    const result = await validateManifests([folder], false);
+    expect(result.problems).toEqual([]);
+    expect(result.notes.filter((note) => note.includes('waypoint'))).toEqual([]);
   });
 
   it('passes the other examples of rollouts/, saying which routing objects they do not carry', async () => {

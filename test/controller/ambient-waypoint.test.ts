@@ -2,7 +2,7 @@
 // is attached to uses no waypoint, saying how to add one, and starts once it does: on the sandbox API server.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waypointProblem } from '../../src/traffic/ambient-waypoint.js';
+import { waypointProblem, waypointProblems } from '../../src/traffic/ambient-waypoint.js';
 import { controllerOnSandbox, rolloutSpec, type ControllerOnSandbox } from './fixture.js';
 
 const ns = 'shop';
@@ -46,22 +46,17 @@ describe('the ambient waypoint check before a release', () => {
     const s = await sandbox.waitFor('cart', (x) => x.phase === 'Failed' || x.phase === 'Healthy');
     expect(s.phase).toBe('Failed');
     expect(s.message).toContain(
-      'spec.analysis.metricsProvider: Service "cart" uses no waypoint (no istio.io/use-waypoint label, no istio.io/WaypointBound condition)',
+      'spec.analysis.metricsProvider: Service "cart" uses no waypoint (no istio.io/use-waypoint label on it or its namespace, no istio.io/WaypointBound condition)',
     );
     expect(s.message).toContain('istioctl waypoint apply -n shop --enroll-namespace');
     const deployments = await sandbox.apps.listNamespacedDeployment({ namespace: ns });
     expect(deployments.items.map((d) => d.metadata?.name)).toEqual(['cart']);
   });
 
-  it('starts once the Service uses a waypoint', async () => {
-    await sandbox.core.patchNamespacedService(
-      {
-        namespace: ns,
-        name: 'cart',
-        body: { metadata: { labels: { 'istio.io/use-waypoint': 'waypoint' } } },
-      },
-      mergePatch,
-    );
+  it('starts once its namespace uses a waypoint, with no label on the Service (Istio 1.22/1.23 write no condition)', async () => {
+    await sandbox.core.createNamespace({
+      body: { metadata: { name: ns, labels: { 'istio.io/use-waypoint': 'waypoint' } } },
+    });
     // The Service is not watched: a change to the Rollout brings the next pass at once.
     await sandbox.custom.patchNamespacedCustomObject(
       { ...ROLLOUTS, namespace: ns, name: 'cart', body: { metadata: { annotations: { touched: '1' } } } },
@@ -99,8 +94,86 @@ describe('whether a Service is bound to a waypoint', () => {
     );
   });
 
-  it('refuses a Service that opted out with istio.io/use-waypoint: none', () => {
+  it('refuses a Service Istio could not bind even when its namespace names a waypoint', () => {
+    const unbound = {
+      metadata: { name: 'cart' },
+      status: {
+        conditions: [
+          {
+            type: 'istio.io/WaypointBound',
+            status: 'False',
+            reason: 'WaypointIsNotReady',
+            message: 'not ready',
+          },
+        ],
+      },
+    };
+    const labelled = { labels: { 'istio.io/use-waypoint': 'waypoint' } };
+    expect(waypointProblem(unbound, 'shop', 'cart', labelled)).toMatch(
+      /^Service "cart" is not bound to a waypoint \(istio\.io\/WaypointBound WaypointIsNotReady: not ready\)/,
+    );
+  });
+
+  // Istio before 1.24 (and 1.24+ with AMBIENT_ENABLE_STATUS off) writes no condition: the labels decide, as
+  // fetchWaypointForTarget (pilot/pkg/serviceregistry/kube/controller/ambient/waypoints.go) reads them.
+  it('accepts a Service labelled with a waypoint when Istio wrote no condition', () => {
+    const labelled = service({ metadata: { name: 'cart', labels: { 'istio.io/use-waypoint': 'waypoint' } } });
+    expect(waypointProblem(labelled, 'shop', 'cart')).toBeUndefined();
+  });
+
+  it('accepts a Service without a label when its namespace names a waypoint', () => {
+    const namespace = { labels: { 'istio.io/use-waypoint': 'waypoint' } };
+    expect(waypointProblem(service({}), 'shop', 'cart', namespace)).toBeUndefined();
+  });
+
+  it('refuses a Service that opts out with istio.io/use-waypoint: none, whatever its namespace names', () => {
     const optedOut = { metadata: { name: 'cart', labels: { 'istio.io/use-waypoint': 'none' } } };
-    expect(waypointProblem(optedOut, 'shop', 'cart')).toMatch(/^Service "cart" uses no waypoint/);
+    const namespace = { labels: { 'istio.io/use-waypoint': 'waypoint' } };
+    expect(waypointProblem(optedOut, 'shop', 'cart', namespace)).toMatch(
+      /^Service "cart" opts out of waypoints \(istio\.io\/use-waypoint: none, which its namespace's label does not override\); .*remove that label/,
+    );
+  });
+
+  it('refuses a Service when neither it nor its namespace names a waypoint', () => {
+    for (const namespace of [{}, { labels: { 'istio.io/use-waypoint': 'none' } }]) {
+      expect(waypointProblem(service({}), 'shop', 'cart', namespace)).toMatch(
+        /^Service "cart" uses no waypoint \(no istio\.io\/use-waypoint label on it or its namespace, no istio\.io\/WaypointBound condition\); .*istioctl waypoint apply -n shop --enroll-namespace/,
+      );
+    }
+  });
+
+  it('refuses a Service whose namespace it may not read, saying the permission to grant', async () => {
+    const forbidden = Object.assign(new Error('namespaces "shop" is forbidden'), { code: 403 });
+    const problems = await waypointProblems(
+      {
+        getService: () => Promise.resolve(service({})),
+        getNamespace: () => Promise.reject(forbidden),
+      },
+      'shop',
+      ['cart'],
+    );
+    expect(problems.map((p) => p.path)).toEqual(['spec.analysis.metricsProvider']);
+    expect(problems[0]!.message).toMatch(
+      /^Service "cart" has no istio\.io\/use-waypoint label nor istio\.io\/WaypointBound condition, and Namespace shop could not be read .*namespaces "shop" is forbidden.*grant the controller get on its Namespace/,
+    );
+  });
+
+  it('reads the namespace only for a Service that leaves the waypoint to it', async () => {
+    const read: string[] = [];
+    const getNamespace = (name: string) => {
+      read.push(name);
+      return Promise.resolve({ metadata: { labels: { 'istio.io/use-waypoint': 'waypoint' } } });
+    };
+    const bound = service({ status: { conditions: [{ type: 'istio.io/WaypointBound', status: 'True' }] } });
+    expect(
+      await waypointProblems({ getService: () => Promise.resolve(bound), getNamespace }, 'shop', ['cart']),
+    ).toEqual([]);
+    expect(read).toEqual([]);
+    expect(
+      await waypointProblems({ getService: () => Promise.resolve(service({})), getNamespace }, 'shop', [
+        'cart',
+      ]),
+    ).toEqual([]);
+    expect(read).toEqual(['shop']);
   });
 });

@@ -2,7 +2,13 @@
 // the API server applies them (RFC 7386), 409 on a stale resourceVersion, every call recorded in order, and
 // faults injected on chosen calls. Deployments become ready at once unless named in `unready`.
 // Integration tests run against the sandbox API server instead (test/controller/fixture.ts).
-import { ApiException, type V1Deployment, type V1Secret, type V1Service } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type V1Deployment,
+  type V1Namespace,
+  type V1Secret,
+  type V1Service,
+} from '@kubernetes/client-node';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { ClusterAccess } from '../../src/controller/cluster-access.js';
 import type { CustomResource, RolloutObject } from '../../src/kube/cluster.js';
@@ -293,6 +299,12 @@ export class FakeCluster implements ClusterAccess {
     return this.call({ method: 'getSecret', object: `secrets/${name}` }, () =>
       this.objects.get(this.key('secrets', name)),
     ) as Promise<V1Secret | undefined>;
+  }
+
+  getNamespace(name: string): Promise<V1Namespace | undefined> {
+    return this.call({ method: 'getNamespace', object: `namespaces/${name}` }, () =>
+      this.objects.get(this.key('namespaces', name)),
+    ) as Promise<V1Namespace | undefined>;
   }
 
   async createEvent(

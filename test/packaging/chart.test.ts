@@ -175,6 +175,21 @@ describe('Helm chart charts/stepwise', () => {
     }
   });
 
+  it('lets the controller read Namespace labels: every Namespace cluster-wide, only its own with watchNamespaces', (ctx) => {
+    const bin = helmOrSkip(ctx);
+    type Rule = { resources: string[]; resourceNames?: string[]; verbs: string[] };
+    const namespaceRules = (role: Manifest) =>
+      (role.rules as Rule[])
+        .filter((rule) => rule.resources.includes('namespaces'))
+        .map((rule) => ({ names: rule.resourceNames, verbs: rule.verbs }));
+    expect(namespaceRules(one(renderChart(bin), 'ClusterRole'))).toEqual([
+      { names: undefined, verbs: ['get'] },
+    ]);
+    for (const role of rolloutAccess(renderChart(bin, { valuesFiles: [FULL_VALUES] }), 'Role')) {
+      expect(namespaceRules(role)).toEqual([{ names: [role.metadata.namespace], verbs: ['get'] }]);
+    }
+  });
+
   it('serves the trigger webhook on the metrics listener when enabled, with its Secret', (ctx) => {
     const bin = helmOrSkip(ctx);
     const manifests = renderChart(bin, { set: ['webhook.enabled=true', 'webhook.secretName=ci-trigger'] });

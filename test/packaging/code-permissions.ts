@@ -31,6 +31,7 @@ export const API_CALLS: Record<string, ApiCall> = {
   getAPIVersions: { discovery: true, verb: 'get' },
   readNamespacedService: { group: '', resource: 'services', verb: 'get' },
   createNamespacedService: { group: '', resource: 'services', verb: 'create' },
+  readNamespace: { group: '', resource: 'namespaces', verb: 'get' },
   readNamespacedSecret: { group: '', resource: 'secrets', verb: 'get' },
   listNamespacedSecret: { group: '', resource: 'secrets', verb: 'list' },
   createNamespacedEvent: { group: '', resource: 'events', verb: 'create' },
