@@ -7,7 +7,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { RolloutSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
 import type { PrometheusTarget } from '../analysis/types.js';
-import { apiMessage } from '../kube/errors.js';
+import { unreadableSecret } from '../kube/unreadable-secret.js';
 import type { ClusterAccess } from './cluster-access.js';
 
 /** The label a Secret must carry, with the value "true", before a Rollout may send it to Prometheus. */
@@ -31,13 +31,12 @@ function optedIn(secret: V1Secret): boolean {
 async function secretValue(
   cluster: ClusterAccess,
   namespace: string,
-  name: string,
-  key: string,
+  field: string,
+  { name, key }: { name: string; key: string },
 ): Promise<string> {
   const shown = JSON.stringify(name);
   const secret = await cluster.getSecret(namespace, name).catch((error: unknown) => {
-    // The API server's message, not client-node's "HTTP-Code: 403 Message: Unknown API Status Code! Body: …".
-    throw new Error(`could not read Secret ${shown} in namespace ${namespace} (${apiMessage(error)})`);
+    throw unreadableSecret(error, namespace, name, field);
   });
   if (!secret) throw new Error(`Secret ${shown} not found in namespace ${namespace}`);
   if (!optedIn(secret)) {
@@ -104,12 +103,12 @@ export function resolvePrometheus(spec: RolloutSpec, policy: PrometheusPolicy): 
     async resolve(cluster, namespace) {
       const headers: Record<string, string> = { ...own?.headers };
       if (own?.bearerTokenSecretRef) {
-        const { name, key } = own.bearerTokenSecretRef;
-        headers.Authorization = `Bearer ${(await secretValue(cluster, namespace, name, key)).trim()}`;
+        const token = await secretValue(cluster, namespace, field!, own.bearerTokenSecretRef);
+        headers.Authorization = `Bearer ${token.trim()}`;
       } else if (own?.basicAuthSecretRef) {
         const { name } = own.basicAuthSecretRef;
-        const user = await secretValue(cluster, namespace, name, 'username');
-        const password = await secretValue(cluster, namespace, name, 'password');
+        const user = await secretValue(cluster, namespace, field!, { name, key: 'username' });
+        const password = await secretValue(cluster, namespace, field!, { name, key: 'password' });
         headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
       }
       return { address, headers };

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type NotificationsSpec, rolloutSpecSchema } from '../api/schema.js';
+import { unreadableSecret } from '../kube/unreadable-secret.js';
 
 export type Destination =
   | { kind: 'slack'; url: string; channel?: string }
@@ -36,13 +37,11 @@ export class DestinationResolver {
     if (!spec) return this.defaultDestinations();
     const out: Destination[] = [];
     if (spec.slack) {
-      const ref = spec.slack.webhookUrlSecretRef;
-      const url = await this.secret(namespace, ref.name, ref.key);
+      const url = await this.secret(namespace, spec.slack.webhookUrlSecretRef, 'slack.webhookUrlSecretRef');
       out.push({ kind: 'slack', url, ...(spec.slack.channel ? { channel: spec.slack.channel } : {}) });
     }
     if (spec.webhook) {
-      const ref = spec.webhook.urlSecretRef;
-      const url = await this.secret(namespace, ref.name, ref.key);
+      const url = await this.secret(namespace, spec.webhook.urlSecretRef, 'webhook.urlSecretRef');
       out.push({ kind: 'webhook', url, ...(spec.webhook.headers ? { headers: spec.webhook.headers } : {}) });
     }
     return out;
@@ -57,9 +56,15 @@ export class DestinationResolver {
     return out;
   }
 
-  private async secret(namespace: string, name: string, key: string): Promise<string> {
+  private async secret(
+    namespace: string,
+    { name, key }: { name: string; key: string },
+    field: string,
+  ): Promise<string> {
     const value = await this.cached(`secret:${namespace}/${name}/${key}`, () =>
-      this.readSecret(namespace, name, key),
+      this.readSecret(namespace, name, key).catch((error: unknown) => {
+        throw unreadableSecret(error, namespace, name, `spec.notifications.${field}`);
+      }),
     );
     if (!value) throw new Error(`Secret ${namespace}/${name} has no key ${JSON.stringify(key)}`);
     return value;

@@ -114,7 +114,7 @@ describe('Prometheus credentials from Secrets, with the controller defaults', ()
 });
 
 describe('a Secret the controller may not read', () => {
-  it('is reported with the API server message, not the client library text', async () => {
+  it('is reported with the field, the API server message (not the client library text) and the chart value to set', async () => {
     const forbidden = new ApiException(
       403,
       'HTTP-Code: 403 Message: Unknown API Status Code!',
@@ -127,7 +127,7 @@ describe('a Secret the controller may not read', () => {
     });
     if (!resolution.ok) throw new Error(resolution.problem.message);
     await expect(resolution.resolve(cluster, 'shop')).rejects.toThrow(
-      'could not read Secret "db-password" in namespace shop (403: secrets "db-password" is forbidden)',
+      'spec.analysis.prometheus.bearerTokenSecretRef: the controller may not read Secret "db-password" in namespace shop (403: secrets "db-password" is forbidden); installed with the Helm chart, add "db-password" to the list in the value prometheus.authSecretNames and run helm upgrade',
     );
   });
 });

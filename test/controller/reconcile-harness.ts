@@ -53,6 +53,8 @@ export class Harness {
   /** What the controller asked the analyzer, check by check. */
   readonly requests: CheckRequest[] = [];
   readonly decisions: { rollout: RolloutObject; decision: Decision }[] = [];
+  /** The controller's flags, as `stepwise controller` passes them (--prometheus-address…). */
+  flags: Pick<ReconcileDeps, 'defaultPrometheus' | 'prometheusCredentialsAddresses'> = {};
 
   constructor(spec: Record<string, unknown> = {}, analysis: Record<string, unknown> = {}) {
     const { cluster } = this;
@@ -82,6 +84,7 @@ export class Harness {
 
   deps(): ReconcileDeps {
     return {
+      ...this.flags,
       cluster: this.cluster,
       analyzer: this.analyzer,
       logger: createLogger({ silent: true }),

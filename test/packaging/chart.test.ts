@@ -164,15 +164,27 @@ describe('Helm chart charts/stepwise', () => {
     ]);
   });
 
-  it('lets the controller read only the named Prometheus credential Secrets when they are listed', (ctx) => {
+  it('lets the controller read no Secret by default, only the listed ones, or all with readAnySecret', (ctx) => {
     const bin = helmOrSkip(ctx);
     type Rule = { resources: string[]; resourceNames?: string[] };
     const secretRules = (role: Manifest) =>
       (role.rules as Rule[]).filter((rule) => rule.resources.includes('secrets'));
-    expect(secretRules(one(renderChart(bin), 'ClusterRole'))[0]!.resourceNames).toBeUndefined();
+    const watchRoles = (manifests: Manifest[]) => [
+      ...only(manifests, 'ClusterRole').filter((m) => !m.metadata.name.endsWith('-dashboard')),
+      ...rolloutAccess(manifests, 'Role'),
+    ];
+    for (const manifests of [renderChart(bin), renderChart(bin, { set: ['watchNamespaces={shop}'] })]) {
+      expect(watchRoles(manifests).map(secretRules)).toEqual([[]]);
+    }
+    const listed = renderChart(bin, { set: ['prometheus.authSecretNames={prometheus-token,slack-url}'] });
+    expect(secretRules(one(listed, 'ClusterRole')).map((rule) => rule.resourceNames)).toEqual([
+      ['prometheus-token', 'slack-url'],
+    ]);
     for (const role of rolloutAccess(renderChart(bin, { valuesFiles: [FULL_VALUES] }), 'Role')) {
       expect(secretRules(role).map((rule) => rule.resourceNames)).toEqual([['prometheus-token']]);
     }
+    const any = renderChart(bin, { set: ['prometheus.readAnySecret=true'] });
+    expect(secretRules(one(any, 'ClusterRole')).map((rule) => rule.resourceNames)).toEqual([undefined]);
   });
 
   it('lets the controller read Namespace labels: every Namespace cluster-wide, only its own with watchNamespaces', (ctx) => {
@@ -228,6 +240,9 @@ describe('Helm chart charts/stepwise', () => {
       /replicaCount: .*leader election.*set leaderElection\.enabled: true or replicaCount: 1/,
     );
     expect(renderError(bin, ['logFormat=xml'])).toMatch(/logFormat: "xml" is not json or text/);
+    expect(renderError(bin, ['prometheus.readAnySecret=true', 'prometheus.authSecretNames={token}'])).toMatch(
+      /prometheus\.readAnySecret: true lets the controller read every Secret, so prometheus\.authSecretNames would restrict nothing; set one of them only/,
+    );
   });
 
   it('mounts the controller-wide notification URLs from a Secret and points the flags at the files', (ctx) => {

@@ -41,7 +41,10 @@ describe('RBAC of the chart against the calls the controller makes', () => {
   it('grants exactly what the code uses, cluster-wide and per watched namespace', (ctx) => {
     if ('missing' in lookup) return ctx.skip(lookup.missing);
     const roles: Manifest[] = [
-      ...renderChart(lookup.helm).filter((m) => m.kind === 'ClusterRole'),
+      // Secrets are granted only when the values ask for them (chart.test.ts): here they do.
+      ...renderChart(lookup.helm, { set: ['prometheus.readAnySecret=true'] }).filter(
+        (m) => m.kind === 'ClusterRole',
+      ),
       ...renderChart(lookup.helm, { valuesFiles: [FULL_VALUES] }).filter(
         (m) => m.kind === 'Role' && !isLeaseRole(m),
       ),
@@ -95,7 +98,10 @@ describe('RBAC of the chart against the calls the controller makes', () => {
     const isDashboardRole = (m: Manifest) =>
       m.kind.startsWith('ClusterRole') && m.metadata.name.endsWith('-dashboard');
     for (const values of [[], [FULL_VALUES]]) {
-      const on = renderChart(lookup.helm, { valuesFiles: values, set: ['webDashboard.enabled=true'] });
+      const on = renderChart(lookup.helm, {
+        valuesFiles: values,
+        set: ['webDashboard.enabled=true', ...(values.length ? [] : ['prometheus.readAnySecret=true'])],
+      });
       // The reviews are cluster-scoped: a ClusterRole of their own, also when watching some namespaces.
       const reviewRoles = on.filter((m) => m.kind === 'ClusterRole' && isDashboardRole(m));
       expect(reviewRoles.map((r) => sorted(permissionsGranted(r.rules as RbacRule[])))).toEqual([reviews]);

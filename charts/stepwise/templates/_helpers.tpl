@@ -51,6 +51,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if not (has .Values.logLevel (list "error" "warn" "info" "debug")) -}}
 {{- fail (printf "logLevel: %q is not error, warn, info or debug" .Values.logLevel) -}}
 {{- end -}}
+{{- if and .Values.prometheus.readAnySecret (not (empty .Values.prometheus.authSecretNames)) -}}
+{{- fail "prometheus.readAnySecret: true lets the controller read every Secret, so prometheus.authSecretNames would restrict nothing; set one of them only" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -91,11 +94,14 @@ src/controller/controller.ts make every Kubernetes call (test/packaging/rbac.tes
 - apiGroups: [""]
   resources: [services]
   verbs: [create, get]
-# Prometheus credentials named by Rollouts (spec.analysis.prometheus.*SecretRef).
+{{- if or .Values.prometheus.readAnySecret (not (empty .Values.prometheus.authSecretNames)) }}
+# Secrets named by Rollouts (spec.analysis.prometheus.*SecretRef, spec.notifications): only those listed, unless
+# readAnySecret. With neither, no Secret at all.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]
   {{- with .Values.prometheus.authSecretNames }}
   resourceNames: {{ toJson . }}
   {{- end }}
+{{- end }}
 {{- end -}}
