@@ -57,7 +57,7 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
       const at = p.stepLabel();
       startPromotion(
         p,
-        `promoted to the end by command at ${at}; promoting revision ${p.status.canaryRevision}`,
+        `promoted to the end by command at ${at}; promoting revision ${p.revisionText(p.status.canaryRevision)}`,
       );
       return { accepted: true, message: `skipping the remaining steps from ${at}` };
     }
@@ -67,7 +67,7 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
           p,
           'Aborted',
           'Aborted',
-          `aborted by command during the promotion of revision ${p.status.canaryRevision}`,
+          `aborted by command during the promotion of revision ${p.revisionText(p.status.canaryRevision)}`,
         );
         return { accepted: true, message: 'aborted during promotion' };
       }
@@ -91,7 +91,7 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
         return rejected(`nothing to retry: the target runs the stable revision ${revision}`);
       }
       startRollout(p, revision, 'Retry');
-      return { accepted: true, message: `retrying revision ${revision} from step 1` };
+      return { accepted: true, message: `retrying revision ${p.revisionText(revision)} from step 1` };
     }
     default:
       return rejected(`unknown command ${JSON.stringify(command)}; use one of ${COMMANDS.join(', ')}`);

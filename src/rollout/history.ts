@@ -1,20 +1,14 @@
 // The release history in status.history: each finished release (promoted, rolled back or aborted) with its
 // revision, images, outcome, reason and times, newest first and bounded, so the status object stays small.
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Phase, ReleaseOutcome, ReleaseRecord, RolloutStatus } from '../api/status.js';
+import { imagesOf } from './revision-images.js';
+import { observedTemplate } from './templates.js';
 import type { Observed } from './types.js';
 
 /** Status is one object in etcd: keep the last few releases, not all of them. */
 export const HISTORY_LIMIT = 10;
 
 const OUTCOMES: readonly Phase[] = ['Succeeded', 'RolledBack', 'Aborted'] satisfies ReleaseOutcome[];
-
-const imagesOf = (template: V1PodTemplateSpec | undefined) =>
-  template?.spec?.containers.map((c) => `${c.name}=${c.image ?? ''}`) ?? [];
-
-/** The canary's template: from whichever observed Deployment (canary, target, stable) holds its revision. */
-const canaryTemplate = (revision: string, observed: Observed) =>
-  [observed.canary, observed.target, observed.stable].find((track) => track?.revision === revision)?.template;
 
 /**
  * One more than any number given so far. A status written before revisions were numbered has none: its
@@ -67,7 +61,7 @@ export function recordReleaseEnd(
   const record: ReleaseRecord = {
     number: status.canaryRevisionNumber ?? (previous?.number ?? 0) + 1,
     revision: status.canaryRevision,
-    images: imagesOf(canaryTemplate(status.canaryRevision, observed)),
+    images: imagesOf(observedTemplate(observed, status.canaryRevision)),
     outcome: phase as ReleaseOutcome,
     reason,
     message,

@@ -20,7 +20,7 @@ export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted
   p.moveTo(
     'Progressing',
     reason,
-    `rolling out revision ${revision} (stable ${s.stableRevision}) over steps ${describeSteps(p.spec)}`,
+    `rolling out revision ${p.revisionText(revision)} (stable ${p.revisionText(s.stableRevision)}) over steps ${describeSteps(p.spec)}`,
   );
 }
 
@@ -29,7 +29,7 @@ export function advance(p: Pass, how: string): void {
   const s = p.status;
   const passed = p.stepLabel();
   if ((s.currentStep ?? 1) >= p.spec.steps.length) {
-    startPromotion(p, `${passed} ${how}; promoting revision ${s.canaryRevision}`);
+    startPromotion(p, `${passed} ${how}; promoting revision ${p.revisionText(s.canaryRevision)}`);
     return;
   }
   s.currentStep = (s.currentStep ?? 1) + 1;
@@ -74,6 +74,11 @@ export function rollback(
   finding?: Announcement['finding'],
 ): void {
   const s = p.status;
+  // The status message names the revision with its images, unless it does already (lastRollback keeps the
+  // revision as a field of its own).
+  const said = message.includes(`revision ${s.canaryRevision}`)
+    ? message
+    : `${message}; revision ${p.revisionText(s.canaryRevision)} ${phase === 'Aborted' ? 'aborted' : 'rolled back'}`;
   s.stepStartedAt = undefined;
   s.waitingSince = undefined;
   s.rolledBackRevision = s.canaryRevision;
@@ -82,11 +87,11 @@ export function rollback(
   s.previousStable = previous;
   if (previous) {
     s.waitingSince = p.nowIso; // stable's way back is held to progressDeadline too (restoreStable)
-    const how = `the stable Deployment goes back to revision ${previous.revision}, and the canary keeps its ${s.canaryWeight}% until it is ready`;
-    p.moveTo(phase, reason, `${message}; ${how}`, 'Warning', finding);
+    const how = `the stable Deployment goes back to revision ${p.revisionText(previous.revision)}, and the canary keeps its ${s.canaryWeight}% until it is ready`;
+    p.moveTo(phase, reason, `${said}; ${how}`, 'Warning', finding);
     return;
   }
   s.canaryWeight = 0;
   p.act({ kind: 'scaleCanary', replicas: 0 });
-  p.moveTo(phase, reason, message, 'Warning', finding);
+  p.moveTo(phase, reason, said, 'Warning', finding);
 }

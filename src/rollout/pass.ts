@@ -4,6 +4,8 @@ import type { AnalysisStatus, Phase, RolloutStatus } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { Move } from './phase-table.js';
 import { recordReleaseEnd } from './history.js';
+import { describeRevision } from './revision-images.js';
+import { observedTemplate } from './templates.js';
 import type { Action, Announcement, Observed } from './types.js';
 
 export const freshAnalysis = (): AnalysisStatus => ({
@@ -96,6 +98,18 @@ export class Pass {
     const check = this.check;
     this.check = undefined;
     return check && scopeOf(this.status) === this.checkScope ? check : undefined;
+  }
+
+  /** `hash (image …)` for messages: the images that set the revision apart from the other track's. */
+  revisionText(revision: string | undefined): string {
+    if (revision === undefined) return String(revision);
+    const s = this.status;
+    const other = revision === s.stableRevision ? s.canaryRevision : s.stableRevision;
+    // Stable's template before an abandoned promotion is kept in the status; the others are observed.
+    const templateOf = (r: string | undefined) =>
+      observedTemplate(this.observed, r) ??
+      (r !== undefined && r === s.previousStable?.revision ? s.previousStable.template : undefined);
+    return describeRevision(templateOf, revision, other);
   }
 
   /** Each action kind is a desired state, so a later one of the same kind replaces an earlier one. */

@@ -33,7 +33,7 @@ export function initialize(p: Pass): void {
   if (!stable) {
     stableRevisionIs(p.status, target.revision);
     p.act({ kind: 'applyStable', template: target.template, revision: target.revision, replicas });
-    p.note(`creating the stable Deployment with revision ${target.revision}`);
+    p.note(`creating the stable Deployment with revision ${p.revisionText(target.revision)}`);
     return;
   }
   stableRevisionIs(p.status, stable.revision);
@@ -67,7 +67,11 @@ export function initialize(p: Pass): void {
   p.status.waitingSince = undefined;
   parkTarget(p);
   if (returnToRollback(p, stable.revision)) return;
-  p.moveTo('Healthy', 'Initialized', `stable revision ${stable.revision} serves 100% of the traffic`);
+  p.moveTo(
+    'Healthy',
+    'Initialized',
+    `stable revision ${p.revisionText(stable.revision)} serves 100% of the traffic`,
+  );
 }
 
 /**
@@ -84,7 +88,7 @@ function returnToRollback(p: Pass, stableRevision: string): boolean {
   p.moveTo(
     outcome,
     'RolledBackEarlier',
-    `stable revision ${stableRevision} serves 100% of the traffic; the target's revision ${revision} was ${outcome === 'Aborted' ? 'aborted' : 'rolled back'} earlier and is not started again by itself: \`stepwise retry\` or a newer revision starts again`,
+    `stable revision ${p.revisionText(stableRevision)} serves 100% of the traffic; the target's revision ${p.revisionText(revision)} was ${outcome === 'Aborted' ? 'aborted' : 'rolled back'} earlier and is not started again by itself: \`stepwise retry\` or a newer revision starts again`,
   );
   return true;
 }
@@ -116,7 +120,11 @@ export function awaitRevision(p: Pass): void {
   if (revision === s.stableRevision) {
     if (p.phase === 'RolledBack' || p.phase === 'Aborted') {
       s.rolledBackRevision = undefined;
-      p.moveTo('Healthy', 'Reverted', `the target is back at the stable revision ${revision}`);
+      p.moveTo(
+        'Healthy',
+        'Reverted',
+        `the target is back at the stable revision ${p.revisionText(revision)}`,
+      );
     }
     return;
   }

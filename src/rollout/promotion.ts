@@ -26,11 +26,11 @@ export function promote(p: Pass): void {
         p,
         'RolledBack',
         'ProgressDeadlineExceeded',
-        `promotion of revision ${s.canaryRevision}: the stable Deployment was not ready within progressDeadline ${p.spec.progressDeadline} (${stable?.readyReplicas ?? 0}/${replicas} ready)`,
+        `promotion of revision ${p.revisionText(s.canaryRevision)}: the stable Deployment was not ready within progressDeadline ${p.spec.progressDeadline} (${stable?.readyReplicas ?? 0}/${replicas} ready)`,
       );
       return;
     }
-    const waiting = `promoting revision ${s.canaryRevision}: rolling back at ${new Date(deadline).toISOString()} unless ready by then`;
+    const waiting = `promoting revision ${p.revisionText(s.canaryRevision)}: rolling back at ${new Date(deadline).toISOString()} unless ready by then`;
     if (!stable || stable.revision !== s.canaryRevision) {
       if (!template) {
         p.note(
@@ -56,7 +56,7 @@ export function promote(p: Pass): void {
   p.moveTo(
     'Succeeded',
     'Promoted',
-    `revision ${s.stableRevision} is now stable and serves 100% of the traffic`,
+    `revision ${p.revisionText(s.stableRevision)} is now stable and serves 100% of the traffic`,
   );
 }
 
@@ -107,8 +107,8 @@ export function restoreStable(p: Pass): boolean {
   if (!back || !isReady(stable, replicas, previous.revision)) {
     const canary = guardCanary(p);
     const waiting = back
-      ? `${readiness('the stable Deployment', stable, replicas)} with revision ${previous.revision}`
-      : `waiting for the stable Deployment to go back to revision ${previous.revision}`;
+      ? `${readiness('the stable Deployment', stable, replicas)} with revision ${p.revisionText(previous.revision)}`
+      : `waiting for the stable Deployment to go back to revision ${p.revisionText(previous.revision)}`;
     const keeps = `the canary keeps its ${s.canaryWeight ?? 0}% until it is ready`;
     const startedMs = Date.parse(s.lastRollback?.at ?? p.nowIso);
     s.waitingSince ??= p.nowIso; // a restore recorded without one (rollback() sets it) gets its deadline too
@@ -118,7 +118,7 @@ export function restoreStable(p: Pass): boolean {
       p.announce(
         'Warning',
         'StableNotRestored',
-        `the stable Deployment is not back at revision ${previous.revision} (${stable?.readyReplicas ?? 0}/${replicas} ready) ${formatDuration(p.nowMs - startedMs)} after the promotion was abandoned (progressDeadline ${p.spec.progressDeadline}); ${keeps}: see \`kubectl describe deployment ${name}\``,
+        `the stable Deployment is not back at revision ${p.revisionText(previous.revision)} (${stable?.readyReplicas ?? 0}/${replicas} ready) ${formatDuration(p.nowMs - startedMs)} after the promotion was abandoned (progressDeadline ${p.spec.progressDeadline}); ${keeps}: see \`kubectl describe deployment ${name}\``,
       );
       s.waitingSince = p.nowIso;
       deadlineMs(p);
@@ -137,7 +137,7 @@ export function restoreStable(p: Pass): boolean {
   p.announce(
     'Normal',
     'StableRestored',
-    `the stable Deployment is back at revision ${previous.revision} and ready; all traffic back to stable`,
+    `the stable Deployment is back at revision ${p.revisionText(previous.revision)} and ready; all traffic back to stable`,
   );
   return false;
 }

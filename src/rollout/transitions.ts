@@ -156,11 +156,15 @@ function followNewRevision(p: Pass): void {
     p.moveTo(
       'Healthy',
       'Reverted',
-      `the target is back at the stable revision ${revision}; canary withdrawn`,
+      `the target is back at the stable revision ${p.revisionText(revision)}; canary withdrawn`,
     );
     return;
   }
-  p.announce('Warning', 'NewRevision', `revision ${revision} replaces ${s.canaryRevision} mid-rollout`);
+  p.announce(
+    'Warning',
+    'NewRevision',
+    `revision ${p.revisionText(revision)} replaces ${p.revisionText(s.canaryRevision)} mid-rollout`,
+  );
   startRollout(p, revision, 'NewRevision');
 }
 

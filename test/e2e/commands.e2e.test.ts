@@ -131,7 +131,7 @@ describe.skipIf(!prometheusInstalled)('operator commands on the sandbox, end to 
     const abortedAt = Date.now();
     const retry = await e2e.cli(['retry', APP]);
     expect(retry.code, retry.stderr).toBe(0);
-    expect(retry.stdout).toMatch(`retrying revision ${revision} from step 1`);
+    expect(retry.stdout).toMatch(`retrying revision ${revision} (image ${IMAGE}:1.4.0) from step 1`);
     await e2e.waitFor(
       'step 1 again',
       (s) => s.phase === 'Progressing' && s.currentStep === 1 && s.canaryRevision === revision,

@@ -81,7 +81,7 @@ describe('promotion', () => {
     w.runUntil((x) => x.status.phase === 'Promoting');
     w.runFor(10_000);
     expect(w.status.message).toMatch(
-      /promoting revision app:v2: rolling back at .* unless ready by then; waiting for the stable Deployment: 0\/4 ready with revision app:v2/,
+      /promoting revision app:v2 \(image app:v2\): rolling back at .* unless ready by then; waiting for the stable Deployment: 0\/4 ready with revision app:v2$/,
     );
   });
 
@@ -93,7 +93,7 @@ describe('promotion', () => {
     expect(w.status.reason).toBe('ProgressDeadlineExceeded');
     expect(w.now - promotingAt).toBeGreaterThanOrEqual(120_000);
     expect(w.status.message).toMatch(
-      /^promotion of revision app:v2: the stable Deployment was not ready within progressDeadline 2m \(0\/4 ready\); waiting for the stable Deployment to go back to revision app:v1/,
+      /^promotion of revision app:v2 \(image app:v2\): the stable Deployment was not ready within progressDeadline 2m \(0\/4 ready\); waiting for the stable Deployment to go back to revision app:v1 \(image app:v1\)/,
     );
     const rolledBack = w.announcements.find((a) => a.reason === 'ProgressDeadlineExceeded')!;
     expect(rolledBack.message).toContain('the canary keeps its 100% until it is ready');
@@ -198,7 +198,7 @@ describe('putting stable back after an abandoned promotion', () => {
     const warning = w.announcements.find((a) => a.reason === 'StableNotRestored')!;
     expect(warning).toMatchObject({ type: 'Warning' });
     expect(warning.message).toContain(
-      'the stable Deployment is not back at revision app:v1 (0/4 ready) 2m after the promotion was abandoned (progressDeadline 2m); the canary keeps its 100% until it is ready: see `kubectl describe deployment product-service-stable`',
+      'the stable Deployment is not back at revision app:v1 (image app:v1) (0/4 ready) 2m after the promotion was abandoned (progressDeadline 2m); the canary keeps its 100% until it is ready: see `kubectl describe deployment product-service-stable`',
     );
     expect(w.status.message).toContain('not back within progressDeadline 2m');
     expect(w.vsWeight).toBe(100);

@@ -30,7 +30,7 @@ describe('release history', () => {
       images: ['app=app:v2'],
       outcome: 'Succeeded',
       reason: 'Promoted',
-      message: 'revision app:v2 is now stable and serves 100% of the traffic',
+      message: 'revision app:v2 (image app:v2) is now stable and serves 100% of the traffic',
       startedAt: expect.any(String),
       finishedAt: new Date(promotedAt).toISOString(),
     });
