@@ -19,6 +19,8 @@ import { type HelmLookup, type Manifest, obtainHelm, REPO_ROOT, renderChart } fr
 
 const CONTROLLER_ENTRY = 'src/cli/controller-command.ts';
 const FULL_VALUES = join(import.meta.dirname, 'full-values.yaml');
+// The chart grants Secrets only when its values name some (chart.test.ts); these do, as full-values.yaml does.
+const NAMING_A_SECRET = 'prometheus.authSecretNames={prometheus-token}';
 
 const customResources: Record<string, CustomResourceRef> = Object.fromEntries(
   Object.entries(cluster).filter(
@@ -41,10 +43,7 @@ describe('RBAC of the chart against the calls the controller makes', () => {
   it('grants exactly what the code uses, cluster-wide and per watched namespace', (ctx) => {
     if ('missing' in lookup) return ctx.skip(lookup.missing);
     const roles: Manifest[] = [
-      // Secrets are granted only when the values ask for them (chart.test.ts): here they do.
-      ...renderChart(lookup.helm, { set: ['prometheus.readAnySecret=true'] }).filter(
-        (m) => m.kind === 'ClusterRole',
-      ),
+      ...renderChart(lookup.helm, { set: [NAMING_A_SECRET] }).filter((m) => m.kind === 'ClusterRole'),
       ...renderChart(lookup.helm, { valuesFiles: [FULL_VALUES] }).filter(
         (m) => m.kind === 'Role' && !isLeaseRole(m),
       ),
@@ -100,7 +99,7 @@ describe('RBAC of the chart against the calls the controller makes', () => {
     for (const values of [[], [FULL_VALUES]]) {
       const on = renderChart(lookup.helm, {
         valuesFiles: values,
-        set: ['webDashboard.enabled=true', ...(values.length ? [] : ['prometheus.readAnySecret=true'])],
+        set: ['webDashboard.enabled=true', NAMING_A_SECRET],
       });
       // The reviews are cluster-scoped: a ClusterRole of their own, also when watching some namespaces.
       const reviewRoles = on.filter((m) => m.kind === 'ClusterRole' && isDashboardRole(m));
