@@ -22,7 +22,7 @@ function nothingToPromote(p: Pass): Outcome {
   const phase = p.phase ?? 'Initializing';
   if ((phase === 'RolledBack' || phase === 'Aborted') && last) {
     return rejected(
-      `nothing to promote: revision ${last.revision} was ${phase === 'Aborted' ? 'aborted' : 'rolled back'} (${last.reason}: ${last.message}); \`stepwise retry\` runs it again from step 1`,
+      `nothing to promote: revision ${p.revisionText(last.revision)} was ${phase === 'Aborted' ? 'aborted' : 'rolled back'} (${last.reason}: ${last.message}); \`stepwise retry\` runs it again from step 1`,
     );
   }
   return rejected(`nothing to promote: the rollout is ${phase}`);
@@ -51,7 +51,7 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
       const last = p.status.lastRollback;
       if (command === 'promote-full' && last && last.revision === p.status.canaryRevision) {
         return rejected(
-          `revision ${last.revision} was ${last.phase === 'Aborted' ? 'aborted' : 'rolled back'} at ${last.at} (${last.reason}: ${last.message}); promoting it without the remaining steps needs \`stepwise promote --full --force\``,
+          `revision ${p.revisionText(last.revision)} was ${last.phase === 'Aborted' ? 'aborted' : 'rolled back'} at ${last.at} (${last.reason}: ${last.message}); promoting it without the remaining steps needs \`stepwise promote --full --force\``,
         );
       }
       const at = p.stepLabel();
@@ -83,12 +83,12 @@ function execute(p: Pass, command: string, mode: CommandMode): Outcome {
       if (previous) {
         // Step 1 starts with all traffic on stable, which is not back on its template yet (promotion.ts).
         return rejected(
-          `the stable Deployment is still going back to revision ${previous.revision} after the abandoned promotion; retry once it is ready`,
+          `the stable Deployment is still going back to revision ${p.revisionText(previous.revision)} after the abandoned promotion; retry once it is ready`,
         );
       }
       const revision = p.observed.target!.revision;
       if (revision === p.status.stableRevision) {
-        return rejected(`nothing to retry: the target runs the stable revision ${revision}`);
+        return rejected(`nothing to retry: the target runs the stable revision ${p.revisionText(revision)}`);
       }
       startRollout(p, revision, 'Retry');
       return { accepted: true, message: `retrying revision ${p.revisionText(revision)} from step 1` };

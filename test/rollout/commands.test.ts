@@ -60,7 +60,7 @@ describe('promote --full of a revision that was just rolled back', () => {
     w.pass();
     expect(w.status).toMatchObject({ phase: 'Progressing', lastCommand: { id: 'pf-1', accepted: false } });
     expect(w.status.lastCommand?.message).toMatch(
-      /revision app:v2 was rolled back at .* \(ErrorRate: .*error rate 20%.*\); promoting it without the remaining steps needs `stepwise promote --full --force`/,
+      /revision app:v2 \(image app:v2\) was rolled back at .* \(ErrorRate: .*error rate 20%.*\); promoting it without the remaining steps needs `stepwise promote --full --force`/,
     );
     w.sendCommand('promote-full-force', 'pf-2');
     w.runUntil(settled);

@@ -216,7 +216,7 @@ describe('putting stable back after an abandoned promotion', () => {
     w.pass();
     expect(w.status.lastCommand).toMatchObject({ id: 'r-1', accepted: false });
     expect(w.status.lastCommand?.message).toContain(
-      'the stable Deployment is still going back to revision app:v1 after the abandoned promotion; retry once it is ready',
+      'the stable Deployment is still going back to revision app:v1 (image app:v1) after the abandoned promotion; retry once it is ready',
     );
     expect(w.status.phase).toBe('Aborted');
     expect(w.vsWeight).toBe(100);
