@@ -9,7 +9,7 @@ const WAITING: ReleaseVerdict = { done: false };
 /** Where the release of `revision` stands, from the Rollout's status alone. */
 export function judgeRelease(status: RolloutStatus, revision: string): ReleaseVerdict {
   const phase = status.phase;
-  const why = [status.reason, status.message].filter(Boolean).join(': ');
+  const whyNow = [status.reason, status.message].filter(Boolean).join(': ');
   if ((phase === 'Succeeded' || phase === 'Healthy') && status.stableRevision === revision) {
     return {
       done: true,
@@ -18,6 +18,9 @@ export function judgeRelease(status: RolloutStatus, revision: string): ReleaseVe
     };
   }
   if ((phase === 'RolledBack' || phase === 'Aborted') && status.rolledBackRevision === revision) {
+    // The status message ends by naming the revision again; lastRollback keeps the sentence without it.
+    const last = status.lastRollback?.revision === revision ? status.lastRollback : undefined;
+    const why = last ? `${last.reason}: ${last.message}` : whyNow;
     const retry = phase === 'RolledBack' ? '; fix the release, or run `stepwise retry` to try it again' : '';
     return {
       done: true,
@@ -27,7 +30,7 @@ export function judgeRelease(status: RolloutStatus, revision: string): ReleaseVe
   }
   // InvalidSpec never moves by itself; other failures are judged once they concern this revision.
   if (phase === 'Failed' && (status.reason === 'InvalidSpec' || status.canaryRevision === revision)) {
-    return { done: true, succeeded: false, summary: `the rollout failed: ${why}` };
+    return { done: true, succeeded: false, summary: `the rollout failed: ${whyNow}` };
   }
   return WAITING;
 }

@@ -46,6 +46,29 @@ describe('judging a triggered revision', () => {
     });
   });
 
+  it('names the revision once when the status message names it too', () => {
+    const message = `canary error rate 5% is above the limit 1%; revision ${NEW} (image app:v2) rolled back`;
+    const status: RolloutStatus = {
+      phase: 'RolledBack',
+      stableRevision: OLD,
+      rolledBackRevision: NEW,
+      reason: 'ErrorRate',
+      message,
+      lastRollback: {
+        revision: NEW,
+        phase: 'RolledBack',
+        reason: 'ErrorRate',
+        message: 'canary error rate 5% is above the limit 1%',
+        at: '2026-01-01T00:00:00Z',
+      },
+    };
+    const verdict = judgeRelease(status, NEW);
+    expect(verdict).toMatchObject({ done: true, succeeded: false });
+    const summary = verdict.done ? verdict.summary : '';
+    expect(summary.split(NEW)).toHaveLength(2);
+    expect(summary).toContain('was rolled back: ErrorRate: canary error rate 5% is above the limit 1%');
+  });
+
   it('fails on an invalid spec at once, on other failures only for this revision', () => {
     expect(
       judgeRelease({ phase: 'Failed', reason: 'InvalidSpec', message: 'spec.steps' }, NEW),
