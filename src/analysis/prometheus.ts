@@ -100,6 +100,15 @@ export interface PrometheusClient {
   query(promql: string, at: Date): Promise<QueryValue>;
   /** Evaluates `promql` at `at` and keeps every series (NaN and ±Inf samples are left out). Never throws. */
   querySeries(promql: string, at: Date): Promise<SeriesValues | NoValue>;
+  /**
+   * Evaluates `promql` at `at` and splits its series by the value of `label` (which is left out of their keys): what
+   * `querySeries` would give for each value alone, up to MAX_SERIES series each. Never throws.
+   */
+  querySeriesBy(
+    promql: string,
+    at: Date,
+    label: string,
+  ): Promise<Map<string, SeriesValues | NoValue> | NoValue>;
 }
 
 /** prometheus-query rejects with plain objects; this is the real Error p-retry and logs need. */
@@ -198,15 +207,43 @@ export function createPrometheusClient(
       const result = await run(promql, at);
       return counted('resultType' in result ? seriesValues(result) : result);
     },
+    async querySeriesBy(promql, at, label) {
+      const result = await run(promql, at);
+      if (!('resultType' in result)) return counted(result);
+      options.onQuery?.('ok');
+      return seriesValuesBy(result, label);
+    },
   };
+}
+
+type VectorSeries = { metric?: { labels?: object }; value?: { value?: unknown } };
+
+/** Every series of an instant vector, grouped by the value of `label` and keyed without it. */
+export function seriesValuesBy(
+  result: QueryResult,
+  label: string,
+): Map<string, SeriesValues | NoValue> | NoValue {
+  if (result.resultType !== 'vector') return notAVector(result);
+  const groups = new Map<string, VectorSeries[]>();
+  for (const series of result.result as VectorSeries[]) {
+    const { [label]: value = '', ...rest } = (series.metric?.labels ?? {}) as Record<string, string>;
+    const group = groups.get(value) ?? [];
+    group.push({ ...series, metric: { labels: rest } });
+    groups.set(value, group);
+  }
+  return new Map([...groups].map(([value, series]) => [value, finiteSeries(series)]));
 }
 
 /** Every finite sample of an instant vector, keyed by its labels in a stable order. */
 export function seriesValues(result: QueryResult): SeriesValues | NoValue {
-  if (result.resultType !== 'vector') {
-    return noValue('not-a-number', `expected an instant vector, got a ${String(result.resultType)} result`);
-  }
-  const all = result.result as { metric?: { labels?: object }; value?: { value?: unknown } }[];
+  if (result.resultType !== 'vector') return notAVector(result);
+  return finiteSeries(result.result as VectorSeries[]);
+}
+
+const notAVector = (result: QueryResult) =>
+  noValue('not-a-number', `expected an instant vector, got a ${String(result.resultType)} result`);
+
+function finiteSeries(all: VectorSeries[]): SeriesValues | NoValue {
   if (all.length > MAX_SERIES) {
     return noValue(
       'error',
