@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
@@ -183,15 +183,15 @@ async function queriesCounted(address: string): Promise<number> {
 }
 
 /**
- * A proxy in front of Prometheus that cuts the connection of every query with a regex matcher on the workload (a
- * batched read), as a Prometheus that goes down in the middle of a batch would; other queries pass.
+ * A proxy in front of Prometheus that passes every query, and hands those with a regex matcher on the workload (a
+ * batched read) to `batched`: cut the connection, as a Prometheus that goes down in the middle of a batch would, or
+ * forward them after a delay, as a slow one would.
  */
-function cuttingBatches(target: string): Promise<Server & { address: string }> {
-  const server = createServer((req, res) => {
-    if (decodeURIComponent(req.url ?? '').includes('destination_workload=~')) {
-      req.socket.destroy();
-      return;
-    }
+function proxy(
+  target: string,
+  batched: { cut: true } | { delayMs: number; onArrival: () => void },
+): Promise<Server & { address: string }> {
+  const forward = (req: IncomingMessage, res: ServerResponse) =>
     fetch(`${target}${req.url}`, { method: req.method, headers: { accept: 'application/json' } })
       .then(async (answer) => {
         res.writeHead(answer.status, {
@@ -200,6 +200,11 @@ function cuttingBatches(target: string): Promise<Server & { address: string }> {
         res.end(Buffer.from(await answer.arrayBuffer()));
       })
       .catch(() => req.socket.destroy());
+  const server = createServer((req, res) => {
+    if (!decodeURIComponent(req.url ?? '').includes('destination_workload=~')) return void forward(req, res);
+    if ('cut' in batched) return void req.socket.destroy();
+    batched.onArrival();
+    setTimeout(() => void forward(req, res), batched.delayMs);
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
@@ -268,13 +273,13 @@ describeOnEachPrometheus(
     it('makes every Rollout of a batch inconclusive, keeping its stored comparison, when Prometheus fails mid-batch', async () => {
       const good = SERVICES.filter((service) => service.canaryErrorShare < 0.01);
       const healthy = await together(good, prometheus.address);
-      const proxy = await cuttingBatches(prometheus.address);
+      const cutting = await proxy(prometheus.address, { cut: true });
       try {
         const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
         const results = await Promise.all(
           good.map((service, s) =>
             analyzer.check({
-              ...requestOf(service, proxy.address),
+              ...requestOf(service, cutting.address),
               at: atCheck(CHECKS + 1),
               comparison: healthy[s]!.at(-1)!.comparison,
             }),
@@ -288,7 +293,40 @@ describeOnEachPrometheus(
           expect(result.comparison).toEqual(healthy[s]!.at(-1)!.comparison);
         }
       } finally {
-        await new Promise((resolve) => proxy.close(resolve));
+        await new Promise((resolve) => cutting.close(resolve));
+      }
+    });
+
+    it('lets an abort end one check waiting for a batch while the others get their answer', async () => {
+      const good = SERVICES.filter((service) => service.canaryErrorShare < 0.01);
+      const healthy = await together(good, prometheus.address);
+      const abort = new AbortController();
+      // The first batched query that arrives aborts the first check; the query goes on for the second.
+      const slow = await proxy(prometheus.address, {
+        delayMs: 300,
+        onArrival: () => abort.abort(new Error('an abort of the Rollout arrived')),
+      });
+      try {
+        const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+        const at = atCheck(CHECKS + 1);
+        const requests = good.map((service, s) => ({
+          ...requestOf(service, slow.address),
+          at,
+          comparison: healthy[s]!.at(-1)!.comparison,
+        }));
+        const [aborted, other] = await Promise.all([
+          analyzer.check({ ...requests[0]!, signal: abort.signal }),
+          analyzer.check(requests[1]!),
+        ]);
+        expect(aborted.verdict).toBe('inconclusive');
+        expect(aborted.inconclusive.join('; ')).toMatch(/an abort of the Rollout arrived/);
+        const alone = createPrometheusAnalyzer({ retry: { retries: 0 }, batch: false });
+        expect(roundTrip(other)).toEqual(
+          roundTrip(await alone.check({ ...requests[1]!, prometheus: { address: prometheus.address } })),
+        );
+        expect(other.verdict).toBe('pass');
+      } finally {
+        await new Promise((resolve) => slow.close(resolve));
       }
     });
   },
