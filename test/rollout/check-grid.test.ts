@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
 import { checkDue, nextCheckAtMs } from '../../src/rollout/checks.js';
+import { rolloutSpecSchema } from '../../src/api/schema.js';
 import { baseSpec } from './world.js';
 
 // Checks fall on the interval's grid (multiples of `interval` since the epoch), so that Rollouts whose steps started
 // at different moments are checked at the same instants and their counters can be read in one query.
 
-const spec = { ...baseSpec, analysis: { ...baseSpec.analysis, interval: '10s' } };
+const spec = rolloutSpecSchema.parse({ ...baseSpec, analysis: { ...baseSpec.analysis, interval: '10s' } });
 const t = (clock: string) => Date.parse(`2026-03-01T10:${clock}Z`);
 const progressing = (stepStartedAt: string, lastCheckAt?: string): RolloutStatus =>
   ({

@@ -20,9 +20,12 @@ import type { WorkloadBatch, WorkloadRead } from './workload-read.js';
 export interface SeriesBatcherOptions extends Omit<PrometheusClientOptions, 'signal'> {
   /** How long the first read of a batch waits for others (default 5 ms). */
   windowMs?: number;
-  /** Workloads per query (default 16); more are split into several queries. */
+  /** Workloads per query (default 50); more are split into several queries. */
   maxWorkloads?: number;
-  /** Longest regex of workload names in one query (default 2,000 characters). */
+  /**
+   * Longest regex of workload names in one query (default 1,500 characters): a query names it up to twice (errors by
+   * HTTP and gRPC status), and its URL stays under the 8 KiB that proxies in front of Prometheus commonly accept.
+   */
   maxRegexChars?: number;
   /** How long answers, and the workloads read under a shape, are kept (default 60 s). */
   rememberMs?: number;
@@ -39,6 +42,12 @@ export interface SeriesBatcher {
 }
 
 type Value = SeriesValues | NoValue;
+
+/**
+ * Largest answer to one batched query. A workload's own answer is refused beyond MAX_SERIES series (about 150 KB), so
+ * 16 MiB is reached only when the workloads of a chunk would each fail alone.
+ */
+const MAX_BATCH_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 interface Waiter {
   resolve(value: Value): void;
@@ -58,8 +67,8 @@ const since = (map: Map<string, number>, oldest: number) => {
 
 export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesBatcher {
   const windowMs = options.windowMs ?? 5;
-  const maxWorkloads = options.maxWorkloads ?? 16;
-  const maxRegexChars = options.maxRegexChars ?? 2000;
+  const maxWorkloads = options.maxWorkloads ?? 50;
+  const maxRegexChars = options.maxRegexChars ?? 1500;
   const rememberMs = options.rememberMs ?? 60_000;
   const open = new Map<string, OpenBatch>();
   /** Answers per batch key and workload, kept in the order they came. */
@@ -100,8 +109,11 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
     const client = createPrometheusClient(pending.target, {
       ...options,
       signal: stop.signal,
-      // Each workload may answer as much as it could alone.
-      maxResponseBytes: (options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES) * chunk.length,
+      // Each workload may answer as much as it could alone, up to MAX_BATCH_RESPONSE_BYTES for all.
+      maxResponseBytes: Math.min(
+        (options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES) * chunk.length,
+        MAX_BATCH_RESPONSE_BYTES,
+      ),
     });
     const result = await client.querySeriesBy(batch.promqlFor(chunk), at, batch.label);
     for (const workload of chunk) flying.delete(workload);
