@@ -88,7 +88,10 @@ export interface PrometheusClientOptions {
   maxResponseBytes?: number;
   /** Aborts every request under way and every retry not yet started (the check's time budget). */
   signal?: AbortSignal;
-  /** Told the outcome of every query: `ok`, or the NoValueKind (`empty`, `error`, `unreachable`...). */
+  /**
+   * Told the outcome of every HTTP query sent (each retry too; a read answered from a batch's shared answer sends
+   * none): `ok`, or the NoValueKind (`empty`, `error`, `unreachable`...).
+   */
   onQuery?: (outcome: 'ok' | NoValueKind) => void;
 }
 
@@ -159,7 +162,10 @@ export function createPrometheusClient(
           try {
             return await driver.instantQuery(promql, at);
           } catch (error) {
-            throw failureOf(error);
+            // Every request sent is counted, retries too; a query answered counts when its answer is read.
+            const failure = failureOf(error);
+            options.onQuery?.(failure.kind);
+            throw failure;
           }
         },
         {
@@ -201,15 +207,15 @@ export function createPrometheusClient(
   return {
     async query(promql, at) {
       const result = await run(promql, at);
-      return counted('resultType' in result ? singleValue(result) : result);
+      return 'resultType' in result ? counted(singleValue(result)) : result;
     },
     async querySeries(promql, at) {
       const result = await run(promql, at);
-      return counted('resultType' in result ? seriesValues(result) : result);
+      return 'resultType' in result ? counted(seriesValues(result)) : result;
     },
     async querySeriesBy(promql, at, label) {
       const result = await run(promql, at);
-      if (!('resultType' in result)) return counted(result);
+      if (!('resultType' in result)) return result;
       options.onQuery?.('ok');
       return seriesValuesBy(result, label);
     },
