@@ -270,6 +270,28 @@ describeOnEachPrometheus(
       expect(perCheckAlone).toBeGreaterThan(6 + 11 - 1);
     });
 
+    it('shares the counters of one instant between checks run one after another, as a work queue with few workers runs them', async () => {
+      const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+      const oneByOne = async (i: number, comparisons: unknown[]) => {
+        const results: CheckResult[] = [];
+        for (const [s, service] of SERVICES.entries()) {
+          const request = { ...requestOf(service, prometheus.address), at: atCheck(i) };
+          results.push(await analyzer.check({ ...request, comparison: comparisons[s] }));
+        }
+        return results;
+      };
+      // The first instant teaches the batcher which workloads the namespace's checks read.
+      const first = await oneByOne(1, []);
+      const before = await queriesServed(prometheus.address);
+      const second = await oneByOne(
+        2,
+        first.map((result) => result.comparison),
+      );
+      expect((await queriesServed(prometheus.address)) - before).toBe(6 * SERVICES.length + 6);
+      const together2 = (await together(SERVICES, prometheus.address)).map((results) => results[1]);
+      expect(second.map(roundTrip)).toEqual(together2);
+    });
+
     it('makes every Rollout of a batch inconclusive, keeping its stored comparison, when Prometheus fails mid-batch', async () => {
       const good = SERVICES.filter((service) => service.canaryErrorShare < 0.01);
       const healthy = await together(good, prometheus.address);
