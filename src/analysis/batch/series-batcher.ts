@@ -61,7 +61,7 @@ interface OpenBatch {
   waiters: Map<string, Waiter[]>;
 }
 
-const since = (map: Map<string, number>, oldest: number) => {
+const dropOlderThan = (map: Map<string, number>, oldest: number) => {
   for (const [key, at] of map) if (at < oldest) map.delete(key);
 };
 
@@ -84,7 +84,7 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
       answers.delete(key);
     }
     for (const [shape, workloads] of seen) {
-      since(workloads, now - rememberMs);
+      dropOlderThan(workloads, now - rememberMs);
       if (workloads.size === 0) seen.delete(shape);
     }
   };
