@@ -22,20 +22,27 @@ import {
 } from './prometheus.js';
 import { formatDuration } from '../api/duration.js';
 import { evaluateThresholds } from './thresholds.js';
+import { createSeriesBatcher, type SeriesBatcherOptions } from './batch/series-batcher.js';
+import type { WorkloadRead } from './batch/workload-read.js';
 import type { CanaryAnalyzer, CheckRequest, CheckResult } from './types.js';
 
 /** Evaluates PromQL at the check time and keeps every series of the result. */
 export type SeriesQuery = (promql: string) => Promise<SeriesValues | NoValue>;
 
+/** Reads one workload's series at the check time, in one query with the same reads of other checks (batch/). */
+export type WorkloadSeriesQuery = (read: WorkloadRead) => Promise<SeriesValues | NoValue>;
+
 /**
  * The canary-vs-stable comparison, run after the thresholds when `analysis.comparison.enabled`.
  * `query` and `querySeries` evaluate PromQL at `request.at` with the Rollout's Prometheus (escaping is the
- * caller's job: use the builders of promql.ts). Its result is merged into the check; a `decisive` fail wins.
+ * caller's job: use the builders of promql.ts); `readWorkload` too, batched with other checks at the same instant.
+ * Its result is merged into the check; a `decisive` fail wins.
  */
 export type ComparisonStep = (
   request: CheckRequest,
   query: (promql: string) => Promise<QueryValue>,
   querySeries: SeriesQuery,
+  readWorkload: WorkloadSeriesQuery,
 ) => Promise<Partial<CheckResult>>;
 
 /**
@@ -50,10 +57,13 @@ export interface PrometheusAnalyzerOptions extends Omit<PrometheusClientOptions,
   /** Default: the sequential canary-vs-stable test (comparison/step.ts); `false` judges thresholds only. */
   comparison?: ComparisonStep | false;
   logger?: AnalysisLogger;
+  /** How the comparison's counter reads of checks at the same instant share queries; `false` sends each alone. */
+  batch?: Pick<SeriesBatcherOptions, 'windowMs' | 'maxWorkloads' | 'maxRegexChars' | 'rememberMs'> | false;
 }
 
 /** Reads the canary's mesh metrics (analysis.metricsProvider) from the Rollout's Prometheus and judges them against the spec. */
 export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}): CanaryAnalyzer {
+  const batcher = options.batch === false ? undefined : createSeriesBatcher({ ...options, ...options.batch });
   return {
     async check(request) {
       const budgetMs = options.budgetMs ?? DEFAULT_CHECK_BUDGET_MS;
@@ -76,6 +86,8 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
     const client = createPrometheusClient(request.prometheus, { ...options, signal });
     const query = (promql: string) => client.query(promql, request.at);
     const querySeries = (promql: string) => client.querySeries(promql, request.at);
+    const readWorkload: WorkloadSeriesQuery = (read) =>
+      batcher ? batcher.read(request.prometheus, request.at, read, signal) : querySeries(read.promql);
     const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
     const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
 
@@ -84,7 +96,7 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
       comparison && request.analysis.comparison.enabled
         ? mergeComparison(
             thresholds,
-            await runComparison(comparison, request, query, querySeries, options.logger),
+            await runComparison(comparison, request, query, querySeries, readWorkload, options.logger),
           )
         : { ...thresholds, comparison: request.comparison };
 
@@ -211,10 +223,11 @@ async function runComparison(
   request: CheckRequest,
   query: (promql: string) => Promise<QueryValue>,
   querySeries: SeriesQuery,
+  readWorkload: WorkloadSeriesQuery,
   logger: AnalysisLogger | undefined,
 ): Promise<Partial<CheckResult>> {
   try {
-    return await comparison(request, query, querySeries);
+    return await comparison(request, query, querySeries, readWorkload);
   } catch (error) {
     logger?.warn('canary comparison failed', {
       namespace: request.namespace,

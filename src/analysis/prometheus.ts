@@ -88,7 +88,10 @@ export interface PrometheusClientOptions {
   maxResponseBytes?: number;
   /** Aborts every request under way and every retry not yet started (the check's time budget). */
   signal?: AbortSignal;
-  /** Told the outcome of every query: `ok`, or the NoValueKind (`empty`, `error`, `unreachable`...). */
+  /**
+   * Told the outcome of every HTTP query sent (each retry too; a read answered from a batch's shared answer sends
+   * none): `ok`, or the NoValueKind (`empty`, `error`, `unreachable`...).
+   */
   onQuery?: (outcome: 'ok' | NoValueKind) => void;
 }
 
@@ -100,6 +103,15 @@ export interface PrometheusClient {
   query(promql: string, at: Date): Promise<QueryValue>;
   /** Evaluates `promql` at `at` and keeps every series (NaN and ±Inf samples are left out). Never throws. */
   querySeries(promql: string, at: Date): Promise<SeriesValues | NoValue>;
+  /**
+   * Evaluates `promql` at `at` and splits its series by the value of `label` (which is left out of their keys): what
+   * `querySeries` would give for each value alone, up to MAX_SERIES series each. Never throws.
+   */
+  querySeriesBy(
+    promql: string,
+    at: Date,
+    label: string,
+  ): Promise<Map<string, SeriesValues | NoValue> | NoValue>;
 }
 
 /** prometheus-query rejects with plain objects; this is the real Error p-retry and logs need. */
@@ -150,7 +162,10 @@ export function createPrometheusClient(
           try {
             return await driver.instantQuery(promql, at);
           } catch (error) {
-            throw failureOf(error);
+            // Every request sent is counted, retries too; a query answered counts when its answer is read.
+            const failure = failureOf(error);
+            options.onQuery?.(failure.kind);
+            throw failure;
           }
         },
         {
@@ -192,21 +207,49 @@ export function createPrometheusClient(
   return {
     async query(promql, at) {
       const result = await run(promql, at);
-      return counted('resultType' in result ? singleValue(result) : result);
+      return 'resultType' in result ? counted(singleValue(result)) : result;
     },
     async querySeries(promql, at) {
       const result = await run(promql, at);
-      return counted('resultType' in result ? seriesValues(result) : result);
+      return 'resultType' in result ? counted(seriesValues(result)) : result;
+    },
+    async querySeriesBy(promql, at, label) {
+      const result = await run(promql, at);
+      if (!('resultType' in result)) return result;
+      options.onQuery?.('ok');
+      return seriesValuesBy(result, label);
     },
   };
 }
 
+type VectorSeries = { metric?: { labels?: object }; value?: { value?: unknown } };
+
+/** Every series of an instant vector, grouped by the value of `label` and keyed without it. */
+export function seriesValuesBy(
+  result: QueryResult,
+  label: string,
+): Map<string, SeriesValues | NoValue> | NoValue {
+  if (result.resultType !== 'vector') return notAVector(result);
+  const groups = new Map<string, VectorSeries[]>();
+  for (const series of result.result as VectorSeries[]) {
+    const { [label]: value = '', ...rest } = (series.metric?.labels ?? {}) as Record<string, string>;
+    const group = groups.get(value) ?? [];
+    group.push({ ...series, metric: { labels: rest } });
+    groups.set(value, group);
+  }
+  return new Map([...groups].map(([value, series]) => [value, finiteSeries(series)]));
+}
+
 /** Every finite sample of an instant vector, keyed by its labels in a stable order. */
 export function seriesValues(result: QueryResult): SeriesValues | NoValue {
-  if (result.resultType !== 'vector') {
-    return noValue('not-a-number', `expected an instant vector, got a ${String(result.resultType)} result`);
-  }
-  const all = result.result as { metric?: { labels?: object }; value?: { value?: unknown } }[];
+  if (result.resultType !== 'vector') return notAVector(result);
+  return finiteSeries(result.result as VectorSeries[]);
+}
+
+const notAVector = (result: QueryResult) =>
+  noValue('not-a-number', `expected an instant vector, got a ${String(result.resultType)} result`);
+
+function finiteSeries(all: VectorSeries[]): SeriesValues | NoValue {
   if (all.length > MAX_SERIES) {
     return noValue(
       'error',

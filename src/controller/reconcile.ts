@@ -174,7 +174,8 @@ async function runCheck(
     },
     analysis: spec.analysis,
     prometheus: target,
-    at: now,
+    // On the interval's grid, shared by the Rollouts checked at the same instant (rollout/checks.ts).
+    at: due.at,
     stepStartedAt: due.stepStartedAt,
     ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
     comparison: status.analysis?.comparison,

@@ -9,37 +9,47 @@ import { intervalMs, stepDurationMs } from './plan.js';
 export interface DueCheck {
   stepStartedAt: Date;
   previousCheckAt?: Date;
+  /** The check's evaluation instant: the latest instant of the interval's grid (see `nextCheckAtMs`). */
+  at: Date;
 }
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
 
-/** Time of the latest check in the current step, else the step's start. */
-function lastLookMs(status: RolloutStatus): number | undefined {
-  const started = ms(status.stepStartedAt);
-  if (started === undefined) return undefined;
-  const last = ms(status.analysis?.lastCheckAt);
-  return last !== undefined && last >= started ? last : started;
-}
+/** The grid instant at or before `t`: a multiple of `every` since the Unix epoch. */
+const gridFloor = (t: number, every: number) => Math.floor(t / every) * every;
+const gridCeil = (t: number, every: number) => Math.ceil(t / every) * every;
 
-/** Whether a check is due now: one interval after the step's weight took effect, then every interval. */
+/** Whether a check is due now (see `nextCheckAtMs`). */
 export function checkDue(
   spec: RolloutSpec | undefined,
   status: RolloutStatus,
   now: Date,
 ): DueCheck | undefined {
   if (!spec || (status.phase !== 'Progressing' && status.phase !== 'Paused')) return undefined;
-  const look = lastLookMs(status);
-  if (look === undefined || now.getTime() < look + intervalMs(spec)) return undefined;
+  const next = nextCheckAtMs(spec, status);
+  if (next === undefined || now.getTime() < next) return undefined;
   const previous = ms(status.analysis?.lastCheckAt);
   return {
     stepStartedAt: new Date(ms(status.stepStartedAt)!),
     ...(previous !== undefined ? { previousCheckAt: new Date(previous) } : {}),
+    at: new Date(gridFloor(now.getTime(), intervalMs(spec))),
   };
 }
 
+/**
+ * When the next check is due. Checks fall on the interval's grid, the multiples of `interval` since the Unix epoch,
+ * so that the Rollouts with the same interval are checked at the same instants and their counters read together
+ * (analysis/batch/): the first check of a step at the first grid instant at least one interval after the step's
+ * weight took effect, then every interval after the grid instant the latest check was evaluated at.
+ */
 export function nextCheckAtMs(spec: RolloutSpec, status: RolloutStatus): number | undefined {
-  const look = lastLookMs(status);
-  return look === undefined ? undefined : look + intervalMs(spec);
+  const started = ms(status.stepStartedAt);
+  if (started === undefined) return undefined;
+  const every = intervalMs(spec);
+  const first = gridCeil(started + every, every);
+  const last = ms(status.analysis?.lastCheckAt);
+  // A check evaluates at the grid instant before its pass (checkDue), which is where the next interval starts.
+  return last !== undefined && last >= started ? Math.max(first, gridFloor(last, every) + every) : first;
 }
 
 const REASONS: Record<string, string> = {

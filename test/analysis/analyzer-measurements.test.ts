@@ -25,16 +25,20 @@ let server: Server;
 let address: string;
 
 function answer(query: string): { labels: Record<string, string>; value: number }[] {
-  if (query.startsWith('sum by (pod, instance)')) {
-    const workload = /destination_workload="([^"]+)"/.exec(query)?.[1] ?? '';
-    const counters = world.counters[workload];
-    if (!counters) return [];
+  if (query.startsWith('sum by (pod, instance')) {
+    // One workload (`destination_workload="a"`), or several read in one query and grouped by it (`=~"a|b"`).
+    const [, regex, names = ''] = /destination_workload(=~?)"([^"]+)"/.exec(query) ?? [];
     const counter = query.includes('_bucket')
       ? 'slow'
       : query.includes('response_code')
         ? 'errors'
         : 'requests';
-    return [{ labels: { pod: `${workload}-0` }, value: counters[counter] }];
+    return names.split(regex === '=~' ? '|' : /$^/).flatMap((workload) => {
+      const counters = world.counters[workload];
+      if (!counters) return [];
+      const labels = { pod: `${workload}-0`, ...(regex === '=~' && { destination_workload: workload }) };
+      return [{ labels, value: counters[counter] }];
+    });
   }
   const one = (value: number) => [{ labels: {}, value }];
   if (query.includes('reporter="source"')) {

@@ -136,6 +136,18 @@ describe('Prometheus failures', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it('counts every HTTP query it sends, each retry with the outcome of its attempt', async () => {
+    const outcomes: string[] = [];
+    answers.push(failure(503, 'unavailable', 'busy'), failure(500, 'internal', 'oops'), vector('4'));
+    const client = createPrometheusClient(
+      { address },
+      { retry: fastRetry, onQuery: (outcome) => outcomes.push(outcome) },
+    );
+    expect(await client.query('sum(up)', at)).toBe(4);
+    expect(seen).toHaveLength(3);
+    expect(outcomes).toEqual(['error', 'error', 'ok']);
+  });
+
   it('gives up after the retries with the last error as the reason', async () => {
     const result = await query(
       failure(503, 'unavailable', 'overloaded'),

@@ -1,4 +1,5 @@
-import type { ComparisonStep, SeriesQuery } from '../analyzer.js';
+import type { ComparisonStep, SeriesQuery, WorkloadSeriesQuery } from '../analyzer.js';
+import { workloadRead, type WorkloadRead } from '../batch/workload-read.js';
 import { isNoValue, type QueryValue } from '../prometheus.js';
 import { noHealthyUpstreamIsCanary, noHealthyUpstreamSelector } from '../no-healthy-upstream.js';
 import { bucketAt } from '../promql.js';
@@ -64,6 +65,13 @@ export function noHealthyUpstreamQuery(namespace: string, host: string, at?: Dat
   return `${PER_POD} (istio_requests_total{${noHealthyUpstreamSelector(namespace, host)}}${atModifier(at)})`;
 }
 
+/** noHealthyUpstreamQuery as a read that batches with other services' of the namespace, by the service's name. */
+function unansweredRead(namespace: string, host: string, at?: Date): WorkloadRead {
+  const [service = host, hostNamespace = namespace] = host.split('.');
+  const build = (name: string) => noHealthyUpstreamQuery(namespace, `${name}.${hostNamespace}`, at);
+  return workloadRead(build, service, 'destination_service_name', PER_POD);
+}
+
 /** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets (undefined without a histogram). */
 export function stableP99BeforeQuery(
   provider: MetricsProvider,
@@ -97,23 +105,56 @@ export function stablePodHistoryQueries(
   };
 }
 
-async function readSeries(querySeries: SeriesQuery, promql: string, whose: string): Promise<CounterSnapshot> {
-  const values = await querySeries(promql);
+async function readSeries(
+  readWorkload: WorkloadSeriesQuery,
+  read: WorkloadRead,
+  whose: string,
+): Promise<CounterSnapshot> {
+  const values = await readWorkload(read);
   if (isNoValue(values)) throw new Error(`reading the counters of ${whose}: ${values.reason}`);
   return values;
 }
 
+/**
+ * counterQueries as reads that batch with the same reads of other workloads (batch/): each query is grouped by the
+ * label its provider names the workload with.
+ */
+export function counterReads(
+  provider: MetricsProvider,
+  namespace: string,
+  workload: string,
+  edgeMs: number,
+  at?: Date,
+): Partial<Record<keyof CounterQueries, WorkloadRead>> {
+  const labels: Record<keyof CounterQueries, string | undefined> = {
+    requests: provider.served.workloadLabel,
+    errors: provider.served.workloadLabel,
+    slow: provider.duration?.workloadLabel,
+    callerRequests: provider.callers?.workloadLabel,
+    callerErrors: provider.callers?.workloadLabel,
+  };
+  const build = (name: keyof CounterQueries) => (of: string) =>
+    counterQueries(provider, namespace, of, edgeMs, at)[name]!;
+  const present = Object.keys(counterQueries(provider, namespace, workload, edgeMs, at));
+  return Object.fromEntries(
+    (present as (keyof CounterQueries)[]).map((name) => [
+      name,
+      workloadRead(build(name), workload, labels[name], perPod(provider)),
+    ]),
+  );
+}
+
 async function readArm(
-  querySeries: SeriesQuery,
+  readWorkload: WorkloadSeriesQuery,
   provider: MetricsProvider,
   namespace: string,
   workload: string,
   edgeMs: number,
   at?: Date,
 ): Promise<ArmReading> {
-  const q = counterQueries(provider, namespace, workload, edgeMs, at);
-  const read = (promql: string | undefined) =>
-    promql === undefined ? Promise.resolve(undefined) : readSeries(querySeries, promql, workload);
+  const q = counterReads(provider, namespace, workload, edgeMs, at);
+  const read = (one: WorkloadRead | undefined) =>
+    one === undefined ? Promise.resolve(undefined) : readSeries(readWorkload, one, workload);
   const [requests, errors, slow, callerRequests, callerErrors] = await Promise.all(
     [q.requests, q.errors, q.slow, q.callerRequests, q.callerErrors].map(read),
   );
@@ -128,19 +169,19 @@ async function readArm(
 
 async function readCounters(
   request: CheckRequest,
-  querySeries: SeriesQuery,
+  readWorkload: WorkloadSeriesQuery,
   edgeMs: number,
   at?: Date,
 ): Promise<CounterReading> {
   const provider = metricsProviderOf(request.analysis);
   const [canary, stable, unanswered] = await Promise.all([
-    readArm(querySeries, provider, request.namespace, request.canaryWorkload, edgeMs, at),
-    readArm(querySeries, provider, request.namespace, request.stableWorkload, edgeMs, at),
+    readArm(readWorkload, provider, request.namespace, request.canaryWorkload, edgeMs, at),
+    readArm(readWorkload, provider, request.namespace, request.stableWorkload, edgeMs, at),
     request.serviceHost === undefined || !provider.reportsUnanswered
       ? Promise.resolve(undefined)
       : readSeries(
-          querySeries,
-          noHealthyUpstreamQuery(request.namespace, request.serviceHost, at),
+          readWorkload,
+          unansweredRead(request.namespace, request.serviceHost, at),
           `the callers of ${request.serviceHost}`,
         ),
   ]);
@@ -205,7 +246,7 @@ async function slowEdgeFor(
  * increments to the e-process (compareCounters). Prometheus errors throw: the analyzer turns them into an
  * inconclusive check and keeps the stored state.
  */
-export const compareWithStable: ComparisonStep = async (request, query, querySeries) => {
+export const compareWithStable: ComparisonStep = async (request, query, querySeries, readWorkload) => {
   const settings = {
     falseRollbackRate: request.analysis.comparison.falseRollbackRate,
     tolerance: request.analysis.comparison.tolerance,
@@ -217,9 +258,9 @@ export const compareWithStable: ComparisonStep = async (request, query, querySer
     const edge = await slowEdgeFor(request, query);
     const baseline =
       request.stepStartedAt < request.at
-        ? await readCounters(request, querySeries, edge.ms, request.stepStartedAt)
+        ? await readCounters(request, readWorkload, edge.ms, request.stepStartedAt)
         : undefined;
     stored = startComparison(edge, baseline, await stablePodSpread(request, querySeries));
   }
-  return compareCounters(stored, await readCounters(request, querySeries, stored.slowEdge.ms), settings);
+  return compareCounters(stored, await readCounters(request, readWorkload, stored.slowEdge.ms), settings);
 };

@@ -24,6 +24,7 @@ const reportedBy = (reporter: 'server' | 'client') => ({
   errors: (namespace: string, workload: string) => [
     `hubble_http_requests_total{${of(reporter, namespace, workload)}, status=~"5.."}`,
   ],
+  workloadLabel: 'destination_workload',
 });
 
 export const CILIUM_HUBBLE: MetricsProvider = {
@@ -35,6 +36,7 @@ export const CILIUM_HUBBLE: MetricsProvider = {
       `hubble_http_request_duration_seconds_bucket{${of('server', namespace, workload)}}`,
     msPerUnit: 1000,
     edgesMs: HUBBLE_BUCKETS_MS,
+    workloadLabel: 'destination_workload',
   },
   podLabels: 'destination_pod, instance',
   reportsUnanswered: false,

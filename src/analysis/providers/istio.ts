@@ -22,6 +22,7 @@ function reportedBy(reporter: 'destination' | 'source' | 'waypoint'): ReportedRe
       withMatchers(requests(namespace, workload), FIVE_XX),
       withMatchers(requests(namespace, workload), GRPC_SERVER_ERROR),
     ],
+    workloadLabel: 'destination_workload',
   };
 }
 
@@ -30,6 +31,7 @@ const durationReportedBy = (reporter: 'destination' | 'waypoint') => ({
     `istio_request_duration_milliseconds_bucket{reporter="${reporter}", destination_workload_namespace="${escapeLabelValue(namespace)}", destination_workload="${escapeLabelValue(workload)}"}`,
   msPerUnit: 1,
   edgesMs: ENVOY_BUCKETS_MS,
+  workloadLabel: 'destination_workload',
 });
 
 /**

@@ -25,17 +25,20 @@ export const LINKERD: MetricsProvider = {
     errors: (namespace, workload) => [
       `response_total{${inbound(namespace, workload)}, classification="failure"}`,
     ],
+    workloadLabel: 'deployment',
   },
   callers: {
     requests: (namespace, workload) => `response_total{${outbound(namespace, workload)}}`,
     errors: (namespace, workload) => [
       `response_total{${outbound(namespace, workload)}, classification="failure"}`,
     ],
+    workloadLabel: 'dst_deployment',
   },
   duration: {
     buckets: (namespace, workload) => `response_latency_ms_bucket{${inbound(namespace, workload)}}`,
     msPerUnit: 1,
     edgesMs: LINKERD_BUCKETS_MS,
+    workloadLabel: 'deployment',
   },
   podLabels: 'pod, instance',
   reportsUnanswered: false,

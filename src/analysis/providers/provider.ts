@@ -18,6 +18,11 @@ export interface ReportedRequests {
    * several select counted once (`anyOf`).
    */
   errors(namespace: string, workload: string): Selector[];
+  /**
+   * The label whose value is the workload in these selectors (`destination_workload`), for reading the counters of
+   * several workloads in one query grouped by it (batch/); undefined when the workload is not one label's value.
+   */
+  workloadLabel?: string;
 }
 
 /** The series any of `vectors` has, each once: PromQL `or` keeps a label set of the right side only if new. */
@@ -32,6 +37,8 @@ export interface DurationHistogram {
   msPerUnit: number;
   /** The histogram's bucket edges in ms, for the slow-request edge; undefined when the user's buckets are unknown. */
   edgesMs?: readonly number[];
+  /** As ReportedRequests.workloadLabel. */
+  workloadLabel?: string;
 }
 
 export interface MetricsProvider {

@@ -1,0 +1,356 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createPrometheusAnalyzer } from '../../src/analysis/analyzer.js';
+import { ENVOY_BUCKETS_MS } from '../../src/analysis/comparison/slow-edge.js';
+import type { CheckRequest, CheckResult } from '../../src/analysis/types.js';
+import { ANALYSIS_DEFAULTS } from '../../src/api/schema.js';
+import { validateSpec } from '../../src/api/validate.js';
+import { describeOnEachPrometheus } from '../support/prometheus.js';
+import * as backfilled from './backfilled-prometheus.js';
+import type { Family, RunningPrometheus, SeriesSpec } from './backfilled-prometheus.js';
+
+// Several Rollouts of one namespace checked at the same instants: judged together (the comparison's counters read
+// in one query per metric family, batch/) they must get exactly the results each gets alone, and Prometheus must
+// receive fewer queries, counted by Prometheus itself (prometheus_http_requests_total of /api/v1/query).
+
+const NAMESPACE = 'shop';
+const SCRAPE_SECONDS = 5;
+const start = Math.floor((Date.now() / 1000 - 6 * 3600) / 3600) * 3600;
+const ROLLOUT_AT = 3600;
+const CHECK_SECONDS = 15;
+const CHECKS = 6;
+
+interface Service {
+  name: string;
+  canaryErrorShare: number;
+}
+
+// `web.v2` puts a regex metacharacter in its workload names; `webxv2` is there so that an unescaped `.` would select
+// another workload's series too.
+const SERVICES: Service[] = [
+  { name: 'cart', canaryErrorShare: 0.001 },
+  { name: 'pay', canaryErrorShare: 0.05 },
+  { name: 'web.v2', canaryErrorShare: 0.001 },
+  { name: 'webxv2', canaryErrorShare: 0.08 },
+];
+
+/** A Service's name is a DNS label: no dots, unlike a Deployment's. */
+const serviceName = (name: string) => name.replaceAll('.', '-');
+
+const counter =
+  (perSecond: number, from: number) =>
+  (t: number): number | undefined =>
+    t < from ? undefined : Math.floor(perSecond * (t - from));
+
+/** Istio sidecar series of one track: per pod requests by code and latency buckets, and the callers' reports. */
+function trackSeries(service: string, track: 'stable' | 'canary', errorShare: number, rps: number) {
+  const workload = `${service}-${track}`;
+  const from = track === 'canary' ? ROLLOUT_AT : 0;
+  const labels = (reporter: string, pod: string) => ({
+    reporter,
+    destination_workload: workload,
+    destination_workload_namespace: NAMESPACE,
+    destination_service_name: serviceName(service),
+    destination_service_namespace: NAMESPACE,
+    response_flags: '-',
+    pod,
+  });
+  const requests: SeriesSpec[] = [];
+  const buckets: SeriesSpec[] = [];
+  const byCode = (base: Record<string, string>, perSecond: number) => {
+    const all = counter(perSecond, from);
+    const failed = counter(perSecond * errorShare, from);
+    const ok = (t: number) => (all(t) === undefined ? undefined : all(t)! - failed(t)!);
+    requests.push({ name: 'istio_requests_total', labels: { ...base, response_code: '200' }, value: ok });
+    requests.push({ name: 'istio_requests_total', labels: { ...base, response_code: '500' }, value: failed });
+  };
+  const pods = [`${workload}-a`, `${workload}-b`];
+  for (const pod of pods) {
+    byCode(labels('destination', pod), rps);
+    for (const edge of [...ENVOY_BUCKETS_MS, Infinity]) {
+      // 90% within 50 ms, 99.5% within 250 ms, all within 1 s.
+      const share = edge < 50 ? 0 : edge < 250 ? 0.9 : edge < 1000 ? 0.995 : 1;
+      buckets.push({
+        name: 'istio_request_duration_milliseconds_bucket',
+        labels: { ...labels('destination', pod), le: edge === Infinity ? '+Inf' : String(edge) },
+        value: counter(rps * share, from),
+      });
+    }
+  }
+  byCode(labels('source', 'frontend-5d8c7'), rps * pods.length);
+  return { requests, buckets };
+}
+
+function families(): Family[] {
+  const requests: SeriesSpec[] = [];
+  const buckets: SeriesSpec[] = [];
+  for (const service of SERVICES) {
+    for (const [track, errorShare, rps] of [
+      ['stable', 0.001, 40],
+      ['canary', service.canaryErrorShare, 10],
+    ] as const) {
+      const series = trackSeries(service.name, track, errorShare, rps);
+      requests.push(...series.requests);
+      buckets.push(...series.buckets);
+    }
+  }
+  return [
+    { family: 'istio_requests', type: 'counter', series: requests },
+    { family: 'istio_request_duration_milliseconds', type: 'histogram', series: buckets },
+  ];
+}
+
+const checked = validateSpec({
+  targetRef: { name: 'app' },
+  trafficRouting: { istio: { virtualService: { name: 'app' } } },
+});
+if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
+const analysis = { ...ANALYSIS_DEFAULTS, ...checked.spec.analysis, minRequests: 50 };
+
+let prometheus: RunningPrometheus;
+
+function requestOf(service: Service, address: string): Omit<CheckRequest, 'at' | 'comparison'> {
+  return {
+    namespace: NAMESPACE,
+    canaryWorkload: `${service.name}-canary`,
+    stableWorkload: `${service.name}-stable`,
+    serviceHost: serviceName(service.name),
+    readyPods: { canary: 2, stable: 2 },
+    analysis,
+    prometheus: { address },
+    stepStartedAt: new Date((start + ROLLOUT_AT) * 1000),
+  };
+}
+
+const atCheck = (i: number) => new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000);
+const roundTrip = (result: CheckResult) => JSON.parse(JSON.stringify(result)) as CheckResult;
+
+/** CHECKS checks of every service, all services' checks of one instant at once; each service's results in order. */
+async function together(services: Service[], address: string, batch = {}): Promise<CheckResult[][]> {
+  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 }, batch });
+  const results: CheckResult[][] = services.map(() => []);
+  for (let i = 1; i <= CHECKS; i++) {
+    const round = await Promise.all(
+      services.map((service, s) =>
+        analyzer.check({
+          ...requestOf(service, address),
+          at: atCheck(i),
+          comparison: results[s]!.at(-1)?.comparison,
+        }),
+      ),
+    );
+    round.forEach((result, s) => results[s]!.push(roundTrip(result)));
+  }
+  return results;
+}
+
+/** The same checks with nothing batched: each query of each check on its own. */
+async function alone(service: Service, address: string): Promise<CheckResult[]> {
+  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 }, batch: false });
+  const results: CheckResult[] = [];
+  for (let i = 1; i <= CHECKS; i++) {
+    const comparison = results.at(-1)?.comparison;
+    results.push(
+      roundTrip(await analyzer.check({ ...requestOf(service, address), at: atCheck(i), comparison })),
+    );
+  }
+  return results;
+}
+
+/**
+ * The instant queries Prometheus has answered, from its own HTTP metrics. It counts a request once its handler has
+ * returned, which can be just after the answer reached us: read until two readings 100 ms apart agree.
+ */
+async function queriesServed(address: string): Promise<number> {
+  let last = await queriesCounted(address);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await queriesCounted(address);
+    if (now === last) return now;
+    last = now;
+  }
+}
+
+async function queriesCounted(address: string): Promise<number> {
+  const text = await (await fetch(`${address}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/query"[^}]*\} (\S+)$/.exec(line);
+    if (match) total += Number(match[1]);
+  }
+  return total;
+}
+
+/**
+ * A proxy in front of Prometheus that passes every query, and hands those with a regex matcher on the workload (a
+ * batched read) to `batched`: cut the connection, as a Prometheus that goes down in the middle of a batch would, or
+ * forward them after a delay, as a slow one would.
+ */
+function proxy(
+  target: string,
+  batched: { cut: true } | { delayMs: number; onArrival: () => void },
+): Promise<Server & { address: string }> {
+  const forward = (req: IncomingMessage, res: ServerResponse) =>
+    fetch(`${target}${req.url}`, { method: req.method, headers: { accept: 'application/json' } })
+      .then(async (answer) => {
+        res.writeHead(answer.status, {
+          'content-type': answer.headers.get('content-type') ?? 'application/json',
+        });
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      })
+      .catch(() => req.socket.destroy());
+  const server = createServer((req, res) => {
+    if (!decodeURIComponent(req.url ?? '').includes('destination_workload=~')) return void forward(req, res);
+    if ('cut' in batched) return void req.socket.destroy();
+    batched.onArrival();
+    setTimeout(() => void forward(req, res), batched.delayMs);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve(Object.assign(server, { address: `http://127.0.0.1:${port}` }));
+    }),
+  );
+}
+
+describeOnEachPrometheus(
+  'batched analysis of the Rollouts of one namespace against a real Prometheus',
+  (build) => {
+    beforeAll(async () => {
+      prometheus = await backfilled.startBackfilledPrometheus(
+        build,
+        backfilled.toOpenMetrics(families(), {
+          fromSeconds: start,
+          toSeconds: start + ROLLOUT_AT + 300,
+          stepSeconds: SCRAPE_SECONDS,
+        }),
+      );
+    });
+    afterAll(async () => {
+      await prometheus?.stop();
+    });
+
+    it('judges each Rollout exactly as alone (same results and stored comparison), good and bad canaries and a name with regex metacharacters', async () => {
+      const batched = await together(SERVICES, prometheus.address);
+      for (const [s, service] of SERVICES.entries()) {
+        expect(batched[s], service.name).toEqual(await alone(service, prometheus.address));
+      }
+      // The data tell the canaries apart: the good ones pass, the ones with 5% and 8% errors fail.
+      expect(batched.map((results) => results.at(-1)!.verdict)).toEqual(['pass', 'fail', 'pass', 'fail']);
+      expect(batched[2]!.at(-1)!.requests).toBe(2 * 10 * CHECKS * CHECK_SECONDS);
+    });
+
+    it('sends one query per metric family of the comparison for all the Rollouts checked at one instant', async () => {
+      const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+      const first = await Promise.all(
+        SERVICES.map((service) =>
+          analyzer.check({ ...requestOf(service, prometheus.address), at: atCheck(1) }),
+        ),
+      );
+      const before = await queriesServed(prometheus.address);
+      await Promise.all(
+        SERVICES.map((service, s) =>
+          analyzer.check({
+            ...requestOf(service, prometheus.address),
+            at: atCheck(2),
+            comparison: first[s]!.comparison,
+          }),
+        ),
+      );
+      const sent = (await queriesServed(prometheus.address)) - before;
+      // Per Rollout: the six windowed threshold queries (requests, error rate, P99, slow share, callers' requests and
+      // error rate). Shared: requests, errors, slow requests, callers' requests and errors, unanswered requests.
+      expect(sent).toBe(6 * SERVICES.length + 6);
+
+      const beforeAlone = await queriesServed(prometheus.address);
+      await alone(SERVICES[0]!, prometheus.address);
+      // Alone, a check after the first reads both arms' five counters and the unanswered requests itself.
+      const perCheckAlone = ((await queriesServed(prometheus.address)) - beforeAlone) / CHECKS;
+      expect(perCheckAlone).toBeGreaterThan(6 + 11 - 1);
+    });
+
+    it('shares the counters of one instant between checks run one after another, as a work queue with few workers runs them', async () => {
+      const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+      const oneByOne = async (i: number, comparisons: unknown[]) => {
+        const results: CheckResult[] = [];
+        for (const [s, service] of SERVICES.entries()) {
+          const request = { ...requestOf(service, prometheus.address), at: atCheck(i) };
+          results.push(await analyzer.check({ ...request, comparison: comparisons[s] }));
+        }
+        return results;
+      };
+      // The first instant teaches the batcher which workloads the namespace's checks read.
+      const first = await oneByOne(1, []);
+      const before = await queriesServed(prometheus.address);
+      const second = await oneByOne(
+        2,
+        first.map((result) => result.comparison),
+      );
+      expect((await queriesServed(prometheus.address)) - before).toBe(6 * SERVICES.length + 6);
+      const together2 = (await together(SERVICES, prometheus.address)).map((results) => results[1]);
+      expect(second.map(roundTrip)).toEqual(together2);
+    });
+
+    it('makes every Rollout of a batch inconclusive, keeping its stored comparison, when Prometheus fails mid-batch', async () => {
+      const good = SERVICES.filter((service) => service.canaryErrorShare < 0.01);
+      const healthy = await together(good, prometheus.address);
+      const cutting = await proxy(prometheus.address, { cut: true });
+      try {
+        const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+        const results = await Promise.all(
+          good.map((service, s) =>
+            analyzer.check({
+              ...requestOf(service, cutting.address),
+              at: atCheck(CHECKS + 1),
+              comparison: healthy[s]!.at(-1)!.comparison,
+            }),
+          ),
+        );
+        for (const [s, result] of results.entries()) {
+          expect(result.verdict).toBe('inconclusive');
+          expect(result.inconclusive.join('; ')).toMatch(
+            /^comparison: reading the counters of .*Prometheus unreachable/,
+          );
+          expect(result.comparison).toEqual(healthy[s]!.at(-1)!.comparison);
+        }
+      } finally {
+        await new Promise((resolve) => cutting.close(resolve));
+      }
+    });
+
+    it('lets an abort end one check waiting for a batch while the others get their answer', async () => {
+      const good = SERVICES.filter((service) => service.canaryErrorShare < 0.01);
+      const healthy = await together(good, prometheus.address);
+      const abort = new AbortController();
+      // The first batched query that arrives aborts the first check; the query goes on for the second.
+      const slow = await proxy(prometheus.address, {
+        delayMs: 300,
+        onArrival: () => abort.abort(new Error('an abort of the Rollout arrived')),
+      });
+      try {
+        const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+        const at = atCheck(CHECKS + 1);
+        const requests = good.map((service, s) => ({
+          ...requestOf(service, slow.address),
+          at,
+          comparison: healthy[s]!.at(-1)!.comparison,
+        }));
+        const [aborted, other] = await Promise.all([
+          analyzer.check({ ...requests[0]!, signal: abort.signal }),
+          analyzer.check(requests[1]!),
+        ]);
+        expect(aborted.verdict).toBe('inconclusive');
+        expect(aborted.inconclusive.join('; ')).toMatch(/an abort of the Rollout arrived/);
+        const alone = createPrometheusAnalyzer({ retry: { retries: 0 }, batch: false });
+        expect(roundTrip(other)).toEqual(
+          roundTrip(await alone.check({ ...requests[1]!, prometheus: { address: prometheus.address } })),
+        );
+        expect(other.verdict).toBe('pass');
+      } finally {
+        await new Promise((resolve) => slow.close(resolve));
+      }
+    });
+  },
+  { needsPromtool: true },
+);
