@@ -21,11 +21,16 @@ import { RoutingProblemsError, type RouteAdditions, type RouteState } from './ro
 //   canary Service alone, appended after the user's rules. Matching precedence goes to the match with the most
 //   header matches, then to the first rule in list order: the added rule has the managed rule's matches plus at
 //   least one header, so it wins over the managed rule, and being last it loses every tie to a rule of the user's.
+//   A rule that rewrites or redirects a path prefix (`replacePrefixMatch`, in its filters or its backendRefs') must
+//   have exactly one PathPrefix match (the HTTPRoute CRD's CEL rules): such a header route is one rule per match,
+//   named `…-<id>`, `…-<id>-2`…, which routes the same, precedence being decided match by match.
 
 /** A route holds at most 16 rules (HTTPRouteSpec.Rules and GRPCRouteSpec.Rules, +kubebuilder:validation:MaxItems=16). */
 const MAX_RULES = 16;
 /** A rule holds at most 64 matches (HTTPRouteRule.Matches, MaxItems=64). */
 const MAX_MATCHES = 64;
+/** A route holds at most 128 matches over all its rules (the CEL rule on HTTPRouteSpec.Rules and GRPCRouteSpec.Rules). */
+const MAX_ROUTE_MATCHES = 128;
 
 interface Filter {
   type?: string;
@@ -90,7 +95,7 @@ export function findAdditions(
   return {
     ...(mirrorPercent !== undefined && { mirrorPercent }),
     ...(headerRoute !== undefined && { headerRoute }),
-    consistent: percents.length <= 1 && ids.length <= 1,
+    consistent: percents.length <= 1 && new Set(ids).size <= 1,
   };
 }
 
@@ -111,7 +116,21 @@ function gatewayHeaderMatch(
   return { ...(user ?? {}), headers };
 }
 
-function headerRule(managed: RouteRule, canary: BackendRef, matches: RouteMatch[], name: string): RouteRule {
+function rewritesPathPrefix(filters: unknown): boolean {
+  return (Array.isArray(filters) ? (filters as Filter[]) : []).some((f) =>
+    [f.urlRewrite, f.requestRedirect].some(
+      (action) => (action as { path?: { type?: string } } | undefined)?.path?.type === 'ReplacePrefixMatch',
+    ),
+  );
+}
+
+/** The header route's rules: one, or one per match where the managed rule rewrites a path prefix. */
+function headerRules(
+  managed: RouteRule,
+  canary: BackendRef,
+  matches: RouteMatch[],
+  owner: string | undefined,
+) {
   const settings: RouteRule = structuredClone(managed);
   for (const field of ['name', 'matches', 'backendRefs']) delete settings[field];
   const combined = combinedMatches(
@@ -121,7 +140,35 @@ function headerRule(managed: RouteRule, canary: BackendRef, matches: RouteMatch[
   );
   // An unset weight is 1: the only backendRef gets every matching request.
   const { weight: _weight, ...ref } = structuredClone(canary);
-  return { name, matches: combined, backendRefs: [ref], ...settings };
+  const onePerMatch = rewritesPathPrefix(managed.filters) || rewritesPathPrefix(ref.filters);
+  const groups = onePerMatch ? combined.map((match) => [match]) : [combined];
+  return groups.map((group, nth): RouteRule => ({
+    name: headerRouteName(owner, matches, nth),
+    matches: group,
+    backendRefs: [structuredClone(ref)],
+    ...structuredClone(settings),
+  }));
+}
+
+const matchCount = (rules: RouteRule[]) =>
+  rules.reduce((sum, rule) => sum + (Array.isArray(rule.matches) ? rule.matches.length : 0), 0);
+
+/** Why the header route does not fit in the route (Gateway API's limits), or undefined. */
+function roomProblem(rules: RouteRule[], added: RouteRule[]): string | undefined {
+  const matches = matchCount(added);
+  if (rules.length >= MAX_RULES) {
+    return `has ${rules.length} rules, the most Gateway API allows; a headerRoute step adds one: merge two of yours`;
+  }
+  if (rules.length + added.length > MAX_RULES) {
+    return `has ${rules.length} rules, and a headerRoute step adds ${added.length}, one per match, as the managed rule's path prefix rewrite requires (at most ${MAX_RULES} rules): use fewer matches in the step, or merge rules of yours`;
+  }
+  if (added.some((rule) => (rule.matches as unknown[]).length > MAX_MATCHES)) {
+    return `would need ${matches} matches in the added rule (at most ${MAX_MATCHES}): use fewer matches in the managed rule or the step`;
+  }
+  if (matchCount(rules) + matches > MAX_ROUTE_MATCHES) {
+    return `has ${matchCount(rules)} matches over its rules, and a headerRoute step adds ${matches} (at most ${MAX_ROUTE_MATCHES} in a route): use fewer matches in your rules or the step`;
+  }
+  return undefined;
 }
 
 /**
@@ -146,20 +193,12 @@ export function withAdditions(
     rule.filters = [...filtersOf(rule), mirror];
   }
   if (state.headerMatches) {
-    const added = headerRule(
-      rules[managed.rule]!,
-      canary,
-      state.headerMatches,
-      headerRouteName(ctx.owner, state.headerMatches),
+    const added = headerRules(rules[managed.rule]!, canary, state.headerMatches, ctx.owner).filter(
+      (r) => (r.matches as unknown[]).length > 0,
     );
-    const problem =
-      out.length >= MAX_RULES
-        ? `has ${out.length} rules, the most Gateway API allows; a headerRoute step adds one: merge two of yours`
-        : (added.matches as unknown[]).length > MAX_MATCHES
-          ? `would need ${(added.matches as unknown[]).length} matches in the added rule (at most ${MAX_MATCHES}): use fewer matches in the managed rule or the step`
-          : undefined;
+    const problem = roomProblem(out, added);
     if (problem) throw new RoutingProblemsError([{ path: ctx.path, message: `${ctx.where} ${problem}` }]);
-    if ((added.matches as unknown[]).length > 0) out.push(added);
+    out.push(...added);
   }
   return out;
 }

@@ -3,9 +3,13 @@
 // `kind` to "" and Service), the controller running as the chart's ServiceAccount. Each step's write is accepted and
 // reads back as the step asks; after promotion, rollback, abort and Rollout deletion the route object is field for
 // field what the API server stored when the user created it.
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PodBehaviour } from '../../sandbox/mesh/index.js';
+import { rolloutSpecSchema } from '../../src/api/schema.js';
+import { gatewayApi } from '../../src/controller/observe.js';
+import { Cluster as KubernetesCluster } from '../../src/kube/cluster.js';
+import { createGatewayRouter } from '../../src/traffic/gateway-api.js';
 import { APP, IMAGE, readExample, settled, startE2E, type E2E } from '../e2e/harness.js';
 import { changedPaths } from '../support/changed-paths.js';
 import { clusterForSuite } from './fixture.js';
@@ -341,4 +345,49 @@ describe('mirror and headerRoute steps on a real kube-apiserver with the real Is
       });
     });
   }
+
+  // The router alone, as the controller's pass calls it, writing with the chart's ServiceAccount: the CEL rules of
+  // HTTPRouteRule allow a rule that rewrites a path prefix exactly one PathPrefix match.
+  it('writes a header route the HTTPRoute CRD accepts when the managed rule rewrites a path prefix', async () => {
+    const namespace = 'mirror-rewrite';
+    const { plane, chart } = cluster();
+    await plane.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: namespace } } });
+    const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);
+    const manifest = readExample('product-service-httproute', 'HTTPRoute') as Json;
+    manifest.spec.rules[MANAGED] = {
+      ...manifest.spec.rules[MANAGED],
+      matches: [{ path: { type: 'PathPrefix', value: '/api' } }],
+      filters: [
+        { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } },
+      ],
+    };
+    const httpRoutes = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace };
+    const created = (await custom.createNamespacedCustomObject({ ...httpRoutes, body: manifest })) as Json;
+    const spec = rolloutSpecSchema.parse({
+      targetRef: { name: APP },
+      trafficRouting: { gatewayAPI: { httpRoute: { name: APP, rule: 'primary' } } },
+      steps: [{ headerRoute: TESTERS }, { weight: 100 }],
+    });
+    const asController = new KubeConfig();
+    asController.loadFromFile(chart.kubeconfigPath);
+    const router = createGatewayRouter({
+      api: gatewayApi(new KubernetesCluster(asController)),
+      namespace,
+      gatewaySpec: spec.trafficRouting.gatewayAPI!,
+      target: APP,
+    });
+    const headerMatches = spec.steps[0]!.headerRoute!.match;
+    await router.setRoute({ weight: 0, headerMatches });
+    const read = async () => (await custom.getNamespacedCustomObject({ ...httpRoutes, name: APP })) as Json;
+    const added = (await read()).spec.rules.slice(2) as Json[];
+    expect(added.map((rule) => rule.matches.map((m: Json) => [m.path.value, m.headers[0].name]))).toEqual([
+      [['/api', 'x-tester']],
+      [['/api', 'cookie']],
+    ]);
+    expect(await router.inspect()).toMatchObject({ ok: true, inSync: true });
+    await router.setRoute({ weight: 0 });
+    expect((await read()).spec).toEqual(created.spec);
+  });
 });

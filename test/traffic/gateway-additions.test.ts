@@ -21,6 +21,17 @@ const TESTERS: RouteMatch[] = spec([
   { headerRoute: { match: [{ headers: [{ name: 'x-canary', value: 'true' }] }] } },
 ]).steps[0]!.headerRoute!.match;
 
+const TESTERS_OR_COOKIE: RouteMatch[] = spec([
+  {
+    headerRoute: {
+      match: [
+        { headers: [{ name: 'x-canary', value: 'true' }] },
+        { cookies: [{ name: 'canary', value: 'always' }] },
+      ],
+    },
+  },
+]).steps[0]!.headerRoute!.match;
+
 function setup(route: Json = httpRoute()) {
   const api = new FakeGatewayApi(route);
   const router = createGatewayRouter({
@@ -108,6 +119,63 @@ describe('Gateway API router: what mirror and headerRoute steps add to an HTTPRo
       '/spec/rules/1/backendRefs/0/weight',
       '/spec/rules/1/backendRefs/1/weight',
     ]);
+  });
+
+  it('writes one header rule per match where the managed rule rewrites a path prefix, as the CRD requires', async () => {
+    // HTTPRouteRule's CEL rules: with a URLRewrite or RequestRedirect to path.replacePrefixMatch (on the rule or on
+    // a backendRef), a rule must have exactly one PathPrefix match.
+    const route = httpRoute();
+    const primary = route.spec.rules[1];
+    primary.matches = [{ path: { type: 'PathPrefix', value: '/api' } }];
+    primary.filters.push({
+      type: 'URLRewrite',
+      urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } },
+    });
+    const { api, router } = setup(route);
+    const before = asWritten(api.route);
+    await router.setRoute({ weight: 0, headerMatches: TESTERS_OR_COOKIE });
+    const added = (api.route.spec.rules as Json[]).slice(2);
+    const id = headerRouteId(TESTERS_OR_COOKIE);
+    expect(added.map((r) => r.name)).toEqual([
+      `stepwise-product-service-header-${id}`,
+      `stepwise-product-service-header-${id}-2`,
+    ]);
+    for (const rule of added) {
+      expect(rule.matches).toHaveLength(1);
+      expect(rule.matches[0].path).toEqual({ type: 'PathPrefix', value: '/api' });
+      expect(rule.filters).toEqual(primary.filters);
+    }
+    expect(added.map((r) => r.matches[0].headers[0].name)).toEqual(['x-canary', 'cookie']);
+    expect(await router.inspect()).toMatchObject({ ok: true, inSync: true, added: { headerRoute: id } });
+    const patches = api.patches.length;
+    await router.setRoute({ weight: 0, headerMatches: TESTERS_OR_COOKIE });
+    expect(api.patches).toHaveLength(patches);
+    await router.setRoute({ weight: 0 });
+    expect(asWritten(api.route)).toStrictEqual(before);
+  });
+
+  it('refuses a header route that would take the route past 128 matches, changing nothing', async () => {
+    // The CEL rule on HTTPRouteSpec.Rules: at most 128 matches over all rules.
+    const route = httpRoute();
+    for (const [i, count] of [64, 60].entries()) {
+      route.spec.rules.push({
+        name: `many-${i}`,
+        matches: Array.from({ length: count }, (_, n) => ({ path: { type: 'Exact', value: `/${i}/${n}` } })),
+        backendRefs: [{ name: 'other', port: 80 }],
+      });
+    }
+    const { api, router } = setup(route);
+    const before = asWritten(api.route);
+    const error = await router
+      .setRoute({ weight: 0, headerMatches: [...TESTERS, ...TESTERS_OR_COOKIE] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RoutingProblemsError);
+    expect((error as RoutingProblemsError).problems[0]!.message).toBe(
+      'HTTPRoute product-service has 126 matches over its rules, and a headerRoute step adds 3 (at most 128 in a route): use fewer matches in your rules or the step',
+    );
+    expect(asWritten(api.route)).toStrictEqual(before);
+    await router.setRoute({ weight: 0, headerMatches: TESTERS_OR_COOKIE });
+    expect(api.route.spec.rules).toHaveLength(5);
   });
 
   it('refuses a header route on a route that already has 16 rules, changing nothing', async () => {
