@@ -31,6 +31,12 @@ const MAX_RULES = 16;
 const MAX_MATCHES = 64;
 /** A route holds at most 128 matches over all its rules (the CEL rule on HTTPRouteSpec.Rules and GRPCRouteSpec.Rules). */
 const MAX_ROUTE_MATCHES = 128;
+/** A match holds at most 16 header matches (HTTPRouteMatch.Headers, GRPCRouteMatch.Headers, MaxItems=16). */
+const MAX_HEADERS = 16;
+/** A header match's value is at most 4096 characters (HTTPHeaderMatch.Value, GRPCHeaderMatch.Value, MaxLength). */
+const MAX_HEADER_VALUE = 4096;
+/** A rule holds at most 16 filters (HTTPRouteRule.Filters, GRPCRouteRule.Filters, MaxItems=16). */
+const MAX_FILTERS = 16;
 
 interface Filter {
   type?: string;
@@ -168,6 +174,15 @@ function roomProblem(rules: RouteRule[], added: RouteRule[]): string | undefined
   if (matchCount(rules) + matches > MAX_ROUTE_MATCHES) {
     return `has ${matchCount(rules)} matches over its rules, and a headerRoute step adds ${matches} (at most ${MAX_ROUTE_MATCHES} in a route): use fewer matches in your rules or the step`;
   }
+  const headers = added.flatMap((rule) => (rule.matches as GatewayMatch[]).map((m) => m.headers ?? []));
+  const most = Math.max(...headers.map((h) => h.length));
+  if (most > MAX_HEADERS) {
+    return `would need ${most} header matches in one match of the added rule, the managed rule's and the step's together (at most ${MAX_HEADERS}; cookies count as one): use fewer headers in the step`;
+  }
+  const longest = Math.max(...headers.flat().map((h) => h.value?.length ?? 0));
+  if (longest > MAX_HEADER_VALUE) {
+    return `would need a header match value of ${longest} characters in the added rule (at most ${MAX_HEADER_VALUE}; the cookies of a match are one regular expression trying each order): match fewer or shorter cookies`;
+  }
   return undefined;
 }
 
@@ -181,6 +196,8 @@ export function withAdditions(
   state: RouteState,
   ctx: Context & { where: string; path: string },
 ): RouteRule[] {
+  const refusal = (problem: string) =>
+    new RoutingProblemsError([{ path: ctx.path, message: `${ctx.where} ${problem}` }]);
   const out = structuredClone(rules);
   const rule = out[managed.rule]!;
   const canary = backendRefsOf(rule)[managed.canary]!;
@@ -190,6 +207,10 @@ export function withAdditions(
       type: 'RequestMirror',
       requestMirror: { backendRef, percent: state.mirrorPercent },
     };
+    if (filtersOf(rule).length >= MAX_FILTERS) {
+      const problem = `has ${filtersOf(rule).length} filters on the managed rule, the most Gateway API allows; a mirror step adds a RequestMirror: remove one of yours, or the mirror step`;
+      throw refusal(problem);
+    }
     rule.filters = [...filtersOf(rule), mirror];
   }
   if (state.headerMatches) {
@@ -197,7 +218,7 @@ export function withAdditions(
       (r) => (r.matches as unknown[]).length > 0,
     );
     const problem = roomProblem(out, added);
-    if (problem) throw new RoutingProblemsError([{ path: ctx.path, message: `${ctx.where} ${problem}` }]);
+    if (problem) throw refusal(problem);
     out.push(...added);
   }
   return out;

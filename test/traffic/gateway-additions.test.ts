@@ -178,6 +178,55 @@ describe('Gateway API router: what mirror and headerRoute steps add to an HTTPRo
     expect(api.route.spec.rules).toHaveLength(5);
   });
 
+  const manyHeaders = Array.from({ length: 16 }, (_, i) => ({ name: `x-h${i}`, value: 'yes' }));
+  it.each([
+    {
+      limit: '16 filters on the managed rule, with a mirror step',
+      change: (route: Json) => {
+        const modifier = route.spec.rules[1].filters[0];
+        route.spec.rules[1].filters = Array.from({ length: 16 }, () => structuredClone(modifier));
+      },
+      state: { weight: 0, mirrorPercent: 100 },
+      message:
+        /has 16 filters on the managed rule, the most Gateway API allows; a mirror step adds a RequestMirror/,
+    },
+    {
+      limit: '16 header matches in a match, with 16 headers and a cookie in the step',
+      change: () => undefined,
+      state: {
+        weight: 0,
+        headerMatches: spec([
+          { headerRoute: { match: [{ headers: manyHeaders, cookies: [{ name: 'c', value: 'v' }] }] } },
+        ]).steps[0]!.headerRoute!.match,
+      },
+      message: /would need 17 header matches in one match of the added rule/,
+    },
+    {
+      limit: '4096 characters in a header value, with three long cookies',
+      change: () => undefined,
+      state: {
+        weight: 0,
+        headerMatches: spec([
+          {
+            headerRoute: {
+              match: [{ cookies: ['a', 'b', 'c'].map((name) => ({ name, value: 'v'.repeat(300) })) }],
+            },
+          },
+        ]).steps[0]!.headerRoute!.match,
+      },
+      message: /would need a header match value of \d+ characters in the added rule \(at most 4096/,
+    },
+  ])('refuses what the CRD would reject at $limit, naming it and changing nothing', async (c) => {
+    const route = httpRoute();
+    c.change(route);
+    const { api, router } = setup(route);
+    const before = asWritten(api.route);
+    const error = await router.setRoute(c.state).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RoutingProblemsError);
+    expect((error as RoutingProblemsError).problems[0]!.message).toMatch(c.message);
+    expect(asWritten(api.route)).toStrictEqual(before);
+  });
+
   it('refuses a header route on a route that already has 16 rules, changing nothing', async () => {
     const route = httpRoute();
     for (let i = 0; i < 14; i++) {
