@@ -346,28 +346,22 @@ describe('mirror and headerRoute steps on a real kube-apiserver with the real Is
     });
   }
 
-  // The router alone, as the controller's pass calls it, writing with the chart's ServiceAccount: the CEL rules of
-  // HTTPRouteRule allow a rule that rewrites a path prefix exactly one PathPrefix match.
-  it('writes a header route the HTTPRoute CRD accepts when the managed rule rewrites a path prefix', async () => {
-    const namespace = 'mirror-rewrite';
+  /**
+   * `manifest` created in a namespace of its own, and the Gateway API router alone, as the controller's pass calls
+   * it, writing with the chart's ServiceAccount.
+   */
+  async function routerOver(namespace: string, plural: 'httproutes' | 'grpcroutes', manifest: Json) {
     const { plane, chart } = cluster();
     await plane.kubeConfig
       .makeApiClient(CoreV1Api)
       .createNamespace({ body: { metadata: { name: namespace } } });
     const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);
-    const manifest = readExample('product-service-httproute', 'HTTPRoute') as Json;
-    manifest.spec.rules[MANAGED] = {
-      ...manifest.spec.rules[MANAGED],
-      matches: [{ path: { type: 'PathPrefix', value: '/api' } }],
-      filters: [
-        { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } },
-      ],
-    };
-    const httpRoutes = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace };
-    const created = (await custom.createNamespacedCustomObject({ ...httpRoutes, body: manifest })) as Json;
+    const routes = { group: 'gateway.networking.k8s.io', version: 'v1', plural, namespace };
+    const created = (await custom.createNamespacedCustomObject({ ...routes, body: manifest })) as Json;
+    const route = { name: APP, rule: 'primary' };
     const spec = rolloutSpecSchema.parse({
       targetRef: { name: APP },
-      trafficRouting: { gatewayAPI: { httpRoute: { name: APP, rule: 'primary' } } },
+      trafficRouting: { gatewayAPI: plural === 'httproutes' ? { httpRoute: route } : { grpcRoute: route } },
       steps: [{ headerRoute: TESTERS }, { weight: 100 }],
     });
     const asController = new KubeConfig();
@@ -378,15 +372,60 @@ describe('mirror and headerRoute steps on a real kube-apiserver with the real Is
       gatewaySpec: spec.trafficRouting.gatewayAPI!,
       target: APP,
     });
-    const headerMatches = spec.steps[0]!.headerRoute!.match;
+    const read = async () => (await custom.getNamespacedCustomObject({ ...routes, name: APP })) as Json;
+    return { router, read, created, headerMatches: spec.steps[0]!.headerRoute!.match };
+  }
+
+  // HTTPRouteRule's CEL rules allow a rule that rewrites a path prefix exactly one PathPrefix match.
+  it('writes a header route the HTTPRoute CRD accepts when the managed rule rewrites a path prefix', async () => {
+    const manifest = readExample('product-service-httproute', 'HTTPRoute') as Json;
+    manifest.spec.rules[MANAGED] = {
+      ...manifest.spec.rules[MANAGED],
+      matches: [{ path: { type: 'PathPrefix', value: '/api' } }],
+      filters: [
+        { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } },
+      ],
+    };
+    const { router, read, created, headerMatches } = await routerOver(
+      'mirror-rewrite',
+      'httproutes',
+      manifest,
+    );
     await router.setRoute({ weight: 0, headerMatches });
-    const read = async () => (await custom.getNamespacedCustomObject({ ...httpRoutes, name: APP })) as Json;
     const added = (await read()).spec.rules.slice(2) as Json[];
     expect(added.map((rule) => rule.matches.map((m: Json) => [m.path.value, m.headers[0].name]))).toEqual([
       [['/api', 'x-tester']],
       [['/api', 'cookie']],
     ]);
     expect(await router.inspect()).toMatchObject({ ok: true, inSync: true });
+    await router.setRoute({ weight: 0 });
+    expect((await read()).spec).toEqual(created.spec);
+  });
+
+  it('writes a mirror and a header route the GRPCRoute CRD accepts, and removes them to the stored form', async () => {
+    const manifest = readExample('product-service-grpcroute', 'GRPCRoute') as Json;
+    const { router, read, created, headerMatches } = await routerOver('mirror-grpc', 'grpcroutes', manifest);
+    await router.setRoute({ weight: 0, mirrorPercent: MIRROR_PERCENT });
+    expect((await read()).spec.rules[MANAGED].filters).toEqual([
+      {
+        type: 'RequestMirror',
+        requestMirror: {
+          backendRef: { group: '', kind: 'Service', name: CANARY_SERVICE, port: 80 },
+          percent: MIRROR_PERCENT,
+        },
+      },
+    ]);
+    expect(await router.inspect()).toMatchObject({ inSync: true, added: { mirrorPercent: MIRROR_PERCENT } });
+    await router.setRoute({ weight: 25, headerMatches });
+    const rules = (await read()).spec.rules as Json[];
+    expect(rules.map((rule) => rule.name)).toEqual([
+      'qa',
+      'primary',
+      'export',
+      expect.stringMatching(/^stepwise-/),
+    ]);
+    expect(rules[3]!.matches.map((m: Json) => m.headers[0].name)).toEqual(['x-tester', 'cookie']);
+    expect(await router.inspect()).toMatchObject({ inSync: true, canaryWeight: 25 });
     await router.setRoute({ weight: 0 });
     expect((await read()).spec).toEqual(created.spec);
   });
