@@ -144,8 +144,9 @@ function headerRules(
     matches,
     gatewayHeaderMatch,
   );
-  // An unset weight is 1: the only backendRef gets every matching request.
-  const { weight: _weight, ...ref } = structuredClone(canary);
+  // The only backendRef gets every matching request at any weight. Written as 1, the value the API server gives an
+  // unset weight (HTTPBackendRef and GRPCBackendRef default), so the stored rule reads back as the one written.
+  const ref: BackendRef = { ...structuredClone(canary), weight: 1 };
   const onePerMatch = rewritesPathPrefix(managed.filters) || rewritesPathPrefix(ref.filters);
   const groups = onePerMatch ? combined.map((match) => [match]) : [combined];
   return groups.map((group, nth): RouteRule => ({

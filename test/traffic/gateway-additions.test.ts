@@ -84,7 +84,7 @@ describe('Gateway API router: what mirror and headerRoute steps add to an HTTPRo
           headers: [{ name: 'x-canary', value: 'true', type: 'Exact' }],
         },
       ],
-      backendRefs: [{ name: 'product-service-canary', port: 80 }],
+      backendRefs: [{ name: 'product-service-canary', port: 80, weight: 1 }],
       filters: [
         { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-via', value: 'mesh' }] } },
       ],
@@ -107,6 +107,20 @@ describe('Gateway API router: what mirror and headerRoute steps add to an HTTPRo
     await router.setRoute({ weight: 0 });
     expect(asWritten(api.route)).toStrictEqual(before);
     expect(await router.inspect()).toMatchObject({ ok: true, canaryWeight: 0, inSync: true, added: {} });
+  });
+
+  it('writes nothing more once the API server has stored the header rule with its defaults', async () => {
+    const { api, router } = setup();
+    await router.setRoute({ weight: 25, headerMatches: TESTERS });
+    // As the API server stores a route (HTTPBackendRef: group "", kind Service, weight 1 when unset).
+    api.edit((route) => {
+      for (const rule of route.spec.rules)
+        for (const ref of rule.backendRefs)
+          Object.assign(ref, { group: '', kind: 'Service', weight: 1, ...ref });
+    });
+    const patches = api.patches.length;
+    await router.setRoute({ weight: 25, headerMatches: TESTERS });
+    expect(api.patches).toHaveLength(patches);
   });
 
   it('keeps weight-only changes to the two-weight patch', async () => {
