@@ -33,7 +33,7 @@ const TESTERS = {
 const COOKIE_REGEX = '^(?:.*;\\s*)?(?:canary=always)(?:\\s*;.*)?$';
 const MIRROR_PERCENT = 50;
 /** Long enough for a few passes to find the header route in place. */
-const HEADER_STEP = '8s';
+const HEADER_STEP = '10s';
 
 // Only a release named bad-errors fails; a fifth of the requests carry the testers' header, which only the
 // headerRoute step sends to the canary.
