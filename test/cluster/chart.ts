@@ -1,6 +1,6 @@
 // The Helm chart as a cluster would get it: `helm template` of charts/stepwise, its ServiceAccount and RBAC
 // applied to the control plane, and the controller's flags and credential taken from what the chart renders.
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { manifestApplier } from '../../sandbox/stack.js';
 import { obtainHelm, renderChart, type Manifest } from '../packaging/helm.js';
 import type { ControlPlane } from './control-plane.js';
@@ -22,6 +22,18 @@ interface ChartDeployment {
   spec: {
     template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
   };
+}
+
+/** The chart's RBAC of `kinds` rendered with `set` (e.g. an optional feature on), applied over the install. */
+export async function applyChartRbac(
+  kubeConfig: KubeConfig,
+  set: string[],
+  kinds: ReadonlySet<string> = RBAC_KINDS,
+): Promise<void> {
+  const helm = obtainHelm();
+  if ('missing' in helm) throw new Error(`cannot render the chart: ${helm.missing}`);
+  const rbac = renderChart(helm.helm, { set }).filter((m) => kinds.has(m.kind));
+  await manifestApplier(kubeConfig, RELEASE_NAMESPACE)(rbac);
 }
 
 export async function installChart(plane: ControlPlane): Promise<ChartInstall> {

@@ -3,10 +3,8 @@
 // with the RBAC the chart grants when webDashboard.enabled is set.
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestApplier } from '../../sandbox/stack.js';
 import { APP, IMAGE, startE2E, type E2E } from '../e2e/harness.js';
-import { obtainHelm, renderChart } from '../packaging/helm.js';
-import { RELEASE_NAMESPACE } from './chart.js';
+import { applyChartRbac } from './chart.js';
 import { freePort } from './processes.js';
 import { startClusterStack, type ClusterStack } from './stack.js';
 
@@ -26,12 +24,7 @@ describe('the in-cluster dashboard', () => {
     });
     const { kubeConfig } = e2e.stack;
     // The chart's cluster RBAC with the dashboard on, over the default install the stack made.
-    const helm = obtainHelm();
-    if ('missing' in helm) throw new Error(helm.missing);
-    const rbac = renderChart(helm.helm, { set: ['webDashboard.enabled=true'] }).filter((m) =>
-      RBAC_KINDS.has(m.kind),
-    );
-    await manifestApplier(kubeConfig, RELEASE_NAMESPACE)(rbac);
+    await applyChartRbac(kubeConfig, ['webDashboard.enabled=true'], RBAC_KINDS);
 
     // Three users: no rights on Rollouts, read only, and read plus patch (the buttons).
     const core = kubeConfig.makeApiClient(CoreV1Api);

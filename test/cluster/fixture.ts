@@ -1,5 +1,6 @@
 // A real control plane ready for Stepwise: the CRDs users run (Istio's, Gateway API's, the chart's) and the
 // chart's ServiceAccount and RBAC, with a credential for that ServiceAccount.
+import { afterAll, beforeAll } from 'vitest';
 import { installChart, type ChartInstall } from './chart.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { installCrds, readCrds } from './crds.js';
@@ -21,4 +22,19 @@ export async function startCluster(): Promise<Cluster> {
     await plane.stop();
     throw error;
   }
+}
+
+/** One cluster for the enclosing describe block: started before its tests, stopped after them. */
+export function clusterForSuite(): () => Cluster {
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error('the cluster is not started yet: use it in a hook or a test');
+    return cluster;
+  };
 }

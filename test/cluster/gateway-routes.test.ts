@@ -5,7 +5,7 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP, IMAGE, isHealthy, startE2E, type E2E } from '../e2e/harness.js';
-import { startCluster, type Cluster } from './fixture.js';
+import { clusterForSuite } from './fixture.js';
 import { clusterStack, type ClusterStack } from './stack.js';
 import { changedPaths } from '../support/changed-paths.js';
 
@@ -95,13 +95,7 @@ const CASES: Case[] = [
 ];
 
 describe('Gateway API routes on a real kube-apiserver with the real Gateway API CRDs', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = clusterForSuite();
 
   for (const c of CASES) {
     describe(c.name, () => {
@@ -117,7 +111,7 @@ describe('Gateway API routes on a real kube-apiserver with the real Gateway API 
 
       beforeAll(async () => {
         e2e = await startE2E({
-          stack: (options) => clusterStack(cluster, { ...options, namespace: c.namespace }),
+          stack: (options) => clusterStack(cluster(), { ...options, namespace: c.namespace }),
           example: c.example,
           analysis: { interval: '2s', stepDuration: '4s', minRequests: 20, comparison: { enabled: false } },
           steps: [{ weight: FIRST_WEIGHT }, { weight: 100 }],

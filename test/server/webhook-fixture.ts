@@ -65,7 +65,7 @@ export async function resetApp(
   await sandbox.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: object });
 }
 
-export const imageOf = async (sandbox: Sandbox, name = 'app', container = 0, namespace = NS) =>
+export const imageOf = async (sandbox: Pick<Sandbox, 'apps'>, name = 'app', container = 0, namespace = NS) =>
   (await sandbox.apps.readNamespacedDeployment({ namespace, name })).spec!.template.spec!.containers[
     container
   ]!.image;
@@ -80,9 +80,12 @@ export interface ServedWebhook {
   close: () => void;
 }
 
+/** The webhook of one controller replica, calling the API server of `sandbox` (any with its kubeconfig). */
 export async function serveWebhook(
-  sandbox: Sandbox,
+  sandbox: Pick<Sandbox, 'kc'>,
   options: Partial<Omit<WebhookOptions, 'cluster' | 'credentials' | 'logger'>> = {},
+  /** Where the webhook Secret is: the chart keeps it in the release namespace. */
+  secretNamespace = NS,
 ): Promise<ServedWebhook> {
   const logged: string[] = [];
   const logger = createLogger({ level: 'debug' });
@@ -98,7 +101,7 @@ export async function serveWebhook(
       [TRIGGER_PATH]: createTriggerWebhook({
         ...options,
         cluster,
-        credentials: secretCredentials(cluster, NS, 'stepwise-webhook'),
+        credentials: secretCredentials(cluster, secretNamespace, 'stepwise-webhook'),
         logger,
       }),
     },
