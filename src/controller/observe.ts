@@ -13,10 +13,10 @@ import {
 } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { waypointProblems } from '../traffic/ambient-waypoint.js';
+import { stepKind, stepTraffic } from '../api/steps.js';
 import { createGatewayRouter, type GatewayApi } from '../traffic/gateway-api.js';
-import { MIRROR_FIX } from '../traffic/istio-additions.js';
 import { createIstioRouter, hostSplitServices, type IstioApi } from '../traffic/istio.js';
-import type { TrafficRouter } from '../traffic/router.js';
+import type { PlannedStep, TrafficRouter } from '../traffic/router.js';
 import { observeWorkload } from '../workload/deployments.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, workloadName, type Track } from '../workload/labels.js';
 import { revisionOf, withoutStepwiseAdditions } from '../workload/revision.js';
@@ -88,6 +88,14 @@ export function routerFor(
     : createIstioRouter({ api: istioApi(cluster), namespace, istioSpec: istio!, target });
 }
 
+/** The states of the steps that add a mirror or a header route, for the router to try before they are reached. */
+function plannedAdditions(spec: RolloutSpec): PlannedStep[] {
+  return spec.steps.flatMap((_, step) => {
+    const state = stepTraffic(spec.steps, step);
+    return state.mirrorPercent !== undefined || state.headerMatches ? [{ step, state }] : [];
+  });
+}
+
 export async function observeWorld(
   cluster: ClusterAccess,
   rollout: RolloutObject,
@@ -113,7 +121,7 @@ export async function observeWorld(
     cluster.getDeployment(namespace, app),
     cluster.getDeployment(namespace, workloadName(app, 'stable')),
     cluster.getDeployment(namespace, workloadName(app, 'canary')),
-    router.inspect(),
+    router.inspect(plannedAdditions(spec)),
   ]);
   world.router = router;
 
@@ -164,13 +172,10 @@ export async function observeWorld(
       };
       observed.problems.push(...(await waypointProblems(reads, namespace, addressed)));
     }
-    // A mirror step could not add its mirror: said before the rollout starts, on the step, with the fix.
-    const mirrorStep = spec.steps.findIndex((step) => step.mirror !== undefined);
-    if (routing.userMirror && mirrorStep >= 0) {
-      observed.problems.push({
-        path: `spec.steps[${mirrorStep}].mirror`,
-        message: `${routing.userMirror}; ${MIRROR_FIX}`,
-      });
+    // A step whose additions the route cannot take: said before the rollout starts, on the step, with the fix.
+    for (const { step, message } of routing.refused ?? []) {
+      const kind = stepKind(spec.steps[step]!);
+      observed.problems.push({ path: `spec.steps[${step}]${kind === 'weight' ? '' : `.${kind}`}`, message });
     }
   } else if (routing.awaitingSubsets) {
     observed.awaitingRouting = routing.problems.map((p) => `${p.path}: ${p.message}`).join('; ');

@@ -14,6 +14,7 @@ import {
 } from './managed-rule.js';
 import {
   RoutingProblemsError,
+  refusedSteps,
   type RouteState,
   type RoutingInspection,
   type TrafficRouter,
@@ -90,9 +91,13 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
   };
 
   return {
-    async inspect(): Promise<RoutingInspection> {
-      const { route, managed } = await read();
+    async inspect(planned = []): Promise<RoutingInspection> {
+      const { route, bare, managed } = await read();
       if (!managed.ok) return { ok: false, problems: managed.problems };
+      const where = { ...ctx, where: `${choice.kind} ${choice.name}`, path: `${choice.path}.name` };
+      const refused = refusedSteps(planned, (state) =>
+        withAdditions(rulesOf(bare!), managed.managed, state, where),
+      );
       // The canary backend Service, as Istio's destination_service label spells it, for its callers' 503s.
       const host = resolveHost(services.canary, namespace);
       const parentServices = serviceParents(route as GatewayRoute, namespace);
@@ -104,6 +109,7 @@ export function createGatewayRouter(options: GatewayRouterOptions): TrafficRoute
         host,
         added,
         ...(parentServices.length > 0 && { parentServices }),
+        ...(refused.length > 0 && { refused }),
       };
     },
 

@@ -2,7 +2,7 @@ import { retryOnConflict, type ConflictRetry } from './conflict-retry.js';
 import { checkDestinationRule, checkRuleHost } from './destination-rule.js';
 import { resolveHost } from './hosts.js';
 import { isDeepStrictEqual } from 'node:util';
-import { findAdditions, userMirrorOf, withAdditions, withoutAdditions } from './istio-additions.js';
+import { findAdditions, withAdditions, withoutAdditions } from './istio-additions.js';
 import type { VirtualService } from './istio-objects.js';
 import {
   checkWeight,
@@ -13,6 +13,7 @@ import {
 } from './managed-routes.js';
 import {
   RoutingProblemsError,
+  refusedSteps,
   type RouteState,
   type RoutingInspection,
   type TrafficRouter,
@@ -67,7 +68,7 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
   const dr = istioSpec.destinationRule;
 
   return {
-    async inspect(): Promise<RoutingInspection> {
+    async inspect(planned = []): Promise<RoutingInspection> {
       // A host split has no DestinationRule to read: the two Services select the tracks.
       const [vs, rule] = await Promise.all([
         api.getVirtualService(namespace, vsName),
@@ -96,14 +97,20 @@ export function createIstioRouter(options: IstioRouterOptions): TrafficRouter {
       );
       const { consistent, ...added } = findAdditions(vs, tracks, options.target);
       const inSync = managed.inSync && consistent;
-      const userMirror = userMirrorOf(bare?.spec?.http ?? [], managed.routes, vsName);
+      const refused = refusedSteps(planned, (state) =>
+        withAdditions(structuredClone(bare?.spec?.http ?? []), managed.routes, state, {
+          vsName,
+          owner: options.target,
+          path: `${VS_PATH}.name`,
+        }),
+      );
       return {
         ok: true,
         canaryWeight: managed.canaryWeight,
         inSync,
         host,
         added,
-        ...(userMirror && { userMirror }),
+        ...(refused.length > 0 && { refused }),
       };
     },
 

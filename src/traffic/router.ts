@@ -33,8 +33,8 @@ export type RoutingInspection =
       parentServices?: string[];
       /** Stepwise's own mirror and header route in the object; `inSync` is false when they are not the same on every managed route. */
       added: RouteAdditions;
-      /** A mirror of the user's on a managed route, described, where a mirror step cannot add Stepwise's. */
-      userMirror?: string;
+      /** Planned steps whose additions the route object cannot take (inspect's `planned`), with the reason and fix. */
+      refused?: RefusedStep[];
     }
   | {
       ok: false;
@@ -52,10 +52,46 @@ export type RoutingInspection =
  * a header route to the canary placed where the mesh looks before the managed route.
  */
 export interface TrafficRouter {
-  /** Reads and checks the routing objects; never changes them. */
-  inspect(): Promise<RoutingInspection>;
+  /**
+   * Reads and checks the routing objects; never changes them. `planned`: the states the Rollout's steps will ask
+   * for, tried on the object as it is, so that one it cannot take is said before the rollout reaches that step.
+   */
+  inspect(planned?: PlannedStep[]): Promise<RoutingInspection>;
   /** Sets the canary's share (0–100) of every managed route (stable gets the rest) and exactly the additions asked. */
   setRoute(state: RouteState): Promise<void>;
+}
+
+/** A state a step will ask of the route (`step`: 0-based index into spec.steps). */
+export interface PlannedStep {
+  step: number;
+  state: RouteState;
+}
+
+/** A planned step whose additions the route object cannot take. */
+export interface RefusedStep {
+  step: number;
+  message: string;
+}
+
+/**
+ * The planned steps that `withAdditions` (a dry run of what setRoute would write, on a copy) refuses, each refusal
+ * once, at the first step that meets it.
+ */
+export function refusedSteps(
+  planned: PlannedStep[],
+  withAdditions: (state: RouteState) => unknown,
+): RefusedStep[] {
+  const refused: RefusedStep[] = [];
+  for (const { step, state } of planned) {
+    try {
+      withAdditions(state);
+    } catch (error) {
+      if (!(error instanceof RoutingProblemsError)) throw error;
+      const message = error.problems.map((p) => p.message).join('; ');
+      if (!refused.some((r) => r.message === message)) refused.push({ step, message });
+    }
+  }
+  return refused;
 }
 
 /** Thrown by setRoute when the routing objects are not usable; carries the same Problems as inspect. */
