@@ -147,6 +147,7 @@ async function measureCanary(
   // Only Istio's sidecars report the requests no pod answered (503 "no healthy upstream") under the service.
   const unansweredQuery =
     provider.reportsUnanswered &&
+    !request.mirrored &&
     request.serviceHost !== undefined &&
     noHealthyUpstreamIsCanary(request.readyPods)
       ? noHealthyUpstreamSinceQuery(request.namespace, request.serviceHost, request.stepStartedAt)
@@ -163,7 +164,9 @@ async function measureCanary(
       unansweredQuery === undefined ? Promise.resolve(undefined) : measure(unansweredQuery),
     ]);
   const served = withinDomain(requests, 'count', 'canary requests');
-  const judged = callersOrAttempts(errorRate, callerRequests, callerErrorRate);
+  const judged = request.mirrored
+    ? { errorRate: withinDomain(errorRate, 'ratio', 'error rate') }
+    : callersOrAttempts(errorRate, callerRequests, callerErrorRate);
   const failed = unanswered === undefined ? 0 : withinDomain(unanswered, 'count', 'unanswered requests');
   // No UH series yet is "none", not missing data; other answers that are no value leave the rate as it is.
   // A mesh without a latency histogram (a custom provider without durationBuckets): P99 is not judged.

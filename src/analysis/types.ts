@@ -30,6 +30,12 @@ export interface CheckRequest {
   stepStartedAt: Date;
   /** Time of the previous check of this canary revision (any step), for per-interval increments. */
   previousCheckAt?: Date;
+  /**
+   * A mirror step: the canary answers only copies of stable's requests, which its callers do not report (Istio
+   * reports a mirrored request only on the receiving sidecar, istio/istio#23496). Its callers' counts are then
+   * older releases' requests, not this canary's, and the canary is judged on what it served.
+   */
+  mirrored?: boolean;
   /** The comparison's state from status.analysis.comparison (undefined at the first check). */
   comparison?: unknown;
   /** Aborts the check (an abort of the Rollout arrived); its result is then not used. */

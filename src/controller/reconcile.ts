@@ -178,6 +178,7 @@ async function runCheck(
     at: due.at,
     stepStartedAt: due.stepStartedAt,
     ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
+    ...(spec.steps[(status.currentStep ?? 0) - 1]?.mirror ? { mirrored: true } : {}),
     comparison: status.analysis?.comparison,
     ...(signal ? { signal } : {}),
   });

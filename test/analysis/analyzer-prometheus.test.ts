@@ -42,6 +42,9 @@ const latency = (workload: string, cumulativePerSecond: Record<string, number>):
     value: (t) => perSecond * t,
   }));
 
+// Seconds after `start` at which the mirror step began (checked at 600 s, as the others).
+const MIRROR_STEP_AT_S = 542;
+
 const families: Family[] = [
   {
     family: 'istio_requests',
@@ -58,6 +61,15 @@ const families: Family[] = [
       requests('api-stable', '200', 90),
       // quiet: a canary that gets almost no traffic.
       requests('quiet-canary', '200', 0.1),
+      // mirror: in a mirror step the canary serves copies, 5% of them failing, which its callers never report; the
+      // callers' counts are an earlier release's, whose last requests were scraped after the step started.
+      requests('mirror-canary', '200', 9.5),
+      requests('mirror-canary', '503', 0.5),
+      {
+        ...requests('mirror-canary', '200', 10, 'source'),
+        value: (t) => 10 * Math.min(t, MIRROR_STEP_AT_S - 1),
+      },
+      requests('mirror-stable', '200', 90),
     ],
   },
   {
@@ -143,6 +155,18 @@ describeOnEachPrometheus(
       expect(result.failures.map((finding) => finding.message)).toEqual([
         'canary error rate 5% is above the limit 1%',
         'canary P99 latency 900 ms is above the limit 500 ms',
+      ]);
+    });
+
+    it('judges a mirror step on the copies the canary served, not on its callers’ counts', async () => {
+      const result = await check('mirror', {
+        stepStartedAt: new Date((start + MIRROR_STEP_AT_S) * 1000),
+        mirrored: true,
+      });
+      expect(result.verdict).toBe('fail');
+      expectNear(result.errorRate, 0.05);
+      expect(result.failures.map((finding) => finding.message)).toEqual([
+        'canary error rate 5% is above the limit 1%',
       ]);
     });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareCounters,
+  DEFAULT_ATTEMPTS_PER_REQUEST,
   startComparison,
   type ArmReading,
 } from '../../src/analysis/comparison/counter-comparison.js';
@@ -130,6 +131,35 @@ describe('the comparison on retried requests', () => {
       [arm(100, 3, [100, 3]), arm(900, 0, [900, 0])],
     );
     expect(result.evidence).toBeCloseTo(ONE_FAILED_REQUEST, 5);
+  });
+});
+
+describe('the comparison in a mirror step', () => {
+  // The canary answers copies its callers never report (istio/istio#23496): their counts stand still at what an
+  // earlier release served, while the canary's own sidecar counts the copies and their 5xx.
+  const copies = (mirrored: boolean) =>
+    compareCounters(
+      startComparison(edge, {
+        at: t0,
+        canary: arm(5000, 0, [5000, 0]),
+        stable: arm(45_000, 45, [45_000, 45]),
+      }),
+      {
+        at: t(10),
+        canary: arm(5900, 45, [5000, 0]),
+        stable: arm(45_900, 46, [45_900, 46]),
+        ...(mirrored ? { mirrored } : {}),
+      },
+      settings,
+    );
+
+  it('judges the copies the canary served, not its callers’ counts of an earlier release', () => {
+    const result = copies(true);
+    // 45 failed copies, as attempts weighed by 1/3 (the server side counts each retry).
+    expect(result.comparison.evidence.errors.canaryEvents).toBe(45 / DEFAULT_ATTEMPTS_PER_REQUEST);
+    expect(result.verdict).toBe('fail');
+    // The callers' counts alone would have seen nothing of the canary in this interval.
+    expect(copies(false).comparison.evidence.errors.canaryEvents).toBe(0);
   });
 });
 

@@ -51,6 +51,8 @@ export interface CounterReading {
   stable: ArmReading;
   /** The canary had no ready pod while stable had one: the service's unanswered requests are the canary's. */
   unansweredAreCanary?: boolean;
+  /** A mirror step (CheckRequest.mirrored): the canary's callers do not see its requests, so both arms count attempts. */
+  mirrored?: boolean;
 }
 
 /** Everything the comparison carries from one check to the next, as plain JSON in status.analysis.comparison. */
@@ -175,7 +177,8 @@ export const DEFAULT_ATTEMPTS_PER_REQUEST = 3;
  * which is what the test models. Without them, the attempts are weighted by 1/3: a request counted K <= 3 times
  * then enters with the power K/3 <= 1 of its likelihood ratio, whose expectation stays <= 1 by Jensen's inequality
  * (E[X^a] <= E[X]^a for a in [0, 1]), so the product is still a test supermartingale (Ramdas et al. 2023, Stat. Sci.).
- * The callers are used only when both arms have them now and stable had them at the previous reading.
+ * The callers are used only when both arms have them now and stable had them at the previous reading, and never
+ * in a mirror step, whose copies the canary's callers do not report.
  */
 function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: CounterReading): ErrorCounts {
   const callers = (arm: 'canary' | 'stable') => {
@@ -188,9 +191,11 @@ function errorCounts(before: { canary: ArmReading; stable: ArmReading }, now: Co
       errors: cumulativeToIncrement(was?.errors ?? {}, is.errors),
     };
   };
-  const canary = withUnanswered(callers('canary'), before.canary, now);
-  const stable = callers('stable');
-  if (canary && stable) return { canary, stable, weight: 1 };
+  if (!now.mirrored) {
+    const canary = withUnanswered(callers('canary'), before.canary, now);
+    const stable = callers('stable');
+    if (canary && stable) return { canary, stable, weight: 1 };
+  }
   const attempts = (arm: 'canary' | 'stable') => ({
     requests: cumulativeToIncrement(before[arm].requests, now[arm].requests),
     errors: cumulativeToIncrement(before[arm].errors, now[arm].errors),

@@ -190,6 +190,7 @@ async function readCounters(
     canary: { ...canary, ...(unanswered && { unanswered }) },
     stable,
     ...(noHealthyUpstreamIsCanary(request.readyPods) ? { unansweredAreCanary: true } : {}),
+    ...(request.mirrored ? { mirrored: true } : {}),
   };
 }
 
