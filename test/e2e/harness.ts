@@ -31,6 +31,8 @@ if (e2ePrometheus) console.log(`end-to-end tests on ${describePrometheus(e2eProm
 export const prometheusInstalled = e2ePrometheus !== undefined || CLUSTER_TIER;
 export const APP = 'product-service';
 export const IMAGE = 'registry.example.com/product-service';
+/** Index of the managed route in every example: spec.http[1] of the VirtualService, spec.rules[1] of an HTTPRoute. */
+const MANAGED_ROUTE = 1;
 const ROLLOUT = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' };
 const VS = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
 
@@ -189,10 +191,10 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
       return Date.now();
     },
     async releaseUntilCanaryServes(image) {
-      const before = canaryServed(stack);
+      const before = served(stack, `${APP}-canary`);
       await e2e.release(image);
       const deadline = Date.now() + 60_000;
-      while (canaryServed(stack) === before) {
+      while (served(stack, `${APP}-canary`) === before) {
         if (Date.now() > deadline) throw new Error(`the canary never served a request of ${image}`);
         await sleep(20);
       }
@@ -249,7 +251,7 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
     canaryWeights() {
       return stack.mesh
         .weightHistory()
-        .filter((r) => r.routeIndex === 1)
+        .filter((r) => r.routeIndex === MANAGED_ROUTE)
         .map((r) => ({
           // The canary subset, or the canary Service of a host split or an HTTPRoute.
           weight:
@@ -266,6 +268,17 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
     async adopted() {
       await e2e.waitFor('adoption', isHealthy);
       await e2e.meshRoutesCanaryWeight(0);
+      // Weight 0 says nothing of stable's pods when the route was written that way (the HTTPRoute example starts at
+      // 100/0): the mesh reads the cluster a moment after the controller, and until it sees stable's ready pods it
+      // answers the managed route 503 "no healthy upstream". Once a stable pod has answered there, all later requests
+      // are routed by a config at least that new.
+      const before = served(stack, `${APP}-stable`, MANAGED_ROUTE);
+      const deadline = Date.now() + 10_000;
+      while (served(stack, `${APP}-stable`, MANAGED_ROUTE) === before) {
+        if (Date.now() > deadline)
+          throw new Error('the mesh never answered the managed route from stable pods');
+        await sleep(20);
+      }
     },
     async meshRoutesCanaryWeight(weight) {
       const deadline = Date.now() + 5_000;
@@ -328,10 +341,11 @@ export async function until<T>(what: string, probe: () => T | undefined, timeout
 }
 
 /** Requests the canary Deployment has served so far. */
-const canaryServed = (stack: E2EStack) =>
+/** User requests the mesh had `workload`'s pods answer, on every route or on the route with index `routeIndex`. */
+const served = (stack: E2EStack, workload: string, routeIndex?: number) =>
   stack.mesh
     .stats()
-    .filter((s) => s.workload === `${APP}-canary`)
+    .filter((s) => s.workload === workload && (routeIndex === undefined || s.routeIndex === routeIndex))
     .reduce((sum, s) => sum + s.requests, 0);
 
 export const isHealthy = (s: RolloutStatus) => s.phase === 'Healthy';

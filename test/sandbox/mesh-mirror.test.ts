@@ -206,6 +206,26 @@ describe('the sandbox mesh mirrors requests by a Gateway API RequestMirror filte
     expect(await exported(traffic, { reporter: 'source', destination_workload: CANARY })).toBe(0);
   });
 
+  // Gateway API: a backendRef of weight 0 gets no traffic (BackendRef.Weight), and a RequestMirror's backendRef is
+  // where copies go, not a backend the rule routes to (HTTPRequestMirrorFilter.BackendRef).
+  it('keeps every user request on stable while the filter to the weight-0 canary comes and goes, copying only meanwhile', () => {
+    const traffic = new MeshTraffic({
+      seed: 5,
+      behaviour: stableFineCanaryBroken,
+      headerRequests: { share: 0, headers: {} },
+    });
+    const plain = gatewayMirrored([]);
+    // A new route object, as the router's replace of spec.rules makes the mesh read one.
+    const mirrored = gatewayMirrored([
+      { type: 'RequestMirror', requestMirror: { backendRef: { name: CANARY }, percent: 100 } },
+    ]);
+    for (const config of [plain, mirrored, structuredClone(plain)]) traffic.send(config, REQUESTS);
+    expect(sum(traffic.stats(), (s) => s.workload === STABLE && s.responseCode === 200)).toBe(3 * REQUESTS);
+    expect(traffic.userRequests()).toEqual({ requests: 3 * REQUESTS, failed: 0 });
+    expect(sum(traffic.mirrorStats())).toBe(REQUESTS);
+    expect(sum(traffic.mirrorStats(), (c) => c.workload === CANARY && c.responseCode === 500)).toBe(REQUESTS);
+  });
+
   it('copies the share `percent` or `fraction` gives', () => {
     const percent = sum(
       run(
