@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AbortArrived, PRIORITY, WorkQueue } from '../../src/controller/queue.js';
+import { currentRequestLane } from '../../src/kube/request-lane.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -165,6 +166,32 @@ describe('the per-key work queue', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(woken).toHaveLength(999);
     expect(woken).not.toContain('r-1');
+    await queue.stop();
+  });
+
+  it("sends a pass's Kubernetes requests in the lane its Rollout was queued in, and says how long it waited", async () => {
+    const lanes: Record<string, { lane: number; waitedMs: number }> = {};
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
+    const queue = new WorkQueue(
+      async (key, _signal, { waitedMs }) => {
+        if (key === 'busy') await busy;
+        // Read after an await, as a request deep in the pass would be.
+        await tick();
+        lanes[key] = { lane: currentRequestLane(), waitedMs };
+      },
+      { concurrency: 1 },
+    );
+    queue.add('busy', PRIORITY.routine);
+    await tick();
+    queue.add('recheck', PRIORITY.routine);
+    queue.add('aborted', PRIORITY.abort);
+    await new Promise((r) => setTimeout(r, 30));
+    release();
+    await vi.waitFor(() => expect(Object.keys(lanes)).toHaveLength(3));
+    expect(lanes.aborted!.lane).toBe(PRIORITY.abort);
+    expect(lanes.recheck!.lane).toBe(PRIORITY.routine);
+    expect(lanes.aborted!.waitedMs).toBeGreaterThanOrEqual(25);
     await queue.stop();
   });
 });
