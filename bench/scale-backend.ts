@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startApiServer } from '../sandbox/apiserver/index.js';
+import { PODS_PER_NODE } from '../test/cluster/control-plane.js';
 import { startCluster } from '../test/cluster/fixture.js';
 
 export interface ScaleBackend {
@@ -56,8 +57,15 @@ export async function sandboxBackend(dir: string): Promise<ScaleBackend> {
   };
 }
 
-export async function clusterBackend(namespaces: string[]): Promise<ScaleBackend> {
-  const cluster = await startCluster();
+/**
+ * `pods`: the most pods the bench's services run at once, for which the control plane gets enough fake Nodes;
+ * its controller manager runs at 200 requests/s so that thousands of ReplicaSets and Pods do not wait on it.
+ */
+export async function clusterBackend(namespaces: string[], pods: number): Promise<ScaleBackend> {
+  const cluster = await startCluster({
+    nodes: Math.max(1, Math.ceil(pods / PODS_PER_NODE)),
+    controllerManagerQps: 200,
+  });
   const { plane, chart } = cluster;
   const core = plane.kubeConfig.makeApiClient(CoreV1Api);
   for (const name of namespaces) await core.createNamespace({ body: { metadata: { name } } });

@@ -73,7 +73,8 @@ await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve))
 const prometheusUrl = `http://127.0.0.1:${(prometheus.address() as { port: number }).port}`;
 const dir = mkdtempSync(join(tmpdir(), 'stepwise-scale-'));
 const namespaces = [...new Set(services.map((s) => s.ns))];
-const backend = CLUSTER ? await clusterBackend(namespaces) : await sandboxBackend(dir);
+// Each service runs 2 pods, its -stable 2 more while adopted, and a released one's canary up to 2 more.
+const backend = CLUSTER ? await clusterBackend(namespaces, 4 * N + 2 * P) : await sandboxBackend(dir);
 const kubeconfigPath = backend.controllerKubeconfig;
 const kc = backend.kubeConfig;
 const apps = kc.makeApiClient(AppsV1Api);

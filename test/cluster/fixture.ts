@@ -1,7 +1,7 @@
 // A real control plane ready for Stepwise: the CRDs users run (Istio's, Gateway API's, the chart's) and the
 // chart's ServiceAccount and RBAC, with a credential for that ServiceAccount.
 import { installChart, type ChartInstall } from './chart.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { installCrds, readCrds } from './crds.js';
 
 export interface Cluster {
@@ -10,8 +10,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(): Promise<Cluster> {
-  const plane = await startControlPlane();
+export async function startCluster(options: ControlPlaneOptions = {}): Promise<Cluster> {
+  const plane = await startControlPlane(options);
   try {
     await installCrds(plane, readCrds());
     const chart = await installChart(plane);
