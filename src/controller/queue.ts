@@ -10,6 +10,8 @@ import { WakeUps } from './wake-ups.js';
  * burst of re-checks. Within a lane, first come first served. An abort for a key whose pass is under way
  * aborts that pass's signal, so the pass gives up what it waits for (a check) and the abort runs next.
  * A pass's Kubernetes requests wait at the client's rate limit in its lane too (kube/request-lane.ts).
+ * Commands also have a worker of their own beyond `concurrency`: an abort that arrives while every worker is
+ * busy with a check starts at once instead of waiting for one of them to finish.
  */
 export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
 export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
@@ -37,6 +39,8 @@ export class AbortArrived extends Error {
 
 export interface QueueOptions {
   concurrency?: number;
+  /** Workers beyond `concurrency` that only aborts and other commands may take (default 1). */
+  commandWorkers?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
@@ -107,9 +111,12 @@ export class WorkQueue {
 
   private pump(): void {
     const concurrency = this.options.concurrency ?? 4;
-    while (!this.stopped && this.running < concurrency) {
-      const key = this.next();
-      if (key === undefined) return;
+    const forCommands = this.options.commandWorkers ?? 1;
+    while (!this.stopped) {
+      const lane = this.lanes.findIndex((l) => l.size > 0);
+      if (lane < 0) return;
+      if (this.running >= (lane <= PRIORITY.command ? concurrency + forCommands : concurrency)) return;
+      const key = this.takeFirst(this.lanes[lane]!);
       const { priority, since } = this.queued.get(key)!;
       this.queued.delete(key);
       const pass = new AbortController();
@@ -119,15 +126,10 @@ export class WorkQueue {
     }
   }
 
-  private next(): string | undefined {
-    for (const lane of this.lanes) {
-      const first = lane.values().next();
-      if (!first.done) {
-        lane.delete(first.value);
-        return first.value;
-      }
-    }
-    return undefined;
+  private takeFirst(lane: Set<string>): string {
+    const first = lane.values().next().value!;
+    lane.delete(first);
+    return first;
   }
 
   private async process(key: string, signal: AbortSignal, dequeued: Dequeued): Promise<void> {

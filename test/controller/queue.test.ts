@@ -101,7 +101,7 @@ describe('the per-key work queue', () => {
         order.push(key);
         if (key === 'busy') await new Promise<void>((r) => (release = r));
       },
-      { concurrency: 1 },
+      { concurrency: 1, commandWorkers: 0 },
     );
     queue.add('busy');
     await vi.advanceTimersByTimeAsync(0);
@@ -180,7 +180,7 @@ describe('the per-key work queue', () => {
         await tick();
         lanes[key] = { lane: currentRequestLane(), waitedMs };
       },
-      { concurrency: 1 },
+      { concurrency: 1, commandWorkers: 0 },
     );
     queue.add('busy', PRIORITY.routine);
     await tick();
@@ -192,6 +192,30 @@ describe('the per-key work queue', () => {
     expect(lanes.aborted!.lane).toBe(PRIORITY.abort);
     expect(lanes.recheck!.lane).toBe(PRIORITY.routine);
     expect(lanes.aborted!.waitedMs).toBeGreaterThanOrEqual(25);
+    await queue.stop();
+  });
+
+  it('starts an abort at once while every worker is busy with a check, on the worker kept for commands', async () => {
+    const started: string[] = [];
+    let release!: () => void;
+    const checking = new Promise<void>((r) => (release = r));
+    const queue = new WorkQueue(
+      async (key) => {
+        started.push(key);
+        if (key.startsWith('checking')) await checking;
+      },
+      { concurrency: 2 },
+    );
+    queue.add('checking-a', PRIORITY.routine);
+    queue.add('checking-b', PRIORITY.routine);
+    queue.add('recheck', PRIORITY.routine);
+    await tick();
+    queue.add('aborted', PRIORITY.abort);
+    await tick();
+    // The routine re-check still waits for a worker; the abort did not.
+    expect(started).toEqual(['checking-a', 'checking-b', 'aborted']);
+    release();
+    await vi.waitFor(() => expect(started).toContain('recheck'));
     await queue.stop();
   });
 });
