@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startApiServer } from '../sandbox/apiserver/index.js';
+import { PODS_PER_NODE } from '../test/cluster/control-plane.js';
 import { startCluster } from '../test/cluster/fixture.js';
 
 export interface ScaleBackend {
@@ -12,8 +13,8 @@ export interface ScaleBackend {
   kubeConfig: KubeConfig;
   /** The kubeconfig file the controller runs with. */
   controllerKubeconfig: string;
-  /** The phase of each service's Rollout. */
-  phases(services: Service[]): Promise<(string | undefined)[]>;
+  /** The status of each service's Rollout (undefined before its first write). */
+  statuses(services: Service[]): Promise<(BenchStatus | undefined)[]>;
   /** The canary weight on the service's VirtualService. */
   weightOf(namespace: string, app: string): Promise<number>;
   /** How long to wait between two looks at phases and weights. */
@@ -26,7 +27,13 @@ export interface Service {
   app: string;
 }
 
-type Phased = { metadata: { namespace: string; name: string }; status?: { phase?: string } };
+/** What the bench reads of a Rollout's status. */
+export interface BenchStatus {
+  phase?: string;
+  stepStartedAt?: string;
+  analysis?: { checks?: number; lastCheckAt?: string };
+}
+type Phased = { metadata: { namespace: string; name: string }; status?: BenchStatus };
 type Route = { spec: { http: { route: { weight: number }[] }[] } };
 const canaryWeight = (vs: Route) => vs.spec.http[0]!.route[1]!.weight;
 
@@ -42,18 +49,23 @@ export async function sandboxBackend(dir: string): Promise<ScaleBackend> {
     kubeConfig,
     controllerKubeconfig,
     pollMs: 2,
-    phases: (services) =>
-      Promise.resolve(
-        services.map(({ ns, app }) => (api.store.get(rollouts, ns, app) as Phased)?.status?.phase),
-      ),
+    statuses: (services) =>
+      Promise.resolve(services.map(({ ns, app }) => (api.store.get(rollouts, ns, app) as Phased)?.status)),
     weightOf: (namespace, app) =>
       Promise.resolve(canaryWeight(api.store.get(virtualServices, namespace, app) as unknown as Route)),
     close: () => api.close(),
   };
 }
 
-export async function clusterBackend(namespaces: string[]): Promise<ScaleBackend> {
-  const cluster = await startCluster();
+/**
+ * `pods`: the most pods the bench's services run at once, for which the control plane gets enough fake Nodes;
+ * its controller manager runs at 200 requests/s so that thousands of ReplicaSets and Pods do not wait on it.
+ */
+export async function clusterBackend(namespaces: string[], pods: number): Promise<ScaleBackend> {
+  const cluster = await startCluster({
+    nodes: Math.max(1, Math.ceil(pods / PODS_PER_NODE)),
+    controllerManagerQps: 200,
+  });
   const { plane, chart } = cluster;
   const core = plane.kubeConfig.makeApiClient(CoreV1Api);
   for (const name of namespaces) await core.createNamespace({ body: { metadata: { name } } });
@@ -63,16 +75,14 @@ export async function clusterBackend(namespaces: string[]): Promise<ScaleBackend
     controllerKubeconfig: chart.kubeconfigPath,
     // Every look is a request to kube-apiserver: often enough to time an abort, not so often as to load it.
     pollMs: 20,
-    phases: async (services) => {
+    statuses: async (services) => {
       const list = (await custom.listClusterCustomObject({
         group: 'stepwise.dev',
         version: 'v1alpha1',
         plural: 'rollouts',
       })) as { items: Phased[] };
-      const phase = new Map(
-        list.items.map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r.status?.phase]),
-      );
-      return services.map(({ ns, app }) => phase.get(`${ns}/${app}`));
+      const status = new Map(list.items.map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r.status]));
+      return services.map(({ ns, app }) => status.get(`${ns}/${app}`));
     },
     weightOf: async (namespace, app) =>
       canaryWeight(

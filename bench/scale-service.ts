@@ -33,10 +33,13 @@ export const destinationRuleSpec = (app: string) => ({
   ],
 });
 
+/** How often a progressing Rollout is checked. */
+export const ANALYSIS_INTERVAL_MS = 10_000;
+
 export const rolloutSpec = (app: string, prometheus: string) => ({
   targetRef: { name: app },
   trafficRouting: { istio: { virtualService: { name: app }, destinationRule: { name: app } } },
   steps: [{ weight: 5 }, { weight: 50 }, { weight: 100 }],
-  analysis: { prometheus: { address: prometheus }, interval: '10s' },
+  analysis: { prometheus: { address: prometheus }, interval: `${ANALYSIS_INTERVAL_MS / 1000}s` },
   progressDeadline: '30m',
 });

@@ -1,5 +1,5 @@
 // npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR] [--until-ready]
-//   [--cluster]
+//   [--cluster] [--adopt-qps Q] [--aborts K]
 // N services with their Rollouts on the sandbox API server (10 namespaces), the built controller run as the image
 // runs it (node dist/cli/main.js controller), P of them released. Samples the controller's RSS and CPU from /proc
 // and its own request counters from /metrics over a steady window, then aborts each progressing Rollout at a time
@@ -11,7 +11,12 @@
 // secondsToReady is the time from the controller's start to /readyz (every watch listed: what a new leader
 // needs before its first pass). --until-ready stops after it, sampling RSS for S seconds of adoption instead.
 // --cluster runs on the real control plane of the cluster tier instead of the sandbox (bench/scale-backend.ts).
-import { spawn } from 'node:child_process';
+// --adopt-qps Q adopts the fleet with the controller's client limit raised to Q requests/s (--kube-api-qps, burst
+// 2Q, 16 workers), then stops it and starts it again as the image runs it: the adopted fleet is exactly what the
+// controller writes, and the measurement is of a restart onto it (restartWrites: the writes it then sends).
+// Adopting 10,000 at the default 40/s takes 38 min. --aborts K aborts only the first K progressing Rollouts.
+// firstCheckLateMs: how long after it was due (step start + interval) each released Rollout's first check ran.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -19,7 +24,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { clusterBackend, sandboxBackend } from './scale-backend.js';
+import { buckets, firstCheckLateMs, quantile, quantileBoundMs, total, writes } from './scale-measures.js';
 import {
+  ANALYSIS_INTERVAL_MS,
   deploymentSpec,
   destinationRuleSpec,
   podTemplate,
@@ -38,6 +45,9 @@ const N = arg('rollouts', 100);
 const P = arg('progressing', Math.round(N / 10));
 const SAMPLE_S = arg('sample-seconds', 60);
 if (P > N) throw new Error(`--progressing (${P}) must not exceed --rollouts (${N})`);
+const ADOPT_QPS = arg('adopt-qps', 0);
+const ABORTS = arg('aborts', P);
+if (ABORTS > P) throw new Error(`--aborts (${ABORTS}) must not exceed --progressing (${P})`);
 const UNTIL_READY = process.argv.includes('--until-ready');
 const CLUSTER = process.argv.includes('--cluster');
 const snapshotAt = process.argv.indexOf('--heap-snapshot');
@@ -63,7 +73,8 @@ await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve))
 const prometheusUrl = `http://127.0.0.1:${(prometheus.address() as { port: number }).port}`;
 const dir = mkdtempSync(join(tmpdir(), 'stepwise-scale-'));
 const namespaces = [...new Set(services.map((s) => s.ns))];
-const backend = CLUSTER ? await clusterBackend(namespaces) : await sandboxBackend(dir);
+// Each service runs 2 pods, its -stable 2 more while adopted, and a released one's canary up to 2 more.
+const backend = CLUSTER ? await clusterBackend(namespaces, 4 * N + 2 * P) : await sandboxBackend(dir);
 const kubeconfigPath = backend.controllerKubeconfig;
 const kc = backend.kubeConfig;
 const apps = kc.makeApiClient(AppsV1Api);
@@ -111,48 +122,76 @@ for (let i = 0; i < services.length; i += 50) {
 }
 
 // A free port for /metrics, so the controller can log at warn only.
-const port = await new Promise<number>((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address() as { port: number };
-    probe.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
   });
-});
-const metricsUrl = `http://127.0.0.1:${port}`;
-const child = spawn(
-  process.execPath,
-  [
-    ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
-    MAIN,
-    'controller',
-    '--kubeconfig',
-    kubeconfigPath,
-    '--metrics-address',
-    `127.0.0.1:${port}`,
-    '--log-level',
-    'warn',
-  ],
-  { stdio: ['ignore', 'pipe', 'pipe'] },
-);
+let metricsUrl = '';
 let output = '';
-child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-const started = Date.now();
-const cleanup = async () => {
+let child: ChildProcess;
+const startController = async (extra: string[] = []) => {
+  const port = await freePort();
+  metricsUrl = `http://127.0.0.1:${port}`;
+  child = spawn(
+    process.execPath,
+    [
+      ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
+      MAIN,
+      'controller',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--metrics-address',
+      `127.0.0.1:${port}`,
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const startedAt = Date.now();
+  for (let i = 0; ; i++) {
+    if (
+      await fetch(`${metricsUrl}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (i > 600 || child.exitCode !== null)
+      throw new Error(`the controller did not serve /healthz:\n${output.slice(-2000)}`);
+    await sleep(100);
+  }
+  for (const deadline = Date.now() + 10 * 60_000; ; await sleep(100)) {
+    const ready = await fetch(`${metricsUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`the controller was not ready within 10 min:\n${output.slice(-2000)}`);
+  }
+  return (Date.now() - startedAt) / 1000;
+};
+const stopController = async () => {
+  if (child.exitCode !== null) return;
   child.kill('SIGTERM');
   await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+};
+const cleanup = async () => {
+  await stopController();
   await backend.close();
   prometheus.closeAllConnections();
   prometheus.close();
   rmSync(dir, { recursive: true, force: true });
 };
 
-const counter = async (name: string) => {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-};
+const scrape = async () => (await fetch(`${metricsUrl}/metrics`)).text();
+const counter = async (name: string) => total(await scrape(), name);
 const proc = () => {
   const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
@@ -175,29 +214,14 @@ async function heapSnapshot(folder: string): Promise<void> {
   throw new Error('the controller wrote no heap snapshot within 120 s');
 }
 
+const started = Date.now();
 try {
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`${metricsUrl}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 600 || child.exitCode !== null)
-      throw new Error(`the controller did not serve /healthz:\n${output.slice(-2000)}`);
-    await sleep(100);
-  }
-  for (const deadline = Date.now() + 10 * 60_000; ; await sleep(100)) {
-    const ready = await fetch(`${metricsUrl}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`the controller was not ready within 10 min:\n${output.slice(-2000)}`);
-  }
-  const secondsToReady = (Date.now() - started) / 1000;
+  const readyAfter = await startController(
+    ADOPT_QPS
+      ? ['--kube-api-qps', `${ADOPT_QPS}`, '--kube-api-burst', `${2 * ADOPT_QPS}`, '--workers', '16']
+      : [],
+  );
+  let secondsToReady = readyAfter;
   console.log(`ready after ${secondsToReady} s`);
   if (UNTIL_READY) {
     let rssMiB = 0;
@@ -213,11 +237,21 @@ try {
   }
   // Adoption of all N.
   for (;;) {
-    if ((await backend.phases(services)).every((phase) => phase === 'Healthy')) break;
+    if ((await backend.statuses(services)).every((status) => status?.phase === 'Healthy')) break;
     if (Date.now() - started > 30 * 60_000) throw new Error('not all Rollouts became Healthy within 30 min');
     await sleep(Math.max(250, backend.pollMs * 50));
   }
   const secondsToAllHealthy = (Date.now() - started) / 1000;
+  console.log(`all ${N} Healthy after ${secondsToAllHealthy} s`);
+  // The restart onto the adopted fleet, with the image's flags: what it writes is what a restart costs.
+  let restartWrites: number | undefined;
+  if (ADOPT_QPS) {
+    await stopController();
+    secondsToReady = await startController();
+    await sleep(30_000);
+    restartWrites = writes(await scrape());
+    console.log(`restarted: ready after ${secondsToReady} s, ${restartWrites} writes in its first 30 s`);
+  }
 
   // P releases; wait for each canary's first weight.
   const released = services.slice(0, P);
@@ -237,19 +271,48 @@ try {
     if (Date.now() > deadline)
       throw new Error('not every released canary got its first weight within 10 min');
   }
+  // Each released Rollout's first check: how long after it was due it ran (read once, while checks is 1).
+  const lateMs: number[] = [];
+  let missed = 0;
+  const pending = new Set(released);
+  for (
+    const deadline = Date.now() + 5 * 60_000;
+    pending.size > 0 && Date.now() < deadline;
+    await sleep(200)
+  ) {
+    const looked = [...pending];
+    const statuses = await backend.statuses(looked);
+    looked.forEach((s, i) => {
+      const status = statuses[i];
+      if (!status?.analysis?.checks) return;
+      const late = firstCheckLateMs(status, ANALYSIS_INTERVAL_MS);
+      if (late === undefined) missed += 1;
+      else lateMs.push(late);
+      pending.delete(s);
+    });
+  }
+  lateMs.sort((a, b) => a - b);
+  const firstCheckLate = {
+    p50: quantile(lateMs, 0.5),
+    p99: quantile(lateMs, 0.99),
+    max: lateMs.at(-1) ?? null,
+    missed: missed + pending.size,
+  };
+  console.log(`first check after it was due (ms): ${JSON.stringify(firstCheckLate)}`);
   await sleep(5_000);
 
   const t0 = Date.now();
+  const text0 = await scrape();
   const [api0, prom0, p0] = [
-    await counter('stepwise_kubernetes_requests_total'),
-    await counter('stepwise_prometheus_queries_total'),
+    total(text0, 'stepwise_kubernetes_requests_total'),
+    total(text0, 'stepwise_prometheus_queries_total'),
     proc(),
   ];
   // Aborts spread over the window: one progressing Rollout at a time, abort → weight 0.
   const abortMs: number[] = [];
   let rssMax = p0.rssMiB;
-  for (let i = 0; i < released.length; i++) {
-    const at = t0 + ((i + 0.5) / released.length) * SAMPLE_S * 1000;
+  for (let i = 0; i < ABORTS; i++) {
+    const at = t0 + ((i + 0.5) / ABORTS) * SAMPLE_S * 1000;
     while (Date.now() < at) {
       rssMax = Math.max(rssMax, proc().rssMiB);
       await sleep(Math.min(500, at - Date.now()));
@@ -285,13 +348,21 @@ try {
   // The live heap as V8 last measured it: what the Rollouts cost, while RSS adds the collector's headroom.
   const heapUsedMiB = (await counter('stepwise_process_nodejs_heap_size_used_bytes')) / 2 ** 20;
   if (SNAPSHOT_DIR) await heapSnapshot(SNAPSHOT_DIR);
-  const apiRequestsPerSec = ((await counter('stepwise_kubernetes_requests_total')) - api0) / seconds;
-  const prometheusQueriesPerSec = ((await counter('stepwise_prometheus_queries_total')) - prom0) / seconds;
+  const text1 = await scrape();
+  const apiRequestsPerSec = (total(text1, 'stepwise_kubernetes_requests_total') - api0) / seconds;
+  const prometheusQueriesPerSec = (total(text1, 'stepwise_prometheus_queries_total') - prom0) / seconds;
+  // Where an abort's time goes: waiting for a worker, and its requests waiting at the client's rate limit.
+  const waits = (name: string, lane: string) =>
+    quantileBoundMs(buckets(text0, name, { lane }), buckets(text1, name, { lane }), 0.99).boundMs;
+  const abortBreakdown = {
+    queueWaitP99AtMostMs: waits('stepwise_reconcile_queue_wait_seconds', 'abort'),
+    clientWaitP99AtMostMs: waits('stepwise_kubernetes_client_wait_seconds', 'abort'),
+    routineClientWaitP99AtMostMs: waits('stepwise_kubernetes_client_wait_seconds', 'routine'),
+    loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
   const cpuCores = (p1.cpuTicks - p0.cpuTicks) / 100 / seconds;
   abortMs.sort((a, b) => a - b);
-  const abortP99Ms = abortMs.length
-    ? abortMs[Math.min(abortMs.length - 1, Math.ceil(0.99 * abortMs.length) - 1)]!
-    : null;
+  const abortP99Ms = quantile(abortMs, 0.99);
   const result = {
     rollouts: N,
     progressing: P,
@@ -303,6 +374,12 @@ try {
     abortP99Ms,
     secondsToAllHealthy: r(secondsToAllHealthy),
     secondsToReady: r(secondsToReady),
+    aborts: ABORTS,
+    abortP50Ms: quantile(abortMs, 0.5),
+    abortMaxMs: abortMs.at(-1) ?? null,
+    ...abortBreakdown,
+    firstCheckLateMs: firstCheckLate,
+    ...(ADOPT_QPS ? { adoptQps: ADOPT_QPS, restartWrites } : {}),
   };
   console.log(
     '| Rollouts | progressing | RSS max (MiB) | heap used (MiB) | CPU (cores) | API requests/s | Prometheus queries/s | abort → weight p99 (ms) | s to all Healthy (adoption) |',

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { createPrometheusAnalyzer } from '../analysis/analyzer.js';
-import { Controller } from '../controller/controller.js';
+import { Controller, priorityName } from '../controller/controller.js';
+import { limitRequests } from '../kube/bounded-client.js';
+import { checkClientRateLimit, DEFAULT_BURST, DEFAULT_QPS } from '../kube/client-rate-limit.js';
+import { OUTSIDE_PASS } from '../kube/request-lane.js';
 import { startDashboard } from '../dashboard/server.js';
 import { tokenReviewAccess } from '../dashboard/token-review-access.js';
 import { Cluster } from '../kube/cluster.js';
@@ -23,6 +26,8 @@ interface ControllerFlags {
   logLevel: string;
   logFormat: LogFormat;
   workers: string;
+  kubeApiQps: string;
+  kubeApiBurst: string;
   leaderElect: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
@@ -70,6 +75,16 @@ export function registerControllerCommand(program: Command): void {
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
     .option('--workers <n>', 'Rollouts reconciled in parallel', '4')
+    .option(
+      '--kube-api-qps <n>',
+      'Kubernetes API requests per second, client-side (commands and aborts take the next one first)',
+      String(DEFAULT_QPS),
+    )
+    .option(
+      '--kube-api-burst <n>',
+      'Kubernetes API requests let through at once above --kube-api-qps',
+      String(DEFAULT_BURST),
+    )
     .option('--leader-elect', 'run as one of several replicas: only the holder of a Lease reconciles', false)
     .option(
       '--leader-election-namespace <ns>',
@@ -102,12 +117,22 @@ export function registerControllerCommand(program: Command): void {
       const dashboardAt = flags.dashboardAddress
         ? hostPort(flags.dashboardAddress, '--dashboard-address', '0.0.0.0:8090')
         : undefined;
+      const rateLimit = checkClientRateLimit({
+        qps: Number(flags.kubeApiQps),
+        burst: Number(flags.kubeApiBurst),
+      });
       const kubeConfig = loadKubeConfig(flags);
       const identity = leaseIdentity();
       const root = createLogger({ level: flags.logLevel, format: flags.logFormat });
       // With several replicas, every line names the process that wrote it.
       const logger = flags.leaderElect ? root.child({ holder: identity }) : root;
       const metrics = new ControllerMetrics();
+      limitRequests(kubeConfig, rateLimit, (lane, seconds) =>
+        metrics.waitedForClientRateLimit(
+          lane === OUTSIDE_PASS ? 'outside-pass' : priorityName(lane),
+          seconds,
+        ),
+      );
       const countRequest = (r: { verb: string; resource: string; code: number }) =>
         metrics.kubernetesRequest(r);
       const secrets = new Cluster(kubeConfig, countRequest);

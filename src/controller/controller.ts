@@ -18,7 +18,7 @@ import type { Decision } from '../rollout/types.js';
 import { CachedCluster } from './cached-cluster.js';
 import { ReferenceIndex, type ReferenceKind } from './index-by-reference.js';
 import { priorityOf } from './pending-command.js';
-import { WorkQueue } from './queue.js';
+import { type Dequeued, PRIORITY, WorkQueue } from './queue.js';
 import { reconcile } from './reconcile.js';
 
 export interface ControllerOptions {
@@ -38,9 +38,20 @@ export interface ControllerOptions {
   onKubernetesRequest?: KubernetesRequestObserver;
   /** Told when a Rollout is gone from the API (its metrics are dropped). */
   onRolloutDeleted?: (namespace: string, name: string) => void;
-  /** Told when a reconcile pass ended (metrics). */
-  onPass?: (pass: { key: string; startedAt: Date; seconds: number; outcome: 'ok' | 'error' }) => void;
+  /** Told when a reconcile pass ended (metrics): its lane, time waiting for a worker, and duration. */
+  onPass?: (pass: {
+    key: string;
+    lane: PriorityName;
+    startedAt: Date;
+    queuedSeconds: number;
+    seconds: number;
+    outcome: 'ok' | 'error';
+  }) => void;
 }
+
+export type PriorityName = keyof typeof PRIORITY;
+export const priorityName = (p: number) =>
+  (Object.keys(PRIORITY) as PriorityName[]).find((name) => PRIORITY[name] === p)!;
 
 type Items = { items: KubeObject[]; metadata?: { resourceVersion?: string } };
 
@@ -73,9 +84,9 @@ export class Controller {
       onDecision: options.onDecision,
     };
     this.queue = new WorkQueue(
-      (key, signal) => {
+      (key, signal, dequeued) => {
         const [namespace, name] = key.split('/') as [string, string];
-        return this.timed(key, () => reconcile(deps, namespace, name, signal));
+        return this.timed(key, dequeued, () => reconcile(deps, namespace, name, signal));
       },
       {
         concurrency: options.workers ?? 4,
@@ -221,7 +232,7 @@ export class Controller {
   }
 
   /** Logs each pass's start and end (debug), so the passes of two controllers can be told apart in time. */
-  private async timed<T>(key: string, pass: () => Promise<T>): Promise<T> {
+  private async timed<T>(key: string, dequeued: Dequeued, pass: () => Promise<T>): Promise<T> {
     const startedAt = new Date();
     let outcome: 'ok' | 'error' = 'error';
     try {
@@ -237,7 +248,14 @@ export class Controller {
         finishedAt: finishedAt.toISOString(),
         outcome,
       });
-      this.options.onPass?.({ key, startedAt, seconds, outcome });
+      this.options.onPass?.({
+        key,
+        lane: priorityName(dequeued.priority),
+        startedAt,
+        queuedSeconds: dequeued.waitedMs / 1000,
+        seconds,
+        outcome,
+      });
     }
   }
 

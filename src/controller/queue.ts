@@ -1,3 +1,4 @@
+import { inRequestLane } from '../kube/request-lane.js';
 import { WakeUps } from './wake-ups.js';
 
 /**
@@ -8,12 +9,25 @@ import { WakeUps } from './wake-ups.js';
  * watches, and those ahead of routine re-checks (timers, retries), so that an abort never waits behind a
  * burst of re-checks. Within a lane, first come first served. An abort for a key whose pass is under way
  * aborts that pass's signal, so the pass gives up what it waits for (a check) and the abort runs next.
+ * A pass's Kubernetes requests wait at the client's rate limit in its lane too (kube/request-lane.ts).
+ * Commands also have a worker of their own beyond `concurrency`: an abort that arrives while every worker is
+ * busy with a check starts at once instead of waiting for one of them to finish.
  */
 export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
 export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
 
+/** What a pass was queued as: its lane, and how long it waited for a worker. */
+export interface Dequeued {
+  priority: Priority;
+  waitedMs: number;
+}
+
 /** `signal` aborts when an abort for the key arrives during the pass; its reason is an AbortArrived. */
-export type Worker = (key: string, signal: AbortSignal) => Promise<{ requeueAfterMs?: number } | void>;
+export type Worker = (
+  key: string,
+  signal: AbortSignal,
+  dequeued: Dequeued,
+) => Promise<{ requeueAfterMs?: number } | void>;
 
 /** Why a pass's signal aborted: an abort for its Rollout is waiting. */
 export class AbortArrived extends Error {
@@ -25,6 +39,8 @@ export class AbortArrived extends Error {
 
 export interface QueueOptions {
   concurrency?: number;
+  /** Workers beyond `concurrency` that only aborts and other commands may take (default 1). */
+  commandWorkers?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
@@ -33,7 +49,7 @@ export interface QueueOptions {
 export class WorkQueue {
   /** One lane per priority; a Set keeps insertion order and removes a key in O(1) when it moves up. */
   private readonly lanes: Set<string>[] = Object.values(PRIORITY).map(() => new Set<string>());
-  private readonly queued = new Map<string, Priority>();
+  private readonly queued = new Map<string, { priority: Priority; since: number }>();
   private readonly dirty = new Map<string, Priority>();
   /** Keys whose pass is under way, with the controller that cancels it. */
   private readonly active = new Map<string, AbortController>();
@@ -57,10 +73,10 @@ export class WorkQueue {
       if (priority === PRIORITY.abort && !pass.signal.aborted) pass.abort(new AbortArrived(key));
       return;
     }
-    const queuedAt = this.queued.get(key);
+    const queuedAt = this.queued.get(key)?.priority;
     if (queuedAt !== undefined && queuedAt <= priority) return;
     if (queuedAt !== undefined) this.lanes[queuedAt]!.delete(key);
-    this.queued.set(key, priority);
+    this.queued.set(key, { priority, since: Date.now() });
     this.lanes[priority]!.add(key);
     this.pump();
   }
@@ -95,31 +111,30 @@ export class WorkQueue {
 
   private pump(): void {
     const concurrency = this.options.concurrency ?? 4;
-    while (!this.stopped && this.running < concurrency) {
-      const key = this.next();
-      if (key === undefined) return;
+    const forCommands = this.options.commandWorkers ?? 1;
+    while (!this.stopped) {
+      const lane = this.lanes.findIndex((l) => l.size > 0);
+      if (lane < 0) return;
+      if (this.running >= (lane <= PRIORITY.command ? concurrency + forCommands : concurrency)) return;
+      const key = this.takeFirst(this.lanes[lane]!);
+      const { priority, since } = this.queued.get(key)!;
       this.queued.delete(key);
       const pass = new AbortController();
       this.active.set(key, pass);
       this.running += 1;
-      void this.process(key, pass.signal);
+      void this.process(key, pass.signal, { priority, waitedMs: Date.now() - since });
     }
   }
 
-  private next(): string | undefined {
-    for (const lane of this.lanes) {
-      const first = lane.values().next();
-      if (!first.done) {
-        lane.delete(first.value);
-        return first.value;
-      }
-    }
-    return undefined;
+  private takeFirst(lane: Set<string>): string {
+    const first = lane.values().next().value!;
+    lane.delete(first);
+    return first;
   }
 
-  private async process(key: string, signal: AbortSignal): Promise<void> {
+  private async process(key: string, signal: AbortSignal, dequeued: Dequeued): Promise<void> {
     try {
-      const result = await this.worker(key, signal);
+      const result = await inRequestLane(dequeued.priority, () => this.worker(key, signal, dequeued));
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (error) {

@@ -5,7 +5,7 @@ import {
   type RequestContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
-import { ClientRateLimiter } from './client-rate-limit.js';
+import { type ClientRateLimit, ClientRateLimiter, type RateLimitObserver } from './client-rate-limit.js';
 
 // Without a bound, undici waits up to 300 s for an answer, and withRetry makes that four attempts: one stalled
 // API server would hold a reconcile pass (and the key's queue slot) for 20 minutes.
@@ -58,6 +58,18 @@ function sharedFor(kubeConfig: KubeConfig): Shared {
     sharedByKubeConfig.set(kubeConfig, shared);
   }
   return shared;
+}
+
+/**
+ * Sets the client-side rate limit of every client of this kubeconfig (--kube-api-qps, --kube-api-burst): the
+ * clients built before and after share the new bucket.
+ */
+export function limitRequests(
+  kubeConfig: KubeConfig,
+  { qps, burst }: ClientRateLimit,
+  onWaited?: RateLimitObserver,
+): void {
+  sharedFor(kubeConfig).limiter = new ClientRateLimiter(qps, burst, Date.now, onWaited);
 }
 
 /**

@@ -11,6 +11,16 @@ interface PerRolloutMetric {
   remove(labels: LabelValues<string>): void;
 }
 
+/** A wait by lane of the work queue: from a millisecond (a free worker) to the tens of seconds of a backlog. */
+const waitByLane = (registry: Registry, name: string, help: string) =>
+  new Histogram({
+    name,
+    help,
+    labelNames: ['lane'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
 /** The controller's own Prometheus metrics: what each Rollout is doing and what was decided. */
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -69,6 +79,16 @@ export class ControllerMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  private readonly queueWait = waitByLane(
+    this.registry,
+    'stepwise_reconcile_queue_wait_seconds',
+    'Time a Rollout waited in the work queue for a worker, by lane (abort, command, change, routine).',
+  );
+  private readonly clientWait = waitByLane(
+    this.registry,
+    'stepwise_kubernetes_client_wait_seconds',
+    "Time Kubernetes requests waited at the client's rate limit (--kube-api-qps), by lane of the pass that sent them (outside-pass: watch lists, the Lease).",
+  );
   private readonly kubernetesRequests = new Counter({
     name: 'stepwise_kubernetes_requests_total',
     help: 'Kubernetes API requests (reconcile passes, list and watch, leader election) by HTTP status (0 = no answer).',
@@ -138,8 +158,13 @@ export class ControllerMetrics {
     }
   }
 
-  reconciled(pass: { seconds: number; outcome: 'ok' | 'error' }): void {
+  reconciled(pass: { lane: string; queuedSeconds: number; seconds: number; outcome: 'ok' | 'error' }): void {
     this.reconcileDuration.observe({ outcome: pass.outcome }, pass.seconds);
+    this.queueWait.observe({ lane: pass.lane }, pass.queuedSeconds);
+  }
+
+  waitedForClientRateLimit(lane: string, seconds: number): void {
+    this.clientWait.observe({ lane }, seconds);
   }
 
   kubernetesRequest(request: { verb: string; resource: string; code: number }): void {

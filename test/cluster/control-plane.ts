@@ -1,5 +1,5 @@
 // A real Kubernetes control plane on 127.0.0.1 for the cluster tier and the API contract test: etcd,
-// kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake Node, so Deployments get
+// kube-apiserver, kube-controller-manager, kube-scheduler and kwok with fake Nodes (one by default), so Deployments get
 // ReplicaSets and Pods that are scheduled and become Running and Ready. Started the way controller-runtime's
 // envtest starts etcd and kube-apiserver (pkg/internal/testing/controlplane: RBAC, a loopback secure port,
 // generated serving certs and service-account keys, the ServiceAccount admission plugin off), plus the two
@@ -43,15 +43,27 @@ export interface ControlPlaneOptions {
    * become Running and Ready (default true; the API contract needs etcd and kube-apiserver only).
    */
   workloads?: boolean;
+  /** Fake Nodes kwok manages, each with room for PODS_PER_NODE pods (default 1: every test fits on one). */
+  nodes?: number;
+  /**
+   * The controller manager's own client limit (its --kube-api-qps, burst twice that; default its own 20 / 30),
+   * for a bench whose thousands of ReplicaSets and Pods would otherwise wait on it.
+   */
+  controllerManagerQps?: number;
 }
 
 export const FAKE_NODE = 'kwok-node-0';
+/** Pods one fake Node takes; the scheduler spreads the rest over the other Nodes. */
+export const PODS_PER_NODE = 500;
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? 180_000);
   const left = () => Math.max(1_000, deadline - Date.now());
   const workloads = options.workloads ?? true;
+  const nodes = options.nodes ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1)
+    throw new Error(`nodes must be a whole number of at least 1 (fake Nodes for kwok), got ${nodes}`);
   // Every binary is looked up before anything starts, so a missing build fails at once with its cause.
   const binaries = {
     etcd: toolBinary('etcd'),
@@ -140,6 +152,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         core,
         components,
         left,
+        nodes,
+        controllerManagerQps: options.controllerManagerQps,
       });
     }
 
@@ -192,9 +206,11 @@ interface WorkloadSetup {
   components: Component[];
   /** Time left of the start budget, in ms. */
   left: () => number;
+  nodes: number;
+  controllerManagerQps: number | undefined;
 }
 
-/** The controller manager, the scheduler and kwok with one fake Node, until pods could become Ready. */
+/** The controller manager, the scheduler and kwok with its fake Nodes, until pods could become Ready. */
 async function startWorkloadComponents(setup: WorkloadSetup): Promise<void> {
   const { binaries, dir, certs, kubeconfigPath, core, components, left } = setup;
   const { kcmPort, schedulerPort, kwokPort } = setup.ports;
@@ -216,6 +232,9 @@ async function startWorkloadComponents(setup: WorkloadSetup): Promise<void> {
   const controllerManager = controller('kube-controller-manager', binaries.controllerManager, kcmPort, [
     `--service-account-private-key-file=${certs.serviceAccountKey}`,
     `--root-ca-file=${certs.caCert}`,
+    ...(setup.controllerManagerQps
+      ? [`--kube-api-qps=${setup.controllerManagerQps}`, `--kube-api-burst=${2 * setup.controllerManagerQps}`]
+      : []),
   ]);
   components.push(controllerManager);
   const scheduler = controller('kube-scheduler', binaries.scheduler, schedulerPort, []);
@@ -244,10 +263,15 @@ async function startWorkloadComponents(setup: WorkloadSetup): Promise<void> {
     async () => (await get(`https://127.0.0.1:${schedulerPort}`, '/healthz', undefined)).status === 200,
     left(),
   );
-  await core.createNode({ body: fakeNode() });
+  // kwok manages every Node with the annotation its flag selects, however many there are.
+  const names = Array.from({ length: setup.nodes }, (_, i) => `kwok-node-${i}`);
+  for (const name of names) await core.createNode({ body: fakeNode(name) });
   await kwok.waitUntil(async () => {
-    const node = await core.readNode({ name: FAKE_NODE });
-    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const { items } = await core.listNode({ labelSelector: 'type=kwok' });
+    const ready = items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    return ready.length === names.length;
   }, left());
   // The ServiceAccount controller creating `default` shows the controller manager runs its controllers.
   await controllerManager.waitUntil(
@@ -267,20 +291,18 @@ function adminKubeConfig(url: string, certs: Certs): KubeConfig {
   return config;
 }
 
-/** A Node kwok manages (the annotation) with room for every test's pods, without a NoSchedule taint. */
-function fakeNode() {
+/** A Node kwok manages (the annotation) with room for PODS_PER_NODE pods, without a NoSchedule taint. */
+function fakeNode(name: string) {
+  const room = { cpu: '64', memory: '256Gi', pods: String(PODS_PER_NODE) };
   return {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: {
-      name: FAKE_NODE,
+      name,
       annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: { 'kubernetes.io/hostname': FAKE_NODE, 'kubernetes.io/os': 'linux', type: 'kwok' },
+      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'kwok' },
     },
-    status: {
-      allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
-      capacity: { cpu: '64', memory: '256Gi', pods: '500' },
-    },
+    status: { allocatable: room, capacity: room },
   };
 }
 

@@ -2,7 +2,7 @@
 // chart's ServiceAccount and RBAC, with a credential for that ServiceAccount.
 import { afterAll, beforeAll } from 'vitest';
 import { installChart, type ChartInstall } from './chart.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { installCrds, readCrds } from './crds.js';
 
 export interface Cluster {
@@ -11,8 +11,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(): Promise<Cluster> {
-  const plane = await startControlPlane();
+export async function startCluster(options: ControlPlaneOptions = {}): Promise<Cluster> {
+  const plane = await startControlPlane(options);
   try {
     await installCrds(plane, readCrds());
     const chart = await installChart(plane);

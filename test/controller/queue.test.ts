@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AbortArrived, PRIORITY, WorkQueue } from '../../src/controller/queue.js';
+import { currentRequestLane } from '../../src/kube/request-lane.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -100,7 +101,7 @@ describe('the per-key work queue', () => {
         order.push(key);
         if (key === 'busy') await new Promise<void>((r) => (release = r));
       },
-      { concurrency: 1 },
+      { concurrency: 1, commandWorkers: 0 },
     );
     queue.add('busy');
     await vi.advanceTimersByTimeAsync(0);
@@ -165,6 +166,56 @@ describe('the per-key work queue', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(woken).toHaveLength(999);
     expect(woken).not.toContain('r-1');
+    await queue.stop();
+  });
+
+  it("sends a pass's Kubernetes requests in the lane its Rollout was queued in, and says how long it waited", async () => {
+    const lanes: Record<string, { lane: number; waitedMs: number }> = {};
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
+    const queue = new WorkQueue(
+      async (key, _signal, { waitedMs }) => {
+        if (key === 'busy') await busy;
+        // Read after an await, as a request deep in the pass would be.
+        await tick();
+        lanes[key] = { lane: currentRequestLane(), waitedMs };
+      },
+      { concurrency: 1, commandWorkers: 0 },
+    );
+    queue.add('busy', PRIORITY.routine);
+    await tick();
+    queue.add('recheck', PRIORITY.routine);
+    queue.add('aborted', PRIORITY.abort);
+    await new Promise((r) => setTimeout(r, 30));
+    release();
+    await vi.waitFor(() => expect(Object.keys(lanes)).toHaveLength(3));
+    expect(lanes.aborted!.lane).toBe(PRIORITY.abort);
+    expect(lanes.recheck!.lane).toBe(PRIORITY.routine);
+    expect(lanes.aborted!.waitedMs).toBeGreaterThanOrEqual(25);
+    await queue.stop();
+  });
+
+  it('starts an abort at once while every worker is busy with a check, on the worker kept for commands', async () => {
+    const started: string[] = [];
+    let release!: () => void;
+    const checking = new Promise<void>((r) => (release = r));
+    const queue = new WorkQueue(
+      async (key) => {
+        started.push(key);
+        if (key.startsWith('checking')) await checking;
+      },
+      { concurrency: 2 },
+    );
+    queue.add('checking-a', PRIORITY.routine);
+    queue.add('checking-b', PRIORITY.routine);
+    queue.add('recheck', PRIORITY.routine);
+    await tick();
+    queue.add('aborted', PRIORITY.abort);
+    await tick();
+    // The routine re-check still waits for a worker; the abort did not.
+    expect(started).toEqual(['checking-a', 'checking-b', 'aborted']);
+    release();
+    await vi.waitFor(() => expect(started).toContain('recheck'));
     await queue.stop();
   });
 });

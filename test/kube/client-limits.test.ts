@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ClientRateLimiter } from '../../src/kube/client-rate-limit.js';
+import { checkClientRateLimit, ClientRateLimiter } from '../../src/kube/client-rate-limit.js';
+import { inRequestLane } from '../../src/kube/request-lane.js';
 import { Cluster } from '../../src/kube/cluster.js';
 
 describe('calls to the Kubernetes API', () => {
@@ -55,5 +56,41 @@ describe('calls to the Kubernetes API', () => {
     expect(done).toBe(4);
     await vi.advanceTimersByTimeAsync(100);
     expect(done).toBe(5);
+  });
+
+  it("gives an abort's request the next token ahead of routine requests that drained the bucket first", async () => {
+    vi.useFakeTimers();
+    const limiter = new ClientRateLimiter(10, 2);
+    const order: string[] = [];
+    const send = (lane: number, name: string) =>
+      inRequestLane(lane, () => limiter.wait()).then(() => order.push(name));
+    // Routine re-checks (lane 3) take the burst and queue 20 more; then an abort's pass (lane 0) asks.
+    for (let i = 0; i < 22; i++) void send(3, `routine-${i}`);
+    await vi.advanceTimersByTimeAsync(0);
+    void send(0, 'abort');
+    void send(1, 'promote');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(order).toEqual(['routine-0', 'routine-1', 'abort']);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(order.slice(3)).toEqual(['promote', 'routine-2']);
+  });
+
+  it('keeps arrival order within one lane while requests wait', async () => {
+    vi.useFakeTimers();
+    const limiter = new ClientRateLimiter(10, 1);
+    const order: number[] = [];
+    for (let i = 0; i < 6; i++) void limiter.wait(2).then(() => order.push(i));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('refuses a rate limit that lets nothing through, naming the flag and what it takes', () => {
+    expect(() => checkClientRateLimit({ qps: 0, burst: 80 })).toThrow(
+      '--kube-api-qps must be a number above 0 (requests per second), got 0',
+    );
+    expect(() => checkClientRateLimit({ qps: 40, burst: Number('many') })).toThrow(
+      '--kube-api-burst must be a whole number of at least 1, got NaN',
+    );
+    expect(checkClientRateLimit({ qps: 2.5, burst: 1 })).toEqual({ qps: 2.5, burst: 1 });
   });
 });
