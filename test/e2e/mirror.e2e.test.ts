@@ -245,6 +245,27 @@ for (const mode of MODES) {
       await expectAsWritten();
     }, 150_000);
 
+    it('rolls back a 5%-error release made right after a promotion during its mirror step', async () => {
+      // The promoted canary's last user requests are still in the first scrape after this step's start, as its
+      // callers report them; the copies, which no caller reports, are what must be judged.
+      await e2e.patchRolloutSpec({
+        steps: [{ mirror: { percent: 100 }, duration: '60s' }, { weight: 100 }],
+      });
+      const { canaryRevision } = await e2e.status();
+      await e2e.release(`${IMAGE}:1.6.0-bad-errors`);
+      const status = await e2e.waitFor(
+        'the rollback',
+        (s) => settled(s) && s.canaryRevision !== canaryRevision,
+        120_000,
+      );
+      expect(status, status.message).toMatchObject({
+        phase: 'RolledBack',
+        reason: 'ErrorRate',
+        currentStep: 1,
+      });
+      await expectAsWritten();
+    }, 150_000);
+
     it('aborts during the mirror step: the mirror is gone and the route is as written', async () => {
       await e2e.patchRolloutSpec({ steps: [{ mirror: { percent: 100 }, duration: '10m' }, { weight: 100 }] });
       await e2e.release(`${IMAGE}:1.3.0`);
