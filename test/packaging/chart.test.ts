@@ -127,6 +127,8 @@ describe('Helm chart charts/stepwise', () => {
         '--log-level=debug',
         '--log-format=text',
         '--workers=8',
+        '--kube-api-qps=150',
+        '--kube-api-burst=300',
         '--metrics-address=0.0.0.0:9102',
       ]),
     );
