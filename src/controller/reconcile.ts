@@ -177,6 +177,7 @@ async function runCheck(
     // On the interval's grid, shared by the Rollouts checked at the same instant (rollout/checks.ts).
     at: due.at,
     stepStartedAt: due.stepStartedAt,
+    windowStartedAt: due.windowStartedAt,
     ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
     comparison: status.analysis?.comparison,
     ...(signal ? { signal } : {}),
