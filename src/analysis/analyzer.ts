@@ -231,7 +231,7 @@ function callersOrAttempts(
   return { errorRate: rate, errorRateRequests: requests };
 }
 
-// The window ends at the step start: nothing could have been measured yet.
+// The window ends where it starts: nothing could have been measured yet.
 const stepJustStarted = noValue('empty', 'no data (the step has just started)');
 
 async function runComparison(
