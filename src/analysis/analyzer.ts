@@ -1,9 +1,13 @@
 import {
+  BY_BUCKET,
   errorRateQuery,
   latencyLimitEdge,
   p99LatencyQuery,
+  reported,
   requestsQuery,
   slowShareQuery,
+  WHOLE,
+  type WindowQuery,
 } from './promql.js';
 import { renderMetricQuery } from './metric-template.js';
 import { metricsProviderOf } from './providers/index.js';
@@ -23,7 +27,7 @@ import {
 import { formatDuration } from '../api/duration.js';
 import { evaluateThresholds } from './thresholds.js';
 import { createSeriesBatcher, type SeriesBatcherOptions } from './batch/series-batcher.js';
-import type { WorkloadRead } from './batch/workload-read.js';
+import { workloadRead, type WorkloadRead } from './batch/workload-read.js';
 import type { CanaryAnalyzer, CheckRequest, CheckResult } from './types.js';
 
 /** Evaluates PromQL at the check time and keeps every series of the result. */
@@ -31,6 +35,9 @@ export type SeriesQuery = (promql: string) => Promise<SeriesValues | NoValue>;
 
 /** Reads one workload's series at the check time, in one query with the same reads of other checks (batch/). */
 export type WorkloadSeriesQuery = (read: WorkloadRead) => Promise<SeriesValues | NoValue>;
+
+/** Reads one workload's number at the check time, batched as WorkloadSeriesQuery. */
+type WorkloadValueQuery = (read: WorkloadRead) => Promise<QueryValue>;
 
 /**
  * The canary-vs-stable comparison, run after the thresholds when `analysis.comparison.enabled`.
@@ -57,7 +64,7 @@ export interface PrometheusAnalyzerOptions extends Omit<PrometheusClientOptions,
   /** Default: the sequential canary-vs-stable test (comparison/step.ts); `false` judges thresholds only. */
   comparison?: ComparisonStep | false;
   logger?: AnalysisLogger;
-  /** How the comparison's counter reads of checks at the same instant share queries; `false` sends each alone. */
+  /** How the threshold and counter reads of checks at the same instant share queries; `false` sends each alone. */
   batch?: Pick<SeriesBatcherOptions, 'windowMs' | 'maxWorkloads' | 'maxRegexChars' | 'rememberMs'> | false;
 }
 
@@ -88,10 +95,12 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
     const querySeries = (promql: string) => client.querySeries(promql, request.at);
     const readWorkload: WorkloadSeriesQuery = (read) =>
       batcher ? batcher.read(request.prometheus, request.at, read, signal) : querySeries(read.promql);
+    const readValue: WorkloadValueQuery = (read) =>
+      batcher ? batcher.readValue(request.prometheus, request.at, read, signal) : query(read.promql);
     const comparison = options.comparison === undefined ? compareWithStable : options.comparison;
-    const windowMs = request.at.getTime() - request.stepStartedAt.getTime();
 
-    const thresholds = evaluateThresholds(await measureCanary(request, windowMs, query), request.analysis);
+    const measured = await measureCanary(request, query, readValue);
+    const thresholds = evaluateThresholds(measured, request.analysis);
     const result =
       comparison && request.analysis.comparison.enabled
         ? mergeComparison(
@@ -116,9 +125,11 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
 
 async function measureCanary(
   request: CheckRequest,
-  windowMs: number,
   query: (promql: string) => Promise<QueryValue>,
+  readValue: WorkloadValueQuery,
 ) {
+  const since = request.windowStartedAt ?? request.stepStartedAt;
+  const windowMs = request.at.getTime() - since.getTime();
   const metricQueries = request.analysis.metrics.map(async (metric): Promise<[string, QueryValue]> => {
     if (windowMs <= 0) return [metric.name, stepJustStarted];
     try {
@@ -135,13 +146,18 @@ async function measureCanary(
   });
 
   const provider = metricsProviderOf(request.analysis);
-  const window = {
-    namespace: request.namespace,
-    workload: request.canaryWorkload,
-    provider,
-    since: request.stepStartedAt,
-  };
+  const window = { namespace: request.namespace, workload: request.canaryWorkload, provider, since };
   const measure = (promql: string) => (windowMs > 0 ? query(promql) : Promise.resolve(stepJustStarted));
+  // Batched with the same reads of the namespace's other Rollouts at this instant over the same window (batch/).
+  const measureRead = (
+    build: (window: WindowQuery) => string,
+    of: WindowQuery,
+    label: string | undefined,
+    grouping: string,
+  ) => {
+    if (windowMs <= 0) return Promise.resolve(stepJustStarted);
+    return readValue(workloadRead((workload) => build({ ...of, workload }), of.workload, label, grouping));
+  };
   const edge = latencyLimitEdge(request.analysis.thresholds.maxP99LatencyMs, provider.duration?.edgesMs);
   const callers = { ...window, reporter: 'callers' as const };
   // Only Istio's sidecars report the requests no pod answered (503 "no healthy upstream") under the service.
@@ -150,17 +166,17 @@ async function measureCanary(
     !request.mirrored &&
     request.serviceHost !== undefined &&
     noHealthyUpstreamIsCanary(request.readyPods)
-      ? noHealthyUpstreamSinceQuery(request.namespace, request.serviceHost, request.stepStartedAt)
+      ? noHealthyUpstreamSinceQuery(request.namespace, request.serviceHost, since)
       : undefined;
   const [requests, errorRate, p99Ms, slowShare, metrics, callerRequests, callerErrorRate, unanswered] =
     await Promise.all([
-      measure(requestsQuery(window)),
-      measure(errorRateQuery(window)),
-      measure(p99LatencyQuery(window)),
-      measure(slowShareQuery(window, edge)),
+      measureRead(requestsQuery, window, reported(window)?.workloadLabel, WHOLE),
+      measureRead(errorRateQuery, window, reported(window)?.workloadLabel, WHOLE),
+      measureRead(p99LatencyQuery, window, provider.duration?.workloadLabel, BY_BUCKET),
+      measureRead((of) => slowShareQuery(of, edge), window, provider.duration?.workloadLabel, WHOLE),
       Promise.all(metricQueries),
-      measure(requestsQuery(callers)),
-      measure(errorRateQuery(callers)),
+      measureRead(requestsQuery, callers, reported(callers)?.workloadLabel, WHOLE),
+      measureRead(errorRateQuery, callers, reported(callers)?.workloadLabel, WHOLE),
       unansweredQuery === undefined ? Promise.resolve(undefined) : measure(unansweredQuery),
     ]);
   const served = withinDomain(requests, 'count', 'canary requests');
@@ -218,7 +234,7 @@ function callersOrAttempts(
   return { errorRate: rate, errorRateRequests: requests };
 }
 
-// The window ends at the step start: nothing could have been measured yet.
+// The window ends where it starts: nothing could have been measured yet.
 const stepJustStarted = noValue('empty', 'no data (the step has just started)');
 
 async function runComparison(

@@ -112,6 +112,8 @@ export interface PrometheusClient {
     at: Date,
     label: string,
   ): Promise<Map<string, SeriesValues | NoValue> | NoValue>;
+  /** Evaluates `promql` at `at` and splits it by `label` as querySeriesBy: what `query` would give for each value alone. */
+  queryBy(promql: string, at: Date, label: string): Promise<Map<string, QueryValue> | NoValue>;
 }
 
 /** prometheus-query rejects with plain objects; this is the real Error p-retry and logs need. */
@@ -219,6 +221,19 @@ export function createPrometheusClient(
       options.onQuery?.('ok');
       return seriesValuesBy(result, label);
     },
+    async queryBy(promql, at, label) {
+      const result = await run(promql, at);
+      if (!('resultType' in result)) return result;
+      options.onQuery?.('ok');
+      if (result.resultType !== 'vector') return notAVector(result);
+      const groups = groupedBy(result.result as VectorSeries[], label);
+      return new Map(
+        [...groups].map(([value, series]) => [
+          value,
+          singleValue({ resultType: 'vector', result: series } as QueryResult),
+        ]),
+      );
+    },
   };
 }
 
@@ -230,14 +245,20 @@ export function seriesValuesBy(
   label: string,
 ): Map<string, SeriesValues | NoValue> | NoValue {
   if (result.resultType !== 'vector') return notAVector(result);
+  const groups = groupedBy(result.result as VectorSeries[], label);
+  return new Map([...groups].map(([value, series]) => [value, finiteSeries(series)]));
+}
+
+/** The series by the value of `label`, each without it. */
+function groupedBy(all: VectorSeries[], label: string): Map<string, VectorSeries[]> {
   const groups = new Map<string, VectorSeries[]>();
-  for (const series of result.result as VectorSeries[]) {
+  for (const series of all) {
     const { [label]: value = '', ...rest } = (series.metric?.labels ?? {}) as Record<string, string>;
     const group = groups.get(value) ?? [];
     group.push({ ...series, metric: { labels: rest } });
     groups.set(value, group);
   }
-  return new Map([...groups].map(([value, series]) => [value, finiteSeries(series)]));
+  return groups;
 }
 
 /** Every finite sample of an instant vector, keyed by its labels in a stable order. */

@@ -66,11 +66,19 @@ export function growthSince(series: string, since: Date): string {
 // a histogram) gets a query that selects nothing: the analysis reads it as no data, as it would an empty mesh.
 const NOTHING = 'vector(0) unless vector(0)';
 
+/**
+ * The threshold queries aggregate with `sum by ()` (the same as `sum`): batch/workload-read.ts adds the workload label
+ * to it, so that the Rollouts judged at one instant over the same window share one query per family.
+ */
+export const WHOLE = 'sum by ()';
+/** How the P99 query aggregates its buckets (see WHOLE). */
+export const BY_BUCKET = 'sum by (le)';
+
 /** Requests the workload served in the window. */
 export function requestsQuery(window: WindowQuery): string {
   const side = reported(window);
   if (!side) return NOTHING;
-  return `sum(${growthSince(side.requests(window.namespace, window.workload), window.since)})`;
+  return `${WHOLE} (${growthSince(side.requests(window.namespace, window.workload), window.since)})`;
 }
 
 /**
@@ -82,9 +90,11 @@ export function errorRateQuery(window: WindowQuery): string {
   const side = reported(window);
   if (!side) return NOTHING;
   const { namespace, workload, since } = window;
+  const requests = `${WHOLE} (${growthSince(side.requests(namespace, workload), since)})`;
+  // `0 * requests` rather than vector(0): it keeps the workload label when the query is batched.
   return (
-    `(sum(${anyOf(side.errors(namespace, workload).map((errors) => growthSince(errors, since)))}) or vector(0))` +
-    ` / sum(${growthSince(side.requests(namespace, workload), since)})`
+    `(${WHOLE} (${anyOf(side.errors(namespace, workload).map((errors) => growthSince(errors, since)))}) or 0 * ${requests})` +
+    ` / ${requests}`
   );
 }
 
@@ -92,7 +102,7 @@ export function errorRateQuery(window: WindowQuery): string {
 export function p99LatencyQuery({ namespace, workload, since, provider }: WindowQuery): string {
   const duration = provider.duration;
   if (!duration) return NOTHING;
-  const quantile = `histogram_quantile(0.99, sum by (le) (${growthSince(duration.buckets(namespace, workload), since)}))`;
+  const quantile = `histogram_quantile(0.99, ${BY_BUCKET} (${growthSince(duration.buckets(namespace, workload), since)}))`;
   return duration.msPerUnit === 1 ? quantile : `${quantile} * ${duration.msPerUnit}`;
 }
 
@@ -118,6 +128,6 @@ export function slowShareQuery(
   if (!duration) return NOTHING;
   // `le` is "500" in Prometheus 2.x and "500.0" in 3.x (bucket-label.ts); growth per series, then one per spelling.
   const bucket = (edge: number) =>
-    `sum(max without (le) (${growthSince(withMatchers(duration.buckets(namespace, workload), bucketAt(duration, edge)), since)}))`;
+    `${WHOLE} (max without (le) (${growthSince(withMatchers(duration.buckets(namespace, workload), bucketAt(duration, edge)), since)}))`;
   return `1 - ${bucket(edgeMs)} / ${bucket(Infinity)}`;
 }

@@ -26,8 +26,13 @@ export interface CheckRequest {
   prometheus: PrometheusTarget;
   /** Evaluation time of the instant queries. */
   at: Date;
-  /** When the current step's weight took effect: the start of the measurement window. */
+  /** When the current step's weight took effect: where the comparison starts counting. */
   stepStartedAt: Date;
+  /**
+   * Start of the thresholds' window (requests, error rate, P99, slow share, custom metrics): the first instant of the
+   * interval's grid at or after `stepStartedAt` (rollout/checks.ts `windowStartMs`); `stepStartedAt` when absent.
+   */
+  windowStartedAt?: Date;
   /** Time of the previous check of this canary revision (any step), for per-interval increments. */
   previousCheckAt?: Date;
   /**

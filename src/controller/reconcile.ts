@@ -177,6 +177,7 @@ async function runCheck(
     // On the interval's grid, shared by the Rollouts checked at the same instant (rollout/checks.ts).
     at: due.at,
     stepStartedAt: due.stepStartedAt,
+    windowStartedAt: due.windowStartedAt,
     ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
     ...(spec.steps[(status.currentStep ?? 0) - 1]?.mirror ? { mirrored: true } : {}),
     comparison: status.analysis?.comparison,

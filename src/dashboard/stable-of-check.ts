@@ -1,5 +1,7 @@
 import { metricsProviderOf } from '../analysis/providers/index.js';
 import { validateSpec } from '../api/validate.js';
+import { windowStartMs } from '../rollout/checks.js';
+import { intervalMs } from '../rollout/plan.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { CheckSample } from './check-recorder.js';
 import { trackValues } from './track-values.js';
@@ -22,7 +24,8 @@ export async function addStableValues(rollout: RolloutObject, check: CheckSample
       namespace: rollout.metadata.namespace,
       app: spec.targetRef.name,
       provider: metricsProviderOf(spec.analysis),
-      since: new Date(since),
+      // The window the check's thresholds judged (rollout/checks.ts).
+      since: new Date(windowStartMs(Date.parse(since), intervalMs(spec))),
       at: new Date(check.at),
     });
     if ('unavailable' in values) check.stableUnavailable = values.unavailable;

@@ -8,6 +8,8 @@ import { intervalMs, stepDurationMs } from './plan.js';
 
 export interface DueCheck {
   stepStartedAt: Date;
+  /** Start of the thresholds' window (see `windowStartMs`), at least one interval before `at`. */
+  windowStartedAt: Date;
   previousCheckAt?: Date;
   /** The check's evaluation instant: the latest instant of the interval's grid (see `nextCheckAtMs`). */
   at: Date;
@@ -19,6 +21,16 @@ const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
 const gridFloor = (t: number, every: number) => Math.floor(t / every) * every;
 const gridCeil = (t: number, every: number) => Math.ceil(t / every) * every;
 
+/**
+ * Where the thresholds' window starts: the first grid instant at or after the step's weight took effect, so that it
+ * holds the step's traffic only, and the Rollouts checked at one instant whose steps began within the same interval
+ * judge the same window and share its queries (analysis/batch/). The step's first check comes at least one interval
+ * later (`nextCheckAtMs`), so the window is never empty at a check.
+ */
+export function windowStartMs(stepStartedAtMs: number, everyMs: number): number {
+  return gridCeil(stepStartedAtMs, everyMs);
+}
+
 /** Whether a check is due now (see `nextCheckAtMs`). */
 export function checkDue(
   spec: RolloutSpec | undefined,
@@ -29,8 +41,10 @@ export function checkDue(
   const next = nextCheckAtMs(spec, status);
   if (next === undefined || now.getTime() < next) return undefined;
   const previous = ms(status.analysis?.lastCheckAt);
+  const started = ms(status.stepStartedAt)!;
   return {
-    stepStartedAt: new Date(ms(status.stepStartedAt)!),
+    stepStartedAt: new Date(started),
+    windowStartedAt: new Date(windowStartMs(started, intervalMs(spec))),
     ...(previous !== undefined ? { previousCheckAt: new Date(previous) } : {}),
     at: new Date(gridFloor(now.getTime(), intervalMs(spec))),
   };
@@ -46,7 +60,7 @@ export function nextCheckAtMs(spec: RolloutSpec, status: RolloutStatus): number 
   const started = ms(status.stepStartedAt);
   if (started === undefined) return undefined;
   const every = intervalMs(spec);
-  const first = gridCeil(started + every, every);
+  const first = windowStartMs(started, every) + every;
   const last = ms(status.analysis?.lastCheckAt);
   // A check evaluates at the grid instant before its pass (checkDue), which is where the next interval starts.
   return last !== undefined && last >= started ? Math.max(first, gridFloor(last, every) + every) : first;

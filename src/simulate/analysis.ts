@@ -103,8 +103,10 @@ export function simulatedCheck(
   before: StableBefore,
 ): CheckResult {
   const startS = due.stepStartedAt.getTime() / 1000;
+  // The thresholds judge from the grid instant the controller's do (rollout/checks.ts windowStartMs).
+  const windowStartS = due.windowStartedAt.getTime() / 1000;
   const thresholds = evaluateThresholds(
-    measureCanary(prometheus, startS, nowS, spec.analysis.thresholds.maxP99LatencyMs),
+    measureCanary(prometheus, windowStartS, nowS, spec.analysis.thresholds.maxP99LatencyMs),
     spec.analysis,
   );
   const settings = spec.analysis.comparison;

@@ -40,15 +40,19 @@ function answer(query: string): { labels: Record<string, string>; value: number 
       return [{ labels, value: counters[counter] }];
     });
   }
-  const one = (value: number) => [{ labels: {}, value }];
+  // A threshold read of the canary alone, or batched and grouped by the workload (`=~"web-canary"`).
+  const batched = /destination_workload=~"([^"]+)"/.exec(query)?.[1];
+  const labels: Record<string, string> = batched === undefined ? {} : { destination_workload: batched };
+  const one = (value: number) => [{ labels, value }];
+  const ratio = query.includes(' / sum by (');
   if (query.includes('reporter="source"')) {
     if (!world.callers) return [];
-    return one(query.includes(' / sum(') ? world.callers.errorRate : world.callers.requests);
+    return one(ratio ? world.callers.errorRate : world.callers.requests);
   }
   if (query.includes('[1h]')) return one(180);
   if (query.startsWith('histogram_quantile')) return one(world.p99Ms);
   if (query.startsWith('1 - ')) return one(world.slowShare);
-  if (query.includes(' / sum(')) return one(world.errorRate);
+  if (ratio) return one(world.errorRate);
   return one(world.requests);
 }
 

@@ -10,9 +10,10 @@ import { describeOnEachPrometheus } from '../support/prometheus.js';
 import * as backfilled from './backfilled-prometheus.js';
 import type { Family, RunningPrometheus, SeriesSpec } from './backfilled-prometheus.js';
 
-// Several Rollouts of one namespace checked at the same instants: judged together (the comparison's counters read
-// in one query per metric family, batch/) they must get exactly the results each gets alone, and Prometheus must
-// receive fewer queries, counted by Prometheus itself (prometheus_http_requests_total of /api/v1/query).
+// Several Rollouts of one namespace checked at the same instants: judged together (the thresholds' values over the
+// same window and the comparison's counters read in one query per metric family, batch/) they must get exactly the
+// results each gets alone, and Prometheus must receive fewer queries, counted by Prometheus itself
+// (prometheus_http_requests_total of /api/v1/query).
 
 const NAMESPACE = 'shop';
 const SCRAPE_SECONDS = 5;
@@ -34,6 +35,11 @@ const SERVICES: Service[] = [
   { name: 'web.v2', canaryErrorShare: 0.001 },
   { name: 'webxv2', canaryErrorShare: 0.08 },
 ];
+/** More Rollouts of the namespace, for the count of queries at twice as many. */
+const MORE_SERVICES: Service[] = ['ads', 'cdn', 'geo', 'mail'].map((name) => ({
+  name,
+  canaryErrorShare: 0.001,
+}));
 
 /** A Service's name is a DNS label: no dots, unlike a Deployment's. */
 const serviceName = (name: string) => name.replaceAll('.', '-');
@@ -85,7 +91,7 @@ function trackSeries(service: string, track: 'stable' | 'canary', errorShare: nu
 function families(): Family[] {
   const requests: SeriesSpec[] = [];
   const buckets: SeriesSpec[] = [];
-  for (const service of SERVICES) {
+  for (const service of [...SERVICES, ...MORE_SERVICES]) {
     for (const [track, errorShare, rps] of [
       ['stable', 0.001, 40],
       ['canary', service.canaryErrorShare, 10],
@@ -126,18 +132,24 @@ function requestOf(service: Service, address: string): Omit<CheckRequest, 'at' |
 const atCheck = (i: number) => new Date((start + ROLLOUT_AT + i * CHECK_SECONDS) * 1000);
 const roundTrip = (result: CheckResult) => JSON.parse(JSON.stringify(result)) as CheckResult;
 
+type Checked = Omit<CheckRequest, 'at' | 'comparison'>;
+
 /** CHECKS checks of every service, all services' checks of one instant at once; each service's results in order. */
-async function together(services: Service[], address: string, batch = {}): Promise<CheckResult[][]> {
+function together(services: Service[], address: string, batch = {}): Promise<CheckResult[][]> {
+  return checkedTogether(
+    services.map((service) => requestOf(service, address)),
+    batch,
+  );
+}
+
+/** CHECKS checks of each request, all checks of one instant at once; each request's results in order. */
+async function checkedTogether(requests: Checked[], batch = {}): Promise<CheckResult[][]> {
   const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 }, batch });
-  const results: CheckResult[][] = services.map(() => []);
+  const results: CheckResult[][] = requests.map(() => []);
   for (let i = 1; i <= CHECKS; i++) {
     const round = await Promise.all(
-      services.map((service, s) =>
-        analyzer.check({
-          ...requestOf(service, address),
-          at: atCheck(i),
-          comparison: results[s]!.at(-1)?.comparison,
-        }),
+      requests.map((request, s) =>
+        analyzer.check({ ...request, at: atCheck(i), comparison: results[s]!.at(-1)?.comparison }),
       ),
     );
     round.forEach((result, s) => results[s]!.push(roundTrip(result)));
@@ -146,14 +158,16 @@ async function together(services: Service[], address: string, batch = {}): Promi
 }
 
 /** The same checks with nothing batched: each query of each check on its own. */
-async function alone(service: Service, address: string): Promise<CheckResult[]> {
+function alone(service: Service, address: string): Promise<CheckResult[]> {
+  return checkedAlone(requestOf(service, address));
+}
+
+async function checkedAlone(request: Checked): Promise<CheckResult[]> {
   const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 }, batch: false });
   const results: CheckResult[] = [];
   for (let i = 1; i <= CHECKS; i++) {
     const comparison = results.at(-1)?.comparison;
-    results.push(
-      roundTrip(await analyzer.check({ ...requestOf(service, address), at: atCheck(i), comparison })),
-    );
+    results.push(roundTrip(await analyzer.check({ ...request, at: atCheck(i), comparison })));
   }
   return results;
 }
@@ -180,6 +194,25 @@ async function queriesCounted(address: string): Promise<number> {
     if (match) total += Number(match[1]);
   }
   return total;
+}
+
+/** Queries Prometheus answered for the second checks of `services`, all at one instant (after their first). */
+async function sentAtSecondCheck(services: Service[]): Promise<number> {
+  const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+  const first = await Promise.all(
+    services.map((service) => analyzer.check({ ...requestOf(service, prometheus.address), at: atCheck(1) })),
+  );
+  const before = await queriesServed(prometheus.address);
+  await Promise.all(
+    services.map((service, s) =>
+      analyzer.check({
+        ...requestOf(service, prometheus.address),
+        at: atCheck(2),
+        comparison: first[s]!.comparison,
+      }),
+    ),
+  );
+  return (await queriesServed(prometheus.address)) - before;
 }
 
 /**
@@ -241,27 +274,12 @@ describeOnEachPrometheus(
       expect(batched[2]!.at(-1)!.requests).toBe(2 * 10 * CHECKS * CHECK_SECONDS);
     });
 
-    it('sends one query per metric family of the comparison for all the Rollouts checked at one instant', async () => {
-      const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
-      const first = await Promise.all(
-        SERVICES.map((service) =>
-          analyzer.check({ ...requestOf(service, prometheus.address), at: atCheck(1) }),
-        ),
-      );
-      const before = await queriesServed(prometheus.address);
-      await Promise.all(
-        SERVICES.map((service, s) =>
-          analyzer.check({
-            ...requestOf(service, prometheus.address),
-            at: atCheck(2),
-            comparison: first[s]!.comparison,
-          }),
-        ),
-      );
-      const sent = (await queriesServed(prometheus.address)) - before;
-      // Per Rollout: the six windowed threshold queries (requests, error rate, P99, slow share, callers' requests and
-      // error rate). Shared: requests, errors, slow requests, callers' requests and errors, unanswered requests.
-      expect(sent).toBe(6 * SERVICES.length + 6);
+    it('sends one query per metric family, thresholds and comparison, for all the Rollouts checked at one instant', async () => {
+      const sent = await sentAtSecondCheck(SERVICES);
+      // Shared: the six threshold values over the window (requests, error rate, P99, slow share, callers' requests
+      // and error rate) and the comparison's requests, errors, slow requests, callers' requests and errors,
+      // unanswered requests.
+      expect(sent).toBe(6 + 6);
 
       const beforeAlone = await queriesServed(prometheus.address);
       await alone(SERVICES[0]!, prometheus.address);
@@ -287,9 +305,46 @@ describeOnEachPrometheus(
         2,
         first.map((result) => result.comparison),
       );
-      expect((await queriesServed(prometheus.address)) - before).toBe(6 * SERVICES.length + 6);
+      expect((await queriesServed(prometheus.address)) - before).toBe(6 + 6);
       const together2 = (await together(SERVICES, prometheus.address)).map((results) => results[1]);
       expect(second.map(roundTrip)).toEqual(together2);
+    });
+
+    it('judges the thresholds of Rollouts with the same window, with other windows and with other limits exactly as alone', async () => {
+      const stepStart = (start + ROLLOUT_AT) * 1000;
+      const requests: Checked[] = SERVICES.flatMap((service) => {
+        const own = requestOf(service, prometheus.address);
+        return [
+          own,
+          // A step whose window starts one grid instant later: another window, in another query.
+          { ...own, windowStartedAt: new Date(stepStart + 10_000) },
+          // Another latency limit: another slow-request edge (100 ms), in another query; P99 ~239 ms breaches it.
+          { ...own, analysis: { ...analysis, thresholds: { ...analysis.thresholds, maxP99LatencyMs: 200 } } },
+        ];
+      });
+      const batched = await checkedTogether(requests);
+      for (const [r, request] of requests.entries()) {
+        expect(batched[r], `${request.canaryWorkload} #${r % 3}`).toEqual(await checkedAlone(request));
+      }
+      const last = batched.map((results) => results.at(-1)!);
+      // The windows differ: ten seconds fewer of the canary's 20 requests/s.
+      expect(last[0]!.requests! - last[1]!.requests!).toBe(2 * 10 * 10);
+      expect(last[2]!.failures.map((finding) => finding.metric)).toContain('p99Latency');
+      expect(last.map((result) => result.verdict)).toEqual(
+        SERVICES.flatMap((service) =>
+          service.canaryErrorShare < 0.01 ? ['pass', 'pass', 'fail'] : ['fail', 'fail', 'fail'],
+        ),
+      );
+      // Above the 200 ms limit and judged beyond noise from the share of requests slower than 100 ms.
+      for (const result of last) expect(result.p99Ms).toBeGreaterThan(200);
+    });
+
+    it('sends as many queries for eight Rollouts of a namespace checked at one instant as for four', async () => {
+      const four = await sentAtSecondCheck(SERVICES);
+      const eight = await sentAtSecondCheck([...SERVICES, ...MORE_SERVICES]);
+      // Six threshold families and six of the comparison (five counters and the unanswered requests).
+      expect(four).toBe(12);
+      expect(eight).toBe(four);
     });
 
     it('makes every Rollout of a batch inconclusive, keeping its stored comparison, when Prometheus fails mid-batch', async () => {
@@ -309,7 +364,8 @@ describeOnEachPrometheus(
         );
         for (const [s, result] of results.entries()) {
           expect(result.verdict).toBe('inconclusive');
-          expect(result.inconclusive.join('; ')).toMatch(
+          expect(result.inconclusive[0]).toMatch(/^requests: Prometheus unreachable/);
+          expect(result.inconclusive.at(-1)).toMatch(
             /^comparison: reading the counters of .*Prometheus unreachable/,
           );
           expect(result.comparison).toEqual(healthy[s]!.at(-1)!.comparison);

@@ -115,14 +115,15 @@ describe('canary queries', () => {
   const growth = (series: string) => `(((${series} - (${series} @ 1795240800.250)) >= 0) or ${series})`;
 
   it('measures requests over the step window as exact counts, counting series born in it in full', () => {
-    expect(requestsQuery(window)).toBe(`sum(${growth(`istio_requests_total{${sel}}`)})`);
+    expect(requestsQuery(window)).toBe(`sum by () (${growth(`istio_requests_total{${sel}}`)})`);
   });
 
   it('divides 5xx and gRPC server errors by all requests, each series once, 0 errors when none exists', () => {
     const fiveXx = growth(`istio_requests_total{${sel}, response_code=~"5.."}`);
     const grpc = growth(`istio_requests_total{${sel}, grpc_response_status=~"2|4|12|13|14|15"}`);
+    const requests = `sum by () (${growth(`istio_requests_total{${sel}}`)})`;
     expect(errorRateQuery(window)).toBe(
-      `(sum((${fiveXx}) or (${grpc})) or vector(0)) / sum(${growth(`istio_requests_total{${sel}}`)})`,
+      `(sum by () ((${fiveXx}) or (${grpc})) or 0 * ${requests}) / ${requests}`,
     );
   });
 
@@ -153,6 +154,6 @@ describe('the slow-request share behind the P99 guard', () => {
     );
     expect(query).toContain('le=~"500|500\\\\.0"');
     expect(query).toContain('le="+Inf"');
-    expect(query.startsWith('1 - sum(max without (le) (')).toBe(true);
+    expect(query.startsWith('1 - sum by () (max without (le) (')).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { workloadRead } from '../../src/analysis/batch/workload-read.js';
 import { counterReads } from '../../src/analysis/comparison/step.js';
+import { requestsQuery, WHOLE } from '../../src/analysis/promql.js';
 import { customProvider } from '../../src/analysis/providers/custom.js';
 import { ISTIO_SIDECAR } from '../../src/analysis/providers/istio.js';
 import { LINKERD } from '../../src/analysis/providers/linkerd.js';
@@ -39,5 +41,31 @@ describe('counter reads for several workloads in one query', () => {
     const reads = counterReads(provider, 'shop', 'cart-canary', 500);
     expect(reads.requests!.batch).toBeUndefined();
     expect(reads.requests!.promql).toContain('app="cart-canary"');
+  });
+});
+
+describe('threshold reads for several workloads in one query', () => {
+  it('turns `sum by ()` into `sum by (<workload label>)`, so each workload keeps its own sum', () => {
+    const window = { namespace: 'shop', provider: ISTIO_SIDECAR, since: new Date(60_000) };
+    const read = workloadRead(
+      (workload) => requestsQuery({ ...window, workload }),
+      'web-canary',
+      'destination_workload',
+      WHOLE,
+    );
+    const series = (matcher: string) =>
+      `istio_requests_total{reporter="destination", destination_workload_namespace="shop", destination_workload${matcher}}`;
+    const growth = (s: string) => `(((${s} - (${s} @ 60.000)) >= 0) or ${s})`;
+    expect(read.batch!.promqlFor(['web-canary', 'cart-canary'])).toBe(
+      `sum by (destination_workload) (${growth(series('=~"web-canary|cart-canary"'))})`,
+    );
+    // The window's start is part of the shape: another start is another query.
+    const later = workloadRead(
+      (workload) => requestsQuery({ ...window, since: new Date(70_000), workload }),
+      'web-canary',
+      'destination_workload',
+      WHOLE,
+    );
+    expect(later.batch!.key).not.toBe(read.batch!.key);
   });
 });

@@ -39,3 +39,25 @@ describe('when checks are due', () => {
     );
   });
 });
+
+describe("the thresholds' window", () => {
+  it('starts at the first grid instant at or after the step started, so steps started within one interval judge the same window', () => {
+    const due = (started: string, now: string) => checkDue(spec, progressing(started), new Date(t(now)))!;
+    expect(due('00:01.300', '00:20.250').windowStartedAt).toEqual(new Date(t('00:10.000')));
+    expect(due('00:07.900', '00:21.700').windowStartedAt).toEqual(new Date(t('00:10.000')));
+    // On the grid already: the window starts with the step.
+    expect(due('00:10.000', '00:20.000').windowStartedAt).toEqual(new Date(t('00:10.000')));
+    expect(due('00:10.001', '00:30.000').windowStartedAt).toEqual(new Date(t('00:20.000')));
+  });
+
+  it('holds only the step’s traffic and at least one interval at the step’s first check', () => {
+    for (const started of ['00:00.000', '00:00.001', '00:04.999', '00:09.999', '00:15.000']) {
+      const status = progressing(started);
+      const first = nextCheckAtMs(spec, status)!;
+      const check = checkDue(spec, status, new Date(first))!;
+      expect(check.windowStartedAt.getTime(), started).toBeGreaterThanOrEqual(t(started));
+      expect(check.windowStartedAt.getTime() - t(started), started).toBeLessThan(10_000);
+      expect(check.at.getTime() - check.windowStartedAt.getTime(), started).toBeGreaterThanOrEqual(10_000);
+    }
+  });
+});

@@ -5,6 +5,7 @@ import {
   noValue,
   type NoValue,
   type PrometheusClientOptions,
+  type QueryValue,
   type SeriesValues,
 } from '../prometheus.js';
 import type { PrometheusTarget } from '../types.js';
@@ -16,6 +17,7 @@ import type { WorkloadBatch, WorkloadRead } from './workload-read.js';
 // asked along (Rollouts of a namespace checked on the same interval grid come back at the same instants), and the
 // answer is kept for a minute, so the checks of a namespace that the work queue runs a few at a time still cost
 // one query per shape and instant. A failed query fails every read that waited for it, as it would have alone.
+// A read takes either every series of its workload (the comparison's counters) or its one number (the thresholds').
 
 export interface SeriesBatcherOptions extends Omit<PrometheusClientOptions, 'signal'> {
   /** How long the first read of a batch waits for others (default 5 ms). */
@@ -39,9 +41,22 @@ export interface SeriesBatcher {
     read: WorkloadRead,
     signal?: AbortSignal,
   ): Promise<SeriesValues | NoValue>;
+  /** The read's one number at `at` (as `PrometheusClient.query` gives it), batched when it can be. Never throws. */
+  readValue(
+    target: PrometheusTarget,
+    at: Date,
+    read: WorkloadRead,
+    signal?: AbortSignal,
+  ): Promise<QueryValue>;
 }
 
-type Value = SeriesValues | NoValue;
+type Value = SeriesValues | QueryValue;
+
+/** Whether a read takes its workload's series or its one number. */
+type Answer = 'series' | 'value';
+
+/** What a read of each kind gets for a workload the batched answer has no series of: what it would get alone. */
+const ABSENT: Record<Answer, Value> = { series: {}, value: noValue('empty', 'no data (empty result)') };
 
 /**
  * Largest answer to one batched query. A workload's own answer is refused beyond MAX_SERIES series (about 150 KB), so
@@ -55,6 +70,7 @@ interface Waiter {
 }
 
 interface OpenBatch {
+  answer: Answer;
   target: PrometheusTarget;
   at: Date;
   batch: WorkloadBatch;
@@ -91,7 +107,7 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
 
   const send = async (pending: OpenBatch, chunk: string[]) => {
     const { batch, at } = pending;
-    const key = batchKey(pending.target, at, batch);
+    const key = batchKey(pending.answer, pending.target, at, batch);
     const stop = new AbortController();
     const waiters = new Map(chunk.map((workload) => [workload, pending.waiters.get(workload) ?? []]));
     const flying = inFlight.get(key) ?? new Map<string, Waiter[]>();
@@ -115,12 +131,16 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
         MAX_BATCH_RESPONSE_BYTES,
       ),
     });
-    const result = await client.querySeriesBy(batch.promqlFor(chunk), at, batch.label);
+    const promql = batch.promqlFor(chunk);
+    const result: Map<string, Value> | NoValue =
+      pending.answer === 'value'
+        ? await client.queryBy(promql, at, batch.label)
+        : await client.querySeriesBy(promql, at, batch.label);
     for (const workload of chunk) flying.delete(workload);
     if (flying.size === 0) inFlight.delete(key);
     const kept = answers.get(key)?.values ?? new Map<string, Value>();
     for (const [workload, list] of waiters) {
-      const value: Value = result instanceof Map ? (result.get(workload) ?? {}) : result;
+      const value: Value = result instanceof Map ? (result.get(workload) ?? ABSENT[pending.answer]) : result;
       if (result instanceof Map) kept.set(workload, value);
       for (const waiter of list) {
         waiter.signal?.removeEventListener('abort', left);
@@ -141,7 +161,7 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
     const members = [...pending.waiters.keys()].sort();
     const known = answers.get(key)?.values;
     const flying = inFlight.get(key);
-    const peers = [...(seen.get(shapeKey(pending.target, pending.batch))?.keys() ?? [])]
+    const peers = [...(seen.get(shapeKey(pending.answer, pending.target, pending.batch))?.keys() ?? [])]
       .filter((workload) => !pending.waiters.has(workload) && !known?.has(workload) && !flying?.has(workload))
       .sort();
     // Chunks with no read waiting are not sent: the peers ride along with the reads, never on their own.
@@ -151,39 +171,52 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
     }
   };
 
+  const request = (
+    answer: Answer,
+    target: PrometheusTarget,
+    at: Date,
+    read: WorkloadRead,
+    signal?: AbortSignal,
+  ): Promise<Value> => {
+    if (!read.batch) {
+      const client = createPrometheusClient(target, { ...options, signal });
+      return answer === 'value' ? client.query(read.promql, at) : client.querySeries(read.promql, at);
+    }
+    const { batch } = read;
+    const shape = shapeKey(answer, target, batch);
+    const workloads = seen.get(shape) ?? new Map<string, number>();
+    workloads.set(batch.workload, Date.now());
+    seen.set(shape, workloads);
+    const key = batchKey(answer, target, at, batch);
+    const known = answers.get(key)?.values.get(batch.workload);
+    if (known !== undefined) return Promise.resolve(known);
+    if (signal?.aborted) return Promise.resolve(aborted(signal));
+    return new Promise<Value>((resolve) => {
+      const waiter: Waiter = { resolve, ...(signal && { signal }) };
+      // An aborted check stops waiting at once; the query goes on for the others.
+      signal?.addEventListener('abort', () => resolve(aborted(signal)), { once: true });
+      const flying = inFlight.get(key)?.get(batch.workload);
+      if (flying) {
+        flying.push(waiter);
+        return;
+      }
+      let pending = open.get(key);
+      if (!pending) {
+        pending = { answer, target, at, batch, waiters: new Map() };
+        open.set(key, pending);
+        setTimeout(() => flush(key), windowMs).unref?.();
+      }
+      const list = pending.waiters.get(batch.workload) ?? [];
+      list.push(waiter);
+      pending.waiters.set(batch.workload, list);
+    });
+  };
+
   return {
-    read(target, at, read, signal) {
-      if (!read.batch)
-        return createPrometheusClient(target, { ...options, signal }).querySeries(read.promql, at);
-      const { batch } = read;
-      const shape = shapeKey(target, batch);
-      const workloads = seen.get(shape) ?? new Map<string, number>();
-      workloads.set(batch.workload, Date.now());
-      seen.set(shape, workloads);
-      const key = batchKey(target, at, batch);
-      const known = answers.get(key)?.values.get(batch.workload);
-      if (known) return Promise.resolve(known);
-      if (signal?.aborted) return Promise.resolve(aborted(signal));
-      return new Promise<Value>((resolve) => {
-        const waiter: Waiter = { resolve, ...(signal && { signal }) };
-        // An aborted check stops waiting at once; the query goes on for the others.
-        signal?.addEventListener('abort', () => resolve(aborted(signal)), { once: true });
-        const flying = inFlight.get(key)?.get(batch.workload);
-        if (flying) {
-          flying.push(waiter);
-          return;
-        }
-        let pending = open.get(key);
-        if (!pending) {
-          pending = { target, at, batch, waiters: new Map() };
-          open.set(key, pending);
-          setTimeout(() => flush(key), windowMs).unref?.();
-        }
-        const list = pending.waiters.get(batch.workload) ?? [];
-        list.push(waiter);
-        pending.waiters.set(batch.workload, list);
-      });
-    },
+    read: (target, at, read, signal) =>
+      request('series', target, at, read, signal) as Promise<SeriesValues | NoValue>,
+    readValue: (target, at, read, signal) =>
+      request('value', target, at, read, signal) as Promise<QueryValue>,
   };
 }
 
@@ -199,11 +232,11 @@ function targetKey(target: PrometheusTarget): string {
   return `${target.address}\n${createHash('sha256').update(JSON.stringify(headers)).digest('hex')}`;
 }
 
-const shapeKey = (target: PrometheusTarget, batch: WorkloadBatch) =>
-  `${targetKey(target)}\n${batch.label}\n${batch.key}`;
+const shapeKey = (answer: Answer, target: PrometheusTarget, batch: WorkloadBatch) =>
+  `${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`;
 
-const batchKey = (target: PrometheusTarget, at: Date, batch: WorkloadBatch) =>
-  `${shapeKey(target, batch)}\n${at.getTime()}`;
+const batchKey = (answer: Answer, target: PrometheusTarget, at: Date, batch: WorkloadBatch) =>
+  `${shapeKey(answer, target, batch)}\n${at.getTime()}`;
 
 /** `workloads` in order, cut into runs of at most `most` names whose regex stays within `maxChars`. */
 export function chunks(workloads: readonly string[], most: number, maxChars: number): string[][] {

@@ -2,7 +2,8 @@ import { escapeLabelValue, escapeRegex } from '../promql.js';
 
 // A per-workload query that can be sent as one query for several workloads. `sum by (pod, instance, L)
 // (m{L=~"a|b", ...})` gives, for each value of L, exactly what `sum by (pod, instance) (m{L="a", ...})` gives alone:
-// the regex matcher selects the union of the workloads' series and the extra grouping label keeps them apart.
+// the regex matcher selects the union of the workloads' series and the extra grouping label keeps them apart
+// (`sum by ()`, the same as `sum`, becomes `sum by (L)`).
 // Prometheus anchors regex matchers at both ends (prometheus/model/labels/regexp.go), so `a|b` matches a or b only.
 
 export interface WorkloadBatch {
@@ -45,7 +46,9 @@ export function workloadRead(
     return { promql };
   }
   if (!shape.includes(grouping) || !grouping.endsWith(')')) return { promql };
-  const grouped = `${grouping.slice(0, -1)}, ${label})`;
+  const grouped = grouping.endsWith('()')
+    ? `${grouping.slice(0, -1)}${label})`
+    : `${grouping.slice(0, -1)}, ${label})`;
   return {
     promql,
     batch: {
