@@ -47,6 +47,15 @@ const SAMPLE_S = arg('sample-seconds', 60);
 if (P > N) throw new Error(`--progressing (${P}) must not exceed --rollouts (${N})`);
 const ADOPT_QPS = arg('adopt-qps', 0);
 const ABORTS = arg('aborts', P);
+// The client limit of the measured controller (after an --adopt-qps adoption): 0 keeps the image's default.
+const KUBE_API_QPS = arg('kube-api-qps', 0);
+const measuredFlags = KUBE_API_QPS
+  ? ['--kube-api-qps', `${KUBE_API_QPS}`, '--kube-api-burst', `${2 * KUBE_API_QPS}`]
+  : [];
+// The controller's V8 heap limit (--max-old-space-size), as a pod's memory limit would set it: 0 leaves Node's default.
+const MAX_OLD_SPACE_MIB = arg('max-old-space-mib', 0);
+if (KUBE_API_QPS && !ADOPT_QPS)
+  throw new Error('--kube-api-qps applies to the restart after --adopt-qps: give both');
 if (ABORTS > P) throw new Error(`--aborts (${ABORTS}) must not exceed --progressing (${P})`);
 const UNTIL_READY = process.argv.includes('--until-ready');
 const CLUSTER = process.argv.includes('--cluster');
@@ -139,6 +148,7 @@ const startController = async (extra: string[] = []) => {
     process.execPath,
     [
       ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
+      ...(MAX_OLD_SPACE_MIB ? [`--max-old-space-size=${MAX_OLD_SPACE_MIB}`] : []),
       MAIN,
       'controller',
       '--kubeconfig',
@@ -243,11 +253,11 @@ try {
   }
   const secondsToAllHealthy = (Date.now() - started) / 1000;
   console.log(`all ${N} Healthy after ${secondsToAllHealthy} s`);
-  // The restart onto the adopted fleet, with the image's flags: what it writes is what a restart costs.
+  // The restart onto the adopted fleet, with the image's flags (or --kube-api-qps): what it writes is what a restart costs.
   let restartWrites: number | undefined;
   if (ADOPT_QPS) {
     await stopController();
-    secondsToReady = await startController();
+    secondsToReady = await startController(measuredFlags);
     await sleep(30_000);
     restartWrites = writes(await scrape());
     console.log(`restarted: ready after ${secondsToReady} s, ${restartWrites} writes in its first 30 s`);
