@@ -153,6 +153,19 @@ for (const mode of MODES) {
       },
     });
 
+    /**
+     * Releases `image` behind a one-minute mirror step (long enough that the thresholds see the errors in it, however
+     * the first checks' noise falls) and waits until the release has settled.
+     */
+    const releaseWithMirrorStep = async (image: string) => {
+      await e2e.patchRolloutSpec({
+        steps: [{ mirror: { percent: 100 }, duration: '60s' }, { weight: 100 }],
+      });
+      const { canaryRevision } = await e2e.status();
+      await e2e.release(image);
+      return e2e.waitFor('the rollback', (s) => settled(s) && s.canaryRevision !== canaryRevision, 120_000);
+    };
+
     beforeAll(async () => {
       e2e = await startE2E({
         example: mode.example,
@@ -170,17 +183,7 @@ for (const mode of MODES) {
     it('rolls a 5%-error release back during its mirror step: no user request ever reached the canary', async () => {
       const before = canaryUserRequests();
       const usersBefore = managedRouteRequests();
-      // A mirror step long enough that the thresholds see the errors in it, however the first checks' noise falls.
-      await e2e.patchRolloutSpec({
-        steps: [{ mirror: { percent: 100 }, duration: '60s' }, { weight: 100 }],
-      });
-      const { canaryRevision } = await e2e.status();
-      await e2e.release(`${IMAGE}:1.2.0-bad-errors`);
-      const status = await e2e.waitFor(
-        'the rollback',
-        (s) => settled(s) && s.canaryRevision !== canaryRevision,
-        120_000,
-      );
+      const status = await releaseWithMirrorStep(`${IMAGE}:1.2.0-bad-errors`);
       expect(status, status.message).toMatchObject({
         phase: 'RolledBack',
         reason: 'ErrorRate',
@@ -248,16 +251,7 @@ for (const mode of MODES) {
     it('rolls back a 5%-error release made right after a promotion during its mirror step', async () => {
       // The promoted canary's last user requests are still in the first scrape after this step's start, as its
       // callers report them; the copies, which no caller reports, are what must be judged.
-      await e2e.patchRolloutSpec({
-        steps: [{ mirror: { percent: 100 }, duration: '60s' }, { weight: 100 }],
-      });
-      const { canaryRevision } = await e2e.status();
-      await e2e.release(`${IMAGE}:1.6.0-bad-errors`);
-      const status = await e2e.waitFor(
-        'the rollback',
-        (s) => settled(s) && s.canaryRevision !== canaryRevision,
-        120_000,
-      );
+      const status = await releaseWithMirrorStep(`${IMAGE}:1.6.0-bad-errors`);
       expect(status, status.message).toMatchObject({
         phase: 'RolledBack',
         reason: 'ErrorRate',
