@@ -109,11 +109,7 @@ export class ResilientWatch {
     while (!this.stopped) {
       try {
         if (!resourceVersion || this.resyncDue()) {
-          const list = await this.counted('list', () => this.source.list());
-          this.lastResync = Date.now();
-          this.replaceAll(list.items);
-          resourceVersion = list.resourceVersion;
-          this.synced = true;
+          resourceVersion = await this.relist();
           firstListDone();
         }
         const ended = await this.watchOnce(resourceVersion);
@@ -138,6 +134,19 @@ export class ResilientWatch {
         resourceVersion = undefined;
       }
     }
+  }
+
+  /**
+   * Lists and delivers the collection; returns the resourceVersion to watch from. A frame of its own: a suspended
+   * async function keeps every value it awaited with alive, and `run` waits on its watch for minutes, so a list
+   * awaited there stayed on the heap beside the caches it filled (20,000 typed Deployments at 10,000 Rollouts).
+   */
+  private async relist(): Promise<string | undefined> {
+    const list = await this.counted('list', () => this.source.list());
+    this.lastResync = Date.now();
+    this.replaceAll(list.items);
+    this.synced = true;
+    return list.resourceVersion;
   }
 
   /** Delivers a full list: every item as SYNC, and objects deleted while no watch was open as DELETED. */

@@ -1,4 +1,6 @@
 // ResilientWatch against the sandbox API server: stalled watches, deletions missed while disconnected, sync.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientWatch, type KubeObject, type WatchEventType } from '../../src/kube/watch.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -18,6 +20,14 @@ describe('watching a collection', () => {
   });
   afterAll(() => sandbox?.server.close());
 
+  async function listRollouts() {
+    const list = (await sandbox.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: 'default' })) as {
+      items: KubeObject[];
+      metadata?: { resourceVersion?: string };
+    };
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+  }
+
   function watch(options: { idleMs?: number } = {}) {
     const events: string[] = [];
     const requests: string[] = [];
@@ -26,16 +36,7 @@ describe('watching a collection', () => {
       {
         name: 'rollouts in namespace default',
         path: PATH,
-        list: async () => {
-          const list = (await sandbox.custom.listNamespacedCustomObject({
-            ...ROLLOUTS,
-            namespace: 'default',
-          })) as {
-            items: KubeObject[];
-            metadata?: { resourceVersion?: string };
-          };
-          return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
-        },
+        list: listRollouts,
       },
       (type: WatchEventType, object: KubeObject) => events.push(`${type} ${object.metadata?.name}`),
       {
@@ -87,5 +88,32 @@ describe('watching a collection', () => {
     sandbox.server.faults.reset();
     await eventually(() => expect(w.hasSynced()).toBe(true));
     expect(w.waitingFor()).toBeUndefined();
+  });
+
+  it('keeps no list alive while it watches: only what the events fed holds the objects', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let listed: WeakRef<object> | undefined;
+    const requests: string[] = [];
+    const w = new ResilientWatch(
+      sandbox.kc,
+      {
+        name: 'rollouts in namespace default',
+        path: PATH,
+        list: async () => {
+          const list = await listRollouts();
+          listed = new WeakRef(list);
+          return list;
+        },
+      },
+      () => undefined,
+      { logger: createLogger({ silent: true }), onRequest: (verb, code) => requests.push(`${verb} ${code}`) },
+    );
+    watches.push(w);
+    await w.start();
+    await eventually(() => expect(requests).toContain('watch 200'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(listed?.deref()).toBeUndefined();
   });
 });
