@@ -5,15 +5,16 @@ import { WakeUps } from './wake-ups.js';
  * A per-key work queue (the controller-runtime contract): a key is processed by one worker at a time,
  * adding a key that is already queued is a no-op, adding one that is being processed runs it once more
  * afterwards, and timers wake a key later. A failing key is retried with exponential backoff.
- * Keys wait in priority lanes: an abort ahead of other commands, commands ahead of changes seen by the
- * watches, and those ahead of routine re-checks (timers, retries), so that an abort never waits behind a
- * burst of re-checks. Within a lane, first come first served. An abort for a key whose pass is under way
+ * Keys wait in priority lanes: an abort ahead of other commands, commands ahead of due analysis checks, checks
+ * ahead of changes seen by the watches, and those ahead of routine re-checks (timers, retries), so that an abort
+ * never waits behind a burst of re-checks, and a check of live traffic never waits behind a burst of releases
+ * (1,000 started at once are minutes of writes at the client's limit). Within a lane, first come first served. An abort for a key whose pass is under way
  * aborts that pass's signal, so the pass gives up what it waits for (a check) and the abort runs next.
  * A pass's Kubernetes requests wait at the client's rate limit in its lane too (kube/request-lane.ts).
  * Commands also have a worker of their own beyond `concurrency`: an abort that arrives while every worker is
  * busy with a check starts at once instead of waiting for one of them to finish.
  */
-export const PRIORITY = { abort: 0, command: 1, change: 2, routine: 3 } as const;
+export const PRIORITY = { abort: 0, command: 1, check: 2, change: 3, routine: 4 } as const;
 export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
 
 /** What a pass was queued as: its lane, and how long it waited for a worker. */
@@ -27,7 +28,7 @@ export type Worker = (
   key: string,
   signal: AbortSignal,
   dequeued: Dequeued,
-) => Promise<{ requeueAfterMs?: number } | void>;
+) => Promise<{ requeueAfterMs?: number; requeueLane?: Priority } | void>;
 
 /** Why a pass's signal aborted: an abort for its Rollout is waiting. */
 export class AbortArrived extends Error {
@@ -53,7 +54,13 @@ export class WorkQueue {
   private readonly dirty = new Map<string, Priority>();
   /** Keys whose pass is under way, with the controller that cancels it. */
   private readonly active = new Map<string, AbortController>();
-  private readonly wakeUps = new WakeUps((key) => this.add(key, PRIORITY.routine));
+  private readonly wakeUps = new WakeUps((key) => {
+    const lane = this.wakeLanes.get(key) ?? PRIORITY.routine;
+    this.wakeLanes.delete(key);
+    this.add(key, lane);
+  });
+  /** The lane of each wake-up that is not routine (a due check). */
+  private readonly wakeLanes = new Map<string, Priority>();
   private readonly failures = new Map<string, number>();
   private running = 0;
   private stopped = false;
@@ -81,14 +88,16 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Wake the key after `ms`, unless an earlier wake-up is already set. */
-  addAfter(key: string, ms: number): void {
+  /** Wake the key after `ms` in `lane` (routine by default), unless an earlier wake-up is already set. */
+  addAfter(key: string, ms: number, lane: Priority = PRIORITY.routine): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) return this.add(key, Math.min(lane, PRIORITY.change) as Priority);
     const at = Date.now() + ms;
     const existing = this.wakeUps.at(key);
     if (existing !== undefined && existing <= at) return;
     this.wakeUps.set(key, at);
+    if (lane === PRIORITY.routine) this.wakeLanes.delete(key);
+    else this.wakeLanes.set(key, lane);
   }
 
   forget(key: string): void {
@@ -100,6 +109,7 @@ export class WorkQueue {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUps.clear();
+    this.wakeLanes.clear();
     for (const lane of this.lanes) lane.clear();
     this.queued.clear();
     if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -107,6 +117,7 @@ export class WorkQueue {
 
   private clearTimer(key: string): void {
     this.wakeUps.cancel(key);
+    this.wakeLanes.delete(key);
   }
 
   private pump(): void {
@@ -136,7 +147,7 @@ export class WorkQueue {
     try {
       const result = await inRequestLane(dequeued.priority, () => this.worker(key, signal, dequeued));
       this.failures.delete(key);
-      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs, result.requeueLane);
     } catch (error) {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);

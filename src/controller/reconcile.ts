@@ -17,6 +17,7 @@ import { deliverOutbox, outboxEntry } from './announce.js';
 import { finalize } from './finalize.js';
 import { observeWorld, type World } from './observe.js';
 import { pendingCommand } from './pending-command.js';
+import { PRIORITY, type Priority } from './queue.js';
 import { type PrometheusResolution, resolvePrometheus } from './prometheus-target.js';
 
 export interface ReconcileDeps {
@@ -36,6 +37,8 @@ export interface ReconcileDeps {
 
 export interface PassResult {
   requeueAfterMs?: number;
+  /** The queue lane of that wake-up: `check` when an analysis check is due by then. */
+  requeueLane?: Priority;
 }
 
 // Periodic look even when nothing happens, so a lost event or timer never strands a rollout.
@@ -139,7 +142,19 @@ export async function reconcile(
   // moved the rollout on (phase, step, revision) looks again at once, a routine check waits for its timer.
   if (movedOn(status, decision.status)) return { requeueAfterMs: 0 };
   const routine = routineRecheckMs(deps.random);
-  return { requeueAfterMs: Math.min(decision.requeueAfterMs ?? routine, routine) };
+  const requeueAfterMs = Math.min(decision.requeueAfterMs ?? routine, routine);
+  return { requeueAfterMs, ...checkDueBy(valid ? spec : undefined, decision.status, now, requeueAfterMs) };
+}
+
+/** The check lane for a wake-up at which an analysis check of the rollout will be due. */
+function checkDueBy(
+  spec: RolloutSpec | undefined,
+  status: RolloutStatus,
+  now: Date,
+  afterMs: number,
+): Pick<PassResult, 'requeueLane'> {
+  const wakesAt = new Date(now.getTime() + afterMs);
+  return checkDue(spec, status, wakesAt) ? { requeueLane: PRIORITY.check } : {};
 }
 
 async function runCheck(

@@ -127,6 +127,45 @@ describe('the per-key work queue', () => {
     await queue.stop();
   });
 
+  it('wakes a key whose pass said a check is due then in the check lane, ahead of changes but behind commands', async () => {
+    vi.useFakeTimers();
+    const order: string[] = [];
+    let release!: () => void;
+    const queue = new WorkQueue(
+      async (key, _signal, dequeued) => {
+        order.push(`${key} ${dequeued.priority}`);
+        if (key === 'busy') await new Promise<void>((r) => (release = r));
+        // Its first pass asks to be woken for a check in 10 ms; the wake-up after that is routine again.
+        if (key === 'checked' && order.filter((o) => o.startsWith('checked')).length === 1) {
+          return { requeueAfterMs: 10, requeueLane: PRIORITY.check };
+        }
+        return key === 'checked' ? { requeueAfterMs: 10 } : undefined;
+      },
+      { concurrency: 1, commandWorkers: 0 },
+    );
+    queue.add('checked');
+    await vi.advanceTimersByTimeAsync(0);
+    queue.add('busy');
+    await vi.advanceTimersByTimeAsync(0);
+    queue.addAfter('recheck', 5);
+    await vi.advanceTimersByTimeAsync(10);
+    queue.add('released');
+    queue.add('promoted', PRIORITY.command);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(order).toEqual([
+      `checked ${PRIORITY.change}`,
+      `busy ${PRIORITY.change}`,
+      `promoted ${PRIORITY.command}`,
+      `checked ${PRIORITY.check}`,
+      `released ${PRIORITY.change}`,
+      `recheck ${PRIORITY.routine}`,
+      `checked ${PRIORITY.routine}`,
+    ]);
+    await queue.stop();
+  });
+
   it('cancels the pass under way when an abort for its key arrives, and runs the abort right after', async () => {
     const seen: { key: string; reason?: unknown }[] = [];
     const queue = new WorkQueue(async (key, signal) => {

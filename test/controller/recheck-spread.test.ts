@@ -1,6 +1,7 @@
 // Rollouts with nothing due re-check at a time drawn over the second half of the resync, so that many
 // Rollouts started together do not re-check together every minute.
 import { describe, expect, it } from 'vitest';
+import { PRIORITY } from '../../src/controller/queue.js';
 import { reconcile } from '../../src/controller/reconcile.js';
 import { Harness } from './reconcile-harness.js';
 
@@ -13,5 +14,22 @@ describe('routine re-checks of a Healthy Rollout', () => {
     expect(await after(0)).toBe(30_000);
     expect(await after(0.5)).toBe(45_000);
     expect(await after(0.999)).toBe(59_970);
+  });
+});
+
+describe('the wake-up of a Rollout in a step', () => {
+  it('is in the check lane when a check is due by then, and routine when nothing is due', async () => {
+    const h = new Harness();
+    await h.runUntil((x) => x.status().phase === 'Healthy');
+    const healthy = await h.pass();
+    expect(healthy.requeueLane).toBeUndefined();
+    h.release('cart:2');
+    await h.runUntil((x) => x.status().stepStartedAt !== undefined && x.routeWeight() === 25);
+    // The step's first check is due one 10 s interval after the grid instant at or after the step's start.
+    const started = Date.parse(h.status().stepStartedAt!);
+    const due = Math.ceil(started / 10_000) * 10_000 + 10_000;
+    const waiting = await h.pass();
+    expect(h.now + waiting.requeueAfterMs!).toBe(due);
+    expect(waiting.requeueLane).toBe(PRIORITY.check);
   });
 });

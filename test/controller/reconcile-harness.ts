@@ -3,7 +3,7 @@
 import { expect } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
 import type { CanaryAnalyzer, CheckRequest, CheckResult } from '../../src/analysis/types.js';
-import { reconcile, type ReconcileDeps } from '../../src/controller/reconcile.js';
+import { type PassResult, reconcile, type ReconcileDeps } from '../../src/controller/reconcile.js';
 import type { RolloutObject } from '../../src/kube/cluster.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { isAllowedMove } from '../../src/rollout/phase-table.js';
@@ -97,7 +97,7 @@ export class Harness {
   }
 
   /** One pass, as the work queue runs it (a fresh pass reads everything again). */
-  pass(): Promise<{ requeueAfterMs?: number }> {
+  pass(): Promise<PassResult> {
     return reconcile(this.deps(), 'shop', 'cart');
   }
 
