@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
-import { PHASES } from '../api/status.js';
 import type { CheckResult } from '../analysis/types.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { Decision } from '../rollout/types.js';
@@ -26,7 +25,7 @@ export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly phase = new Gauge({
     name: 'stepwise_rollout_phase',
-    help: 'Phase of each Rollout (1 for the current phase).',
+    help: 'Phase of each Rollout: one series, at 1, labelled with its current phase.',
     labelNames: ['namespace', 'rollout', 'phase'],
     registers: [this.registry],
   });
@@ -82,7 +81,7 @@ export class ControllerMetrics {
   private readonly queueWait = waitByLane(
     this.registry,
     'stepwise_reconcile_queue_wait_seconds',
-    'Time a Rollout waited in the work queue for a worker, by lane (abort, command, change, routine).',
+    'Time a Rollout waited in the work queue for a worker, by lane (abort, command, check, change, routine).',
   );
   private readonly clientWait = waitByLane(
     this.registry,
@@ -108,6 +107,12 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * The phase each Rollout's series is labelled with. One series per Rollout rather than one per phase at 0 or 1
+   * (kube-state-metrics' way): at 10,000 Rollouts the eight series at 0 held about 18 MiB of heap.
+   */
+  private readonly phases = new Map<string, string>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_process_' });
   }
@@ -115,7 +120,16 @@ export class ControllerMetrics {
   record(rollout: RolloutObject, decision: Decision, check: CheckResult | undefined): void {
     const labels = { namespace: rollout.metadata.namespace, rollout: rollout.metadata.name };
     const s = decision.status;
-    for (const phase of PHASES) this.phase.set({ ...labels, phase }, s.phase === phase ? 1 : 0);
+    const key = `${labels.namespace}/${labels.rollout}`;
+    const last = this.phases.get(key);
+    if (s.phase !== last) {
+      if (last !== undefined) this.phase.remove({ ...labels, phase: last });
+      if (s.phase === undefined) this.phases.delete(key);
+      else {
+        this.phase.set({ ...labels, phase: s.phase }, 1);
+        this.phases.set(key, s.phase);
+      }
+    }
     this.weight.set(labels, s.canaryWeight ?? 0);
     this.step.set(labels, s.currentStep ?? 0);
     const values: [string, number | undefined][] = [
@@ -141,6 +155,7 @@ export class ControllerMetrics {
    * (and keep alerts firing) for as long as the process runs.
    */
   async forget(namespace: string, rollout: string): Promise<void> {
+    this.phases.delete(`${namespace}/${rollout}`);
     const perRollout: PerRolloutMetric[] = [
       this.phase,
       this.weight,

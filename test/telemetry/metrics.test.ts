@@ -60,4 +60,18 @@ describe('controller metrics', () => {
     expect(await seriesOf(metrics, 'shop', 'checkout')).toHaveLength(before.length);
     expect(await seriesOf(metrics, 'other', 'cart')).toHaveLength(before.length);
   });
+
+  it("keeps one phase series per Rollout, at 1, moved to the new phase's label when the phase changes", async () => {
+    const metrics = new ControllerMetrics();
+    const phaseLines = async () =>
+      (await seriesOf(metrics, 'shop', 'cart')).filter((l) => l.startsWith('stepwise_rollout_phase{'));
+    metrics.record(rollout('shop', 'cart'), { ...rolledBack, status: { phase: 'Progressing' } }, undefined);
+    expect(await phaseLines()).toEqual([
+      'stepwise_rollout_phase{namespace="shop",rollout="cart",phase="Progressing"} 1',
+    ]);
+    metrics.record(rollout('shop', 'cart'), rolledBack, undefined);
+    expect(await phaseLines()).toEqual([
+      `stepwise_rollout_phase{namespace="shop",rollout="cart",phase="${rolledBack.status.phase}"} 1`,
+    ]);
+  });
 });
