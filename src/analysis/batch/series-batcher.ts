@@ -232,8 +232,11 @@ function targetKey(target: PrometheusTarget): string {
   return `${target.address}\n${createHash('sha256').update(JSON.stringify(headers)).digest('hex')}`;
 }
 
+/** A digest: a shape's text is its whole query, and thousands of keys are kept for a minute. */
 const shapeKey = (answer: Answer, target: PrometheusTarget, batch: WorkloadBatch) =>
-  `${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`;
+  createHash('sha256')
+    .update(`${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`)
+    .digest('base64');
 
 const batchKey = (answer: Answer, target: PrometheusTarget, at: Date, batch: WorkloadBatch) =>
   `${shapeKey(answer, target, batch)}\n${at.getTime()}`;
