@@ -50,11 +50,13 @@ export const quantile = (sorted: number[], q: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : null;
 
 /**
- * How late a Rollout's first check of its step came: from the step's start plus the analysis interval (when
- * it was due) to the check's time in status. Undefined until the first check is written.
+ * How late a Rollout's first check of its step came: from when it was due to the check's time in status. Checks fall
+ * on the interval's grid (src/rollout/checks.ts): the first is due one interval after the first grid instant at or
+ * after the step's start. Undefined until the first check is written.
  */
 export function firstCheckLateMs(status: BenchStatus | undefined, intervalMs: number): number | undefined {
   if (!status?.stepStartedAt || !status.analysis?.lastCheckAt || status.analysis.checks !== 1)
     return undefined;
-  return Date.parse(status.analysis.lastCheckAt) - Date.parse(status.stepStartedAt) - intervalMs;
+  const due = Math.ceil(Date.parse(status.stepStartedAt) / intervalMs) * intervalMs + intervalMs;
+  return Date.parse(status.analysis.lastCheckAt) - due;
 }

@@ -1,5 +1,5 @@
 // npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR] [--until-ready]
-//   [--cluster] [--adopt-qps Q] [--aborts K]
+//   [--cluster] [--adopt-qps Q] [--aborts K] [--kube-api-qps Q] [--workers W] [--max-old-space-mib M]
 // N services with their Rollouts on the sandbox API server (10 namespaces), the built controller run as the image
 // runs it (node dist/cli/main.js controller), P of them released. Samples the controller's RSS and CPU from /proc
 // and its own request counters from /metrics over a steady window, then aborts each progressing Rollout at a time
@@ -7,15 +7,17 @@
 // Prometheus is a stub that answers every query at once with no series: a released Rollout sets its first weight
 // and then holds on inconclusive checks, so secondsToAllHealthy is the time for all N Rollouts to be adopted
 // (Healthy) after the controller started, and the queries per second are what the checks send.
-// --heap-snapshot DIR writes a V8 heap snapshot of the controller into DIR at the end of the window.
+// --heap-snapshot DIR writes a V8 heap snapshot of the controller into DIR at the end of the window; --cpu-profile DIR
+// a CPU profile of the measured controller (node --cpu-prof) when it stops.
 // secondsToReady is the time from the controller's start to /readyz (every watch listed: what a new leader
 // needs before its first pass). --until-ready stops after it, sampling RSS for S seconds of adoption instead.
 // --cluster runs on the real control plane of the cluster tier instead of the sandbox (bench/scale-backend.ts).
 // --adopt-qps Q adopts the fleet with the controller's client limit raised to Q requests/s (--kube-api-qps, burst
-// 2Q, 16 workers), then stops it and starts it again as the image runs it: the adopted fleet is exactly what the
+// 2Q, 16 workers), then stops it and starts it again as the image runs it (with --kube-api-qps and --workers if given): the adopted fleet is exactly what the
 // controller writes, and the measurement is of a restart onto it (restartWrites: the writes it then sends).
 // Adopting 10,000 at the default 40/s takes 38 min. --aborts K aborts only the first K progressing Rollouts.
-// firstCheckLateMs: how long after it was due (step start + interval) each released Rollout's first check ran.
+// firstCheckLateMs: how long after it was due (one interval after the first grid instant at or after the step's
+// start) each released Rollout's first check ran. --workers W runs the measured controller with W workers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -47,18 +49,22 @@ const SAMPLE_S = arg('sample-seconds', 60);
 if (P > N) throw new Error(`--progressing (${P}) must not exceed --rollouts (${N})`);
 const ADOPT_QPS = arg('adopt-qps', 0);
 const ABORTS = arg('aborts', P);
-// The client limit of the measured controller (after an --adopt-qps adoption): 0 keeps the image's default.
+// The client limit of the measured controller (after an --adopt-qps adoption, its restart): 0 keeps the image's default.
 const KUBE_API_QPS = arg('kube-api-qps', 0);
-const measuredFlags = KUBE_API_QPS
-  ? ['--kube-api-qps', `${KUBE_API_QPS}`, '--kube-api-burst', `${2 * KUBE_API_QPS}`]
-  : [];
+const WORKERS = arg('workers', 0);
+const measuredFlags = [
+  ...(KUBE_API_QPS ? ['--kube-api-qps', `${KUBE_API_QPS}`, '--kube-api-burst', `${2 * KUBE_API_QPS}`] : []),
+  ...(WORKERS ? ['--workers', `${WORKERS}`] : []),
+];
 // The controller's V8 heap limit (--max-old-space-size), as a pod's memory limit would set it: 0 leaves Node's default.
 const MAX_OLD_SPACE_MIB = arg('max-old-space-mib', 0);
-if (KUBE_API_QPS && !ADOPT_QPS)
-  throw new Error('--kube-api-qps applies to the restart after --adopt-qps: give both');
 if (ABORTS > P) throw new Error(`--aborts (${ABORTS}) must not exceed --progressing (${P})`);
 const UNTIL_READY = process.argv.includes('--until-ready');
 const CLUSTER = process.argv.includes('--cluster');
+const profileAt = process.argv.indexOf('--cpu-profile');
+const PROFILE_DIR = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
+if (profileAt >= 0 && (!PROFILE_DIR || !existsSync(PROFILE_DIR)))
+  throw new Error(`--cpu-profile needs an existing folder, got ${PROFILE_DIR}`);
 const snapshotAt = process.argv.indexOf('--heap-snapshot');
 const SNAPSHOT_DIR = snapshotAt >= 0 ? process.argv[snapshotAt + 1] : undefined;
 if (snapshotAt >= 0 && (!SNAPSHOT_DIR || !existsSync(SNAPSHOT_DIR)))
@@ -141,7 +147,7 @@ const freePort = () =>
 let metricsUrl = '';
 let output = '';
 let child: ChildProcess;
-const startController = async (extra: string[] = []) => {
+const startController = async (extra: string[] = [], measured = true) => {
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}`;
   child = spawn(
@@ -149,6 +155,7 @@ const startController = async (extra: string[] = []) => {
     [
       ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
       ...(MAX_OLD_SPACE_MIB ? [`--max-old-space-size=${MAX_OLD_SPACE_MIB}`] : []),
+      ...(PROFILE_DIR && measured ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
       MAIN,
       'controller',
       '--kubeconfig',
@@ -229,7 +236,8 @@ try {
   const readyAfter = await startController(
     ADOPT_QPS
       ? ['--kube-api-qps', `${ADOPT_QPS}`, '--kube-api-burst', `${2 * ADOPT_QPS}`, '--workers', '16']
-      : [],
+      : measuredFlags,
+    !ADOPT_QPS,
   );
   let secondsToReady = readyAfter;
   console.log(`ready after ${secondsToReady} s`);
