@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { beforeEach } from 'vitest';
 import type { RolloutStatus } from '../../src/api/status.js';
 import { startControllerProcess, type ControllerProcess } from '../../sandbox/controller-process.js';
 import type { MeshOptions } from '../../sandbox/mesh/index.js';
@@ -115,6 +116,20 @@ export interface RunningCli {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The controller logs of the stacks open now. CI keeps no files: a failed test prints their last lines above debug. */
+const openLogs = new Set<string>();
+const LOG_TAIL_LINES = 60;
+beforeEach((context) => {
+  context.onTestFailed(() => {
+    for (const file of openLogs) {
+      if (!existsSync(file)) continue;
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const tail = lines.filter((l) => l !== '' && !l.includes('"level":"debug"')).slice(-LOG_TAIL_LINES);
+      console.error(`the last ${tail.length} lines above debug of ${file}:\n${tail.join('\n')}`);
+    }
+  });
+});
+
 export async function startE2E<S extends E2EStack = SandboxStack>(
   options: E2EOptions<S> = {},
 ): Promise<E2E<S>> {
@@ -132,6 +147,7 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
   });
   const namespace = stack.namespace;
   const logFile = join(stack.dir, 'controller.log');
+  openLogs.add(logFile);
   for (const m of manifests) {
     if (m.kind !== 'Rollout') continue;
     const spec = (m as unknown as { spec: Record<string, Record<string, unknown>> }).spec;
@@ -322,6 +338,7 @@ export async function startE2E<S extends E2EStack = SandboxStack>(
       throw new Error(`the controller never logged its HTTP address; log: ${logFile}`);
     },
     async close() {
+      openLogs.delete(logFile);
       await e2e.controller.kill('SIGTERM');
       await stack.close();
     },

@@ -266,7 +266,7 @@ for (const mode of MODES) {
       await e2e.waitFor('the mirror step', (s) => s.mirrorPercent === 100, 60_000);
       await eventually('the mirror on the route', async () => mode.mirrored(await route()), 10_000);
       const abort = await e2e.cli(['abort', APP, '-o', 'json']);
-      expect(abort.code, abort.stderr).toBe(0);
+      expect(abort.code, `${abort.stdout}${abort.stderr} ${JSON.stringify(await e2e.status())}`).toBe(0);
       expect(await e2e.status()).toMatchObject({ phase: 'Aborted', canaryWeight: 0 });
       await expectAsWritten();
     }, 90_000);
