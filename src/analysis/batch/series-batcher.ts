@@ -77,8 +77,12 @@ interface OpenBatch {
   waiters: Map<string, Waiter[]>;
 }
 
+/** Drops the entries last read before `oldest`; a map kept in the order of last reads stops at the first newer one. */
 const dropOlderThan = (map: Map<string, number>, oldest: number) => {
-  for (const [key, at] of map) if (at < oldest) map.delete(key);
+  for (const [key, at] of map) {
+    if (at >= oldest) return;
+    map.delete(key);
+  }
 };
 
 export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesBatcher {
@@ -89,8 +93,10 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
   const open = new Map<string, OpenBatch>();
   /** Answers per batch key and workload, kept in the order they came. */
   const answers = new Map<string, { at: number; values: Map<string, Value> }>();
-  /** The workloads read under each shape (target and query key), with when they were last read. */
+  /** The workloads read under each shape (target and query key), with when they were last read, oldest first. */
   const seen = new Map<string, Map<string, number>>();
+  /** When `seen` was last swept: once per a twelfth of rememberMs, not at every flush (thousands a minute). */
+  let sweptAt = 0;
   /** Per batch key, the checks waiting for each workload of a query under way (a later read joins them). */
   const inFlight = new Map<string, Map<string, Waiter[]>>();
 
@@ -99,6 +105,8 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
       if (answer.at >= now - rememberMs) break;
       answers.delete(key);
     }
+    if (now - sweptAt < rememberMs / 12) return;
+    sweptAt = now;
     for (const [shape, workloads] of seen) {
       dropOlderThan(workloads, now - rememberMs);
       if (workloads.size === 0) seen.delete(shape);
@@ -185,6 +193,8 @@ export function createSeriesBatcher(options: SeriesBatcherOptions = {}): SeriesB
     const { batch } = read;
     const shape = shapeKey(answer, target, batch);
     const workloads = seen.get(shape) ?? new Map<string, number>();
+    // Moved to the end: the map stays in the order of last reads.
+    workloads.delete(batch.workload);
     workloads.set(batch.workload, Date.now());
     seen.set(shape, workloads);
     const key = batchKey(answer, target, at, batch);
