@@ -51,12 +51,17 @@ export const quantile = (sorted: number[], q: number) =>
 
 /**
  * How late a Rollout's first check of its step came: from when it was due to the check's time in status. Checks fall
- * on the interval's grid (src/rollout/checks.ts): the first is due one interval after the first grid instant at or
- * after the step's start. Undefined until the first check is written.
+ * on the namespace's grid (src/rollout/checks.ts, `offsetMs` past the multiples of the interval): the first is due one
+ * interval after the first grid instant at or after the step's start. Undefined until the first check is written.
  */
-export function firstCheckLateMs(status: BenchStatus | undefined, intervalMs: number): number | undefined {
+export function firstCheckLateMs(
+  status: BenchStatus | undefined,
+  intervalMs: number,
+  offsetMs: number,
+): number | undefined {
   if (!status?.stepStartedAt || !status.analysis?.lastCheckAt || status.analysis.checks !== 1)
     return undefined;
-  const due = Math.ceil(Date.parse(status.stepStartedAt) / intervalMs) * intervalMs + intervalMs;
+  const started = Date.parse(status.stepStartedAt) - offsetMs;
+  const due = Math.ceil(started / intervalMs) * intervalMs + offsetMs + intervalMs;
   return Date.parse(status.analysis.lastCheckAt) - due;
 }

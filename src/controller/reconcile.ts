@@ -6,7 +6,7 @@ import type { RolloutObject } from '../kube/cluster.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { isConflict } from '../kube/errors.js';
 import { mergePatchBetween } from '../kube/merge-patch.js';
-import { checkDue, type DueCheck } from '../rollout/checks.js';
+import { checkDue, checkGridOffsetMs, type DueCheck } from '../rollout/checks.js';
 import { specForPass } from '../rollout/last-valid-spec.js';
 import { isAllowedMove } from '../rollout/phase-table.js';
 import { decide } from '../rollout/transitions.js';
@@ -91,7 +91,8 @@ export async function reconcile(
 
   // An abort is obeyed whatever a check would say: its pass asks Prometheus nothing.
   const aborting = pendingCommand(rollout) === 'abort';
-  const due = valid && !aborting ? checkDue(spec, status, now) : undefined;
+  const checkOffsetMs = spec ? checkGridOffsetMs(namespace, spec) : 0;
+  const due = valid && !aborting ? checkDue(spec, status, now, checkOffsetMs) : undefined;
   if (due && prometheus?.ok) {
     const check = await unlessCancelled(
       runCheck(deps, rollout, spec!, prometheus, world, due, now, signal),
@@ -110,6 +111,7 @@ export async function reconcile(
     status,
     observed: world.observed,
     now,
+    checkOffsetMs,
     ...(forPass.guarding ? { specProblems: forPass.problems } : {}),
   });
   const entry = outboxEntry(status, decision, now);
@@ -143,18 +145,9 @@ export async function reconcile(
   if (movedOn(status, decision.status)) return { requeueAfterMs: 0 };
   const routine = routineRecheckMs(deps.random);
   const requeueAfterMs = Math.min(decision.requeueAfterMs ?? routine, routine);
-  return { requeueAfterMs, ...checkDueBy(valid ? spec : undefined, decision.status, now, requeueAfterMs) };
-}
-
-/** The check lane for a wake-up at which an analysis check of the rollout will be due. */
-function checkDueBy(
-  spec: RolloutSpec | undefined,
-  status: RolloutStatus,
-  now: Date,
-  afterMs: number,
-): Pick<PassResult, 'requeueLane'> {
-  const wakesAt = new Date(now.getTime() + afterMs);
-  return checkDue(spec, status, wakesAt) ? { requeueLane: PRIORITY.check } : {};
+  const wakesAt = new Date(now.getTime() + requeueAfterMs);
+  const checkAtWakeUp = checkDue(valid ? spec : undefined, decision.status, wakesAt, checkOffsetMs);
+  return { requeueAfterMs, ...(checkAtWakeUp && { requeueLane: PRIORITY.check }) };
 }
 
 async function runCheck(

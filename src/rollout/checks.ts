@@ -17,9 +17,21 @@ export interface DueCheck {
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
 
-/** The grid instant at or before `t`: a multiple of `every` since the Unix epoch. */
-const gridFloor = (t: number, every: number) => Math.floor(t / every) * every;
-const gridCeil = (t: number, every: number) => Math.ceil(t / every) * every;
+/** The grid instant at or before `t`: `offset` past a multiple of `every` since the Unix epoch. */
+const gridFloor = (t: number, every: number, offset = 0) => Math.floor((t - offset) / every) * every + offset;
+const gridCeil = (t: number, every: number, offset = 0) => Math.ceil((t - offset) / every) * every + offset;
+
+/**
+ * Where in the interval a namespace's grid lies: a whole number of seconds below the interval, from its name. The
+ * Rollouts of one namespace share their instants (and their queries, analysis/batch/); different namespaces come due
+ * at different instants, so that 1,000 Rollouts in ten namespaces are not all checked at once.
+ */
+export function checkGridOffsetMs(namespace: string, spec: RolloutSpec): number {
+  const seconds = Math.floor(intervalMs(spec) / 1000);
+  let hash = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < namespace.length; i++) hash = Math.imul(hash ^ namespace.charCodeAt(i), 0x01000193);
+  return ((hash >>> 0) % Math.max(1, seconds)) * 1000;
+}
 
 /**
  * Where the thresholds' window starts: the first grid instant at or after the step's weight took effect, so that it
@@ -27,43 +39,46 @@ const gridCeil = (t: number, every: number) => Math.ceil(t / every) * every;
  * judge the same window and share its queries (analysis/batch/). The step's first check comes at least one interval
  * later (`nextCheckAtMs`), so the window is never empty at a check.
  */
-export function windowStartMs(stepStartedAtMs: number, everyMs: number): number {
-  return gridCeil(stepStartedAtMs, everyMs);
+export function windowStartMs(stepStartedAtMs: number, everyMs: number, offsetMs = 0): number {
+  return gridCeil(stepStartedAtMs, everyMs, offsetMs);
 }
 
-/** Whether a check is due now (see `nextCheckAtMs`). */
+/** Whether a check is due now (see `nextCheckAtMs`); `offsetMs` places the grid (`checkGridOffsetMs`). */
 export function checkDue(
   spec: RolloutSpec | undefined,
   status: RolloutStatus,
   now: Date,
+  offsetMs = 0,
 ): DueCheck | undefined {
   if (!spec || (status.phase !== 'Progressing' && status.phase !== 'Paused')) return undefined;
-  const next = nextCheckAtMs(spec, status);
+  const next = nextCheckAtMs(spec, status, offsetMs);
   if (next === undefined || now.getTime() < next) return undefined;
   const previous = ms(status.analysis?.lastCheckAt);
   const started = ms(status.stepStartedAt)!;
   return {
     stepStartedAt: new Date(started),
-    windowStartedAt: new Date(windowStartMs(started, intervalMs(spec))),
+    windowStartedAt: new Date(windowStartMs(started, intervalMs(spec), offsetMs)),
     ...(previous !== undefined ? { previousCheckAt: new Date(previous) } : {}),
-    at: new Date(gridFloor(now.getTime(), intervalMs(spec))),
+    at: new Date(gridFloor(now.getTime(), intervalMs(spec), offsetMs)),
   };
 }
 
 /**
- * When the next check is due. Checks fall on the interval's grid, the multiples of `interval` since the Unix epoch,
- * so that the Rollouts with the same interval are checked at the same instants and their counters read together
- * (analysis/batch/): the first check of a step at the first grid instant at least one interval after the step's
+ * When the next check is due. Checks fall on the interval's grid, the multiples of `interval` since the Unix epoch
+ * shifted by the namespace's offset (`checkGridOffsetMs`), so that the Rollouts of a namespace with the same interval
+ * are checked at the same instants and their counters read together (analysis/batch/): the first check of a step at the first grid instant at least one interval after the step's
  * weight took effect, then every interval after the grid instant the latest check was evaluated at.
  */
-export function nextCheckAtMs(spec: RolloutSpec, status: RolloutStatus): number | undefined {
+export function nextCheckAtMs(spec: RolloutSpec, status: RolloutStatus, offsetMs = 0): number | undefined {
   const started = ms(status.stepStartedAt);
   if (started === undefined) return undefined;
   const every = intervalMs(spec);
-  const first = windowStartMs(started, every) + every;
+  const first = windowStartMs(started, every, offsetMs) + every;
   const last = ms(status.analysis?.lastCheckAt);
   // A check evaluates at the grid instant before its pass (checkDue), which is where the next interval starts.
-  return last !== undefined && last >= started ? Math.max(first, gridFloor(last, every) + every) : first;
+  return last !== undefined && last >= started
+    ? Math.max(first, gridFloor(last, every, offsetMs) + every)
+    : first;
 }
 
 const REASONS: Record<string, string> = {

@@ -36,6 +36,8 @@ export class Pass {
     previous: RolloutStatus,
     readonly observed: Observed,
     readonly now: Date,
+    /** Where this Rollout's check grid lies in the interval (checks.ts `checkGridOffsetMs`). */
+    readonly checkOffsetMs = 0,
   ) {
     this.status = structuredClone(previous);
     this.check = observed.check;

@@ -327,7 +327,9 @@ export function progress(p: Pass): void {
     }
   }
 
-  const nextCheck = checkDue(p.spec, s, p.now) ? p.nowMs : nextCheckAtMs(p.spec, s);
+  const nextCheck = checkDue(p.spec, s, p.now, p.checkOffsetMs)
+    ? p.nowMs
+    : nextCheckAtMs(p.spec, s, p.checkOffsetMs);
   if (nextCheck !== undefined) p.wakeAt(nextCheck);
   const stepEnd = Date.parse(s.stepStartedAt) + stepDurationMs(p.spec, step);
   if (stepEnd > p.nowMs) p.wakeAt(stepEnd);

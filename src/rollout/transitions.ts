@@ -33,7 +33,14 @@ const HANDLERS: Record<Phase, (p: Pass) => void> = {
 const MAX_TRANSITIONS_PER_PASS = 4;
 
 /** The state machine: (spec, status, observed world, now) → (new status, actions). Pure. */
-export function decide({ spec, status, observed: seen, now, specProblems }: DecideInput): Decision {
+export function decide({
+  spec,
+  status,
+  observed: seen,
+  now,
+  specProblems,
+  checkOffsetMs,
+}: DecideInput): Decision {
   // Routing without the track subsets is acceptable while adopting (or starting over from Failed); once a
   // rollout is under way it means Stepwise lost control of the traffic.
   const adopting = !status.phase || status.phase === 'Initializing' || status.phase === 'Failed';
@@ -52,7 +59,7 @@ export function decide({ spec, status, observed: seen, now, specProblems }: Deci
       ...(targetMissing && !holdOn.length ? [targetMissing] : []),
     ],
   };
-  const p = new Pass(spec, status, observed, now);
+  const p = new Pass(spec, status, observed, now, checkOffsetMs);
   p.status.observedGeneration = observed.generation;
 
   const valid = !!spec && observed.problems.length === 0;

@@ -70,4 +70,6 @@ export interface DecideInput {
   status: RolloutStatus;
   observed: Observed;
   now: Date;
+  /** Where the Rollout's check grid lies in the interval (rollout/checks.ts `checkGridOffsetMs`); 0 when absent. */
+  checkOffsetMs?: number;
 }

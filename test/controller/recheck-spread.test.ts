@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { PRIORITY } from '../../src/controller/queue.js';
 import { reconcile } from '../../src/controller/reconcile.js';
+import type { RolloutSpec } from '../../src/api/schema.js';
+import { checkGridOffsetMs } from '../../src/rollout/checks.js';
 import { Harness } from './reconcile-harness.js';
 
 describe('routine re-checks of a Healthy Rollout', () => {
@@ -25,9 +27,10 @@ describe('the wake-up of a Rollout in a step', () => {
     expect(healthy.requeueLane).toBeUndefined();
     h.release('cart:2');
     await h.runUntil((x) => x.status().stepStartedAt !== undefined && x.routeWeight() === 25);
-    // The step's first check is due one 10 s interval after the grid instant at or after the step's start.
+    // The step's first check is due one 10 s interval after the namespace's grid instant at or after the step's start.
     const started = Date.parse(h.status().stepStartedAt!);
-    const due = Math.ceil(started / 10_000) * 10_000 + 10_000;
+    const offset = checkGridOffsetMs('shop', { analysis: { interval: '10s' } } as RolloutSpec);
+    const due = Math.ceil((started - offset) / 10_000) * 10_000 + offset + 10_000;
     const waiting = await h.pass();
     expect(h.now + waiting.requeueAfterMs!).toBe(due);
     expect(waiting.requeueLane).toBe(PRIORITY.check);
