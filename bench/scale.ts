@@ -25,6 +25,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { RolloutSpec } from '../src/api/schema.js';
+import { checkGridOffsetMs } from '../src/rollout/checks.js';
 import { clusterBackend, sandboxBackend } from './scale-backend.js';
 import { buckets, firstCheckLateMs, quantile, quantileBoundMs, total, writes } from './scale-measures.js';
 import {
@@ -272,6 +274,7 @@ try {
   }
 
   // P releases; wait for each canary's first weight.
+  const releaseText0 = await scrape();
   const released = services.slice(0, P);
   await Promise.all(
     released.map(({ ns, app }) =>
@@ -303,7 +306,10 @@ try {
     looked.forEach((s, i) => {
       const status = statuses[i];
       if (!status?.analysis?.checks) return;
-      const late = firstCheckLateMs(status, ANALYSIS_INTERVAL_MS);
+      const offset = checkGridOffsetMs(s.ns, {
+        analysis: { interval: `${ANALYSIS_INTERVAL_MS / 1000}s` },
+      } as RolloutSpec);
+      const late = firstCheckLateMs(status, ANALYSIS_INTERVAL_MS, offset);
       if (late === undefined) missed += 1;
       else lateMs.push(late);
       pending.delete(s);
@@ -317,6 +323,19 @@ try {
     missed: missed + pending.size,
   };
   console.log(`first check after it was due (ms): ${JSON.stringify(firstCheckLate)}`);
+  // Where the releases' time went, from the releases to the last first check: checks' waits for a worker and at the
+  // client's limit, the same for the releases' own passes (watch changes), and the passes' durations.
+  const releaseText1 = await scrape();
+  const releaseWait = (name: string, labels: Record<string, string>) =>
+    quantileBoundMs(buckets(releaseText0, name, labels), buckets(releaseText1, name, labels), 0.99).boundMs;
+  const releasePhase = {
+    checkQueueWaitP99AtMostMs: releaseWait('stepwise_reconcile_queue_wait_seconds', { lane: 'check' }),
+    checkClientWaitP99AtMostMs: releaseWait('stepwise_kubernetes_client_wait_seconds', { lane: 'check' }),
+    changeQueueWaitP99AtMostMs: releaseWait('stepwise_reconcile_queue_wait_seconds', { lane: 'change' }),
+    changeClientWaitP99AtMostMs: releaseWait('stepwise_kubernetes_client_wait_seconds', { lane: 'change' }),
+    passP99AtMostMs: releaseWait('stepwise_reconcile_duration_seconds', { outcome: 'ok' }),
+  };
+  console.log(`during the releases: ${JSON.stringify(releasePhase)}`);
   await sleep(5_000);
 
   const t0 = Date.now();
@@ -397,6 +416,7 @@ try {
     abortMaxMs: abortMs.at(-1) ?? null,
     ...abortBreakdown,
     firstCheckLateMs: firstCheckLate,
+    releasePhase,
     ...(ADOPT_QPS ? { adoptQps: ADOPT_QPS, restartWrites } : {}),
   };
   console.log(

@@ -74,7 +74,7 @@ export function registerControllerCommand(program: Command): void {
     .option('--metrics-address <host:port>', 'where /metrics, /healthz and /readyz listen', '0.0.0.0:8080')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
-    .option('--workers <n>', 'Rollouts reconciled in parallel', '4')
+    .option('--workers <n>', 'Rollouts reconciled in parallel', '16')
     .option(
       '--kube-api-qps <n>',
       'Kubernetes API requests per second, client-side (commands and aborts take the next one first)',

@@ -89,7 +89,7 @@ export class Controller {
         return this.timed(key, dequeued, () => reconcile(deps, namespace, name, signal));
       },
       {
-        concurrency: options.workers ?? 4,
+        concurrency: options.workers ?? 16,
         onError: (key, error, retryInMs) =>
           options.logger.error('reconcile failed; retrying', {
             key,
