@@ -161,7 +161,7 @@ export function registerControllerCommand(program: Command): void {
           notifier.notify(rollout, decision, check);
         },
         onKubernetesRequest: countRequest,
-        onRolloutDeleted: (namespace, name) => void metrics.forget(namespace, name),
+        onRolloutDeleted: (namespace, name) => metrics.forget(namespace, name),
         onPass: (pass) => metrics.reconciled(pass),
       });
       const elector = flags.leaderElect

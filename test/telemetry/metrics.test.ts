@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { Counter, Gauge } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
 import type { RolloutObject } from '../../src/kube/cluster.js';
 import type { Decision } from '../../src/rollout/types.js';
 import { ControllerMetrics } from '../../src/telemetry/metrics.js';
@@ -54,11 +55,34 @@ describe('controller metrics', () => {
     expect(before.some((l) => l.startsWith('stepwise_rollbacks_total{'))).toBe(true);
     expect(before.some((l) => l.startsWith('stepwise_analysis_checks_total{'))).toBe(true);
 
-    await metrics.forget('shop', 'cart');
+    metrics.forget('shop', 'cart');
 
     expect(await seriesOf(metrics, 'shop', 'cart')).toEqual([]);
     expect(await seriesOf(metrics, 'shop', 'checkout')).toHaveLength(before.length);
     expect(await seriesOf(metrics, 'other', 'cart')).toHaveLength(before.length);
+  });
+
+  it('forgets a Rollout without listing every series (deleting 10,000 Rollouts must not take 10,000 listings each)', async () => {
+    const metrics = new ControllerMetrics();
+    const progressing: Decision = { ...rolledBack, status: { ...rolledBack.status, phase: 'Progressing' } };
+    const check = { verdict: 'pass' as const, metrics: {}, failures: [], inconclusive: [] };
+    metrics.record(rollout('shop', 'cart'), progressing, check);
+    metrics.record(rollout('shop', 'cart'), rolledBack, { ...check, verdict: 'fail' });
+    metrics.record(rollout('shop', 'checkout'), rolledBack, check);
+    const gaugeReads = vi.spyOn(Gauge.prototype, 'get');
+    const counterReads = vi.spyOn(Counter.prototype, 'get');
+    try {
+      metrics.forget('shop', 'cart');
+      expect(gaugeReads).not.toHaveBeenCalled();
+      expect(counterReads).not.toHaveBeenCalled();
+    } finally {
+      gaugeReads.mockRestore();
+      counterReads.mockRestore();
+    }
+    // Both verdicts, the phase it left and the one it was in: nothing of it stays.
+    expect(await seriesOf(metrics, 'shop', 'cart')).toEqual([]);
+    expect(await seriesOf(metrics, 'shop', 'checkout')).not.toEqual([]);
+    metrics.forget('shop', 'cart'); // a second deletion event is harmless
   });
 
   it("keeps one phase series per Rollout, at 1, moved to the new phase's label when the phase changes", async () => {
