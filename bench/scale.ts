@@ -1,5 +1,6 @@
 // npm run bench:scale -- --rollouts N [--progressing P] [--sample-seconds S] [--heap-snapshot DIR] [--until-ready]
 //   [--cluster] [--adopt-qps Q] [--aborts K] [--kube-api-qps Q] [--workers W] [--max-old-space-mib M]
+//   [--max-semi-space-mib S]
 // N services with their Rollouts on the sandbox API server (10 namespaces), the built controller run as the image
 // runs it (node dist/cli/main.js controller), P of them released. Samples the controller's RSS and CPU from /proc
 // and its own request counters from /metrics over a steady window, then aborts each progressing Rollout at a time
@@ -60,6 +61,9 @@ const measuredFlags = [
 ];
 // The controller's V8 heap limit (--max-old-space-size), as a pod's memory limit would set it: 0 leaves Node's default.
 const MAX_OLD_SPACE_MIB = arg('max-old-space-mib', 0);
+// V8's young generation (--max-semi-space-size): larger semi-spaces let short-lived pass and check data die young
+// instead of being promoted into the capped old generation. 0 leaves Node's default (16 MiB).
+const MAX_SEMI_SPACE_MIB = arg('max-semi-space-mib', 0);
 if (ABORTS > P) throw new Error(`--aborts (${ABORTS}) must not exceed --progressing (${P})`);
 const UNTIL_READY = process.argv.includes('--until-ready');
 const CLUSTER = process.argv.includes('--cluster');
@@ -157,6 +161,7 @@ const startController = async (extra: string[] = [], measured = true) => {
     [
       ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
       ...(MAX_OLD_SPACE_MIB ? [`--max-old-space-size=${MAX_OLD_SPACE_MIB}`] : []),
+      ...(MAX_SEMI_SPACE_MIB ? [`--max-semi-space-size=${MAX_SEMI_SPACE_MIB}`] : []),
       ...(PROFILE_DIR && measured ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
       MAIN,
       'controller',
