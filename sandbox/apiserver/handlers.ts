@@ -8,6 +8,7 @@ import { groupVersion, servedAs } from './resources.js';
 import type { ResourceRegistry } from './resources.js';
 import { parseRoute, verbOf } from './routes.js';
 import type { Route } from './routes.js';
+import { ListPages } from './list-pages.js';
 import { parseSelectors } from './selectors.js';
 import type { DeleteOptions, ObjectStore } from './store.js';
 import { asTable, wantsTable } from './table.js';
@@ -121,6 +122,7 @@ function toScale(obj: KubeObject): KubeObject {
 /** The HTTP request handler of the sandbox API: discovery, CRUD, subresources and watches. */
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { registry, store, watches, faults } = deps;
+  const pages = new ListPages();
 
   async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const route = parseRoute(registry, url.pathname);
@@ -182,14 +184,19 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       case 'list': {
         const selectors = parseSelectors(query.get('labelSelector'), query.get('fieldSelector'));
-        const { items, resourceVersion } = store.listObjects(type, ns, selectors);
+        const { items, metadata } = pages.page(
+          { limit: query.get('limit'), continue: query.get('continue') },
+          `${url.pathname}?${query.get('labelSelector') ?? ''}&${query.get('fieldSelector') ?? ''}`,
+          () => store.listObjects(type, ns, selectors),
+        );
         const list = {
           kind: `${type.kind}List`,
           apiVersion: groupVersion(type.group, route.version),
-          metadata: { resourceVersion },
+          metadata,
           items: items.map((obj) => served(obj, route)),
         };
-        sendJson(res, 200, wantsTable(req) ? asTable(type, list.items, resourceVersion) : list);
+        const { resourceVersion, ...page } = metadata;
+        sendJson(res, 200, wantsTable(req) ? asTable(type, list.items, resourceVersion, page) : list);
         return;
       }
       case 'get': {

@@ -84,12 +84,17 @@ const COLUMNS: Record<string, Column[]> = {
 };
 
 /** A meta.k8s.io/v1 Table of `items`, for kubectl's server-side printing. */
-export function asTable(type: ResourceType, items: KubeObject[], resourceVersion: string): unknown {
+export function asTable(
+  type: ResourceType,
+  items: KubeObject[],
+  resourceVersion: string,
+  page: { continue?: string; remainingItemCount?: number } = {},
+): unknown {
   const columns = COLUMNS[type.kind] ?? [NAME, AGE];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
-    metadata: { resourceVersion },
+    metadata: { resourceVersion, ...page },
     columnDefinitions: columns.map((c) => ({
       name: c.name,
       type: c.type,

@@ -20,6 +20,7 @@ import { ReferenceIndex, type ReferenceKind } from './index-by-reference.js';
 import { priorityOf } from './pending-command.js';
 import { type Dequeued, PRIORITY, WorkQueue } from './queue.js';
 import { reconcile } from './reconcile.js';
+import { customSource, deploymentSource } from './watch-sources.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -52,11 +53,6 @@ export interface ControllerOptions {
 export type PriorityName = keyof typeof PRIORITY;
 export const priorityName = (p: number) =>
   (Object.keys(PRIORITY) as PriorityName[]).find((name) => PRIORITY[name] === p)!;
-
-type Items = { items: KubeObject[]; metadata?: { resourceVersion?: string } };
-
-const customPath = (r: CustomResource, ns?: string, version = r.version) =>
-  `/apis/${r.group}/${version}${ns ? `/namespaces/${ns}` : ''}/${r.plural}`;
 
 /**
  * Watches Rollouts and everything they point at, and runs one reconcile pass per Rollout key at a time.
@@ -131,75 +127,38 @@ export class Controller {
       GRPCRoute: await this.api.isServed(GRPC_ROUTES),
     };
     for (const ns of namespaces) {
-      const listCustom = (r: CustomResource) => async () => {
-        const { version } = at(r);
-        const list = (await (ns
-          ? custom.listNamespacedCustomObject({ ...r, version, namespace: ns })
-          : custom.listClusterCustomObject({ ...r, version }))) as Items;
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
-      };
-      const where = ns ? `namespace ${ns}` : 'all namespaces';
+      const onReferenced = (kind: ReferenceKind) => (type: string, object: KubeObject) =>
+        this.onReferenced(kind, type, object);
       sources.push(
         [
-          { name: `rollouts in ${where}`, path: customPath(ROLLOUTS, ns), list: listCustom(ROLLOUTS) },
+          customSource(ROLLOUTS, custom, ns),
           'Rollout',
           (type, object) => this.onRollout(type, object as RolloutObject),
         ],
+        [deploymentSource(apps, ns), 'Deployment', onReferenced('Deployment')],
         [
-          {
-            name: `deployments in ${where}`,
-            path: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
-            list: async () => {
-              const list = ns
-                ? await apps.listNamespacedDeployment({ namespace: ns })
-                : await apps.listDeploymentForAllNamespaces();
-              return { items: list.items as KubeObject[], resourceVersion: list.metadata?.resourceVersion };
-            },
-          },
-          'Deployment',
-          (type, object) => this.onReferenced('Deployment', type, object),
-        ],
-        [
-          {
-            name: `virtualservices in ${where}`,
-            path: customPath(VIRTUAL_SERVICES, ns, at(VIRTUAL_SERVICES).version),
-            list: listCustom(VIRTUAL_SERVICES),
-          },
+          customSource(VIRTUAL_SERVICES, custom, ns, at(VIRTUAL_SERVICES).version),
           'VirtualService',
-          (type, object) => this.onReferenced('VirtualService', type, object),
+          onReferenced('VirtualService'),
         ],
         [
-          {
-            name: `destinationrules in ${where}`,
-            path: customPath(DESTINATION_RULES, ns, at(DESTINATION_RULES).version),
-            list: listCustom(DESTINATION_RULES),
-          },
+          customSource(DESTINATION_RULES, custom, ns, at(DESTINATION_RULES).version),
           'DestinationRule',
-          (type, object) => this.onReferenced('DestinationRule', type, object),
+          onReferenced('DestinationRule'),
         ],
       );
-      if (gatewayKinds.HTTPRoute) {
+      if (gatewayKinds.HTTPRoute)
         sources.push([
-          {
-            name: `httproutes in ${where}`,
-            path: customPath(HTTP_ROUTES, ns, at(HTTP_ROUTES).version),
-            list: listCustom(HTTP_ROUTES),
-          },
+          customSource(HTTP_ROUTES, custom, ns, at(HTTP_ROUTES).version),
           'HTTPRoute',
-          (type, object) => this.onReferenced('HTTPRoute', type, object),
+          onReferenced('HTTPRoute'),
         ]);
-      }
-      if (gatewayKinds.GRPCRoute) {
+      if (gatewayKinds.GRPCRoute)
         sources.push([
-          {
-            name: `grpcroutes in ${where}`,
-            path: customPath(GRPC_ROUTES, ns, at(GRPC_ROUTES).version),
-            list: listCustom(GRPC_ROUTES),
-          },
+          customSource(GRPC_ROUTES, custom, ns, at(GRPC_ROUTES).version),
           'GRPCRoute',
-          (type, object) => this.onReferenced('GRPCRoute', type, object),
+          onReferenced('GRPCRoute'),
         ]);
-      }
     }
     const watchesOf: Partial<Record<ReferenceKind | 'Rollout', ResilientWatch[]>> = {};
     for (const [source, kind, handler] of sources) {

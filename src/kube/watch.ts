@@ -27,12 +27,49 @@ const keyOf = (object: KubeObject) => `${object.metadata?.namespace ?? ''}/${obj
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC';
 
+/** A page of a chunked list: `continue` while more remain (the server may also send everything at once). */
+export interface ListPage {
+  items: KubeObject[];
+  resourceVersion?: string;
+  continue?: string;
+}
+
 export interface WatchSource {
   /** Human name for logs: "rollouts in production". */
   name: string;
   /** API path of the collection, e.g. /apis/apps/v1/namespaces/prod/deployments. */
   path: string;
-  list(): Promise<{ items: KubeObject[]; resourceVersion?: string }>;
+  /** One page of the list: at most `limit` items, after the page whose `continue` token is given. */
+  list(page: { limit: number; continue?: string }): Promise<ListPage>;
+}
+
+/**
+ * Items per list request, as client-go's pager asks for (pager.go, defaultPageSize): a relist of 20,000 Deployments
+ * never holds more than one page's response at once, so the heap needs no room for the whole collection.
+ */
+export const LIST_PAGE_SIZE = 500;
+
+export type ListPageRequest = Parameters<WatchSource['list']>[0];
+
+/** client-node's list parameters for a page. */
+export const pageParams = ({ limit, continue: token }: ListPageRequest) => ({
+  limit,
+  ...(token ? { _continue: token } : {}),
+});
+
+/**
+ * The resourceVersion and continue token of a list's metadata: `_continue` in client-node's typed lists,
+ * `continue` in the raw JSON of custom objects' lists.
+ */
+export function pageOf(metadata?: { resourceVersion?: string; continue?: string; _continue?: string }): {
+  resourceVersion?: string;
+  continue?: string;
+} {
+  const token = metadata?._continue ?? metadata?.continue;
+  return {
+    ...(metadata?.resourceVersion !== undefined ? { resourceVersion: metadata.resourceVersion } : {}),
+    ...(token ? { continue: token } : {}),
+  };
 }
 
 /**
@@ -48,6 +85,8 @@ export interface WatchOptions {
   /** See WATCH_IDLE_MS; it also bounds the wait for the watch's response headers. */
   idleMs?: number;
   maxBackoffMs?: number;
+  /** Items per list request; LIST_PAGE_SIZE by default. */
+  pageSize?: number;
   logger: Logger;
   /** Told about every list and watch request: 200 once it is answered, else the HTTP status (0 = no answer). */
   onRequest?: (verb: 'list' | 'watch', code: number) => void;
@@ -137,24 +176,36 @@ export class ResilientWatch {
   }
 
   /**
-   * Lists and delivers the collection; returns the resourceVersion to watch from. A frame of its own: a suspended
-   * async function keeps every value it awaited with alive, and `run` waits on its watch for minutes, so a list
-   * awaited there stayed on the heap beside the caches it filled (20,000 typed Deployments at 10,000 Rollouts).
+   * Lists and delivers the collection, a page at a time; returns the resourceVersion to watch from. An expired
+   * continue token (410) ends it, and `run` lists again from the start. A frame of its own: a suspended async
+   * function keeps every value it awaited with alive, and `run` waits on its watch for minutes, so a list awaited
+   * there stayed on the heap beside the caches it filled (20,000 typed Deployments at 10,000 Rollouts).
    */
   private async relist(): Promise<string | undefined> {
-    const list = await this.counted('list', () => this.source.list());
+    const listed = new Set<string>();
+    let token: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.counted('list', () =>
+        this.source.list({
+          limit: this.options.pageSize ?? LIST_PAGE_SIZE,
+          ...(token ? { continue: token } : {}),
+        }),
+      );
+      // Every page carries the resourceVersion of the list's snapshot: the watch resumes from there.
+      resourceVersion = page.resourceVersion;
+      for (const item of page.items) {
+        listed.add(keyOf(item));
+        this.deliver('SYNC', item);
+      }
+      token = page.continue || undefined;
+    } while (token && !this.stopped);
+    if (token) return undefined; // stopped part way: what was not listed yet is not known to be gone
     this.lastResync = Date.now();
-    this.replaceAll(list.items);
+    // Objects deleted while no watch was open.
+    for (const [key, object] of this.known) if (!listed.has(key)) this.deliver('DELETED', object);
     this.synced = true;
-    return list.resourceVersion;
-  }
-
-  /** Delivers a full list: every item as SYNC, and objects deleted while no watch was open as DELETED. */
-  private replaceAll(items: KubeObject[]): void {
-    const gone = new Map(this.known);
-    for (const item of items) gone.delete(keyOf(item));
-    for (const item of items) this.deliver('SYNC', item);
-    for (const object of gone.values()) this.deliver('DELETED', object);
+    return resourceVersion;
   }
 
   private deliver(type: WatchEventType, object: KubeObject): void {

@@ -14,6 +14,7 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { customSource, deploymentSource } from '../../src/controller/watch-sources.js';
 import { CLUSTER_TIER, kubeApiServer, sandboxServer, type ContractServer } from './servers.js';
 
 const ROLLOUTS = { group: 'stepwise.dev', version: 'v1alpha1', plural: 'rollouts' } as const;
@@ -309,6 +310,37 @@ describe.each(servers)('the Kubernetes API the controller relies on (%s)', (_nam
     expect(await names('track in (stable,canary)')).toEqual(['shop-canary', 'shop-stable']);
     expect(await names('track,track!=stable')).toEqual(['shop-canary']);
     expect(await names('!track')).toEqual(['other']);
+  });
+
+  it("lists in pages through the controller's own watch sources, every page from the first page's snapshot", async () => {
+    const names = ['paged-a', 'paged-b', 'paged-c'];
+    for (const name of names) {
+      await createRollout(name);
+      await apps.createNamespacedDeployment({ namespace, body: deployment(name, { paged: 'yes' }) });
+    }
+    const sources = [customSource(ROLLOUTS, custom, namespace), deploymentSource(apps, namespace)];
+    for (const source of sources) {
+      const first = await source.list({ limit: 1 });
+      expect(first.items).toHaveLength(1);
+      expect(first.continue).toEqual(expect.any(String));
+      // A change between pages is not in this list; a watch from its resourceVersion brings it.
+      await (source === sources[0]
+        ? createRollout(`late-${first.items[0]!.metadata!.name}`)
+        : apps.createNamespacedDeployment({ namespace, body: deployment('paged-late', {}) }));
+      const rest = [];
+      let page = first;
+      while (page.continue) {
+        page = await source.list({ limit: 1, continue: page.continue });
+        expect(page.resourceVersion).toBe(first.resourceVersion);
+        rest.push(...page.items);
+      }
+      const listed = [...first.items, ...rest].map((o) => o.metadata!.name!);
+      expect(listed.filter((n) => n.startsWith('paged-'))).toEqual(names);
+      expect(listed.some((n) => n.startsWith('late-') || n === 'paged-late')).toBe(false);
+    }
+    // A continue token that is not one is refused (an expired one is 410; see the sandbox's tests of expiry).
+    const refused = await failure(sources[1]!.list({ limit: 1, continue: 'not-a-token' }));
+    expect(refused.code).toBe(400);
   });
 
   it('stores core v1 Events that reference the Rollout they are about', async () => {

@@ -2,7 +2,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ResilientWatch, type KubeObject, type WatchEventType } from '../../src/kube/watch.js';
+import {
+  ResilientWatch,
+  pageOf,
+  pageParams,
+  type KubeObject,
+  type ListPageRequest,
+  type WatchEventType,
+} from '../../src/kube/watch.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { eventually, rollout, ROLLOUTS, startSandbox, type Sandbox } from '../sandbox/apiserver-fixture.js';
 
@@ -20,15 +27,18 @@ describe('watching a collection', () => {
   });
   afterAll(() => sandbox?.server.close());
 
-  async function listRollouts() {
-    const list = (await sandbox.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: 'default' })) as {
-      items: KubeObject[];
-      metadata?: { resourceVersion?: string };
-    };
-    return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+  const pagesAsked: ListPageRequest[] = [];
+  async function listRollouts(page: ListPageRequest) {
+    pagesAsked.push(page);
+    const list = (await sandbox.custom.listNamespacedCustomObject({
+      ...ROLLOUTS,
+      namespace: 'default',
+      ...pageParams(page),
+    })) as { items: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+    return { items: list.items, ...pageOf(list.metadata) };
   }
 
-  function watch(options: { idleMs?: number } = {}) {
+  function watch(options: { idleMs?: number; pageSize?: number } = {}) {
     const events: string[] = [];
     const requests: string[] = [];
     const w = new ResilientWatch(
@@ -77,6 +87,67 @@ describe('watching a collection', () => {
     await eventually(() => expect(events).toEqual(['SYNC short-lived', 'DELETED short-lived']));
   });
 
+  it('lists in pages, all from one snapshot, and watches from its resourceVersion', async () => {
+    const names = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    for (const name of names) await create(name);
+    try {
+      pagesAsked.length = 0;
+      const { w, events, requests } = watch({ pageSize: 2 });
+      await w.start();
+      expect(pagesAsked.map((p) => p.limit)).toEqual([2, 2, 2]);
+      expect(pagesAsked[0]!.continue).toBeUndefined();
+      expect(pagesAsked[1]!.continue).toEqual(expect.any(String));
+      expect(events).toEqual(names.map((name) => `SYNC ${name}`));
+      expect(requests.filter((r) => r.startsWith('list'))).toEqual(['list 200', 'list 200', 'list 200']);
+      // Watched from the snapshot: a change made now arrives as an event, not as a missed one.
+      await remove('page-c');
+      await eventually(() => expect(events).toContain('DELETED page-c'));
+    } finally {
+      for (const name of names) await remove(name).catch(() => undefined);
+    }
+  });
+
+  it('starts the list over when its continue token expired (410), missing no object', async () => {
+    const names = ['token-a', 'token-b', 'token-c'];
+    for (const name of names) await create(name);
+    try {
+      const asked: string[] = [];
+      let expireOnce = true;
+      const events: string[] = [];
+      const w = new ResilientWatch(
+        sandbox.kc,
+        {
+          name: 'rollouts in namespace default',
+          path: PATH,
+          list: (page) => {
+            asked.push(page.continue ? 'continue' : 'first');
+            // The first continued page is sent with a token the server no longer keeps, as after compaction.
+            if (page.continue && expireOnce) {
+              expireOnce = false;
+              const token = JSON.parse(Buffer.from(page.continue, 'base64url').toString()) as Record<
+                string,
+                unknown
+              >;
+              const gone = Buffer.from(JSON.stringify({ ...token, id: 'compacted' })).toString('base64url');
+              return listRollouts({ ...page, continue: gone });
+            }
+            return listRollouts(page);
+          },
+        },
+        (type, object) => events.push(`${type} ${object.metadata?.name}`),
+        { logger: createLogger({ silent: true }), pageSize: 2, maxBackoffMs: 50 },
+      );
+      watches.push(w);
+      await w.start();
+      await eventually(() => expect(w.hasSynced()).toBe(true));
+      expect(asked).toEqual(['first', 'continue', 'first', 'continue']);
+      expect(new Set(events)).toEqual(new Set(names.map((name) => `SYNC ${name}`)));
+      expect(events).not.toContainEqual(expect.stringMatching(/^DELETED/));
+    } finally {
+      for (const name of names) await remove(name).catch(() => undefined);
+    }
+  });
+
   it('counts as synced only after a list succeeded, and says why not before', async () => {
     sandbox.server.faults.failNext(1000, 403, { verb: 'list', resource: 'rollouts' });
     const { w } = watch();
@@ -100,8 +171,8 @@ describe('watching a collection', () => {
       {
         name: 'rollouts in namespace default',
         path: PATH,
-        list: async () => {
-          const list = await listRollouts();
+        list: async (page) => {
+          const list = await listRollouts(page);
           listed = new WeakRef(list);
           return list;
         },

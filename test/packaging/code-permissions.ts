@@ -72,6 +72,8 @@ export const DASHBOARD_FILES = ['src/dashboard/rollout-view.ts', 'src/dashboard/
 const CLUSTER_FILE = 'src/kube/cluster.ts';
 const CONTROLLER_FILE = 'src/controller/controller.ts';
 const LEASE_FILE = 'src/kube/lease.ts';
+/** The controller's list-and-watch sources: each collection they list, ResilientWatch also watches. */
+const WATCH_SOURCES_FILE = 'src/controller/watch-sources.ts';
 
 /** Leader election's permissions: granted on the Lease in the controller's own namespace, not where Rollouts live. */
 export const isLeaderElection = (permission: string) => permission.startsWith('coordination.k8s.io/leases:');
@@ -107,6 +109,8 @@ function apiClients(text: string): Set<string> {
   const names = new Set<string>();
   const made = /(?:this\.)?(\w+)\s*=\s*(?:[\w.]*makeApiClient\(\w+\)|boundedApiClient\(\s*[\w.]+,\s*\w+)/g;
   for (const [, name] of text.matchAll(made)) names.add(name!);
+  // A client passed in: `apps: AppsV1Api`, `custom: CustomObjectsApi`.
+  for (const [, name] of text.matchAll(/\b(\w+):\s*(?:\w+V\d\w*Api|CustomObjectsApi)\b/g)) names.add(name!);
   return names;
 }
 
@@ -185,7 +189,7 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
     return found.filter((c) => c in customResources).map((c) => customResources[c]!);
   };
 
-  const record = (text: string, calls: FoundCall[], where: string) => {
+  const record = (text: string, calls: FoundCall[], where: string, into = used) => {
     for (const call of calls) {
       const api = API_CALLS[call.method];
       if (!api) {
@@ -195,7 +199,7 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
       }
       if (api.discovery) continue;
       if (!api.custom) {
-        used.add(permission(api.group!, api.resource!, api.verb));
+        into.add(permission(api.group!, api.resource!, api.verb));
         continue;
       }
       const direct = call.argument && customResources[call.argument];
@@ -206,7 +210,7 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
         throw new Error(`${where}: cannot tell which resource ${call.method} reaches`);
       for (const r of targets) {
         const resource = api.subresource ? `${r.plural}/${api.subresource}` : r.plural;
-        used.add(permission(r.group, resource, api.verb));
+        into.add(permission(r.group, resource, api.verb));
       }
     }
   };
@@ -217,6 +221,15 @@ export function permissionsUsed({ root, entry, customResources }: ScanInput): Se
     record(text, apiCalls(text, clusterClients), `Cluster.${name}`);
   }
   record(controllerText, apiCalls(controllerText), CONTROLLER_FILE);
+  if (files.includes(WATCH_SOURCES_FILE)) {
+    const text = read(WATCH_SOURCES_FILE);
+    const listed = new Set<string>();
+    record(text, apiCalls(text), WATCH_SOURCES_FILE, listed);
+    for (const p of listed) {
+      used.add(p);
+      if (p.endsWith(':list')) used.add(p.replace(/:list$/, ':watch'));
+    }
+  }
   if (files.includes(LEASE_FILE)) {
     const leaseText = read(LEASE_FILE);
     record(leaseText, apiCalls(leaseText), LEASE_FILE);
