@@ -22,6 +22,7 @@ interface Container {
   livenessProbe: { httpGet: { path: string; port: string } };
   readinessProbe: { httpGet: { path: string; port: string } };
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+  env?: { name: string; value?: string }[];
 }
 interface PodSpec {
   serviceAccountName: string;
@@ -101,6 +102,14 @@ describe('Helm chart charts/stepwise', () => {
     });
     expect(container.resources.requests).toBeDefined();
     expect(container.resources.limits?.memory).toBeDefined();
+    // V8's old generation at 3/4 of the 512Mi limit, not the half Node would take from the cgroup (bench:scale).
+    expect(container.resources.limits?.memory).toBe('512Mi');
+    expect(container.env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=384 --max-semi-space-size=32',
+    });
+    const ownSizing = controller(renderChart(bin, { set: ['nodeOptions='] }));
+    expect(ownSizing.env?.map((e) => e.name)).toEqual(['POD_NAME']);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(container.args[0]).toBe('controller');
