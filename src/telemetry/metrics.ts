@@ -128,7 +128,8 @@ export class ControllerMetrics {
     const s = decision.status;
     const key = `${labels.namespace}/${labels.rollout}`;
     let seen = this.labelled.get(key);
-    if (!seen) this.labelled.set(key, (seen = { verdicts: new Set(), decisions: new Set(), rollbacks: new Set() }));
+    if (!seen)
+      this.labelled.set(key, (seen = { verdicts: new Set(), decisions: new Set(), rollbacks: new Set() }));
     if (s.phase !== seen.phase) {
       if (seen.phase !== undefined) this.phase.remove({ ...labels, phase: seen.phase });
       if (s.phase !== undefined) this.phase.set({ ...labels, phase: s.phase }, 1);
