@@ -23,6 +23,10 @@ describe.skipIf(!prometheusInstalled)('rollouts on the sandbox, end to end', () 
 
   beforeAll(async () => {
     e2e = await startE2E({
+      // The 30 s rollback bound is statistical: the canary must show enough errors for the 99% Wilson bound to
+      // clear 1%. At 50 requests/s a 5% canary sees about 250 requests in 30 s, and about 3% of runs stay below
+      // the bound that long; at 200/s it sees about 1,000 and the chance is below one in a million.
+      rps: 200,
       analysis: {
         interval: '2s',
         stepDuration: '6s',
