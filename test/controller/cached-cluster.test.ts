@@ -84,4 +84,25 @@ describe('reading through the watch caches', () => {
     expect(read.metadata?.managedFields).toBeUndefined();
     expect(read.metadata?.annotations).toEqual({ team: 'a' });
   });
+
+  it('shares one frozen object with every reader: a pass cannot change the cache, nor the writer its own object', async () => {
+    const fake = new FakeCluster('shop');
+    fake.put('rollouts', cartRollout());
+    const cached = cachedOver(fake);
+    const event = {
+      ...cartDeployment(2),
+      metadata: { name: 'cart', namespace: 'shop', resourceVersion: '9' },
+    } as KubeObject & { spec: { replicas: number } };
+    cached.onWatchEvent('Deployment', 'ADDED', event);
+    // The watch's own object stays the watch's: the cache froze a copy of it.
+    event.spec.replicas = 7;
+
+    const first = (await cached.getDeployment('shop', 'cart'))!;
+    expect(first.spec?.replicas).toBe(2);
+    expect(await cached.getDeployment('shop', 'cart')).toBe(first);
+    expect(() => {
+      (first.spec as { replicas: number }).replicas = 5;
+    }).toThrow(TypeError);
+    expect((await cached.getDeployment('shop', 'cart'))!.spec?.replicas).toBe(2);
+  });
 });
