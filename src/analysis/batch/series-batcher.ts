@@ -242,11 +242,23 @@ function targetKey(target: PrometheusTarget): string {
   return `${target.address}\n${createHash('sha256').update(JSON.stringify(headers)).digest('hex')}`;
 }
 
+/** Digests of recent shapes: the checks of a namespace ask for the same few shapes at every instant. */
+const recentShapeKeys = new Map<string, string>();
+const MAX_RECENT_SHAPE_KEYS = 4096;
+
 /** A digest: a shape's text is its whole query, and thousands of keys are kept for a minute. */
-const shapeKey = (answer: Answer, target: PrometheusTarget, batch: WorkloadBatch) =>
-  createHash('sha256')
-    .update(`${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`)
-    .digest('base64');
+const shapeKey = (answer: Answer, target: PrometheusTarget, batch: WorkloadBatch) => {
+  const text = `${answer}\n${target.address}\n${JSON.stringify(target.headers ?? {})}\n${batch.label}\n${batch.key}`;
+  let key = recentShapeKeys.get(text);
+  if (key === undefined) {
+    if (recentShapeKeys.size >= MAX_RECENT_SHAPE_KEYS) recentShapeKeys.clear();
+    key = createHash('sha256')
+      .update(`${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`)
+      .digest('base64');
+    recentShapeKeys.set(text, key);
+  }
+  return key;
+};
 
 const batchKey = (answer: Answer, target: PrometheusTarget, at: Date, batch: WorkloadBatch) =>
   `${shapeKey(answer, target, batch)}\n${at.getTime()}`;
