@@ -80,7 +80,11 @@ export function pageOf(metadata?: { resourceVersion?: string; continue?: string;
 export const WATCH_IDLE_MS = 75_000;
 
 export interface WatchOptions {
-  /** Full relist even when the watch is healthy, to heal missed events. */
+  /**
+   * Lists the collection again this often while the watch stays open, to heal missed events. The watch is not
+   * closed for it: a periodic relist that closed it left the controller blind for the list's length (an abort
+   * at 10,000 Rollouts waited 7.2 s behind one).
+   */
   resyncMs?: number;
   /** See WATCH_IDLE_MS; it also bounds the wait for the watch's response headers. */
   idleMs?: number;
@@ -101,7 +105,15 @@ export class ResilientWatch {
   private stopped = false;
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
-  private lastResync = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every list: a periodic list that a newer one overtook stops delivering. */
+  private listGeneration = 0;
+  /** While a periodic list runs beside the watch: the objects the watch delivered meanwhile. */
+  private watchedDuringList: Set<string> | undefined;
+  /** A list with no watch open (the first, or after a failure): no periodic list starts beside it. */
+  private listingAlone = false;
+  /** A watch request is open and delivering. */
+  private watching = false;
   private synced = false;
   private lastError: string | undefined;
   /**
@@ -119,6 +131,11 @@ export class ResilientWatch {
 
   /** Resolves once the first list was delivered (or failed); keeps running in the background. */
   start(): Promise<void> {
+    const every = this.options.resyncMs;
+    if (every !== undefined) {
+      this.resyncTimer = setInterval(() => void this.resyncBesideWatch(), every);
+      this.resyncTimer.unref();
+    }
     return new Promise((firstListDone) => {
       void this.run(firstListDone);
     });
@@ -137,6 +154,7 @@ export class ResilientWatch {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.resyncTimer);
     this.abort?.abort();
     this.wake?.();
   }
@@ -147,7 +165,7 @@ export class ResilientWatch {
     let resourceVersion: string | undefined;
     while (!this.stopped) {
       try {
-        if (!resourceVersion || this.resyncDue()) {
+        if (!resourceVersion) {
           resourceVersion = await this.relist();
           firstListDone();
         }
@@ -182,6 +200,49 @@ export class ResilientWatch {
    * there stayed on the heap beside the caches it filled (20,000 typed Deployments at 10,000 Rollouts).
    */
   private async relist(): Promise<string | undefined> {
+    this.watchedDuringList = undefined;
+    this.listingAlone = true;
+    try {
+      const listed = await this.listAndDeliver(undefined);
+      if (!listed) return undefined;
+      this.synced = true;
+      return listed.resourceVersion;
+    } finally {
+      this.listingAlone = false;
+    }
+  }
+
+  /**
+   * The periodic list, while the watch goes on delivering. What the watch delivers meanwhile is at least as new as
+   * the list's snapshot or will be soon (it goes on from there), so the list leaves those objects to it. A list
+   * after a watch failure overtakes it.
+   */
+  private async resyncBesideWatch(): Promise<void> {
+    if (this.stopped || !this.synced || this.listingAlone || this.watchedDuringList || !this.watching) return;
+    const watched = new Set<string>();
+    this.watchedDuringList = watched;
+    try {
+      await this.listAndDeliver(watched);
+    } catch (error) {
+      // The watch is still open; the next period lists again (an expired continue token included).
+      this.options.logger.warn('periodic list failed; the watch goes on', {
+        watch: this.source.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    } finally {
+      if (this.watchedDuringList === watched) this.watchedDuringList = undefined;
+    }
+  }
+
+  /**
+   * Every page, delivered as SYNC, then the objects it no longer has as DELETED (deleted while no watch was open, or
+   * whose event was missed), leaving out those the open watch delivered meanwhile (`watched`). Undefined when
+   * stopped or overtaken by a newer list part way: what was not listed yet is not known to be gone.
+   */
+  private async listAndDeliver(
+    watched: ReadonlySet<string> | undefined,
+  ): Promise<{ resourceVersion: string | undefined } | undefined> {
+    const generation = ++this.listGeneration;
     const listed = new Set<string>();
     let token: string | undefined;
     let resourceVersion: string | undefined;
@@ -192,20 +253,20 @@ export class ResilientWatch {
           ...(token ? { continue: token } : {}),
         }),
       );
+      if (this.stopped || generation !== this.listGeneration) return undefined;
       // Every page carries the resourceVersion of the list's snapshot: the watch resumes from there.
       resourceVersion = page.resourceVersion;
       for (const item of page.items) {
-        listed.add(keyOf(item));
-        this.deliver('SYNC', item);
+        const key = keyOf(item);
+        listed.add(key);
+        if (!watched?.has(key)) this.deliver('SYNC', item);
       }
       token = page.continue || undefined;
-    } while (token && !this.stopped);
-    if (token) return undefined; // stopped part way: what was not listed yet is not known to be gone
-    this.lastResync = Date.now();
-    // Objects deleted while no watch was open.
-    for (const [key, object] of this.known) if (!listed.has(key)) this.deliver('DELETED', object);
-    this.synced = true;
-    return resourceVersion;
+    } while (token);
+    for (const [key, object] of this.known) {
+      if (!listed.has(key) && !watched?.has(key)) this.deliver('DELETED', object);
+    }
+    return { resourceVersion };
   }
 
   private deliver(type: WatchEventType, object: KubeObject): void {
@@ -225,11 +286,6 @@ export class ResilientWatch {
     }
   }
 
-  private resyncDue(): boolean {
-    const every = this.options.resyncMs;
-    return every !== undefined && Date.now() - this.lastResync >= every;
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -247,6 +303,7 @@ export class ResilientWatch {
     let resourceVersion = from;
     return new Promise((resolve) => {
       let expired: unknown;
+      let ended = false;
       const watch = new Watch(this.kubeConfig);
       // client-node's Watch aborts a request that received no bytes for requestTimeoutMs (30 s, a private
       // field in 2.x), both before the response headers and between lines: that is the idle rule, set to ours.
@@ -257,8 +314,6 @@ export class ResilientWatch {
         timeoutSeconds: 300,
       };
       if (from) params.resourceVersion = from;
-      const resync = this.options.resyncMs;
-      const resyncTimer = resync ? setTimeout(() => this.abort?.abort(), resync) : undefined;
       // client-node reports a refused watch to the done callback, before the request's promise resolves.
       let answered = false;
       const count = (code: number) => {
@@ -279,11 +334,13 @@ export class ResilientWatch {
             }
             resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
             if (type === 'BOOKMARK') return;
+            this.watchedDuringList?.add(keyOf(object));
             this.deliver(type as WatchEventType, object);
           },
           (error: unknown) => {
             count(error ? (httpStatus(error) ?? 0) : 200);
-            if (resyncTimer) clearTimeout(resyncTimer);
+            ended = true;
+            this.watching = false;
             const aborted =
               error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
             resolve({ resourceVersion, error: expired ?? (aborted || !error ? undefined : error) });
@@ -292,6 +349,7 @@ export class ResilientWatch {
         .then((controller) => {
           count(200);
           this.abort = controller;
+          this.watching = !ended;
           if (this.stopped) controller.abort();
         })
         .catch((error: unknown) => {

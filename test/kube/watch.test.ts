@@ -187,4 +187,58 @@ describe('watching a collection', () => {
     gc();
     expect(listed?.deref()).toBeUndefined();
   });
+
+  it('lists again periodically with the watch still open: changes meanwhile arrive at once, and are not undone', async () => {
+    for (const name of ['steady', 'ghost']) await create(name);
+    try {
+      let listCalls = 0;
+      let releaseList: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (releaseList = resolve));
+      const events: string[] = [];
+      const requests: string[] = [];
+      const w = new ResilientWatch(
+        sandbox.kc,
+        {
+          name: 'rollouts in namespace default',
+          path: PATH,
+          list: async (page) => {
+            listCalls += 1;
+            if (listCalls === 1) return listRollouts(page);
+            // The periodic list takes its snapshot now and answers only once let go; it has lost 'ghost', as if
+            // its deletion event had been missed.
+            const snapshot = await listRollouts(page);
+            await gate;
+            return { ...snapshot, items: snapshot.items.filter((item) => item.metadata?.name !== 'ghost') };
+          },
+        },
+        (type, object) => events.push(`${type} ${object.metadata?.name}`),
+        {
+          logger: createLogger({ silent: true }),
+          resyncMs: 200,
+          onRequest: (verb, code) => requests.push(`${verb} ${code}`),
+        },
+      );
+      watches.push(w);
+      await w.start();
+      await eventually(() => expect(listCalls).toBe(2));
+
+      // While the periodic list is under way, the open watch delivers at once.
+      await create('during-list');
+      await remove('steady');
+      await eventually(() =>
+        expect(events).toEqual(expect.arrayContaining(['ADDED during-list', 'DELETED steady'])),
+      );
+      expect(requests.filter((r) => r.startsWith('watch'))).toEqual(['watch 200']);
+
+      releaseList();
+      await eventually(() => expect(events).toContain('DELETED ghost'));
+      // The older snapshot neither brought back what the watch saw deleted nor dropped what it saw created.
+      const afterRelease = events.slice(events.indexOf('DELETED steady') + 1);
+      expect(afterRelease).not.toContain('SYNC steady');
+      expect(afterRelease).not.toContain('DELETED during-list');
+      expect(requests.filter((r) => r.startsWith('watch'))).toEqual(['watch 200']);
+    } finally {
+      for (const name of ['steady', 'ghost', 'during-list']) await remove(name).catch(() => undefined);
+    }
+  });
 });
