@@ -38,7 +38,10 @@ describe('watching a collection', () => {
     return { items: list.items, ...pageOf(list.metadata) };
   }
 
-  function watch(options: { idleMs?: number; pageSize?: number } = {}) {
+  function watch({
+    list = listRollouts,
+    ...options
+  }: { idleMs?: number; pageSize?: number; resyncMs?: number; list?: typeof listRollouts } = {}) {
     const events: string[] = [];
     const requests: string[] = [];
     const w = new ResilientWatch(
@@ -46,7 +49,7 @@ describe('watching a collection', () => {
       {
         name: 'rollouts in namespace default',
         path: PATH,
-        list: listRollouts,
+        list,
       },
       (type: WatchEventType, object: KubeObject) => events.push(`${type} ${object.metadata?.name}`),
       {
@@ -194,31 +197,18 @@ describe('watching a collection', () => {
       let listCalls = 0;
       let releaseList: () => void = () => undefined;
       const gate = new Promise<void>((resolve) => (releaseList = resolve));
-      const events: string[] = [];
-      const requests: string[] = [];
-      const w = new ResilientWatch(
-        sandbox.kc,
-        {
-          name: 'rollouts in namespace default',
-          path: PATH,
-          list: async (page) => {
-            listCalls += 1;
-            if (listCalls === 1) return listRollouts(page);
-            // The periodic list takes its snapshot now and answers only once let go; it has lost 'ghost', as if
-            // its deletion event had been missed.
-            const snapshot = await listRollouts(page);
-            await gate;
-            return { ...snapshot, items: snapshot.items.filter((item) => item.metadata?.name !== 'ghost') };
-          },
+      const { w, events, requests } = watch({
+        resyncMs: 200,
+        list: async (page) => {
+          listCalls += 1;
+          if (listCalls === 1) return listRollouts(page);
+          // The periodic list takes its snapshot now and answers only once let go; it has lost 'ghost', as if
+          // its deletion event had been missed.
+          const snapshot = await listRollouts(page);
+          await gate;
+          return { ...snapshot, items: snapshot.items.filter((item) => item.metadata?.name !== 'ghost') };
         },
-        (type, object) => events.push(`${type} ${object.metadata?.name}`),
-        {
-          logger: createLogger({ silent: true }),
-          resyncMs: 200,
-          onRequest: (verb, code) => requests.push(`${verb} ${code}`),
-        },
-      );
-      watches.push(w);
+      });
       await w.start();
       await eventually(() => expect(listCalls).toBe(2));
 
