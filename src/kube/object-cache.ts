@@ -77,7 +77,10 @@ export class ObjectCache<T extends object = Json> {
     const { namespace, name, resourceVersion } = object.metadata ?? {};
     if (namespace === undefined || name === undefined) return;
     const key = objectKey(namespace, name);
-    if (isOlder(resourceVersion, this.objects.get(key)?.metadata?.resourceVersion)) return;
+    const stored = this.objects.get(key)?.metadata?.resourceVersion;
+    // The same resourceVersion is the same object (a relist of what did not change, or the event of our own write).
+    if (resourceVersion !== undefined && resourceVersion === stored) return;
+    if (isOlder(resourceVersion, stored)) return;
     // A copy: the writer's object (a write's answer the pass goes on with) stays its own to change.
     this.objects.set(key, deepFreeze(structuredClone(trimmed(this.project(object) as Stored))));
   }

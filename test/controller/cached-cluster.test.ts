@@ -105,4 +105,21 @@ describe('reading through the watch caches', () => {
     }).toThrow(TypeError);
     expect((await cached.getDeployment('shop', 'cart'))!.spec?.replicas).toBe(2);
   });
+
+  it('does not copy an object again for an event at the resourceVersion it holds (a relist of what did not change)', async () => {
+    const fake = new FakeCluster('shop');
+    fake.put('rollouts', cartRollout());
+    const cached = cachedOver(fake);
+    const deployment = {
+      ...cartDeployment(2),
+      metadata: { name: 'cart', namespace: 'shop', resourceVersion: '9' },
+    } as KubeObject;
+    expect(cached.onWatchEvent('Deployment', 'ADDED', deployment)).toBe(true);
+    const held = await cached.getDeployment('shop', 'cart');
+    expect(cached.onWatchEvent('Deployment', 'SYNC', structuredClone(deployment))).toBe(false);
+    expect(await cached.getDeployment('shop', 'cart')).toBe(held);
+    const changed = { ...deployment, metadata: { ...deployment.metadata, resourceVersion: '10' } };
+    expect(cached.onWatchEvent('Deployment', 'MODIFIED', changed)).toBe(true);
+    expect(await cached.getDeployment('shop', 'cart')).not.toBe(held);
+  });
 });
