@@ -13,6 +13,20 @@ function cachedOver(fake: FakeCluster): CachedCluster {
   return cached;
 }
 
+/** The cache over a cluster that holds the cart Rollout. */
+function cartCache(): CachedCluster {
+  const fake = new FakeCluster('shop');
+  fake.put('rollouts', cartRollout());
+  return cachedOver(fake);
+}
+
+/** The cart Deployment with 2 replicas, as a watch event at `resourceVersion`. */
+const cartDeploymentAt = (resourceVersion: string): KubeObject =>
+  ({
+    ...cartDeployment(2),
+    metadata: { name: 'cart', namespace: 'shop', resourceVersion },
+  }) as KubeObject;
+
 describe('reading through the watch caches', () => {
   it('re-reads a Rollout live when a status write on the cached copy conflicts, so the retry succeeds', async () => {
     const fake = new FakeCluster('shop');
@@ -86,13 +100,8 @@ describe('reading through the watch caches', () => {
   });
 
   it('shares one frozen object with every reader: a pass cannot change the cache, nor the writer its own object', async () => {
-    const fake = new FakeCluster('shop');
-    fake.put('rollouts', cartRollout());
-    const cached = cachedOver(fake);
-    const event = {
-      ...cartDeployment(2),
-      metadata: { name: 'cart', namespace: 'shop', resourceVersion: '9' },
-    } as KubeObject & { spec: { replicas: number } };
+    const cached = cartCache();
+    const event = cartDeploymentAt('9') as KubeObject & { spec: { replicas: number } };
     cached.onWatchEvent('Deployment', 'ADDED', event);
     // The watch's own object stays the watch's: the cache froze a copy of it.
     event.spec.replicas = 7;
@@ -107,18 +116,13 @@ describe('reading through the watch caches', () => {
   });
 
   it('does not copy an object again for an event at the resourceVersion it holds (a relist of what did not change)', async () => {
-    const fake = new FakeCluster('shop');
-    fake.put('rollouts', cartRollout());
-    const cached = cachedOver(fake);
-    const deployment = {
-      ...cartDeployment(2),
-      metadata: { name: 'cart', namespace: 'shop', resourceVersion: '9' },
-    } as KubeObject;
+    const cached = cartCache();
+    const deployment = cartDeploymentAt('9');
     expect(cached.onWatchEvent('Deployment', 'ADDED', deployment)).toBe(true);
     const held = await cached.getDeployment('shop', 'cart');
     expect(cached.onWatchEvent('Deployment', 'SYNC', structuredClone(deployment))).toBe(false);
     expect(await cached.getDeployment('shop', 'cart')).toBe(held);
-    const changed = { ...deployment, metadata: { ...deployment.metadata, resourceVersion: '10' } };
+    const changed = cartDeploymentAt('10');
     expect(cached.onWatchEvent('Deployment', 'MODIFIED', changed)).toBe(true);
     expect(await cached.getDeployment('shop', 'cart')).not.toBe(held);
   });
