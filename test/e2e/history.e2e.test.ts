@@ -8,9 +8,13 @@ describe.skipIf(!prometheusInstalled)('release history on the sandbox, end to en
   let e2e: E2E;
 
   beforeAll(async () => {
-    // The default analysis (thresholds and the comparison), checked every second over short steps.
+    // The default analysis (thresholds and the comparison), checked every second over short steps. The 5% release
+    // must fail before its one step ends: at 50 requests/s and 3 s, its last check saw about 60 requests, and 2 errors
+    // or fewer (37% of runs) passed it. At 200/s and 6 s the last check sees about 500, and passes below one run in
+    // a thousand.
     e2e = await startE2E({
-      analysis: { interval: '1s', stepDuration: '3s', minRequests: 10 },
+      rps: 200,
+      analysis: { interval: '1s', stepDuration: '6s', minRequests: 10 },
       steps: [{ weight: 50 }],
     });
     await e2e.adopted();
