@@ -110,9 +110,7 @@ export class ResilientWatch {
   private listGeneration = 0;
   /** While a periodic list runs beside the watch: the objects the watch delivered meanwhile. */
   private watchedDuringList: Set<string> | undefined;
-  /** A list with no watch open (the first, or after a failure): no periodic list starts beside it. */
-  private listingAlone = false;
-  /** A watch request is open and delivering. */
+  /** A watch request is open and delivering (never while `run` lists alone: the first list, or after a failure). */
   private watching = false;
   private synced = false;
   private lastError: string | undefined;
@@ -201,15 +199,10 @@ export class ResilientWatch {
    */
   private async relist(): Promise<string | undefined> {
     this.watchedDuringList = undefined;
-    this.listingAlone = true;
-    try {
-      const listed = await this.listAndDeliver(undefined);
-      if (!listed) return undefined;
-      this.synced = true;
-      return listed.resourceVersion;
-    } finally {
-      this.listingAlone = false;
-    }
+    const listed = await this.listAndDeliver(undefined);
+    if (!listed) return undefined;
+    this.synced = true;
+    return listed.resourceVersion;
   }
 
   /**
@@ -218,7 +211,7 @@ export class ResilientWatch {
    * after a watch failure overtakes it.
    */
   private async resyncBesideWatch(): Promise<void> {
-    if (this.stopped || !this.synced || this.listingAlone || this.watchedDuringList || !this.watching) return;
+    if (this.stopped || !this.synced || this.watchedDuringList || !this.watching) return;
     const watched = new Set<string>();
     this.watchedDuringList = watched;
     try {
