@@ -37,20 +37,25 @@ export type SeriesQuery = (promql: string) => Promise<SeriesValues | NoValue>;
 export type WorkloadSeriesQuery = (read: WorkloadRead) => Promise<SeriesValues | NoValue>;
 
 /** Reads one workload's number at the check time, batched as WorkloadSeriesQuery. */
-type WorkloadValueQuery = (read: WorkloadRead) => Promise<QueryValue>;
+export type WorkloadValueQuery = (read: WorkloadRead) => Promise<QueryValue>;
 
 /**
- * The canary-vs-stable comparison, run after the thresholds when `analysis.comparison.enabled`.
- * `query` and `querySeries` evaluate PromQL at `request.at` with the Rollout's Prometheus (escaping is the
- * caller's job: use the builders of promql.ts); `readWorkload` too, batched with other checks at the same instant.
- * Its result is merged into the check; a `decisive` fail wins.
+ * How a comparison step reads Prometheus. `query` and `querySeries` evaluate PromQL at `request.at` with the
+ * Rollout's Prometheus (escaping is the caller's job: use the builders of promql.ts); `readWorkload` and `readValue`
+ * too, batched with the same reads of other checks at the same instant (batch/).
  */
-export type ComparisonStep = (
-  request: CheckRequest,
-  query: (promql: string) => Promise<QueryValue>,
-  querySeries: SeriesQuery,
-  readWorkload: WorkloadSeriesQuery,
-) => Promise<Partial<CheckResult>>;
+export interface ComparisonReads {
+  query: (promql: string) => Promise<QueryValue>;
+  querySeries: SeriesQuery;
+  readWorkload: WorkloadSeriesQuery;
+  readValue: WorkloadValueQuery;
+}
+
+/**
+ * The canary-vs-stable comparison, run after the thresholds when `analysis.comparison.enabled`. Its result is
+ * merged into the check; a `decisive` fail wins.
+ */
+export type ComparisonStep = (request: CheckRequest, reads: ComparisonReads) => Promise<Partial<CheckResult>>;
 
 /**
  * Longest a check may wait for Prometheus; then its queries are aborted and it is inconclusive. A slow or
@@ -105,7 +110,12 @@ export function createPrometheusAnalyzer(options: PrometheusAnalyzerOptions = {}
       comparison && request.analysis.comparison.enabled
         ? mergeComparison(
             thresholds,
-            await runComparison(comparison, request, query, querySeries, readWorkload, options.logger),
+            await runComparison(
+              comparison,
+              request,
+              { query, querySeries, readWorkload, readValue },
+              options.logger,
+            ),
           )
         : { ...thresholds, comparison: request.comparison };
 
@@ -240,13 +250,11 @@ const stepJustStarted = noValue('empty', 'no data (the step has just started)');
 async function runComparison(
   comparison: ComparisonStep,
   request: CheckRequest,
-  query: (promql: string) => Promise<QueryValue>,
-  querySeries: SeriesQuery,
-  readWorkload: WorkloadSeriesQuery,
+  reads: ComparisonReads,
   logger: AnalysisLogger | undefined,
 ): Promise<Partial<CheckResult>> {
   try {
-    return await comparison(request, query, querySeries, readWorkload);
+    return await comparison(request, reads);
   } catch (error) {
     logger?.warn('canary comparison failed', {
       namespace: request.namespace,

@@ -33,6 +33,11 @@ export interface CheckRequest {
    * interval's grid at or after `stepStartedAt` (rollout/checks.ts `windowStartMs`); `stepStartedAt` when absent.
    */
   windowStartedAt?: Date;
+  /**
+   * Where the comparison's first check reads its baseline counters and stable's history (rollout/checks.ts
+   * `baselineAtMs`: the grid instant at or before `stepStartedAt`, so that they batch); `stepStartedAt` when absent.
+   */
+  baselineAt?: Date;
   /** Time of the previous check of this canary revision (any step), for per-interval increments. */
   previousCheckAt?: Date;
   /**

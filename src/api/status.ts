@@ -52,6 +52,11 @@ export interface AnalysisStatus {
   lastMessage?: string;
   /** State of the sequential comparison, carried across checks and steps. */
   comparison?: unknown;
+  /**
+   * This release replaced another mid-rollout, whose canary may have carried traffic until this release's first
+   * step began: the comparison's baseline is then read at that step's own start (rollout/checks.ts `baselineAtMs`).
+   */
+  replacedCanary?: boolean;
 }
 
 export type CommandName = 'promote' | 'promote-full' | 'promote-full-force' | 'abort' | 'retry';

@@ -186,6 +186,7 @@ async function runCheck(
     at: due.at,
     stepStartedAt: due.stepStartedAt,
     windowStartedAt: due.windowStartedAt,
+    baselineAt: due.baselineAt,
     ...(due.previousCheckAt ? { previousCheckAt: due.previousCheckAt } : {}),
     ...(spec.steps[(status.currentStep ?? 0) - 1]?.mirror ? { mirrored: true } : {}),
     comparison: status.analysis?.comparison,

@@ -10,6 +10,8 @@ export interface DueCheck {
   stepStartedAt: Date;
   /** Start of the thresholds' window (see `windowStartMs`), at least one interval before `at`. */
   windowStartedAt: Date;
+  /** Where the comparison's first check reads its baseline and stable's history (see `baselineAtMs`). */
+  baselineAt: Date;
   previousCheckAt?: Date;
   /** The check's evaluation instant: the latest instant of the interval's grid (see `nextCheckAtMs`). */
   at: Date;
@@ -43,6 +45,25 @@ export function windowStartMs(stepStartedAtMs: number, everyMs: number, offsetMs
   return gridCeil(stepStartedAtMs, everyMs, offsetMs);
 }
 
+/**
+ * Where the comparison's first check of a release reads its baseline counters and stable's history: the grid
+ * instant at or before the step's start, so that the Rollouts of a namespace whose releases began within one
+ * interval share those queries as they share the later checks' (analysis/batch/). Up to one interval earlier than
+ * the step's start, its first increment then also holds that slice of traffic before the canary's weight took
+ * effect: stable's requests, and none of the canary's (a release starts at weight 0 with new canary pods). The
+ * exception is a release that replaced another mid-rollout (`analysis.replacedCanary`) and has not been checked
+ * yet: the replaced canary may have served in that slice, so the baseline is read at the step's own start.
+ */
+export function baselineAtMs(
+  status: RolloutStatus,
+  stepStartedAtMs: number,
+  everyMs: number,
+  offsetMs = 0,
+): number {
+  if (status.analysis?.replacedCanary && !status.analysis.checks) return stepStartedAtMs;
+  return gridFloor(stepStartedAtMs, everyMs, offsetMs);
+}
+
 /** Whether a check is due now (see `nextCheckAtMs`); `offsetMs` places the grid (`checkGridOffsetMs`). */
 export function checkDue(
   spec: RolloutSpec | undefined,
@@ -58,6 +79,7 @@ export function checkDue(
   return {
     stepStartedAt: new Date(started),
     windowStartedAt: new Date(windowStartMs(started, intervalMs(spec), offsetMs)),
+    baselineAt: new Date(baselineAtMs(status, started, intervalMs(spec), offsetMs)),
     ...(previous !== undefined ? { previousCheckAt: new Date(previous) } : {}),
     at: new Date(gridFloor(now.getTime(), intervalMs(spec), offsetMs)),
   };

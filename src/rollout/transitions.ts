@@ -173,6 +173,7 @@ function followNewRevision(p: Pass): void {
     `revision ${p.revisionText(revision)} replaces ${p.revisionText(s.canaryRevision)} mid-rollout`,
   );
   startRollout(p, revision, 'NewRevision');
+  p.analysis.replacedCanary = true;
 }
 
 const READY_PHASES: Phase[] = ['Healthy', 'Succeeded'];

@@ -102,7 +102,8 @@ export function simulatedCheck(
   prometheus: SimulatedPrometheus,
   before: StableBefore,
 ): CheckResult {
-  const startS = due.stepStartedAt.getTime() / 1000;
+  // The comparison's baseline is read where the controller's is (rollout/checks.ts baselineAtMs).
+  const baselineS = due.baselineAt.getTime() / 1000;
   // The thresholds judge from the grid instant the controller's do (rollout/checks.ts windowStartMs).
   const windowStartS = due.windowStartedAt.getTime() / 1000;
   const thresholds = evaluateThresholds(
@@ -118,7 +119,7 @@ export function simulatedCheck(
       before.p99Ms,
       spec.analysis.thresholds.maxP99LatencyMs,
     );
-    const baseline = startS < nowS ? reading(prometheus, startS, edge.ms) : undefined;
+    const baseline = baselineS < nowS ? reading(prometheus, baselineS, edge.ms) : undefined;
     stored = startComparison(edge, baseline, before.podSpread);
   }
   const comparison = compareCounters(stored, reading(prometheus, nowS, stored.slowEdge.ms), {

@@ -230,7 +230,7 @@ describeOnEachPrometheus(
 
     it('lets the comparison query Prometheus at the check time and roll back decisively', async () => {
       let stableRequests: number | undefined;
-      const comparison: ComparisonStep = async (request, query) => {
+      const comparison: ComparisonStep = async (request, { query }) => {
         const value = await query(
           requestsQuery({
             namespace: request.namespace,

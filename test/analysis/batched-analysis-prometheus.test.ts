@@ -347,6 +347,41 @@ describeOnEachPrometheus(
       expect(eight).toBe(four);
     });
 
+    it('shares a release’s first-check reads (baseline, stable’s history and P99 before) between Rollouts whose steps began within one interval, each judged as alone', async () => {
+      const stepStart = (start + ROLLOUT_AT) * 1000;
+      // Steps that began 0.3 to 7.3 s after a grid instant: one baseline instant (the grid instant before), one
+      // window (the grid instant after), first checked at the same instant.
+      const firstChecks = (services: Service[]): Checked[] =>
+        services.map((service, s) => ({
+          ...requestOf(service, prometheus.address),
+          stepStartedAt: new Date(stepStart + 300 + 1_000 * s),
+          baselineAt: new Date(stepStart),
+          windowStartedAt: new Date(stepStart + CHECK_SECONDS * 1000),
+        }));
+      const at = atCheck(2);
+      const sentAtFirstCheck = async (requests: Checked[]) => {
+        const analyzer = createPrometheusAnalyzer({ retry: { retries: 0 } });
+        const before = await queriesServed(prometheus.address);
+        const results = await Promise.all(requests.map((request) => analyzer.check({ ...request, at })));
+        return { sent: (await queriesServed(prometheus.address)) - before, results: results.map(roundTrip) };
+      };
+      const four = await sentAtFirstCheck(firstChecks(SERVICES));
+      const eight = await sentAtFirstCheck(firstChecks([...SERVICES, ...MORE_SERVICES]));
+      // Six threshold families, the comparison's six counters at the check and six at the baseline, stable's P99
+      // over the hour before and its pods' requests and errors over the day before.
+      expect(four.sent).toBe(6 + 6 + 6 + 1 + 2);
+      expect(eight.sent).toBe(four.sent);
+
+      const alone = createPrometheusAnalyzer({ retry: { retries: 0 }, batch: false });
+      for (const [r, request] of firstChecks(SERVICES).entries()) {
+        expect(four.results[r], request.canaryWorkload).toEqual(
+          roundTrip(await alone.check({ ...request, at })),
+        );
+      }
+      // The baseline counts: the first check already judges (the bad canaries fail at once).
+      expect(four.results.map((result) => result.verdict)).toEqual(['pass', 'fail', 'pass', 'fail']);
+    });
+
     it('makes every Rollout of a batch inconclusive, keeping its stored comparison, when Prometheus fails mid-batch', async () => {
       const good = SERVICES.filter((service) => service.canaryErrorShare < 0.01);
       const healthy = await together(good, prometheus.address);

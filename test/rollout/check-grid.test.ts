@@ -61,3 +61,31 @@ describe("the thresholds' window", () => {
     }
   });
 });
+
+describe("the comparison's baseline", () => {
+  const due = (status: RolloutStatus, now: string) => checkDue(spec, status, new Date(t(now)))!;
+
+  it('is read at the grid instant at or before the step started, so releases begun within one interval share it', () => {
+    expect(due(progressing('00:01.300'), '00:20.250').baselineAt).toEqual(new Date(t('00:00.000')));
+    expect(due(progressing('00:07.900'), '00:21.700').baselineAt).toEqual(new Date(t('00:00.000')));
+    expect(due(progressing('00:10.000'), '00:20.000').baselineAt).toEqual(new Date(t('00:10.000')));
+    expect(due(progressing('00:10.001'), '00:30.000').baselineAt).toEqual(new Date(t('00:10.000')));
+  });
+
+  it('is read at the step’s own start in a release that replaced another mid-rollout, until its first check', () => {
+    const replacing = (checks: number) => {
+      const status = progressing('00:07.900');
+      status.analysis = {
+        checks,
+        failed: 0,
+        inconclusive: 0,
+        consecutiveInconclusive: 0,
+        replacedCanary: true,
+      };
+      return status;
+    };
+    expect(due(replacing(0), '00:21.700').baselineAt).toEqual(new Date(t('00:07.900')));
+    // Checked once, the replaced canary's traffic lies before that check's reading: the grid again.
+    expect(due(replacing(1), '00:21.700').baselineAt).toEqual(new Date(t('00:00.000')));
+  });
+});

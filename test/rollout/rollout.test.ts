@@ -316,14 +316,18 @@ describe('a new revision mid-rollout', () => {
     expect(d.actions[0]).toEqual({ kind: 'setCanaryWeight', weight: 0 });
     expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 1, canaryRevision: 'app:v3' });
     expect(w.status.analysis?.checks).toBe(0);
+    // The replaced canary served until now: the new one's baseline is read at its first step's own start.
+    expect(w.status.analysis?.replacedCanary).toBe(true);
     w.runUntil(settled);
     expect(w.stable?.image).toBe('app:v3');
   });
 
   it('withdraws the canary when the target goes back to the stable revision', () => {
     const w = adopted();
+    expect(w.status.analysis?.replacedCanary).toBeUndefined();
     w.release('app:v2');
     w.runUntil((x) => x.vsWeight === 25);
+    expect(w.status.analysis?.replacedCanary).toBeUndefined();
     w.release('app:v1');
     w.pass();
     expect(w.status).toMatchObject({ phase: 'Healthy', reason: 'Reverted', canaryWeight: 0 });

@@ -1,6 +1,6 @@
-import type { ComparisonStep, SeriesQuery, WorkloadSeriesQuery } from '../analyzer.js';
+import type { ComparisonStep, WorkloadSeriesQuery, WorkloadValueQuery } from '../analyzer.js';
 import { workloadRead, type WorkloadRead } from '../batch/workload-read.js';
-import { isNoValue, type QueryValue } from '../prometheus.js';
+import { isNoValue } from '../prometheus.js';
 import { noHealthyUpstreamIsCanary, noHealthyUpstreamSelector } from '../no-healthy-upstream.js';
 import { bucketAt } from '../promql.js';
 import { metricsProviderOf, type MetricsProvider } from '../providers/index.js';
@@ -79,10 +79,25 @@ export function stableP99BeforeQuery(
   workload: string,
   before: Date,
 ): string | undefined {
+  return stableP99BeforeRead(provider, namespace, workload, before)?.promql;
+}
+
+const BY_BUCKET = 'sum by (le)';
+
+/** stableP99BeforeQuery as a read that batches with other workloads' (grouped by the histogram's workload label). */
+function stableP99BeforeRead(
+  provider: MetricsProvider,
+  namespace: string,
+  workload: string,
+  before: Date,
+): WorkloadRead | undefined {
   const duration = provider.duration;
   if (!duration) return undefined;
-  const quantile = `histogram_quantile(0.99, sum by (le) (increase(${duration.buckets(namespace, workload)}[1h]${atModifier(before)})))`;
-  return duration.msPerUnit === 1 ? quantile : `${quantile} * ${duration.msPerUnit}`;
+  const build = (of: string) => {
+    const quantile = `histogram_quantile(0.99, ${BY_BUCKET} (increase(${duration.buckets(namespace, of)}[1h]${atModifier(before)})))`;
+    return duration.msPerUnit === 1 ? quantile : `${quantile} * ${duration.msPerUnit}`;
+  };
+  return workloadRead(build, workload, duration.workloadLabel, BY_BUCKET);
 }
 
 /**
@@ -97,11 +112,26 @@ export function stablePodHistoryQueries(
   workload: string,
   before: Date,
 ): Record<'requests' | 'errors', string> {
+  const reads = stablePodHistoryReads(provider, namespace, workload, before);
+  return { requests: reads.requests.promql, errors: reads.errors.promql };
+}
+
+/** stablePodHistoryQueries as reads that batch with other workloads' (grouped by the served metrics' workload label). */
+function stablePodHistoryReads(
+  provider: MetricsProvider,
+  namespace: string,
+  workload: string,
+  before: Date,
+): Record<'requests' | 'errors', WorkloadRead> {
   const window = `[${POD_HISTORY_SECONDS}s]${atModifier(before)}`;
   const pods = perPod(provider);
+  const { served } = provider;
+  const requests = (of: string) => `${pods} (increase(${served.requests(namespace, of)}${window}))`;
+  const errors = (of: string) =>
+    `${pods} (${anyOf(served.errors(namespace, of).map((errors) => `increase(${errors}${window})`))})`;
   return {
-    requests: `${pods} (increase(${provider.served.requests(namespace, workload)}${window}))`,
-    errors: `${pods} (${anyOf(provider.served.errors(namespace, workload).map((errors) => `increase(${errors}${window})`))})`,
+    requests: workloadRead(requests, workload, served.workloadLabel, pods),
+    errors: workloadRead(errors, workload, served.workloadLabel, pods),
   };
 }
 
@@ -194,18 +224,21 @@ async function readCounters(
   };
 }
 
+/** Where the first check reads its baseline and stable's history (rollout/checks.ts baselineAtMs). */
+const baselineAtOf = (request: CheckRequest) => request.baselineAt ?? request.stepStartedAt;
+
 /** The spread of stable's pods before the step started; undefined when Prometheus holds no per-pod history. */
 async function stablePodSpread(
   request: CheckRequest,
-  querySeries: SeriesQuery,
+  readWorkload: WorkloadSeriesQuery,
 ): Promise<PodSpread | undefined> {
-  const q = stablePodHistoryQueries(
+  const q = stablePodHistoryReads(
     metricsProviderOf(request.analysis),
     request.namespace,
     request.stableWorkload,
-    request.stepStartedAt,
+    baselineAtOf(request),
   );
-  const [requests, errors] = await Promise.all([querySeries(q.requests), querySeries(q.errors)]);
+  const [requests, errors] = await Promise.all([readWorkload(q.requests), readWorkload(q.errors)]);
   // Unreachable or failing Prometheus: try again at the next check rather than start without the spread.
   for (const value of [requests, errors]) {
     if (isNoValue(value) && (value.kind === 'unreachable' || value.kind === 'error')) {
@@ -216,24 +249,21 @@ async function stablePodSpread(
   return podSpreadOf(requests, isNoValue(errors) ? {} : errors);
 }
 
-async function slowEdgeFor(
-  request: CheckRequest,
-  query: (promql: string) => Promise<QueryValue>,
-): Promise<SlowEdge> {
+async function slowEdgeFor(request: CheckRequest, readValue: WorkloadValueQuery): Promise<SlowEdge> {
   const { comparison, thresholds } = request.analysis;
   const provider = metricsProviderOf(request.analysis);
   const edges = provider.duration?.edgesMs;
   if (comparison.slowRequestMs !== undefined) {
     return chooseSlowEdge(comparison.slowRequestMs, undefined, thresholds.maxP99LatencyMs, edges);
   }
-  const promql = stableP99BeforeQuery(
+  const read = stableP99BeforeRead(
     provider,
     request.namespace,
     request.stableWorkload,
-    request.stepStartedAt,
+    baselineAtOf(request),
   );
-  if (promql === undefined) return chooseSlowEdge(undefined, undefined, thresholds.maxP99LatencyMs, edges);
-  const p99 = await query(promql);
+  if (read === undefined) return chooseSlowEdge(undefined, undefined, thresholds.maxP99LatencyMs, edges);
+  const p99 = await readValue(read);
   // Unreachable or failing Prometheus: try again at the next check rather than settle on the fallback.
   if (isNoValue(p99) && (p99.kind === 'unreachable' || p99.kind === 'error')) {
     throw new Error(`reading stable's latency before the rollout: ${p99.reason}`);
@@ -243,11 +273,12 @@ async function slowEdgeFor(
 
 /**
  * The comparison step the analyzer runs by default. At the first check it picks the slow-request edge and reads the
- * counters at the step's start as the baseline; at every check it reads them at the check time and feeds the
- * increments to the e-process (compareCounters). Prometheus errors throw: the analyzer turns them into an
+ * counters at the baseline instant (`request.baselineAt`, at or before the step's start); at every check it reads
+ * them at the check time and feeds the increments to the e-process (compareCounters). Every read batches with the
+ * same reads of other Rollouts checked at the same instant. Prometheus errors throw: the analyzer turns them into an
  * inconclusive check and keeps the stored state.
  */
-export const compareWithStable: ComparisonStep = async (request, query, querySeries, readWorkload) => {
+export const compareWithStable: ComparisonStep = async (request, { readWorkload, readValue }) => {
   const settings = {
     falseRollbackRate: request.analysis.comparison.falseRollbackRate,
     tolerance: request.analysis.comparison.tolerance,
@@ -256,12 +287,11 @@ export const compareWithStable: ComparisonStep = async (request, query, querySer
   };
   let stored = parseStoredComparison(request.comparison);
   if (!stored) {
-    const edge = await slowEdgeFor(request, query);
+    const edge = await slowEdgeFor(request, readValue);
+    const baselineAt = baselineAtOf(request);
     const baseline =
-      request.stepStartedAt < request.at
-        ? await readCounters(request, readWorkload, edge.ms, request.stepStartedAt)
-        : undefined;
-    stored = startComparison(edge, baseline, await stablePodSpread(request, querySeries));
+      baselineAt < request.at ? await readCounters(request, readWorkload, edge.ms, baselineAt) : undefined;
+    stored = startComparison(edge, baseline, await stablePodSpread(request, readWorkload));
   }
   return compareCounters(stored, await readCounters(request, readWorkload, stored.slowEdge.ms), settings);
 };
