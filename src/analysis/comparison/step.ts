@@ -72,19 +72,12 @@ function unansweredRead(namespace: string, host: string, at?: Date): WorkloadRea
   return workloadRead(build, service, 'destination_service_name', PER_POD);
 }
 
-/** Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets (undefined without a histogram). */
-export function stableP99BeforeQuery(
-  provider: MetricsProvider,
-  namespace: string,
-  workload: string,
-  before: Date,
-): string | undefined {
-  return stableP99BeforeRead(provider, namespace, workload, before)?.promql;
-}
-
 const BY_BUCKET = 'sum by (le)';
 
-/** stableP99BeforeQuery as a read that batches with other workloads' (grouped by the histogram's workload label). */
+/**
+ * Stable's P99 (ms) over the hour before `before`, interpolated inside the buckets (undefined without a histogram),
+ * as a read that batches with other workloads' (grouped by the histogram's workload label).
+ */
 function stableP99BeforeRead(
   provider: MetricsProvider,
   namespace: string,
@@ -104,19 +97,8 @@ function stableP99BeforeRead(
  * PromQL for stable's requests and failures per pod over POD_HISTORY_SECONDS before `before`, as its servers count
  * them. Istio's own labels name only the workload; the scrape adds the pod it read (`pod` from Kubernetes pod
  * discovery, `instance` its address), which for reporter="destination" is the pod that answered; each provider
- * names its own pod labels.
+ * names its own pod labels. As reads that batch with other workloads' (grouped by the served metrics' workload label).
  */
-export function stablePodHistoryQueries(
-  provider: MetricsProvider,
-  namespace: string,
-  workload: string,
-  before: Date,
-): Record<'requests' | 'errors', string> {
-  const reads = stablePodHistoryReads(provider, namespace, workload, before);
-  return { requests: reads.requests.promql, errors: reads.errors.promql };
-}
-
-/** stablePodHistoryQueries as reads that batch with other workloads' (grouped by the served metrics' workload label). */
 function stablePodHistoryReads(
   provider: MetricsProvider,
   namespace: string,
