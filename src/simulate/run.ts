@@ -69,6 +69,24 @@ interface Track {
   revision: string;
   replicas: number;
   readyAt: number;
+  /** Pods ready before `readyAt`: those of the same revision from before a scale-up. */
+  readyMeanwhile: number;
+}
+
+/** The track after the controller applied `revision` at `replicas`: new pods are ready `readySeconds` later. */
+function applied(
+  track: Track | undefined,
+  revision: string,
+  replicas: number,
+  t: number,
+  readySeconds: number,
+): Track {
+  const sameRevision = track?.revision === revision;
+  if (sameRevision && track.replicas >= replicas) return { ...track, replicas };
+  const readyBefore = sameRevision
+    ? Math.min(track.replicas, t >= track.readyAt ? track.replicas : track.readyMeanwhile)
+    : 0;
+  return { revision, replicas, readyAt: t + readySeconds, readyMeanwhile: readyBefore };
 }
 
 export function simulateRun(
@@ -105,7 +123,7 @@ export function simulateRun(
   const stableBefore = { p99Ms: traffic.stableP99Ms, ...(podSpread ? { podSpread } : {}) };
   const scrapeEvery = Math.max(1, Math.round(traffic.scrapeIntervalSeconds));
 
-  let stable: Track = { revision: 'stable', replicas: REPLICAS, readyAt: 0 };
+  let stable: Track = { revision: 'stable', replicas: REPLICAS, readyAt: 0, readyMeanwhile: 0 };
   let canary: Track | undefined;
   // What the managed route carries, as the controller's last setCanaryWeight asked for it.
   let route: RouteNow = { weight: 0 };
@@ -119,6 +137,8 @@ export function simulateRun(
     replicas: REPLICAS,
   };
   let nextPassAt = 0;
+  // When pods the controller asked for become ready: their Deployment's watch event wakes it, whatever it asked for.
+  let podsReadyAt = Infinity;
   const served = { canaryRequests: 0, failedCanaryRequests: 0, userCanaryRequests: 0, failedUserRequests: 0 };
 
   const observe = (track: Track | undefined, t: number): WorkloadObservation | undefined =>
@@ -126,7 +146,7 @@ export function simulateRun(
       revision: track.revision,
       template: template(track.revision),
       replicas: track.replicas,
-      readyReplicas: t >= track.readyAt ? track.replicas : 0,
+      readyReplicas: t >= track.readyAt ? track.replicas : track.readyMeanwhile,
       rolledOut: t >= track.readyAt,
     };
 
@@ -143,24 +163,12 @@ export function simulateRun(
         headerRouteId = headerMatches ? routeIdOf(headerMatches) : undefined;
         return undefined;
       }
-      case 'applyCanary': {
-        const changed = !canary || canary.revision !== action.revision || canary.replicas < action.replicas;
-        canary = {
-          revision: action.revision,
-          replicas: action.replicas,
-          readyAt: changed ? t + settings.podReadySeconds : canary!.readyAt,
-        };
+      case 'applyCanary':
+        canary = applied(canary, action.revision, action.replicas, t, settings.podReadySeconds);
         return canary.readyAt;
-      }
-      case 'applyStable': {
-        const changed = stable.revision !== action.revision || stable.replicas < action.replicas;
-        stable = {
-          revision: action.revision,
-          replicas: action.replicas,
-          readyAt: changed ? t + settings.podReadySeconds : stable.readyAt,
-        };
+      case 'applyStable':
+        stable = applied(stable, action.revision, action.replicas, t, settings.podReadySeconds);
         return stable.readyAt;
-      }
       case 'scaleCanary':
         if (canary) canary.replicas = action.replicas;
         return undefined;
@@ -189,13 +197,12 @@ export function simulateRun(
     };
     const decision = decide({ spec, status, observed, now });
     status = decision.status;
-    let wake =
-      decision.requeueAfterMs !== undefined ? t + Math.ceil(decision.requeueAfterMs / 1000) : Infinity;
     for (const action of decision.actions) {
       const readyAt = apply(action, t);
-      if (readyAt !== undefined && readyAt > t) wake = Math.min(wake, readyAt);
+      if (readyAt !== undefined && readyAt > t) podsReadyAt = Math.min(podsReadyAt, readyAt);
     }
-    nextPassAt = wake;
+    nextPassAt =
+      decision.requeueAfterMs !== undefined ? t + Math.ceil(decision.requeueAfterMs / 1000) : Infinity;
     return decision.actions.length > 0;
   };
 
@@ -226,6 +233,10 @@ export function simulateRun(
       prometheus.canary.scrape(EPOCH_S + t);
     }
     if (t < 0) continue;
+    if (t >= podsReadyAt) {
+      podsReadyAt = Infinity;
+      nextPassAt = Math.min(nextPassAt, t);
+    }
     for (let passes = 0; passes < MAX_PASSES_PER_SECOND && t >= nextPassAt; passes++) {
       // A pass that changed the world is followed at once by another (the watch event of the change).
       if (!pass(t)) break;

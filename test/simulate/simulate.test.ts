@@ -42,6 +42,22 @@ describe('stepwise simulate', () => {
     expect(bad.rollbackReasons.some((r) => r.reason.includes('canary 5xx rate is'))).toBe(true);
   });
 
+  it('takes each step up as soon as its pods are ready (their Deployment’s watch event wakes the controller)', () => {
+    // Scaling the canary up for the 50% step takes 2 pods; each new pod is ready 30 s after it was asked for.
+    const good = simulate(defaults, { traffic: traffic(), runs: 20, seed: 2, podReadySeconds: 30 });
+    expect(good.promoted).toBe(20);
+    // Four one-minute steps, and one wait of 30 s for each pod start (the first pod and the scale-up to two).
+    expect(good.secondsToPromote!.max).toBeLessThanOrEqual(4 * 60 + 2 * 30 + 30);
+    const slowPods = simulate(defaults, {
+      traffic: traffic({ canaryErrorRate: 0.05 }),
+      runs: 20,
+      seed: 2,
+      podReadySeconds: 120,
+    });
+    expect(slowPods.rolledBack).toBe(20);
+    expect(slowPods.secondsToRollback!.max).toBeLessThanOrEqual(120 + 60);
+  });
+
   it('misses a 5x worse canary with thresholds alone more often than with the comparison', () => {
     const thresholdsOnly = rolloutSpecSchema.parse({
       ...routing,
