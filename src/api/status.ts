@@ -155,6 +155,11 @@ export interface RolloutStatus {
   headerRoute?: boolean;
   /** When the current step's weight was confirmed on the VirtualService. */
   stepStartedAt?: string;
+  /**
+   * While a step waits for the canary pods it needs, when the weight the canary still carries (the previous step's)
+   * was confirmed on the route: the checks go on judging that traffic until the new weight is set.
+   */
+  heldWeightSince?: string;
   /** Since when Stepwise waits for pods to become ready (progress deadline). */
   waitingSince?: string;
   /** Total replicas the service runs with (the target's replicas before Stepwise scaled it to 0). */

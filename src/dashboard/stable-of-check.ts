@@ -11,7 +11,7 @@ export async function addStableValues(rollout: RolloutObject, check: CheckSample
   const checked = validateSpec(rollout.spec);
   const spec = checked.ok ? checked.spec : rollout.status?.lastValidSpec;
   const address = spec?.analysis.prometheus?.address;
-  const since = rollout.status?.stepStartedAt;
+  const since = rollout.status?.stepStartedAt ?? rollout.status?.heldWeightSince;
   if (!spec || !address || !since) {
     check.stableUnavailable = address
       ? "the status no longer named the step's start when the check was seen"

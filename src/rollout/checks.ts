@@ -7,6 +7,7 @@ import type { Pass } from './pass.js';
 import { intervalMs, stepDurationMs } from './plan.js';
 
 export interface DueCheck {
+  /** When the traffic judged took effect: the step's start, or the held weight's while the step waits for pods. */
   stepStartedAt: Date;
   /** Start of the thresholds' window (see `windowStartMs`), at least one interval before `at`. */
   windowStartedAt: Date;
@@ -18,6 +19,12 @@ export interface DueCheck {
 }
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
+
+/**
+ * When the traffic the checks judge took effect: the current step's start, or, while the step waits for the canary
+ * pods it needs, when the weight the canary still carries was set (`heldWeightSince`).
+ */
+const judgedSinceMs = (status: RolloutStatus) => ms(status.stepStartedAt ?? status.heldWeightSince);
 
 /** The grid instant at or before `t`: `offset` past a multiple of `every` since the Unix epoch. */
 const gridFloor = (t: number, every: number, offset = 0) => Math.floor((t - offset) / every) * every + offset;
@@ -75,7 +82,7 @@ export function checkDue(
   const next = nextCheckAtMs(spec, status, offsetMs);
   if (next === undefined || now.getTime() < next) return undefined;
   const previous = ms(status.analysis?.lastCheckAt);
-  const started = ms(status.stepStartedAt)!;
+  const started = judgedSinceMs(status)!;
   return {
     stepStartedAt: new Date(started),
     windowStartedAt: new Date(windowStartMs(started, intervalMs(spec), offsetMs)),
@@ -92,7 +99,7 @@ export function checkDue(
  * weight took effect, then every interval after the grid instant the latest check was evaluated at.
  */
 export function nextCheckAtMs(spec: RolloutSpec, status: RolloutStatus, offsetMs = 0): number | undefined {
-  const started = ms(status.stepStartedAt);
+  const started = judgedSinceMs(status);
   if (started === undefined) return undefined;
   const every = intervalMs(spec);
   const first = windowStartMs(started, every, offsetMs) + every;

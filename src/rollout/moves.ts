@@ -1,9 +1,15 @@
 // The transitions several phases share: start a rollout, move to the next step, promote, roll back.
-import type { Announcement } from '../api/status.js';
+import type { Announcement, RolloutStatus } from '../api/status.js';
 import type { Pass } from './pass.js';
 import { releaseStarted } from './history.js';
 import { freshAnalysis } from './pass.js';
 import { describeSteps } from './plan.js';
+
+/** The traffic the checks judge changes: no step start, and no weight held from the previous step. */
+export function clearStepStart(s: RolloutStatus): void {
+  s.stepStartedAt = undefined;
+  s.heldWeightSince = undefined;
+}
 
 export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted'): void {
   const s = p.status;
@@ -12,7 +18,7 @@ export function startRollout(p: Pass, revision: string, reason = 'RolloutStarted
   s.canaryWeight = 0;
   s.mirrorPercent = undefined;
   s.headerRoute = undefined;
-  s.stepStartedAt = undefined;
+  clearStepStart(s);
   s.waitingSince = p.nowIso;
   s.rolledBackRevision = undefined;
   s.analysis = freshAnalysis();
@@ -33,9 +39,13 @@ export function advance(p: Pass, how: string): void {
     return;
   }
   s.currentStep = (s.currentStep ?? 1) + 1;
-  s.stepStartedAt = undefined;
   // A mirror belongs to its step; a header route stays until the rollout ends.
   s.mirrorPercent = undefined;
+  // Until the next step's pods are ready and its weight is set, the canary keeps this step's weight (and header
+  // route), and the checks go on judging it: a canary that turns bad while its next pods start is still rolled back.
+  const stillServes = (s.canaryWeight ?? 0) > 0 || s.headerRoute === true;
+  s.heldWeightSince = stillServes ? (s.stepStartedAt ?? s.heldWeightSince) : undefined;
+  s.stepStartedAt = undefined;
   s.waitingSince = p.nowIso;
   // The values shown are the current step's: clear the last step's until its first check. A new step also
   // gets its own inconclusiveLimit: `promote` out of an inconclusive hold must not pause again at once.
@@ -55,7 +65,7 @@ export function startPromotion(p: Pass, message: string): void {
   if (stable && stable.revision === p.status.stableRevision) {
     p.status.previousStable = { revision: stable.revision, template: stable.template };
   }
-  p.status.stepStartedAt = undefined;
+  clearStepStart(p.status);
   p.status.waitingSince = p.nowIso;
   p.moveTo('Promoting', 'Promoting', message);
 }
@@ -79,7 +89,7 @@ export function rollback(
   const said = message.includes(`revision ${s.canaryRevision}`)
     ? message
     : `${message}; revision ${p.revisionText(s.canaryRevision)} ${phase === 'Aborted' ? 'aborted' : 'rolled back'}`;
-  s.stepStartedAt = undefined;
+  clearStepStart(s);
   s.waitingSince = undefined;
   s.rolledBackRevision = s.canaryRevision;
   s.lastRollback = { revision: s.canaryRevision!, phase, reason, message, at: p.nowIso };

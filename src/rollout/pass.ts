@@ -78,7 +78,12 @@ export class Pass {
   stepLabel(): string {
     const traffic = this.traffic();
     const kind = this.step().mirror ? `mirror ${traffic.mirrorPercent}%` : `weight ${traffic.weight}%`;
-    return `step ${this.status.currentStep}/${this.spec.steps.length} (${kind}${traffic.headerMatches ? ', header route' : ''})`;
+    // A check while the step waits for its pods judges the weight the canary still carries: say which.
+    const held =
+      this.status.heldWeightSince && !this.status.stepStartedAt
+        ? `; the canary still at ${this.status.canaryWeight ?? 0}% until its pods are ready`
+        : '';
+    return `step ${this.status.currentStep}/${this.spec.steps.length} (${kind}${traffic.headerMatches ? ', header route' : ''}${held})`;
   }
 
   get analysis(): AnalysisStatus {
@@ -167,5 +172,5 @@ export class Pass {
 }
 
 function scopeOf(status: RolloutStatus): string {
-  return `${status.canaryRevision}/${status.currentStep}/${status.stepStartedAt}`;
+  return `${status.canaryRevision}/${status.currentStep}/${status.stepStartedAt ?? status.heldWeightSince}`;
 }

@@ -3,7 +3,7 @@ import { formatDuration } from '../api/duration.js';
 import type { StepTraffic } from '../api/steps.js';
 import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { stableRevisionIs } from './history.js';
-import { advance, rollback, startRollout } from './moves.js';
+import { advance, clearStepStart, rollback, startRollout } from './moves.js';
 import { routeCarriesStatus } from './route-state.js';
 import type { Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
@@ -148,7 +148,7 @@ function followEditedSteps(p: Pass): void {
   if (s.headerRoute && !headerMatches) s.headerRoute = undefined;
   if ((s.canaryWeight ?? 0) > weight) {
     s.canaryWeight = weight;
-    s.stepStartedAt = undefined;
+    clearStepStart(s);
     p.announce(
       'Warning',
       'StepsChanged',
@@ -165,7 +165,8 @@ function followEditedSteps(p: Pass): void {
 function weightLoweredBehindUs(p: Pass): boolean {
   const s = p.status;
   const onRoute = p.observed.canaryWeight;
-  if (!s.stepStartedAt || onRoute === undefined || onRoute >= (s.canaryWeight ?? 0)) return false;
+  const confirmed = s.stepStartedAt ?? s.heldWeightSince;
+  if (!confirmed || onRoute === undefined || onRoute >= (s.canaryWeight ?? 0)) return false;
   rollback(
     p,
     'RolledBack',
@@ -286,14 +287,20 @@ export function progress(p: Pass): void {
         );
       } else {
         p.note(`${p.stepLabel()}: ${readiness('the canary Deployment', canary, replicas)}`);
+        wakeForNextCheck(p);
       }
       return;
     }
     if (p.hold !== undefined) return; // no raise on an invalid spec
+    // Checks of the weight held while the pods started came back inconclusive: hold there until they are conclusive.
+    if (p.phase === 'Paused' && s.reason === 'Inconclusive') {
+      wakeForNextCheck(p);
+      return;
+    }
     s.canaryWeight = traffic.weight;
     s.mirrorPercent = traffic.mirrorPercent;
     s.headerRoute = traffic.headerMatches ? true : undefined;
-    s.stepStartedAt = undefined;
+    clearStepStart(s);
     s.waitingSince = undefined;
     p.announce('Normal', 'StepStarted', `${p.stepLabel()}: ${sending(traffic)}`);
     p.note(`${p.stepLabel()}: setting the canary weight`);
@@ -311,6 +318,7 @@ export function progress(p: Pass): void {
       return;
     }
     s.stepStartedAt = p.nowIso;
+    s.heldWeightSince = undefined;
     p.note(`${p.stepLabel()}: analysing the canary`);
   }
 
@@ -327,10 +335,7 @@ export function progress(p: Pass): void {
     }
   }
 
-  const nextCheck = checkDue(p.spec, s, p.now, p.checkOffsetMs)
-    ? p.nowMs
-    : nextCheckAtMs(p.spec, s, p.checkOffsetMs);
-  if (nextCheck !== undefined) p.wakeAt(nextCheck);
+  wakeForNextCheck(p);
   const stepEnd = Date.parse(s.stepStartedAt) + stepDurationMs(p.spec, step);
   if (stepEnd > p.nowMs) p.wakeAt(stepEnd);
   if (unready) return;
@@ -342,6 +347,14 @@ export function progress(p: Pass): void {
       `${p.stepLabel()}: step time ${formatDuration(p.nowMs - Date.parse(s.stepStartedAt))} elapsed; waiting for ${needed} canary requests (${p.analysis.requests ?? 0} so far)`,
     );
   }
+}
+
+/** Wake up for the next check: now when one is due, else at its grid instant; never without a step or held weight. */
+function wakeForNextCheck(p: Pass): void {
+  const nextCheck = checkDue(p.spec, p.status, p.now, p.checkOffsetMs)
+    ? p.nowMs
+    : nextCheckAtMs(p.spec, p.status, p.checkOffsetMs);
+  if (nextCheck !== undefined) p.wakeAt(nextCheck);
 }
 
 /** Failed: an invalid spec that became valid, or stable that was late, starts over from Initializing. */

@@ -3,7 +3,7 @@ import type { Condition, ConditionType, Phase } from '../api/status.js';
 import type { Problem } from '../api/validate.js';
 import { recordCheck } from './checks.js';
 import { runCommand } from './commands.js';
-import { startRollout } from './moves.js';
+import { clearStepStart, startRollout } from './moves.js';
 import { Pass } from './pass.js';
 import { routeCarriesStatus, wantedRoute } from './route-state.js';
 import { awaitRevision, initialize, progress, recover } from './phases.js';
@@ -158,7 +158,7 @@ function followNewRevision(p: Pass): void {
   if (revision === s.stableRevision) {
     s.canaryWeight = 0;
     s.currentStep = 0;
-    s.stepStartedAt = undefined;
+    clearStepStart(s);
     p.act({ kind: 'scaleCanary', replicas: 0 });
     p.moveTo(
       'Healthy',

@@ -312,3 +312,74 @@ describe('a route that carries less than the step weight', () => {
     expect(w.weights.filter((x) => x.at >= loweredAt && x.weight > 0)).toEqual([]);
   });
 });
+
+describe('a step waiting for its canary pods', () => {
+  const inconclusive: Checker = () => ({
+    verdict: 'inconclusive',
+    metrics: {},
+    failures: [],
+    inconclusive: ['no data'],
+  });
+
+  /** At step 3 (50%, two canary pods) with the canary still at step 2's 25% on one pod; the second starts slowly. */
+  function waitingForPods(spec = baseSpec): World {
+    const w = healthyWorld({ ...spec, progressDeadline: '10m' });
+    w.release('app:v2');
+    w.runUntil((x) => x.status.currentStep === 2 && x.vsWeight === 25 && !!x.status.stepStartedAt);
+    w.podReadyMs = 8 * 60_000;
+    w.canary!.readyAt = w.now; // the running pod stays ready while the second one starts
+    w.runUntil((x) => x.status.currentStep === 3);
+    expect(w.status.canaryWeight).toBe(25);
+    expect(w.vsWeight).toBe(25);
+    return w;
+  }
+
+  it('goes on judging the weight the canary still carries, and rolls back a canary that turns bad meanwhile', () => {
+    const w = waitingForPods();
+    w.canary!.readyMeanwhile = 1;
+    const waitingAt = w.now;
+    w.checker = scriptedChecker({ 'app:v2': 0.05 });
+    w.runUntil(settled);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ErrorRate' });
+    expect(w.status.message).toMatch(
+      /^step 3\/4 \(weight 50%; the canary still at 25% until its pods are ready\): canary error rate 5% is above the limit 1%/,
+    );
+    // Without the checks meanwhile it would have waited for the pods (8 min) or the deadline.
+    expect(w.now - waitingAt).toBeLessThan(30_000);
+    expect(w.weights.some((x) => x.weight === 50)).toBe(false);
+  });
+
+  it('asks to be woken up for each check meanwhile', () => {
+    const w = waitingForPods();
+    w.canary!.readyMeanwhile = 1;
+    const waitingAt = w.now;
+    w.runFor(60_000);
+    const meanwhile = w.log.filter((t) => t.at >= waitingAt);
+    expect(meanwhile.filter((t) => t.observed.check).length).toBeGreaterThanOrEqual(5);
+    for (const t of meanwhile) expect(t.decision.requeueAfterMs).toBeLessThanOrEqual(10_000);
+    expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 3, canaryWeight: 25 });
+  });
+
+  it('holds at the weight it has on inconclusive checks meanwhile, and raises it once they are conclusive', () => {
+    const w = waitingForPods();
+    w.canary!.readyMeanwhile = 1;
+    w.checker = inconclusive;
+    w.runUntil((x) => x.status.phase === 'Paused');
+    expect(w.status).toMatchObject({ reason: 'Inconclusive', currentStep: 3, canaryWeight: 25 });
+    w.canary!.readyAt = w.now; // the second pod is ready
+    w.runFor(30_000);
+    expect(w.status).toMatchObject({ phase: 'Paused', canaryWeight: 25 });
+    expect(w.vsWeight).toBe(25);
+    w.checker = scriptedChecker({});
+    w.runUntil((x) => x.vsWeight === 50);
+    expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 3 });
+  });
+
+  it('finishes the rollback when the route was lowered behind its back meanwhile', () => {
+    const w = waitingForPods();
+    w.canary!.readyMeanwhile = 1;
+    w.vsWeight = 0;
+    w.runUntil(settled);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'WeightLowered' });
+  });
+});
