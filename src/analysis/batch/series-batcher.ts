@@ -246,15 +246,16 @@ function targetKey(target: PrometheusTarget): string {
 const recentShapeKeys = new Map<string, string>();
 const MAX_RECENT_SHAPE_KEYS = 4096;
 
-/** A digest: a shape's text is its whole query, and thousands of keys are kept for a minute. */
+/**
+ * A digest: a shape's text is its whole query, and thousands of keys are kept for a minute. The memo is keyed by
+ * the target's digest, never its headers: a bearer token does not outlive the checks that sent it.
+ */
 const shapeKey = (answer: Answer, target: PrometheusTarget, batch: WorkloadBatch) => {
-  const text = `${answer}\n${target.address}\n${JSON.stringify(target.headers ?? {})}\n${batch.label}\n${batch.key}`;
+  const text = `${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`;
   let key = recentShapeKeys.get(text);
   if (key === undefined) {
     if (recentShapeKeys.size >= MAX_RECENT_SHAPE_KEYS) recentShapeKeys.clear();
-    key = createHash('sha256')
-      .update(`${answer}\n${targetKey(target)}\n${batch.label}\n${batch.key}`)
-      .digest('base64');
+    key = createHash('sha256').update(text).digest('base64');
     recentShapeKeys.set(text, key);
   }
   return key;
