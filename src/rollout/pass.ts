@@ -78,10 +78,11 @@ export class Pass {
   stepLabel(): string {
     const traffic = this.traffic();
     const kind = this.step().mirror ? `mirror ${traffic.mirrorPercent}%` : `weight ${traffic.weight}%`;
-    // A check while the step waits for its pods judges the weight the canary still carries: say which.
+    // Before the step's weight is set (its pods start, or a check of the weight held meanwhile did not pass), the
+    // checks judge the weight the canary still carries: say which.
     const held =
       this.status.heldWeightSince && !this.status.stepStartedAt
-        ? `; the canary still at ${this.status.canaryWeight ?? 0}% until its pods are ready`
+        ? `; the canary still at ${this.status.canaryWeight ?? 0}%`
         : '';
     return `step ${this.status.currentStep}/${this.spec.steps.length} (${kind}${traffic.headerMatches ? ', header route' : ''}${held})`;
   }

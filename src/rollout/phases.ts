@@ -292,8 +292,12 @@ export function progress(p: Pass): void {
       return;
     }
     if (p.hold !== undefined) return; // no raise on an invalid spec
-    // Checks of the weight held while the pods started came back inconclusive: hold there until they are conclusive.
-    if (p.phase === 'Paused' && s.reason === 'Inconclusive') {
+    if (heldCheckDidNotPass(p)) {
+      // Failed checks count against failureLimit, inconclusive ones towards inconclusiveLimit, as in any step.
+      if (p.phase === 'Progressing')
+        p.note(
+          `${p.stepLabel()}: the pods are ready; holding at ${s.canaryWeight ?? 0}% until a check passes (${p.analysis.lastMessage ?? p.analysis.lastVerdict})`,
+        );
       wakeForNextCheck(p);
       return;
     }
@@ -347,6 +351,18 @@ export function progress(p: Pass): void {
       `${p.stepLabel()}: step time ${formatDuration(p.nowMs - Date.parse(s.stepStartedAt))} elapsed; waiting for ${needed} canary requests (${p.analysis.requests ?? 0} so far)`,
     );
   }
+}
+
+/**
+ * The weight goes up on a passing check: a check of the weight held while the step's pods started that did not pass
+ * (the evidence leaning against the canary, too little data) holds it there, as it would hold a step from passing.
+ */
+function heldCheckDidNotPass(p: Pass): boolean {
+  const s = p.status;
+  const since = s.waitingSince && Date.parse(s.waitingSince);
+  // A check recorded in the pass that moved to this step (before its command) judged the previous step.
+  const last = p.analysis.lastCheckAt && Date.parse(p.analysis.lastCheckAt);
+  return !!s.heldWeightSince && !!since && !!last && last > since && p.analysis.lastVerdict !== 'pass';
 }
 
 /** Wake up for the next check: now when one is due, else at its grid instant; never without a step or held weight. */

@@ -342,7 +342,7 @@ describe('a step waiting for its canary pods', () => {
     w.runUntil(settled);
     expect(w.status).toMatchObject({ phase: 'RolledBack', reason: 'ErrorRate' });
     expect(w.status.message).toMatch(
-      /^step 3\/4 \(weight 50%; the canary still at 25% until its pods are ready\): canary error rate 5% is above the limit 1%/,
+      /^step 3\/4 \(weight 50%; the canary still at 25%\): canary error rate 5% is above the limit 1%/,
     );
     // Without the checks meanwhile it would have waited for the pods (8 min) or the deadline.
     expect(w.now - waitingAt).toBeLessThan(30_000);
@@ -373,6 +373,23 @@ describe('a step waiting for its canary pods', () => {
     w.checker = scriptedChecker({});
     w.runUntil((x) => x.vsWeight === 50);
     expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 3 });
+  });
+
+  it('raises the weight, once the pods are ready, only on a passing check', () => {
+    const w = waitingForPods();
+    w.canary!.readyMeanwhile = 1;
+    w.checker = inconclusive;
+    const checks = w.status.analysis!.checks;
+    w.runUntil((x) => x.status.analysis!.checks === checks + 2);
+    w.canary!.readyAt = w.now; // the second pod is ready
+    w.runFor(5_000);
+    expect(w.status).toMatchObject({ phase: 'Progressing', currentStep: 3, canaryWeight: 25 });
+    expect(w.status.message).toMatch(
+      /^step 3\/4 \(weight 50%; the canary still at 25%\): the pods are ready; holding at 25% until a check passes \(no data\)/,
+    );
+    w.checker = scriptedChecker({});
+    w.runUntil((x) => x.vsWeight === 50);
+    expect(w.status.analysis!.lastVerdict).toBe('pass');
   });
 
   it('finishes the rollback when the route was lowered behind its back meanwhile', () => {
