@@ -48,9 +48,13 @@ interface Scenario {
   traffic: TrafficModel;
   /** Run the threshold-only Rollout too (the scenarios of the README's table). */
   thresholdOnly?: boolean;
+  /** Seconds from a canary scale-up until its new pods are ready (0: at once). */
+  podReadySeconds?: number;
 }
 
 const base = DEFAULT_TRAFFIC;
+/** How long new canary pods take to be ready in the scenarios that say so (7 s: not a multiple of the interval). */
+const POD_START_SECONDS = 7;
 const errorsTimes = (k: number) => `errors ×${k} (${+(k * base.stableErrorRate * 100).toFixed(2)}%)`;
 /** A dependency failing 0.5% of both tracks' requests for 30 s, starting within the first 240 s. */
 const burst = { seconds: 30, errorRate: 0.005, startsWithinSeconds: 240 };
@@ -99,6 +103,18 @@ const scenarios: Scenario[] = [
     runs: 1000,
     traffic: { ...base, retries: 2, podErrorRateSpread: 0.5, canaryErrorRate: 5 * base.stableErrorRate },
   },
+  // Pods that take time to start: each step begins between the checks' grid instants, and the canary keeps the
+  // previous step's weight, still judged, while the pods of the next one start.
+  ...[
+    ['canary = stable', 1, 2000],
+    [errorsTimes(5), 5, 1000],
+    [errorsTimes(10), 10, 1000],
+  ].map(([name, k, runs]) => ({
+    name: `${name}, pods ready after ${POD_START_SECONDS} s`,
+    runs: runs as number,
+    traffic: { ...base, canaryErrorRate: (k as number) * base.stableErrorRate },
+    podReadySeconds: POD_START_SECONDS,
+  })),
 ];
 
 const match = process.argv.indexOf('--match');
@@ -176,7 +192,12 @@ function weightsSection(): string {
   ];
   const results = new Map<string, ScenarioResult>();
   for (const scenario of chosen) {
-    const options = { traffic: scenario.traffic, runs: scenario.runs, seed: SEED };
+    const options = {
+      traffic: scenario.traffic,
+      runs: scenario.runs,
+      seed: SEED,
+      ...(scenario.podReadySeconds ? { podReadySeconds: scenario.podReadySeconds } : {}),
+    };
     const pair = {
       stepwise: simulate(stepwise, options),
       ...(scenario.thresholdOnly ? { thresholdOnly: simulate(thresholdOnly, options) } : {}),
@@ -239,13 +260,25 @@ function weightsSection(): string {
       0.9,
     ),
     ...rollbackGoal('P99 ×3', 'P99 ×3', 'at least', 0.99),
+    ...rollbackGoal(
+      `canary = stable, pods ready after ${POD_START_SECONDS} s`,
+      `canary = stable, pods ready after ${POD_START_SECONDS} s`,
+      'at most',
+      0.01,
+    ),
+    ...rollbackGoal(
+      `errors ×5 (0.5%), pods ready after ${POD_START_SECONDS} s`,
+      `0.5% canary, pods ready after ${POD_START_SECONDS} s`,
+      'at least',
+      0.75,
+    ),
   ];
 
   const title = 'Detection: Stepwise defaults vs threshold-only';
   const intro =
     `Simulated with \`stepwise simulate\`'s engine (real state machine and analysis code): ${base.rps} rps, stable at ` +
     `${base.stableErrorRate * 100}% errors and P99 ${base.stableP99Ms} ms, ${base.scrapeIntervalSeconds} s scrape, ` +
-    `canary pods ready at once, seed ${SEED}. Stepwise defaults: steps 5/25/50/100%, interval ${stepwise.analysis.interval}, stepDuration 1m, ` +
+    `canary pods ready at once (but in the rows that say otherwise), seed ${SEED}. Stepwise defaults: steps 5/25/50/100%, interval ${stepwise.analysis.interval}, stepDuration 1m, ` +
     'minRequests 50, failureLimit 1, comparison on (falseRollbackRate 0.01). Threshold-only: steps 10/20/30/40/50%, ' +
     'interval 1m, maxErrorRate 1%, maxP99LatencyMs 500, rollback on the 5th failed check, no comparison; it runs ' +
     "Stepwise's own threshold guard, which fails a check only when the error rate (or the share of requests slower " +
