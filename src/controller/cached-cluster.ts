@@ -44,7 +44,8 @@ export class CachedCluster implements ClusterAccess {
       return true;
     }
     const news = !cache.holds(object);
-    cache.put(object);
+    // A watch event's object was parsed for the caches: nobody else changes it.
+    cache.put(object, { owned: true });
     return news;
   }
 
