@@ -291,7 +291,10 @@ export function progress(p: Pass): void {
       }
       return;
     }
-    if (p.hold !== undefined) return; // no raise on an invalid spec
+    if (p.hold !== undefined) {
+      wakeForNextCheck(p); // no raise on an invalid spec; the weight the canary has is still checked
+      return;
+    }
     if (heldCheckDidNotPass(p)) {
       // Failed checks count against failureLimit, inconclusive ones towards inconclusiveLimit, as in any step.
       if (p.phase === 'Progressing')

@@ -392,6 +392,21 @@ describe('a step waiting for its canary pods', () => {
     expect(w.status.analysis!.lastVerdict).toBe('pass');
   });
 
+  it('holds the weight it has on a spec that turned invalid, and wakes up for its checks meanwhile', () => {
+    const w = waitingForPods();
+    w.canary!.readyMeanwhile = 1;
+    w.canary!.readyAt = w.now; // the pods are ready: only the invalid spec holds the weight
+    w.editedSpec = { ...baseSpec, steps: [{ weight: 50 }, { weight: 20 }] };
+    const heldAt = w.now;
+    w.runFor(60_000);
+    expect(w.vsWeight).toBe(25);
+    const meanwhile = w.log.filter((t) => t.at >= heldAt);
+    expect(meanwhile.filter((t) => t.observed.check).length).toBeGreaterThanOrEqual(5);
+    for (const t of meanwhile) expect(t.decision.requeueAfterMs).toBeLessThanOrEqual(10_000);
+    w.editedSpec = undefined;
+    w.runUntil((x) => x.vsWeight === 50);
+  });
+
   it('finishes the rollback when the route was lowered behind its back meanwhile', () => {
     const w = waitingForPods();
     w.canary!.readyMeanwhile = 1;
