@@ -1,6 +1,7 @@
 import { metricsProviderOf } from '../analysis/providers/index.js';
 import { validateSpec } from '../api/validate.js';
 import { windowStartMs } from '../rollout/checks.js';
+import { judgedSince } from '../rollout/pass.js';
 import { intervalMs } from '../rollout/plan.js';
 import type { RolloutObject } from '../kube/cluster.js';
 import type { CheckSample } from './check-recorder.js';
@@ -11,7 +12,7 @@ export async function addStableValues(rollout: RolloutObject, check: CheckSample
   const checked = validateSpec(rollout.spec);
   const spec = checked.ok ? checked.spec : rollout.status?.lastValidSpec;
   const address = spec?.analysis.prometheus?.address;
-  const since = rollout.status?.stepStartedAt ?? rollout.status?.heldWeightSince;
+  const since = rollout.status && judgedSince(rollout.status);
   if (!spec || !address || !since) {
     check.stableUnavailable = address
       ? "the status no longer named the step's start when the check was seen"

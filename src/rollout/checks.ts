@@ -3,7 +3,7 @@ import type { RolloutSpec } from '../api/schema.js';
 import type { RolloutStatus } from '../api/status.js';
 import type { CheckResult, Finding } from '../analysis/types.js';
 import { rollback } from './moves.js';
-import type { Pass } from './pass.js';
+import { judgedSince, type Pass } from './pass.js';
 import { intervalMs, stepDurationMs } from './plan.js';
 
 export interface DueCheck {
@@ -20,11 +20,7 @@ export interface DueCheck {
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
 
-/**
- * When the traffic the checks judge took effect: the current step's start, or, while the step waits for the canary
- * pods it needs, when the weight the canary still carries was set (`heldWeightSince`).
- */
-const judgedSinceMs = (status: RolloutStatus) => ms(status.stepStartedAt ?? status.heldWeightSince);
+const judgedSinceMs = (status: RolloutStatus) => ms(judgedSince(status));
 
 /** The grid instant at or before `t`: `offset` past a multiple of `every` since the Unix epoch. */
 const gridFloor = (t: number, every: number, offset = 0) => Math.floor((t - offset) / every) * every + offset;

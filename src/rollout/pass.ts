@@ -172,6 +172,12 @@ export class Pass {
   }
 }
 
+/**
+ * When the traffic the checks judge took effect: the current step's start, or, while the step waits for the canary
+ * pods it needs, when the weight the canary still carries was set (`heldWeightSince`).
+ */
+export const judgedSince = (status: RolloutStatus) => status.stepStartedAt ?? status.heldWeightSince;
+
 function scopeOf(status: RolloutStatus): string {
-  return `${status.canaryRevision}/${status.currentStep}/${status.stepStartedAt ?? status.heldWeightSince}`;
+  return `${status.canaryRevision}/${status.currentStep}/${judgedSince(status)}`;
 }

@@ -5,7 +5,7 @@ import { checkDue, nextCheckAtMs, stepPassed } from './checks.js';
 import { stableRevisionIs } from './history.js';
 import { advance, clearStepStart, rollback, startRollout } from './moves.js';
 import { routeCarriesStatus } from './route-state.js';
-import type { Pass } from './pass.js';
+import { judgedSince, type Pass } from './pass.js';
 import { canaryReplicas, progressDeadlineMs, stepDurationMs } from './plan.js';
 import { restoreStable } from './promotion.js';
 import { deadlinePassed, isReady, readiness } from './readiness.js';
@@ -165,8 +165,7 @@ function followEditedSteps(p: Pass): void {
 function weightLoweredBehindUs(p: Pass): boolean {
   const s = p.status;
   const onRoute = p.observed.canaryWeight;
-  const confirmed = s.stepStartedAt ?? s.heldWeightSince;
-  if (!confirmed || onRoute === undefined || onRoute >= (s.canaryWeight ?? 0)) return false;
+  if (!judgedSince(s) || onRoute === undefined || onRoute >= (s.canaryWeight ?? 0)) return false;
   rollback(
     p,
     'RolledBack',
